@@ -1,0 +1,20 @@
+"""The versioned REST API (django-ninja). OpenAPI document at /api/v1/openapi.json.
+
+Each app contributes a router from its ``api.py``; authentication accepts a signed-in session
+(with CSRF) or a personal token (``Authorization: Bearer mp_...``).
+"""
+
+from __future__ import annotations
+
+from ninja import NinjaAPI
+
+from milepost.team.api_auth import SessionOrToken
+
+api = NinjaAPI(
+    title="Milepost API",
+    version="1",
+    description="Opportunities, stage moves, accounts, contacts, activities and sales processes. "
+    "Every endpoint applies the same row-level rules as the web pages.",
+    auth=SessionOrToken(),
+    urls_namespace="api-1",
+)

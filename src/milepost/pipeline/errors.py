@@ -1,0 +1,24 @@
+"""Domain errors raised by pipeline services; views and the API map them to 404 / 409 / 422."""
+
+
+class NotFound(LookupError):
+    """The row does not exist *or the user may not see it* (we never reveal which)."""
+
+
+class VersionConflict(RuntimeError):
+    """Someone else changed the opportunity since the caller read it (optimistic locking)."""
+
+    def __init__(self, current_version: int):
+        self.current_version = current_version
+        super().__init__(
+            f"the opportunity was changed by someone else (now version {current_version}); "
+            "reload it and try again"
+        )
+
+
+class InvalidChange(ValueError):
+    """The requested change is not allowed; ``field`` names what is wrong when known."""
+
+    def __init__(self, message: str, field: str = ""):
+        self.field = field
+        super().__init__(message)

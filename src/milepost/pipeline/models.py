@@ -1,0 +1,230 @@
+"""Opportunities and what happens to them: stage transitions, activities, contacts, leads.
+
+Writes go through :mod:`milepost.pipeline.services` (optimistic locking, transitions), reads
+through :mod:`milepost.pipeline.selectors` (row-level access). Models hold no business logic.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from milepost.pipeline.choices import ActivityType, BuyingRole, LeadStatus, TransitionSource
+from milepost.process.models import ForecastCategory
+
+
+class Product(models.Model):
+    """Something we sell, with its list price (the dataset's products)."""
+
+    name = models.CharField(max_length=100, unique=True)
+    series = models.CharField(max_length=50, blank=True)
+    list_price = models.DecimalField(max_digits=14, decimal_places=2)
+    currency = models.CharField(max_length=3, default="USD")
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Lead(models.Model):
+    """Where an opportunity came from, so lead → opportunity → win conversion can be measured."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="leads"
+    )
+    company = models.CharField(max_length=200)
+    contact_name = models.CharField(max_length=160, blank=True)
+    email = models.EmailField(blank=True)
+    source = models.CharField(max_length=64, blank=True)
+    status = models.CharField(max_length=16, choices=LeadStatus.choices, default=LeadStatus.NEW)
+    created_at = models.DateTimeField()
+    converted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["owner", "status"])]
+
+    def __str__(self) -> str:
+        return self.company
+
+
+class Opportunity(models.Model):
+    """A deal being pursued. Its stage belongs to one version of one sales process.
+
+    ``version`` is the optimistic-locking counter: every write must name the version it read
+    and bumps it; a stale writer gets a conflict instead of overwriting someone's change.
+    ``probability`` is the stage default unless ``probability_overridden`` (who and when kept).
+    """
+
+    external_id = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    name = models.CharField(max_length=200)
+    account = models.ForeignKey(
+        "accounts.Account",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="opportunities",
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="opportunities"
+    )
+    lead = models.OneToOneField(
+        Lead, null=True, blank=True, on_delete=models.SET_NULL, related_name="opportunity"
+    )
+    product = models.ForeignKey(
+        Product, null=True, blank=True, on_delete=models.PROTECT, related_name="opportunities"
+    )
+    stage = models.ForeignKey(
+        "process.Stage", on_delete=models.PROTECT, related_name="opportunities"
+    )
+    stage_entered_at = models.DateTimeField()
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    currency = models.CharField(max_length=3, default="USD")
+    close_date = models.DateField()
+    forecast_category = models.CharField(max_length=16, choices=ForecastCategory.choices)
+    probability = models.PositiveSmallIntegerField()
+    probability_overridden = models.BooleanField(default=False)
+    probability_set_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    probability_set_at = models.DateTimeField(null=True, blank=True)
+    next_step = models.CharField(max_length=300, blank=True)
+    next_step_date = models.DateField(null=True, blank=True)
+    source = models.CharField(max_length=64, blank=True)
+    lost_reason = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        ordering = ["close_date", "id"]
+        verbose_name_plural = "opportunities"
+        indexes = [
+            models.Index(fields=["owner", "stage"]),
+            models.Index(fields=["stage", "close_date"]),
+            models.Index(fields=["close_date"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(probability__lte=100), name="opportunity_probability_0_100"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(amount__gte=0), name="opportunity_amount_gte_0"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class OpportunityContact(models.Model):
+    """A contact involved in a deal, with the buying role they play in *this* deal."""
+
+    opportunity = models.ForeignKey(
+        Opportunity, on_delete=models.CASCADE, related_name="contact_roles"
+    )
+    contact = models.ForeignKey(
+        "accounts.Contact", on_delete=models.CASCADE, related_name="opportunity_roles"
+    )
+    buying_role = models.CharField(max_length=20, choices=BuyingRole.choices)
+    notes = models.TextField(blank=True)
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["opportunity", "buying_role"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["opportunity", "contact", "buying_role"], name="one_role_per_contact_deal"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contact} as {self.get_buying_role_display()}"
+
+
+class AppendOnlyError(RuntimeError):
+    """Raised when code tries to change or delete a recorded stage transition."""
+
+
+class StageTransition(models.Model):
+    """One stage change, recorded at the moment it happened. Append-only.
+
+    Conversion ratios, velocity and forecasting read these rows, so they are never edited:
+    the amount, close date and (later) exit-criteria result are as they were at the move.
+    ``from_stage`` is null for the opportunity's first stage.
+    """
+
+    opportunity = models.ForeignKey(
+        Opportunity, on_delete=models.CASCADE, related_name="transitions"
+    )
+    from_stage = models.ForeignKey(
+        "process.Stage", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    to_stage = models.ForeignKey("process.Stage", on_delete=models.PROTECT, related_name="+")
+    moved_at = models.DateTimeField()
+    moved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    close_date = models.DateField()
+    seconds_in_from_stage = models.BigIntegerField(null=True, blank=True)
+    source = models.CharField(max_length=16, choices=TransitionSource.choices)
+    criteria_result = models.JSONField(null=True, blank=True)
+    note = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["opportunity", "moved_at", "id"]
+        indexes = [
+            models.Index(fields=["opportunity", "moved_at"]),
+            models.Index(fields=["to_stage", "moved_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.from_stage or '∅'} → {self.to_stage} at {self.moved_at:%Y-%m-%d}"
+
+    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if self.pk is not None and not kwargs.get("force_insert"):
+            raise AppendOnlyError("stage transitions are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        raise AppendOnlyError("stage transitions are append-only")
+
+    @property
+    def days_in_from_stage(self) -> float | None:
+        if self.seconds_in_from_stage is None:
+            return None
+        return self.seconds_in_from_stage / 86400
+
+
+class Activity(models.Model):
+    """Something the seller did with the buyer: a call, meeting, demo, proposal sent ..."""
+
+    opportunity = models.ForeignKey(
+        Opportunity, on_delete=models.CASCADE, related_name="activities"
+    )
+    type = models.CharField(max_length=20, choices=ActivityType.choices)
+    occurred_at = models.DateTimeField()
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="activities"
+    )
+    subject = models.CharField(max_length=200)
+    outcome = models.TextField(blank=True)
+    contacts = models.ManyToManyField("accounts.Contact", blank=True, related_name="activities")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        verbose_name_plural = "activities"
+        indexes = [models.Index(fields=["opportunity", "occurred_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_type_display()}: {self.subject}"

@@ -1,0 +1,134 @@
+"""Reads for the pipeline, always scoped to the user who asks.
+
+The row rule: a user sees opportunities owned by anyone in
+:func:`milepost.team.selectors.visible_user_ids` (self for a rep, the whole team below for a
+manager or leader, everyone for an admin). Accounts and contacts are visible when the user may
+see an opportunity on them, or when someone visible owns the account.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from django.db.models import Q, QuerySet
+
+from milepost.accounts.models import Account, Contact
+from milepost.pipeline.errors import NotFound
+from milepost.pipeline.models import Activity, Opportunity, OpportunityContact, StageTransition
+from milepost.team.models import User
+from milepost.team.selectors import team_members, visible_user_ids
+
+
+def opportunity_scope(*, user: User) -> QuerySet[Opportunity]:
+    """Every opportunity ``user`` may see; all other opportunity reads start here."""
+    ids = visible_user_ids(user)
+    qs = Opportunity.objects.all()
+    return qs if ids is None else qs.filter(owner_id__in=ids)
+
+
+@dataclass(frozen=True)
+class OpportunityFilters:
+    """What a list may be narrowed by. ``status`` is open / won / lost / all."""
+
+    owner_id: int | None = None
+    team_of: int | None = None
+    process_key: str | None = None
+    stage_key: str | None = None
+    status: str = "open"
+    forecast_category: str | None = None
+    close_from: date | None = None
+    close_to: date | None = None
+    search: str | None = None
+    account_id: int | None = None
+
+
+def opportunity_list(
+    *, user: User, filters: OpportunityFilters | None = None
+) -> QuerySet[Opportunity]:
+    """Opportunities visible to ``user``, narrowed by ``filters``, with what lists display."""
+    f = filters or OpportunityFilters()
+    qs = opportunity_scope(user=user).select_related(
+        "account", "owner", "stage", "stage__version__process", "product"
+    )
+    if f.team_of is not None:
+        members = team_members(user=user, manager_id=f.team_of)
+        qs = qs.filter(owner_id__in=members or [])
+    if f.owner_id is not None:
+        qs = qs.filter(owner_id=f.owner_id)
+    if f.process_key:
+        qs = qs.filter(stage__version__process__key=f.process_key)
+    if f.stage_key:
+        qs = qs.filter(stage__key=f.stage_key)
+    if f.status in ("open", "won", "lost"):
+        qs = qs.filter(stage__kind=f.status)
+    if f.forecast_category:
+        qs = qs.filter(forecast_category=f.forecast_category)
+    if f.close_from:
+        qs = qs.filter(close_date__gte=f.close_from)
+    if f.close_to:
+        qs = qs.filter(close_date__lte=f.close_to)
+    if f.account_id is not None:
+        qs = qs.filter(account_id=f.account_id)
+    if f.search:
+        qs = qs.filter(
+            Q(name__icontains=f.search)
+            | Q(account__name__icontains=f.search)
+            | Q(external_id__iexact=f.search)
+        )
+    return qs
+
+
+def opportunity_get(*, user: User, opportunity_id: int) -> Opportunity:
+    """One visible opportunity or :class:`NotFound` (also when it exists but is not visible)."""
+    try:
+        return opportunity_list(user=user, filters=OpportunityFilters(status="all")).get(
+            pk=opportunity_id
+        )
+    except (Opportunity.DoesNotExist, ValueError, TypeError):
+        raise NotFound(f"opportunity {opportunity_id} not found") from None
+
+
+def opportunity_transitions(*, opportunity: Opportunity) -> QuerySet[StageTransition]:
+    return opportunity.transitions.select_related("from_stage", "to_stage", "moved_by").order_by(
+        "moved_at", "id"
+    )
+
+
+def opportunity_activities(*, opportunity: Opportunity) -> QuerySet[Activity]:
+    return opportunity.activities.select_related("owner").prefetch_related("contacts")
+
+
+def opportunity_contacts(*, opportunity: Opportunity) -> QuerySet[OpportunityContact]:
+    return opportunity.contact_roles.select_related("contact")
+
+
+def account_scope(*, user: User) -> QuerySet[Account]:
+    ids = visible_user_ids(user)
+    if ids is None:
+        return Account.objects.all()
+    return Account.objects.filter(
+        Q(owner_id__in=ids) | Q(opportunities__owner_id__in=ids)
+    ).distinct()
+
+
+def account_get(*, user: User, account_id: int) -> Account:
+    try:
+        return account_scope(user=user).get(pk=account_id)
+    except (Account.DoesNotExist, ValueError, TypeError):
+        raise NotFound(f"account {account_id} not found") from None
+
+
+def contact_scope(*, user: User) -> QuerySet[Contact]:
+    ids = visible_user_ids(user)
+    qs = Contact.objects.select_related("account")
+    if ids is None:
+        return qs
+    return qs.filter(account__in=account_scope(user=user).values("id"))
+
+
+def contact_get(*, user: User, contact_id: int) -> Contact:
+    try:
+        return contact_scope(user=user).get(pk=contact_id)
+    except (Contact.DoesNotExist, ValueError, TypeError):
+        raise NotFound(f"contact {contact_id} not found") from None

@@ -1,0 +1,316 @@
+"""Writes for the pipeline. Every write is atomic, permission-checked and version-checked.
+
+- :func:`opportunity_create` starts a deal in the first open stage of a process (or a named one)
+  and records its first transition.
+- :func:`opportunity_update` changes plain fields under optimistic locking.
+- :func:`opportunity_move_stage` changes the stage and appends a :class:`StageTransition`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from milepost.pipeline.choices import TransitionSource
+from milepost.pipeline.errors import InvalidChange, NotFound, VersionConflict
+from milepost.pipeline.models import Opportunity, StageTransition
+from milepost.pipeline.selectors import account_get, opportunity_get
+from milepost.process.models import ForecastCategory, ProcessVersion, Stage, StageKind
+from milepost.team.models import User
+from milepost.team.selectors import visible_user_ids
+
+# Fields a person may change directly. Stage, owner-less fields and bookkeeping are excluded:
+# the stage changes only through a move (which writes the transition).
+EDITABLE_FIELDS = frozenset(
+    {
+        "name",
+        "amount",
+        "currency",
+        "close_date",
+        "forecast_category",
+        "probability",
+        "next_step",
+        "next_step_date",
+        "source",
+        "lost_reason",
+        "account_id",
+        "owner_id",
+    }
+)
+
+
+def _assignable_owner(*, user: User, owner_id: int) -> User:
+    visible = visible_user_ids(user)
+    if visible is not None and owner_id not in visible:
+        raise InvalidChange(f"you cannot assign deals to user {owner_id}", field="owner_id")
+    try:
+        return User.objects.get(pk=owner_id, is_active=True)
+    except User.DoesNotExist:
+        raise InvalidChange(f"user {owner_id} does not exist", field="owner_id") from None
+
+
+def _clean_amount(value: Any) -> Decimal:
+    try:
+        amount = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        raise InvalidChange(f"amount {value!r} is not a number", field="amount") from None
+    if not amount.is_finite() or amount < 0:
+        raise InvalidChange("amount must be zero or more", field="amount")
+    return amount.quantize(Decimal("0.01"))
+
+
+def _clean_currency(value: Any) -> str:
+    text = str(value or "").upper()
+    if len(text) != 3 or not text.isalpha():
+        raise InvalidChange(f"currency {value!r} is not an ISO 4217 code", field="currency")
+    return text
+
+
+def _clean_changes(*, user: User, changes: dict[str, Any]) -> dict[str, Any]:
+    unknown = set(changes) - EDITABLE_FIELDS
+    if unknown:
+        raise InvalidChange(
+            f"cannot change: {', '.join(sorted(unknown))}", field=sorted(unknown)[0]
+        )
+    clean: dict[str, Any] = {}
+    for field, value in changes.items():
+        if field == "name":
+            if not str(value or "").strip():
+                raise InvalidChange("name cannot be empty", field="name")
+            clean[field] = str(value).strip()[:200]
+        elif field == "amount":
+            clean[field] = _clean_amount(value)
+        elif field == "currency":
+            clean[field] = _clean_currency(value)
+        elif field in ("close_date", "next_step_date"):
+            if value is None and field == "next_step_date":
+                clean[field] = None
+            elif isinstance(value, date):
+                clean[field] = value
+            else:
+                try:
+                    clean[field] = date.fromisoformat(str(value))
+                except ValueError:
+                    raise InvalidChange(
+                        f"{field} {value!r} is not a date (YYYY-MM-DD)", field=field
+                    ) from None
+        elif field == "forecast_category":
+            if value not in ForecastCategory.values:
+                raise InvalidChange(f"unknown forecast category {value!r}", field=field)
+            clean[field] = value
+        elif field == "probability":
+            if value is not None and (not isinstance(value, int) or not 0 <= value <= 100):
+                raise InvalidChange("probability is a whole number from 0 to 100", field=field)
+            clean[field] = value
+        elif field == "account_id":
+            clean[field] = (
+                account_get(user=user, account_id=value).pk if value is not None else None
+            )
+        elif field == "owner_id":
+            clean[field] = _assignable_owner(user=user, owner_id=value).pk
+        else:
+            clean[field] = "" if value is None else str(value)
+    return clean
+
+
+@transaction.atomic
+def opportunity_create(
+    *,
+    user: User,
+    name: str,
+    amount: Any,
+    close_date: date | str,
+    process_key: str = "new_business",
+    stage_key: str | None = None,
+    account_id: int | None = None,
+    owner_id: int | None = None,
+    currency: str = "USD",
+    next_step: str = "",
+    next_step_date: date | None = None,
+    source: str = "",
+    at: datetime | None = None,
+) -> Opportunity:
+    """Create a deal in the current version of ``process_key`` and record its first stage."""
+    now = at or timezone.now()
+    version = ProcessVersion.objects.filter(process__key=process_key, is_current=True).first()
+    if version is None:
+        raise InvalidChange(f"no process {process_key!r} is loaded", field="process_key")
+    stages = Stage.objects.filter(version=version)
+    stage = (
+        stages.filter(key=stage_key).first()
+        if stage_key
+        else stages.filter(kind=StageKind.OPEN).order_by("position").first()
+    )
+    if stage is None:
+        raise InvalidChange(
+            f"process {process_key!r} has no stage {stage_key!r}", field="stage_key"
+        )
+    fields = _clean_changes(
+        user=user,
+        changes={
+            "name": name,
+            "amount": amount,
+            "currency": currency,
+            "close_date": close_date,
+            "next_step": next_step,
+            "next_step_date": next_step_date,
+            "source": source,
+            "account_id": account_id,
+            "owner_id": owner_id if owner_id is not None else user.pk,
+        },
+    )
+    opp = Opportunity.objects.create(
+        **fields,
+        stage=stage,
+        stage_entered_at=now,
+        probability=stage.default_probability,
+        forecast_category=stage.default_forecast_category,
+        created_at=now,
+        updated_at=now,
+        closed_at=now if stage.kind != StageKind.OPEN else None,
+    )
+    StageTransition.objects.create(
+        opportunity=opp,
+        from_stage=None,
+        to_stage=stage,
+        moved_at=now,
+        moved_by=user,
+        amount=opp.amount,
+        currency=opp.currency,
+        close_date=opp.close_date,
+        source=TransitionSource.USER,
+    )
+    return opp
+
+
+def _locked(*, user: User, opportunity_id: int, expected_version: int | None) -> Opportunity:
+    opportunity_get(user=user, opportunity_id=opportunity_id)  # visibility: NotFound if hidden
+    opp = Opportunity.objects.select_for_update().select_related("stage").get(pk=opportunity_id)
+    if expected_version is not None and opp.version != expected_version:
+        raise VersionConflict(opp.version)
+    return opp
+
+
+@transaction.atomic
+def opportunity_update(
+    *, user: User, opportunity_id: int, expected_version: int, changes: dict[str, Any]
+) -> Opportunity:
+    """Apply ``changes`` if nobody changed the deal since ``expected_version``.
+
+    Setting ``probability`` marks it as a personal override (who and when are kept); setting it
+    to ``None`` returns to the stage default. Raises NotFound, VersionConflict or InvalidChange
+    and writes nothing in those cases.
+    """
+    clean = _clean_changes(user=user, changes=changes)
+    opp = _locked(user=user, opportunity_id=opportunity_id, expected_version=expected_version)
+    now = timezone.now()
+    if "probability" in clean:
+        if clean["probability"] is None:
+            clean.update(
+                probability=opp.stage.default_probability,
+                probability_overridden=False,
+                probability_set_by=None,
+                probability_set_at=None,
+            )
+        else:
+            clean.update(
+                probability_overridden=True, probability_set_by=user, probability_set_at=now
+            )
+    updated = Opportunity.objects.filter(pk=opp.pk, version=expected_version).update(
+        **clean, updated_at=now, version=F("version") + 1
+    )
+    if updated != 1:  # pragma: no cover - guarded by the row lock on PostgreSQL
+        raise VersionConflict(Opportunity.objects.get(pk=opp.pk).version)
+    opp.refresh_from_db()
+    return opp
+
+
+@dataclass(frozen=True)
+class MoveResult:
+    opportunity: Opportunity
+    transition: StageTransition
+
+
+@transaction.atomic
+def opportunity_move_stage(
+    *,
+    user: User,
+    opportunity_id: int,
+    to_stage_id: int | None = None,
+    to_stage_key: str | None = None,
+    expected_version: int | None = None,
+    source: str = TransitionSource.USER,
+    note: str = "",
+    lost_reason: str = "",
+    at: datetime | None = None,
+) -> MoveResult:
+    """Move a deal to another stage of its process version and append the transition.
+
+    The probability follows the new stage's default unless a person overrode it; the forecast
+    category follows the stage default. Moving to the stage it is already in is refused.
+    """
+    opp = _locked(user=user, opportunity_id=opportunity_id, expected_version=expected_version)
+    stages = Stage.objects.filter(version_id=opp.stage.version_id)
+    try:
+        target = (
+            stages.get(pk=to_stage_id) if to_stage_id is not None else stages.get(key=to_stage_key)
+        )
+    except (Stage.DoesNotExist, ValueError):
+        wanted = to_stage_id if to_stage_id is not None else to_stage_key
+        raise InvalidChange(
+            f"stage {wanted!r} is not part of this deal's process", field="stage"
+        ) from None
+    if target.pk == opp.stage_id:
+        raise InvalidChange(f"the deal is already in {target.label}", field="stage")
+    now = at or timezone.now()
+    if now < opp.stage_entered_at:
+        raise InvalidChange("a move cannot be dated before the deal entered its stage", field="at")
+    transition = StageTransition.objects.create(
+        opportunity=opp,
+        from_stage=opp.stage,
+        to_stage=target,
+        moved_at=now,
+        moved_by=user,
+        amount=opp.amount,
+        currency=opp.currency,
+        close_date=opp.close_date,
+        seconds_in_from_stage=int((now - opp.stage_entered_at).total_seconds()),
+        source=source,
+        note=note[:500],
+    )
+    opp.stage = target
+    opp.stage_entered_at = now
+    opp.forecast_category = target.default_forecast_category
+    if not opp.probability_overridden or target.kind != StageKind.OPEN:
+        opp.probability = target.default_probability
+    opp.closed_at = now if target.kind != StageKind.OPEN else None
+    if target.kind == StageKind.LOST and lost_reason:
+        opp.lost_reason = lost_reason[:200]
+    opp.updated_at = now
+    opp.version += 1
+    opp.save()
+    return MoveResult(opportunity=opp, transition=transition)
+
+
+def ensure_visible(*, user: User, opportunity_id: int) -> None:
+    """Raise :class:`NotFound` unless ``user`` may see the opportunity."""
+    opportunity_get(user=user, opportunity_id=opportunity_id)
+
+
+__all__ = [
+    "EDITABLE_FIELDS",
+    "InvalidChange",
+    "MoveResult",
+    "NotFound",
+    "VersionConflict",
+    "ensure_visible",
+    "opportunity_create",
+    "opportunity_move_stage",
+    "opportunity_update",
+]

@@ -1,0 +1,108 @@
+"""Writes for sales processes: load a YAML definition as a new immutable version."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.db import transaction
+
+from milepost.engine.process_schema import ProcessDef, parse_process
+from milepost.process.models import ExitCriterion, ProcessVersion, SalesProcess, Stage
+from milepost.team.models import User
+
+DEFAULTS_DIR = Path(__file__).resolve().parent / "defaults"
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    version: ProcessVersion
+    created: bool
+
+
+def process_load(*, text: str, source_name: str = "", user: User | None = None) -> LoadResult:
+    """Validate ``text`` and store it as the process's current version.
+
+    An unchanged document (same canonical checksum as the current version) creates nothing.
+    Raises :class:`~milepost.engine.process_schema.ProcessInvalid` and writes nothing when the
+    document has errors. Does *not* move open opportunities to the new version: that needs an
+    explicit stage mapping (process designer).
+    """
+    definition = parse_process(text)
+    return process_store(
+        definition=definition, source_text=text, source_name=source_name, user=user
+    )
+
+
+@transaction.atomic
+def process_store(
+    *,
+    definition: ProcessDef,
+    source_text: str = "",
+    source_name: str = "",
+    user: User | None = None,
+) -> LoadResult:
+    """Store an already-validated definition (see :func:`process_load`)."""
+    process, _ = SalesProcess.objects.select_for_update().get_or_create(
+        key=definition.key,
+        defaults={"name": definition.name, "description": definition.description},
+    )
+    checksum = definition.checksum()
+    current = process.versions.filter(is_current=True).first()
+    if current is not None and current.checksum == checksum:
+        return LoadResult(version=current, created=False)
+    if current is not None:
+        current.is_current = False
+        current.save(update_fields=["is_current"])
+    SalesProcess.objects.filter(pk=process.pk).update(
+        name=definition.name, description=definition.description
+    )
+    last = process.versions.order_by("-number").values_list("number", flat=True).first() or 0
+    version = ProcessVersion.objects.create(
+        process=process,
+        number=last + 1,
+        checksum=checksum,
+        definition=definition.canonical(),
+        source_text=source_text,
+        source_name=source_name,
+        is_current=True,
+        loaded_by=user,
+    )
+    for position, stage_def in enumerate(definition.stages):
+        stage = Stage.objects.create(
+            version=version,
+            key=stage_def.key,
+            label=stage_def.label,
+            position=position,
+            kind=stage_def.kind,
+            buyer_phase=stage_def.buyer_phase,
+            buyer_goal=stage_def.buyer_goal,
+            default_probability=stage_def.probability,
+            default_forecast_category=stage_def.forecast_category,
+            expected_days=stage_def.expected_days,
+            max_days=stage_def.max_days,
+            suggested_actions=list(stage_def.suggested_actions),
+        )
+        ExitCriterion.objects.bulk_create(
+            ExitCriterion(
+                stage=stage,
+                key=c.id,
+                statement=c.statement,
+                verifier=c.verifier,
+                position=i,
+                rule=c.rule.model_dump(mode="json", by_alias=True, exclude_none=True)
+                if c.rule
+                else None,
+                guidance=c.guidance,
+            )
+            for i, c in enumerate(stage_def.exit_criteria)
+        )
+    return LoadResult(version=version, created=True)
+
+
+def process_load_defaults(*, user: User | None = None) -> list[LoadResult]:
+    """Load every process file shipped in ``process/defaults`` (idempotent)."""
+    return [
+        process_load(text=path.read_text(), source_name=path.name, user=user)
+        for path in sorted(DEFAULTS_DIR.glob("*.yaml"))
+    ]

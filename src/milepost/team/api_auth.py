@@ -1,0 +1,42 @@
+"""API authentication: a personal bearer token, or the browser session (CSRF-checked)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.utils import timezone
+from ninja.security import HttpBearer, SessionAuth
+
+from milepost.team.models import ApiToken
+
+
+class TokenAuth(HttpBearer):
+    """``Authorization: Bearer mp_...``. Revoked tokens and inactive users are refused."""
+
+    def authenticate(self, request: HttpRequest, token: str) -> Any:
+        if not token.startswith(ApiToken.PREFIX):
+            return None
+        row = (
+            ApiToken.objects.select_related("user")
+            .filter(digest=ApiToken.digest_of(token), revoked_at__isnull=True)
+            .first()
+        )
+        if row is None or not row.user.is_active:
+            return None
+        now = timezone.now()
+        # Touch at most once a minute: a script hammering the API should not write every call.
+        if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
+            ApiToken.objects.filter(pk=row.pk).update(last_used_at=now)
+        request.user = row.user
+        return row.user
+
+
+class SessionOrToken:
+    """Try the bearer token first (scripts), then the session (HTMX / browser calls)."""
+
+    def __init__(self) -> None:
+        self._methods = [TokenAuth(), SessionAuth(csrf=True)]
+
+    def __iter__(self):  # ninja accepts an iterable of auth callables
+        return iter(self._methods)

@@ -1,0 +1,43 @@
+"""Pages for a user's own settings: personal API tokens."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from milepost.pipeline.errors import InvalidChange, NotFound
+from milepost.team.models import ApiToken
+from milepost.team.services import api_token_create, api_token_revoke
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def tokens(request: HttpRequest) -> HttpResponse:
+    issued = None
+    error = ""
+    if request.method == "POST":
+        try:
+            issued = api_token_create(user=request.user, name=request.POST.get("name", ""))
+        except InvalidChange as exc:
+            error = str(exc)
+    rows = ApiToken.objects.filter(user=request.user)
+    return render(
+        request,
+        "team/tokens.html",
+        {"tokens": rows, "issued": issued, "error": error, "nav": "tokens"},
+        status=400 if error else 200,
+    )
+
+
+@login_required
+@require_POST
+def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
+    try:
+        token = api_token_revoke(user=request.user, token_id=token_id)
+    except NotFound:
+        raise Http404("token not found") from None
+    messages.success(request, f"Token “{token.name}” revoked.")
+    return redirect("team:tokens")
