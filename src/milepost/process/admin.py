@@ -1,0 +1,39 @@
+"""Processes are changed by loading a new version (CLI or designer), so the admin only reads."""
+
+from django.contrib import admin
+
+from milepost.process.models import ExitCriterion, ProcessVersion, SalesProcess, Stage
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(SalesProcess)
+class SalesProcessAdmin(ReadOnlyAdmin):
+    list_display = ("key", "name", "created_at")
+
+
+@admin.register(ProcessVersion)
+class ProcessVersionAdmin(ReadOnlyAdmin):
+    list_display = ("process", "number", "is_current", "loaded_at", "loaded_by", "source_name")
+    list_filter = ("process", "is_current")
+
+
+@admin.register(Stage)
+class StageAdmin(ReadOnlyAdmin):
+    list_display = ("label", "key", "version", "position", "kind", "buyer_phase")
+    list_filter = ("version__process", "kind")
+
+
+@admin.register(ExitCriterion)
+class ExitCriterionAdmin(ReadOnlyAdmin):
+    list_display = ("key", "statement", "verifier", "stage")
+    list_filter = ("verifier", "stage__version__process")
