@@ -132,3 +132,60 @@ def contact_get(*, user: User, contact_id: int) -> Contact:
         return contact_scope(user=user).get(pk=contact_id)
     except (Contact.DoesNotExist, ValueError, TypeError):
         raise NotFound(f"contact {contact_id} not found") from None
+
+
+# Board reads (appended by the pipeline UI work; imports kept here so the file stays append-only).
+from decimal import Decimal  # noqa: E402
+
+from django.db.models import Count, F, Sum, Window  # noqa: E402
+from django.db.models.functions import RowNumber  # noqa: E402
+
+
+@dataclass(frozen=True)
+class BoardColumnData:
+    """One board column's numbers and its first ``per_column`` deals (by close date)."""
+
+    stage_key: str
+    count: int
+    totals: dict[str, Decimal]  # currency -> sum of amounts
+    opportunities: list[Opportunity]
+
+
+def opportunity_board(
+    *,
+    user: User,
+    filters: OpportunityFilters | None = None,
+    stage_keys: list[str],
+    per_column: int = 50,
+) -> dict[str, BoardColumnData]:
+    """The deals of a pipeline board, grouped by stage key, in two queries whatever the size.
+
+    Counts and totals cover every matching deal; the card lists stop at ``per_column`` (a
+    window function ranks deals per stage by close date, portable to SQLite and PostgreSQL).
+    """
+    base = opportunity_list(user=user, filters=filters).filter(stage__key__in=stage_keys)
+    numbers: dict[str, tuple[int, dict[str, Decimal]]] = {k: (0, {}) for k in stage_keys}
+    for row in (
+        base.order_by()
+        .values("stage__key", "currency")
+        .annotate(n=Count("id"), total=Sum("amount"))
+    ):
+        count, totals = numbers[row["stage__key"]]
+        totals[row["currency"]] = row["total"] or Decimal("0")
+        numbers[row["stage__key"]] = (count + row["n"], totals)
+    ranked = base.annotate(
+        board_rank=Window(
+            RowNumber(),
+            partition_by=[F("stage__key")],
+            order_by=[F("close_date").asc(), F("id").asc()],
+        )
+    ).filter(board_rank__lte=per_column)
+    cards: dict[str, list[Opportunity]] = {k: [] for k in stage_keys}
+    for opp in ranked.order_by("close_date", "id"):
+        cards[opp.stage.key].append(opp)
+    return {
+        key: BoardColumnData(
+            stage_key=key, count=numbers[key][0], totals=numbers[key][1], opportunities=cards[key]
+        )
+        for key in stage_keys
+    }

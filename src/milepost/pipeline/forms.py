@@ -1,0 +1,126 @@
+"""Input parsing for the pipeline pages: filter forms (board, table) and the move form.
+
+Filter forms turn query-string input into :class:`OpportunityFilters`; the row-level rules stay
+in the selectors. Choices are limited to what the viewer may see, and an invalid choice (for
+example another team's manager) makes :meth:`PipelineFilterForm.to_filters` return ``None`` so
+the page shows nothing instead of silently widening the list.
+"""
+
+from __future__ import annotations
+
+from django import forms
+
+from milepost.pipeline.presentation import PERIOD_CHOICES, period_range
+from milepost.pipeline.selectors import OpportunityFilters
+from milepost.process.models import ForecastCategory, Stage
+from milepost.team.models import Role, User
+
+TEAM_ROLES = (Role.MANAGER, Role.LEADER)
+
+
+class PipelineFilterForm(forms.Form):
+    """Filters shared by the board and the table."""
+
+    q = forms.CharField(
+        required=False,
+        max_length=100,
+        label="Search",
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Deal, account or id"}),
+    )
+    owner = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, label="Owner")
+    team = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, label="Team")
+    period = forms.ChoiceField(required=False, choices=PERIOD_CHOICES, label="Close period")
+
+    def __init__(
+        self,
+        data: dict | None = None,
+        *,
+        users: list[User],
+        process_choices: list[tuple[str, str]] | None = None,
+        **kwargs,
+    ) -> None:
+        super().__init__(data, **kwargs)
+        self.fields["owner"].choices = [("", "Anyone")] + [(str(u.pk), str(u)) for u in users]
+        managers = [u for u in users if u.role in TEAM_ROLES]
+        if not managers:  # reps see nobody with a team
+            del self.fields["team"]
+        else:
+            self.fields["team"].choices = [("", "All teams")] + [
+                (str(m.pk), f"{m}'s team") for m in managers
+            ]
+        if process_choices and len(process_choices) > 1:
+            self.fields["process"] = forms.ChoiceField(
+                required=False, choices=process_choices, label="Process"
+            )
+            self.order_fields(["process"])
+
+    def process_key(self, default: str) -> str:
+        if self.is_bound and self.is_valid() and self.cleaned_data.get("process"):
+            return self.cleaned_data["process"]
+        return default
+
+    def filter_values(self) -> dict:
+        """Keyword arguments for :class:`OpportunityFilters` (call only when valid)."""
+        data = self.cleaned_data
+        close_from, close_to = period_range(data.get("period") or "")
+        return {
+            "search": (data.get("q") or "").strip() or None,
+            "owner_id": data.get("owner"),
+            "team_of": data.get("team"),
+            "close_from": close_from,
+            "close_to": close_to,
+        }
+
+    def to_filters(self, *, process_key: str | None = None) -> OpportunityFilters | None:
+        if not self.is_valid():
+            return None
+        return OpportunityFilters(process_key=process_key, **self.filter_values())
+
+
+STATUS_CHOICES = [("open", "Open"), ("won", "Won"), ("lost", "Lost"), ("all", "All")]
+
+
+class TableFilterForm(PipelineFilterForm):
+    """The board's filters plus stage, status, forecast category and explicit close dates."""
+
+    stage = forms.ChoiceField(required=False, label="Stage")
+    status = forms.ChoiceField(required=False, choices=STATUS_CHOICES, label="Status")
+    forecast_category = forms.ChoiceField(
+        required=False,
+        choices=[("", "Any category"), *ForecastCategory.choices],
+        label="Forecast category",
+    )
+    close_from = forms.DateField(
+        required=False, label="Close from", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    close_to = forms.DateField(
+        required=False, label="Close to", widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def __init__(self, data: dict | None = None, *, stages: list[Stage], **kwargs) -> None:
+        super().__init__(data, **kwargs)
+        self.fields["stage"].choices = [("", "Any stage")] + [(s.key, s.label) for s in stages]
+
+    def filter_values(self) -> dict:
+        values = super().filter_values()
+        data = self.cleaned_data
+        values.update(
+            stage_key=data.get("stage") or None,
+            status=data.get("status") or "open",
+            forecast_category=data.get("forecast_category") or None,
+        )
+        if data.get("close_from"):
+            values["close_from"] = max(filter(None, [values["close_from"], data["close_from"]]))
+        if data.get("close_to"):
+            values["close_to"] = min(filter(None, [values["close_to"], data["close_to"]]))
+        return values
+
+
+class MoveForm(forms.Form):
+    """A stage move as posted by the board, the keyboard menu or the opportunity page."""
+
+    to_stage = forms.SlugField(max_length=64, label="Move to stage")
+    version = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+    lost_reason = forms.CharField(required=False, max_length=200, label="Lost reason")
+    note = forms.CharField(required=False, max_length=500, label="Note")
+    next = forms.CharField(required=False, max_length=2000, widget=forms.HiddenInput)
