@@ -18,3 +18,7 @@ api = NinjaAPI(
     auth=SessionOrToken(),
     urls_namespace="api-1",
 )
+
+from milepost.process.api import router as process_router  # noqa: E402
+
+api.add_router("/", process_router)

@@ -9,6 +9,7 @@ inspection engine's job; this module only says whether a document is well formed
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 from dataclasses import dataclass
@@ -228,11 +229,18 @@ class ProcessDef(_Strict):
         first_closed = next(i for i, k in enumerate(kinds) if k != "open")
         if "open" in kinds[first_closed:]:
             raise ValueError("open stages come first; closed (won/lost) stages last")
-        all_ids = [c.id for s in stages for c in s.exit_criteria]
-        dupes = sorted({i for i in all_ids if all_ids.count(i) > 1})
-        if dupes:
+        where: dict[str, list[str]] = {}
+        for s in stages:
+            for c in s.exit_criteria:
+                where.setdefault(c.id, []).append(s.key)
+        repeated = [
+            f"{cid} (stages {', '.join(keys)})"
+            for cid, keys in sorted(where.items())
+            if len(keys) > 1
+        ]
+        if repeated:
             raise ValueError(
-                f"exit criterion ids must be unique in the process: {', '.join(dupes)}"
+                f"exit criterion ids must be unique in the process: {'; '.join(repeated)}"
             )
         return stages
 
@@ -258,10 +266,14 @@ class ProcessDef(_Strict):
 
 @dataclass(frozen=True)
 class ProcessError:
-    """One problem in a process file: where (human-readable path) and what."""
+    """One problem in a process file: where (human-readable path) and what.
+
+    ``line`` is the 1-based line in the YAML text the problem points at, when it is known.
+    """
 
     location: str
     message: str
+    line: int | None = None
 
     def __str__(self) -> str:
         return f"{self.location}: {self.message}" if self.location else self.message
@@ -276,7 +288,7 @@ class ProcessInvalid(ValueError):
 
 
 def _describe_location(loc: tuple[Any, ...], data: Any) -> str:
-    """Turn ('stages', 2, 'exit_criteria', 0, 'rule') into "stage 'evaluate' > criterion ..."."""
+    """Turn ('stages', 2, 'exit_criteria', 0, 'rule') into "stage #3 'commit' > criterion ..."."""
     parts: list[str] = []
     node = data
     i = 0
@@ -298,44 +310,227 @@ def _describe_location(loc: tuple[Any, ...], data: Any) -> str:
             parts.append(f"[{part + 1}]")
         else:
             parts.append(str(part))
-        node = (
-            node.get(part)
-            if isinstance(node, dict)
-            else (
-                node[part]
-                if isinstance(node, list) and isinstance(part, int) and part < len(node)
-                else None
-            )
-        )
+        node = _child(node, part)
         i += 1
     return " > ".join(parts)
 
 
-def _errors_from(exc: ValidationError, data: Any) -> list[ProcessError]:
+def _child(node: Any, part: Any) -> Any:
+    if isinstance(node, dict):
+        return node.get(part)
+    if isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        return node[part]
+    return None
+
+
+# Pydantic names the member of a union it tried (``decimal``, ``literal[...]``, ``list[...]``)
+# as a step of the location. These words describe what each member accepts.
+_UNION_MEMBER_WORDS = {
+    "decimal": "a number",
+    "float": "a number",
+    "int": "a whole number",
+    "str": "text",
+    "date": "a date (YYYY-MM-DD)",
+    "bool": "true or false",
+}
+_RULE_MODEL_TAGS = {
+    "FieldSetRule",
+    "FieldCompareRule",
+    "ContactRoleRule",
+    "ContactsEngagedRule",
+    "ActivityRule",
+    "AllRule",
+    "AnyRule",
+    "NotRule",
+}
+
+
+def _is_union_member(part: Any, node: Any) -> bool:
+    if not isinstance(part, str):
+        return False
+    typeish = part in _UNION_MEMBER_WORDS or "[" in part
+    if isinstance(node, dict):
+        return typeish and part not in node
+    # Below a scalar or a list a named step cannot be a field of the document.
+    return True
+
+
+def _known_fields() -> list[str]:
+    models: list[type[BaseModel]] = [
+        ProcessDef,
+        StageDef,
+        ExitCriterionDef,
+        FieldCompare,
+        ContactRole,
+        ContactsEngaged,
+        ActivityHappened,
+    ]
+    names = {name for model in models for name in model.model_fields}
+    names.discard("not_")
+    return sorted(names | set(RULE_KINDS))
+
+
+def _got(err: Any) -> str:
+    value = err.get("input")
+    if err["type"] == "rule_kind" and isinstance(value, dict):
+        return f" (got: {', '.join(map(str, value)) or 'nothing'})"
+    if isinstance(value, bool | int | float | str | date) and not isinstance(value, Decimal):
+        return f" (got {value!r})" if not isinstance(value, date) else f" (got {value})"
+    return ""
+
+
+def _plain_message(err: Any, loc: list[Any]) -> str:
+    return _message_without_input(err, loc) + (
+        "" if err["type"] in ("missing", "extra_forbidden") else _got(err)
+    )
+
+
+def _message_without_input(err: Any, loc: list[Any]) -> str:
+    kind = err["type"]
+    message = str(err["msg"]).removeprefix("Value error, ")
+    if kind == "missing":
+        return "required field is missing"
+    if kind == "extra_forbidden":
+        name = str(loc[-1]) if loc else ""
+        close = difflib.get_close_matches(name, _known_fields(), n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        return f"unknown field '{name}'{hint}"
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        return "should be a mapping of fields (key: value lines)"
+    if message.startswith("Input should be "):
+        return "should be " + message.removeprefix("Input should be ")
+    if kind == "string_pattern_mismatch":
+        pattern = (err.get("ctx") or {}).get("pattern")
+        if pattern == SLUG:
+            return "should be lower-case letters, digits and underscores, starting with a letter"
+        if pattern == r"^[A-Z]{3}$":
+            return "should be a three-letter ISO currency code in capitals, e.g. USD"
+    if message.startswith("String should "):
+        return "should " + message.removeprefix("String should ")
+    return message
+
+
+@dataclass
+class _Raw:
+    loc: list[Any]  # cleaned, document-shaped path
+    message: str
+    member: str | None  # the union member this error came from, if any
+    deep: bool  # the error is inside that member (e.g. one item of a list member)
+    got: str = ""
+
+
+def _line_of(root: yaml.Node | None, loc: list[Any]) -> int | None:
+    """The YAML line of the deepest node ``loc`` reaches (the parent's, for missing keys)."""
+    node = root
+    line = node.start_mark.line + 1 if node is not None else None
+    for part in loc:
+        nxt: yaml.Node | None = None
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode) and key.value == part:
+                    nxt = value
+                    line = key.start_mark.line + 1
+                    break
+        elif (
+            isinstance(node, yaml.SequenceNode)
+            and isinstance(part, int)
+            and 0 <= part < len(node.value)
+        ):
+            nxt = node.value[part]
+            line = nxt.start_mark.line + 1
+        if nxt is None:
+            break
+        node = nxt
+    return line
+
+
+def _errors_from(
+    exc: ValidationError, data: Any, root: yaml.Node | None = None
+) -> list[ProcessError]:
     # Pydantic reports union members and discriminator tags in the location; drop those
     # technical steps so the path reads like the document.
-    tags = set(RULE_KINDS) | {
-        "FieldSetRule",
-        "FieldCompareRule",
-        "ContactRoleRule",
-        "ContactsEngagedRule",
-        "ActivityRule",
-        "AllRule",
-        "AnyRule",
-        "NotRule",
-    }
-    out: list[ProcessError] = []
+    tags = set(RULE_KINDS) | _RULE_MODEL_TAGS
+    raws: list[_Raw] = []
     for err in exc.errors():
         loc = list(err["loc"])
         cleaned: list[Any] = []
+        member: str | None = None
+        deep = False
+        node = data
         for j, part in enumerate(loc):
             # A tag is followed by the same key again ('all', 'all', 0): keep one.
             if part in tags and j + 1 < len(loc) and loc[j + 1] in (part, "not_"):
                 continue
-            cleaned.append("not" if part == "not_" else part)
-        message = err["msg"].removeprefix("Value error, ")
-        out.append(ProcessError(_describe_location(tuple(cleaned), data), message))
+            if member is None and _is_union_member(part, node):
+                member = str(part)
+                deep = j + 1 < len(loc)
+                continue
+            part = "not" if part == "not_" else part
+            cleaned.append(part)
+            node = _child(node, part)
+        if member is not None and not deep:
+            raws.append(
+                _Raw(cleaned, _message_without_input(err, cleaned), member, deep, _got(err))
+            )
+        else:
+            raws.append(_Raw(cleaned, _plain_message(err, cleaned), member, deep))
+
+    # One union, several members failed: when a member got further (an item inside a list),
+    # its errors are the relevant ones; otherwise say once what the value may be.
+    out: list[ProcessError] = []
+    seen_unions: set[tuple[Any, ...]] = set()
+    for raw in raws:
+        if raw.member is None:
+            out.append(_error(raw.loc, raw.message, data, root))
+            continue
+        siblings = [r for r in raws if r.member is not None and _same_union(r, raw)]
+        if any(r.deep for r in siblings):
+            if raw.deep:
+                out.append(_error(raw.loc, raw.message, data, root))
+            continue
+        key = tuple(raw.loc)
+        if key in seen_unions:
+            continue
+        seen_unions.add(key)
+        out.append(_error(raw.loc, _union_message(siblings), data, root))
     return out
+
+
+def _same_union(a: _Raw, b: _Raw) -> bool:
+    shallow_a = a.loc if not a.deep else a.loc[: _union_depth(a)]
+    shallow_b = b.loc if not b.deep else b.loc[: _union_depth(b)]
+    return shallow_a == shallow_b
+
+
+def _union_depth(raw: _Raw) -> int:
+    # A deep error's path continues past the union value by list indices only.
+    depth = len(raw.loc)
+    while depth and isinstance(raw.loc[depth - 1], int):
+        depth -= 1
+    return depth
+
+
+def _union_message(members: list[_Raw]) -> str:
+    words: list[str] = []
+    for raw in members:
+        member = raw.member or ""
+        if member.startswith("list["):
+            words.append("a list of those")
+        elif member.startswith("literal["):
+            words.append(raw.message.removeprefix("should be "))
+        else:
+            words.append(_UNION_MEMBER_WORDS.get(member, member))
+    unique = list(dict.fromkeys(words))
+    got = members[0].got if members else ""
+    if len(unique) == 1:
+        return "should be " + unique[0] + got
+    # Members that already list choices ("'a', 'b' or 'c'") need a comma before the last "or".
+    last = ", or " if any(" or " in w for w in unique) else " or "
+    return "should be " + ", ".join(unique[:-1]) + last + unique[-1] + got
+
+
+def _error(loc: list[Any], message: str, data: Any, root: yaml.Node | None) -> ProcessError:
+    return ProcessError(_describe_location(tuple(loc), data), message, _line_of(root, loc))
 
 
 def parse_process(text: str) -> ProcessDef:
@@ -354,7 +549,14 @@ def parse_process(text: str) -> ProcessDef:
     try:
         return ProcessDef.model_validate(data)
     except ValidationError as exc:
-        raise ProcessInvalid(_errors_from(exc, data)) from exc
+        raise ProcessInvalid(_errors_from(exc, data, _compose(text))) from exc
+
+
+def _compose(text: str) -> yaml.Node | None:
+    try:
+        return yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:  # pragma: no cover - safe_load already accepted the text
+        return None
 
 
 def dump_process(process: ProcessDef) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Count, Prefetch, QuerySet
 
 from milepost.process.models import ExitCriterion, ProcessVersion, SalesProcess, Stage
 
@@ -28,5 +28,42 @@ def version_stages(*, version_id: int) -> list[Stage]:
         .order_by("position")
         .prefetch_related(
             Prefetch("exit_criteria", queryset=ExitCriterion.objects.order_by("position"))
+        )
+    )
+
+
+def process_version(*, process_key: str, number: int | None = None) -> ProcessVersion | None:
+    """Version ``number`` of a process, or its current version when ``number`` is None."""
+    rows = ProcessVersion.objects.filter(process__key=process_key).select_related(
+        "process", "loaded_by"
+    )
+    if number is None:
+        return rows.filter(is_current=True).first()
+    return rows.filter(number=number).first()
+
+
+def process_versions(*, process_id: int) -> list[ProcessVersion]:
+    """Every version of a process, newest first, with who loaded it and its stage count."""
+    return list(
+        ProcessVersion.objects.filter(process_id=process_id)
+        .select_related("loaded_by")
+        .annotate(stage_count=Count("stages"))
+        .order_by("-number")
+    )
+
+
+def process_overview() -> list[SalesProcess]:
+    """Processes by name with ``all_versions`` (newest first, stage counts, loader) attached.
+
+    Two queries whatever the number of processes and versions.
+    """
+    versions = (
+        ProcessVersion.objects.select_related("loaded_by")
+        .annotate(stage_count=Count("stages"))
+        .order_by("-number")
+    )
+    return list(
+        SalesProcess.objects.order_by("name").prefetch_related(
+            Prefetch("versions", queryset=versions, to_attr="all_versions")
         )
     )

@@ -1,12 +1,100 @@
-"""Process pages. Filled in by the process work."""
+"""Process pages: the list of sales processes and the process map of one version.
+
+Every signed-in user may read every process (the process is the team's shared definition of
+how deals progress); there is nothing to edit here, loading happens through ``milepost process
+load``. Rule wording and version diffs come from the engine (:mod:`rule_text`,
+:mod:`process_diff`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from milepost.engine.process_diff import Change, describe_changes, diff_processes
+from milepost.engine.process_schema import ProcessDef
+from milepost.engine.rule_text import rule_sentence
+from milepost.process.models import ProcessVersion
+from milepost.process.selectors import (
+    process_overview,
+    process_version,
+    process_versions,
+    version_stages,
+)
+
+GATE_POLICY_WORDS = {
+    "block": "A deal cannot leave a stage until its exit criteria are met.",
+    "warn": "A deal may leave a stage with unmet exit criteria; the move is flagged.",
+    "open": "Exit criteria are guidance; moves are not checked.",
+}
 
 
 @login_required
-def process_list_view(request):  # pragma: no cover - placeholder
-    return HttpResponse("process")
+@require_GET
+def process_list_view(request: HttpRequest) -> HttpResponse:
+    processes = process_overview()
+    for process in processes:
+        versions = process.all_versions
+        process.current = next((v for v in versions if v.is_current), None)
+        process.older = [v for v in versions if not v.is_current]
+    return render(request, "process/list.html", {"processes": processes, "nav": "process"})
 
 
-process_detail = process_list_view
+@dataclass(frozen=True)
+class HistoryRow:
+    version: ProcessVersion
+    changes: list[Change] | None  # None for the first version (nothing to compare with)
+
+
+@login_required
+@require_GET
+def process_detail(request: HttpRequest, key: str, number: int | None = None) -> HttpResponse:
+    version = process_version(process_key=key, number=number)
+    if version is None:
+        raise Http404("no such process version")
+    stages = version_stages(version_id=version.pk)
+    for stage in stages:
+        for criterion in stage.exit_criteria.all():
+            criterion.rule_words = rule_sentence(criterion.rule) if criterion.rule else ""
+
+    versions = process_versions(process_id=version.process_id)
+    definitions = {v.number: ProcessDef.model_validate(v.definition) for v in versions}
+    history = [
+        HistoryRow(
+            version=v,
+            changes=diff_processes(definitions[previous.number], definitions[v.number])
+            if (previous := _previous(versions, v)) is not None
+            else None,
+        )
+        for v in versions
+    ]
+    this_row = next(row for row in history if row.version.pk == version.pk)
+    previous = _previous(versions, version)
+    current = next((v for v in versions if v.is_current), None)
+    definition = definitions[version.number]
+    return render(
+        request,
+        "process/detail.html",
+        {
+            "nav": "process",
+            "process": version.process,
+            "version": version,
+            "definition": definition,
+            "gate_policy_words": GATE_POLICY_WORDS.get(definition.gate_policy, ""),
+            "current": current,
+            "stages": stages,
+            "criteria_count": sum(len(s.exit_criteria) for s in definition.stages),
+            "history": history,
+            "previous": previous,
+            "change_lines": describe_changes(this_row.changes or []),
+        },
+    )
+
+
+def _previous(versions: list[ProcessVersion], version: ProcessVersion) -> ProcessVersion | None:
+    older = [v for v in versions if v.number < version.number]
+    return max(older, key=lambda v: v.number) if older else None
