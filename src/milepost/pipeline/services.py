@@ -314,3 +314,118 @@ __all__ = [
     "opportunity_move_stage",
     "opportunity_update",
 ]
+
+
+# --- Contacts on a deal and activities (used by the API) -----------------------------------
+# Appended as a block (imports included) so the functions above stay untouched for the code
+# that imports them.
+
+from django.db import IntegrityError  # noqa: E402
+
+from milepost.accounts.models import Contact  # noqa: E402
+from milepost.pipeline.choices import ActivityType, BuyingRole  # noqa: E402
+from milepost.pipeline.models import Activity, OpportunityContact  # noqa: E402
+from milepost.pipeline.selectors import contact_scope  # noqa: E402
+
+
+def _account_contacts(
+    *, user: User, opportunity: Opportunity, contact_ids: list[int]
+) -> list[Contact]:
+    """The contacts named by ``contact_ids``, each a visible contact of the deal's account.
+
+    Anything else (another account's contact, a hidden or missing one) is the same
+    InvalidChange, so the answer never reveals whether a hidden contact exists.
+    """
+    wanted = list(dict.fromkeys(contact_ids))
+    found = {
+        c.pk: c
+        for c in contact_scope(user=user).filter(pk__in=wanted, account_id=opportunity.account_id)
+    }
+    missing = [cid for cid in wanted if cid not in found]
+    if opportunity.account_id is None and wanted:
+        raise InvalidChange("the deal has no account, so it has no contacts", field="contact_id")
+    if missing:
+        raise InvalidChange(
+            f"contact {missing[0]} is not a contact of this deal's account", field="contact_id"
+        )
+    return [found[cid] for cid in wanted]
+
+
+@transaction.atomic
+def opportunity_contact_add(
+    *, user: User, opportunity_id: int, contact_id: int, buying_role: str, notes: str = ""
+) -> OpportunityContact:
+    """Record that a contact of the deal's account plays ``buying_role`` in this deal.
+
+    Anyone who may see the deal may do this; only contacts of the deal's own account qualify
+    (for every role, not only reps). The same contact may hold several roles, each once.
+    """
+    opp = opportunity_get(user=user, opportunity_id=opportunity_id)
+    if buying_role not in BuyingRole.values:
+        raise InvalidChange(f"unknown buying role {buying_role!r}", field="buying_role")
+    (contact,) = _account_contacts(user=user, opportunity=opp, contact_ids=[contact_id])
+    if OpportunityContact.objects.filter(
+        opportunity=opp, contact=contact, buying_role=buying_role
+    ).exists():
+        raise InvalidChange(f"{contact} is already recorded in this role", field="buying_role")
+    try:
+        with transaction.atomic():  # savepoint: a concurrent add of the same role
+            return OpportunityContact.objects.create(
+                opportunity=opp, contact=contact, buying_role=buying_role, notes=str(notes or "")
+            )
+    except IntegrityError:
+        raise InvalidChange(
+            f"{contact} is already recorded in this role", field="buying_role"
+        ) from None
+
+
+@transaction.atomic
+def opportunity_contact_remove(*, user: User, opportunity_id: int, link_id: int) -> None:
+    """Remove one contact-role row from a visible deal (the contact itself is kept)."""
+    opp = opportunity_get(user=user, opportunity_id=opportunity_id)
+    deleted, _ = OpportunityContact.objects.filter(pk=link_id, opportunity=opp).delete()
+    if not deleted:
+        raise NotFound(f"contact role {link_id} not found on this opportunity")
+
+
+@transaction.atomic
+def activity_log(
+    *,
+    user: User,
+    opportunity_id: int,
+    type: str,
+    subject: str,
+    occurred_at: datetime | None = None,
+    outcome: str = "",
+    contact_ids: list[int] | None = None,
+) -> Activity:
+    """Log something done on a visible deal; ``user`` becomes the activity's owner.
+
+    ``occurred_at`` must carry a timezone (stored in UTC); the contacts must belong to the
+    deal's account. Does not move the deal or touch its version.
+    """
+    opp = opportunity_get(user=user, opportunity_id=opportunity_id)
+    if type not in ActivityType.values:
+        raise InvalidChange(f"unknown activity type {type!r}", field="type")
+    clean_subject = str(subject or "").strip()
+    if not clean_subject:
+        raise InvalidChange("subject cannot be empty", field="subject")
+    if len(clean_subject) > 200:
+        raise InvalidChange("subject is longer than 200 characters", field="subject")
+    when = occurred_at or timezone.now()
+    if timezone.is_naive(when):
+        raise InvalidChange("occurred_at needs a timezone (e.g. ...Z)", field="occurred_at")
+    contacts = _account_contacts(user=user, opportunity=opp, contact_ids=list(contact_ids or []))
+    activity = Activity.objects.create(
+        opportunity=opp,
+        type=type,
+        occurred_at=when,
+        owner=user,
+        subject=clean_subject,
+        outcome=str(outcome or ""),
+    )
+    activity.contacts.set(contacts)
+    return activity
+
+
+__all__ += ["activity_log", "opportunity_contact_add", "opportunity_contact_remove"]

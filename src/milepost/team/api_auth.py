@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.http import HttpRequest
@@ -32,11 +33,18 @@ class TokenAuth(HttpBearer):
         return row.user
 
 
-class SessionOrToken:
-    """Try the bearer token first (scripts), then the session (HTMX / browser calls)."""
+class SessionOrToken(Sequence[Any]):
+    """Try the bearer token first (scripts), then the session (HTMX / browser calls).
+
+    A ``Sequence`` because ninja only treats ``auth`` as a list of alternatives when
+    ``isinstance(auth, Sequence)``; any other object is called as one single auth callable.
+    """
 
     def __init__(self) -> None:
         self._methods = [TokenAuth(), SessionAuth(csrf=True)]
 
-    def __iter__(self):  # ninja accepts an iterable of auth callables
-        return iter(self._methods)
+    def __getitem__(self, index):  # type: ignore[no-untyped-def, override]
+        return self._methods[index]
+
+    def __len__(self) -> int:
+        return len(self._methods)

@@ -1,0 +1,156 @@
+"""Writes for accounts and contacts.
+
+- :func:`account_create`: any signed-in user may add an account; they own it unless they name
+  another owner they may see.
+- :func:`contact_create`: a contact is added to an account the user may see.
+
+Neither edits nor merges existing rows; bad input raises
+:class:`~milepost.pipeline.errors.InvalidChange` naming the field and writes nothing.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+
+from milepost.accounts.models import Account, Contact
+from milepost.pipeline.errors import InvalidChange, NotFound
+from milepost.pipeline.selectors import account_get
+from milepost.team.models import User
+from milepost.team.selectors import visible_user_ids
+
+
+def _required_text(value: Any, *, field: str, max_length: int) -> str:
+    text = str(value or "").strip()
+    if not text:
+        raise InvalidChange(f"{field.replace('_', ' ')} cannot be empty", field=field)
+    if len(text) > max_length:
+        raise InvalidChange(f"{field} is longer than {max_length} characters", field=field)
+    return text
+
+
+def _optional_text(value: Any, *, field: str, max_length: int) -> str:
+    text = str(value or "").strip()
+    if len(text) > max_length:
+        raise InvalidChange(f"{field} is longer than {max_length} characters", field=field)
+    return text
+
+
+def _optional_count(value: Any, *, field: str, maximum: int) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= maximum:
+        raise InvalidChange(f"{field} must be a whole number from 0 to {maximum}", field=field)
+    return value
+
+
+def _visible_account(*, user: User, account_id: int, field: str) -> Account:
+    """An account referenced from a request body: hidden or missing is bad input (422)."""
+    try:
+        return account_get(user=user, account_id=account_id)
+    except NotFound:
+        raise InvalidChange(f"account {account_id} not found", field=field) from None
+
+
+@transaction.atomic
+def account_create(
+    *,
+    user: User,
+    name: str,
+    sector: str = "",
+    year_established: int | None = None,
+    annual_revenue_musd: Any = None,
+    employees: int | None = None,
+    headquarters: str = "",
+    parent_id: int | None = None,
+    owner_id: int | None = None,
+) -> Account:
+    """Create an account owned by ``user`` (or by ``owner_id``, someone ``user`` may see).
+
+    Account names are unique across the organisation, so a clash is reported even when the
+    existing account is not visible to ``user`` (the name alone is not treated as a secret).
+    """
+    if not user.is_authenticated or not user.is_active:
+        raise NotFound("no such user")
+    clean_name = _required_text(name, field="name", max_length=200)
+    revenue: Decimal | None = None
+    if annual_revenue_musd is not None:
+        try:
+            revenue = Decimal(str(annual_revenue_musd))
+        except (InvalidOperation, ValueError):
+            revenue = None
+        if revenue is None or not revenue.is_finite() or revenue < 0:
+            raise InvalidChange(
+                "annual revenue must be a number of million USD, zero or more",
+                field="annual_revenue_musd",
+            )
+        revenue = revenue.quantize(Decimal("0.01"))
+    owner = user
+    if owner_id is not None and owner_id != user.pk:
+        visible = visible_user_ids(user)
+        if visible is not None and owner_id not in visible:
+            raise InvalidChange(f"you cannot assign accounts to user {owner_id}", field="owner_id")
+        found = User.objects.filter(pk=owner_id, is_active=True).first()
+        if found is None:
+            raise InvalidChange(f"user {owner_id} does not exist", field="owner_id")
+        owner = found
+    parent = (
+        _visible_account(user=user, account_id=parent_id, field="parent_id")
+        if parent_id is not None
+        else None
+    )
+    if Account.objects.filter(name__iexact=clean_name).exists():
+        raise InvalidChange(f"an account named {clean_name!r} already exists", field="name")
+    try:
+        with transaction.atomic():  # savepoint: a concurrent insert of the same name
+            return Account.objects.create(
+                name=clean_name,
+                sector=_optional_text(sector, field="sector", max_length=64),
+                year_established=_optional_count(
+                    year_established, field="year_established", maximum=32767
+                ),
+                annual_revenue_musd=revenue,
+                employees=_optional_count(employees, field="employees", maximum=2_147_483_647),
+                headquarters=_optional_text(headquarters, field="headquarters", max_length=100),
+                parent=parent,
+                owner=owner,
+            )
+    except IntegrityError:
+        raise InvalidChange(
+            f"an account named {clean_name!r} already exists", field="name"
+        ) from None
+
+
+@transaction.atomic
+def contact_create(
+    *,
+    user: User,
+    account_id: int,
+    first_name: str,
+    last_name: str,
+    title: str = "",
+    email: str = "",
+    phone: str = "",
+) -> Contact:
+    """Add a person to an account ``user`` may see. Duplicates are not detected here."""
+    account = _visible_account(user=user, account_id=account_id, field="account_id")
+    clean_email = _optional_text(email, field="email", max_length=254)
+    if clean_email:
+        try:
+            validate_email(clean_email)
+        except ValidationError:
+            raise InvalidChange(
+                f"{clean_email!r} is not an e-mail address", field="email"
+            ) from None
+    return Contact.objects.create(
+        account=account,
+        first_name=_required_text(first_name, field="first_name", max_length=80),
+        last_name=_required_text(last_name, field="last_name", max_length=80),
+        title=_optional_text(title, field="title", max_length=120),
+        email=clean_email,
+        phone=_optional_text(phone, field="phone", max_length=40),
+    )

@@ -1,0 +1,256 @@
+"""Pipeline endpoints of the REST API: opportunities, stage moves, accounts, contacts, activities.
+
+Handlers only parse input, call a selector or a service, and shape the answer. Row-level access
+comes from the selectors (a hidden row is a 404, exactly like a missing one); domain errors are
+mapped to HTTP in :mod:`milepost.pipeline.api_errors`.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from ninja import Query, Router, Status
+
+from milepost.accounts.selectors import account_list, contact_list
+from milepost.accounts.services import account_create, contact_create
+from milepost.pipeline import schemas as s
+from milepost.pipeline.choices import TransitionSource
+from milepost.pipeline.errors import InvalidChange
+from milepost.pipeline.selectors import (
+    OpportunityFilters,
+    account_get,
+    contact_get,
+    opportunity_activities,
+    opportunity_contacts,
+    opportunity_get,
+    opportunity_list,
+    opportunity_transitions,
+)
+from milepost.pipeline.services import (
+    activity_log,
+    opportunity_contact_add,
+    opportunity_contact_remove,
+    opportunity_create,
+    opportunity_move_stage,
+    opportunity_update,
+)
+
+router = Router()
+
+ERRORS = {404: s.ErrorOut, 422: s.ErrorOut}
+
+# API ordering names → ORM ordering; ``id`` last so pages are stable.
+OPPORTUNITY_ORDERING = {
+    "close_date": ("close_date", "id"),
+    "amount": ("amount", "id"),
+    "name": ("name", "id"),
+    "created_at": ("created_at", "id"),
+    "updated_at": ("updated_at", "id"),
+    "stage": ("stage__position", "id"),
+}
+
+
+def _ordering(key: str) -> tuple[str, ...]:
+    descending = key.startswith("-")
+    fields = OPPORTUNITY_ORDERING[key.lstrip("-")]
+    return tuple(f"-{f}" for f in fields) if descending else fields
+
+
+def _page(qs: QuerySet, query: s.PageQuery) -> dict:
+    """One page of ``qs`` and the total count; the page size is capped by the settings."""
+    limit = min(query.limit, settings.MILEPOST_API_PAGE_SIZE_MAX)
+    return {
+        "items": list(qs[query.offset : query.offset + limit]),
+        "count": qs.count(),
+        "limit": limit,
+        "offset": query.offset,
+    }
+
+
+# --- opportunities -------------------------------------------------------------------------
+
+
+@router.get("/opportunities", response=s.OpportunityPage, tags=["opportunities"])
+def list_opportunities(request: HttpRequest, query: Query[s.OpportunityQuery]):
+    """Opportunities you may see, filtered, ordered and paginated (``count`` is the total)."""
+    filters = OpportunityFilters(
+        owner_id=query.owner_id,
+        team_of=query.team_of,
+        process_key=query.process,
+        stage_key=query.stage,
+        status=query.status,
+        forecast_category=query.forecast_category,
+        close_from=query.close_from,
+        close_to=query.close_to,
+        search=query.q,
+        account_id=query.account_id,
+    )
+    qs = opportunity_list(user=request.auth, filters=filters).order_by(*_ordering(query.ordering))
+    return _page(qs, query)
+
+
+@router.get(
+    "/opportunities/{opportunity_id}",
+    response={200: s.OpportunityOut, **ERRORS},
+    tags=["opportunities"],
+)
+def get_opportunity(request: HttpRequest, opportunity_id: int):
+    return opportunity_get(user=request.auth, opportunity_id=opportunity_id)
+
+
+@router.post("/opportunities", response={201: s.OpportunityOut, **ERRORS}, tags=["opportunities"])
+def create_opportunity(request: HttpRequest, payload: s.OpportunityCreateIn):
+    """Create a deal in the first open stage of its process (or ``stage_key``)."""
+    opp = opportunity_create(user=request.auth, **payload.model_dump())
+    return Status(201, opportunity_get(user=request.auth, opportunity_id=opp.pk))
+
+
+@router.patch(
+    "/opportunities/{opportunity_id}",
+    response={200: s.OpportunityOut, 409: s.ConflictOut, **ERRORS},
+    tags=["opportunities"],
+)
+def update_opportunity(request: HttpRequest, opportunity_id: int, payload: s.OpportunityPatchIn):
+    """Change the fields sent. A stale ``version`` is a 409 carrying the current version."""
+    changes = payload.model_dump(exclude_unset=True)
+    version = changes.pop("version")
+    if not changes:
+        raise InvalidChange("send at least one field to change besides version", field="")
+    opportunity_update(
+        user=request.auth, opportunity_id=opportunity_id, expected_version=version, changes=changes
+    )
+    return opportunity_get(user=request.auth, opportunity_id=opportunity_id)
+
+
+@router.post(
+    "/opportunities/{opportunity_id}/move",
+    response={200: s.MoveOut, 409: s.ConflictOut, **ERRORS},
+    tags=["opportunities"],
+)
+def move_opportunity(request: HttpRequest, opportunity_id: int, payload: s.MoveIn):
+    """Move to another stage of the deal's process; the transition is recorded (source api)."""
+    by_id = isinstance(payload.stage, int)
+    result = opportunity_move_stage(
+        user=request.auth,
+        opportunity_id=opportunity_id,
+        to_stage_id=payload.stage if by_id else None,
+        to_stage_key=None if by_id else payload.stage,
+        expected_version=payload.version,
+        source=TransitionSource.API,
+        note=payload.note,
+        lost_reason=payload.lost_reason,
+    )
+    return {
+        "opportunity": opportunity_get(user=request.auth, opportunity_id=opportunity_id),
+        "transition": result.transition,
+    }
+
+
+@router.get(
+    "/opportunities/{opportunity_id}/transitions",
+    response={200: list[s.TransitionOut], **ERRORS},
+    tags=["opportunities"],
+)
+def list_transitions(request: HttpRequest, opportunity_id: int):
+    opp = opportunity_get(user=request.auth, opportunity_id=opportunity_id)
+    return opportunity_transitions(opportunity=opp)
+
+
+@router.get(
+    "/opportunities/{opportunity_id}/contacts",
+    response={200: list[s.OpportunityContactOut], **ERRORS},
+    tags=["opportunities"],
+)
+def list_opportunity_contacts(request: HttpRequest, opportunity_id: int):
+    opp = opportunity_get(user=request.auth, opportunity_id=opportunity_id)
+    return opportunity_contacts(opportunity=opp)
+
+
+@router.post(
+    "/opportunities/{opportunity_id}/contacts",
+    response={201: s.OpportunityContactOut, **ERRORS},
+    tags=["opportunities"],
+)
+def add_opportunity_contact(
+    request: HttpRequest, opportunity_id: int, payload: s.OpportunityContactIn
+):
+    """Record the buying role a contact of the deal's account plays in this deal."""
+    return Status(
+        201,
+        opportunity_contact_add(
+            user=request.auth, opportunity_id=opportunity_id, **payload.model_dump()
+        ),
+    )
+
+
+@router.delete(
+    "/opportunities/{opportunity_id}/contacts/{link_id}",
+    response={204: None, **ERRORS},
+    tags=["opportunities"],
+)
+def remove_opportunity_contact(request: HttpRequest, opportunity_id: int, link_id: int):
+    """Remove one contact-role row (its ``id`` from the list); the contact itself stays."""
+    opportunity_contact_remove(user=request.auth, opportunity_id=opportunity_id, link_id=link_id)
+    return Status(204, None)
+
+
+@router.get(
+    "/opportunities/{opportunity_id}/activities",
+    response={200: list[s.ActivityOut], **ERRORS},
+    tags=["opportunities"],
+)
+def list_activities(request: HttpRequest, opportunity_id: int):
+    opp = opportunity_get(user=request.auth, opportunity_id=opportunity_id)
+    return opportunity_activities(opportunity=opp)
+
+
+@router.post(
+    "/opportunities/{opportunity_id}/activities",
+    response={201: s.ActivityOut, **ERRORS},
+    tags=["opportunities"],
+)
+def log_activity(request: HttpRequest, opportunity_id: int, payload: s.ActivityIn):
+    return Status(
+        201, activity_log(user=request.auth, opportunity_id=opportunity_id, **payload.model_dump())
+    )
+
+
+# --- accounts ------------------------------------------------------------------------------
+
+
+@router.get("/accounts", response=s.AccountPage, tags=["accounts"])
+def list_accounts(request: HttpRequest, query: Query[s.AccountQuery]):
+    """Accounts you may see: owned by someone visible to you or carrying a deal you may see."""
+    return _page(account_list(user=request.auth, search=query.q), query)
+
+
+@router.get("/accounts/{account_id}", response={200: s.AccountOut, **ERRORS}, tags=["accounts"])
+def get_account(request: HttpRequest, account_id: int):
+    return account_get(user=request.auth, account_id=account_id)
+
+
+@router.post("/accounts", response={201: s.AccountOut, **ERRORS}, tags=["accounts"])
+def create_account(request: HttpRequest, payload: s.AccountIn):
+    """Any signed-in user may add an account; they own it unless ``owner_id`` says otherwise."""
+    return Status(201, account_create(user=request.auth, **payload.model_dump()))
+
+
+# --- contacts ------------------------------------------------------------------------------
+
+
+@router.get("/contacts", response=s.ContactPage, tags=["contacts"])
+def list_contacts(request: HttpRequest, query: Query[s.ContactQuery]):
+    qs = contact_list(user=request.auth, account_id=query.account_id, search=query.q)
+    return _page(qs, query)
+
+
+@router.get("/contacts/{contact_id}", response={200: s.ContactOut, **ERRORS}, tags=["contacts"])
+def get_contact(request: HttpRequest, contact_id: int):
+    return contact_get(user=request.auth, contact_id=contact_id)
+
+
+@router.post("/contacts", response={201: s.ContactOut, **ERRORS}, tags=["contacts"])
+def create_contact(request: HttpRequest, payload: s.ContactIn):
+    """Add a contact to an account you may see."""
+    return Status(201, contact_create(user=request.auth, **payload.model_dump()))

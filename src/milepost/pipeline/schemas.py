@@ -1,0 +1,298 @@
+"""Request and response shapes of the pipeline API (``/api/v1/``).
+
+Input schemas forbid unknown fields, so a typo (``amout``) is a 422 naming it rather than a
+silent no-op. Money is a decimal string in JSON (``"1200.50"``) with an ISO currency; datetimes
+are ISO 8601 with a timezone. Outputs are built from model instances (``from_attributes``).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Literal
+
+from ninja import Field, Schema
+from pydantic import ConfigDict
+
+from milepost.pipeline.choices import ActivityType, BuyingRole
+from milepost.process.models import ForecastCategory
+
+
+class StrictInput(Schema):
+    """Base for request bodies: unknown fields are an error, not ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- lists ---------------------------------------------------------------------------------
+
+
+class PageQuery(Schema):
+    """``limit`` is capped at ``settings.MILEPOST_API_PAGE_SIZE_MAX`` (the response says so)."""
+
+    limit: int = Field(100, ge=1, description="Page size; capped at the server maximum")
+    offset: int = Field(0, ge=0)
+
+
+OpportunityOrdering = Literal[
+    "close_date",
+    "-close_date",
+    "amount",
+    "-amount",
+    "name",
+    "-name",
+    "created_at",
+    "-created_at",
+    "updated_at",
+    "-updated_at",
+    "stage",
+    "-stage",
+]
+
+
+class OpportunityQuery(PageQuery):
+    owner_id: int | None = None
+    team_of: int | None = Field(None, description="A manager's id: deals of their whole team")
+    process: str | None = Field(None, description="Process key, e.g. new_business")
+    stage: str | None = Field(None, description="Stage key, e.g. discover")
+    status: Literal["open", "won", "lost", "all"] = "open"
+    forecast_category: ForecastCategory | None = None
+    close_from: date | None = None
+    close_to: date | None = None
+    q: str | None = Field(None, description="Name, account name or exact external id")
+    account_id: int | None = None
+    ordering: OpportunityOrdering = "close_date"
+
+
+class AccountQuery(PageQuery):
+    q: str | None = Field(None, description="Part of the account name")
+
+
+class ContactQuery(PageQuery):
+    account_id: int | None = None
+    q: str | None = Field(None, description="Part of the name or e-mail")
+
+
+# --- opportunities -------------------------------------------------------------------------
+
+
+class StageOut(Schema):
+    id: int
+    key: str
+    label: str
+    kind: str
+    position: int
+
+
+class OpportunityOut(Schema):
+    id: int
+    version: int
+    name: str
+    external_id: str | None
+    account_id: int | None
+    account_name: str | None = None
+    owner_id: int
+    process: str = Field(..., alias="stage.version.process.key")
+    stage: StageOut
+    stage_entered_at: datetime
+    amount: Decimal
+    currency: str
+    close_date: date
+    forecast_category: str
+    probability: int
+    probability_overridden: bool
+    next_step: str
+    next_step_date: date | None
+    source: str
+    lost_reason: str
+    created_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None
+
+    @staticmethod
+    def resolve_account_name(obj) -> str | None:  # type: ignore[no-untyped-def]
+        return obj.account.name if obj.account_id else None
+
+
+class OpportunityPage(Schema):
+    items: list[OpportunityOut]
+    count: int = Field(..., description="Total rows matching the filters")
+    limit: int
+    offset: int
+
+
+class OpportunityCreateIn(StrictInput):
+    name: str
+    amount: Decimal
+    close_date: date
+    process_key: str = "new_business"
+    stage_key: str | None = Field(None, description="Default: the first open stage")
+    account_id: int | None = None
+    owner_id: int | None = Field(None, description="Default: yourself")
+    currency: str = "USD"
+    next_step: str = ""
+    next_step_date: date | None = None
+    source: str = ""
+
+
+class OpportunityPatchIn(StrictInput):
+    """Only the fields sent are changed. ``version`` is the one you read (optimistic lock)."""
+
+    version: int = Field(..., ge=1, description="The version you read; stale → 409")
+    name: str | None = None
+    amount: Decimal | None = None
+    currency: str | None = None
+    close_date: date | None = None
+    forecast_category: ForecastCategory | None = None
+    probability: int | None = Field(
+        None, description="0-100 overrides the stage default; null returns to it"
+    )
+    next_step: str | None = None
+    next_step_date: date | None = None
+    source: str | None = None
+    lost_reason: str | None = None
+    account_id: int | None = None
+    owner_id: int | None = None
+
+
+class MoveIn(StrictInput):
+    stage: int | str = Field(..., description="Target stage: its key (discover) or its id")
+    version: int | None = Field(None, description="Expected version; stale → 409")
+    note: str = ""
+    lost_reason: str = ""
+
+
+class TransitionOut(Schema):
+    id: int
+    from_stage: str | None = None
+    to_stage: str = Field(..., alias="to_stage.key")
+    moved_at: datetime
+    moved_by_id: int | None
+    amount: Decimal
+    currency: str
+    close_date: date
+    seconds_in_from_stage: int | None
+    source: str
+    note: str
+    criteria_result: dict | list | None
+
+    @staticmethod
+    def resolve_from_stage(obj) -> str | None:  # type: ignore[no-untyped-def]
+        return obj.from_stage.key if obj.from_stage_id else None
+
+
+class MoveOut(Schema):
+    opportunity: OpportunityOut
+    transition: TransitionOut
+
+
+# --- contacts on a deal, activities --------------------------------------------------------
+
+
+class ContactOut(Schema):
+    id: int
+    account_id: int
+    first_name: str
+    last_name: str
+    title: str
+    email: str
+    phone: str
+    created_at: datetime
+
+
+class OpportunityContactOut(Schema):
+    id: int
+    contact: ContactOut
+    buying_role: str
+    notes: str
+    added_at: datetime
+
+
+class OpportunityContactIn(StrictInput):
+    contact_id: int
+    buying_role: BuyingRole
+    notes: str = ""
+
+
+class ActivityOut(Schema):
+    id: int
+    type: str
+    occurred_at: datetime
+    owner_id: int
+    subject: str
+    outcome: str
+    contact_ids: list[int]
+    created_at: datetime
+
+    @staticmethod
+    def resolve_contact_ids(obj) -> list[int]:  # type: ignore[no-untyped-def]
+        return sorted(c.pk for c in obj.contacts.all())  # prefetched by the selector
+
+
+class ActivityIn(StrictInput):
+    type: ActivityType
+    subject: str
+    occurred_at: datetime | None = Field(None, description="Default: now; needs a timezone")
+    outcome: str = ""
+    contact_ids: list[int] = Field(default_factory=list)
+
+
+# --- accounts and contacts -----------------------------------------------------------------
+
+
+class AccountOut(Schema):
+    id: int
+    name: str
+    sector: str
+    year_established: int | None
+    annual_revenue_musd: Decimal | None
+    employees: int | None
+    headquarters: str
+    parent_id: int | None
+    owner_id: int | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class AccountPage(Schema):
+    items: list[AccountOut]
+    count: int
+    limit: int
+    offset: int
+
+
+class AccountIn(StrictInput):
+    name: str
+    sector: str = ""
+    year_established: int | None = None
+    annual_revenue_musd: Decimal | None = None
+    employees: int | None = None
+    headquarters: str = ""
+    parent_id: int | None = None
+    owner_id: int | None = Field(None, description="Default: yourself")
+
+
+class ContactPage(Schema):
+    items: list[ContactOut]
+    count: int
+    limit: int
+    offset: int
+
+
+class ContactIn(StrictInput):
+    account_id: int
+    first_name: str
+    last_name: str
+    title: str = ""
+    email: str = ""
+    phone: str = ""
+
+
+class ErrorOut(Schema):
+    detail: str
+    field: str = ""
+
+
+class ConflictOut(Schema):
+    detail: str
+    current_version: int
