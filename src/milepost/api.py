@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from ninja import NinjaAPI
 
+from milepost.pipeline.api import router as pipeline_router
+from milepost.pipeline.api_errors import install_error_handlers
+from milepost.team.api import router as team_router
 from milepost.team.api_auth import SessionOrToken
 
 api = NinjaAPI(
@@ -18,6 +21,9 @@ api = NinjaAPI(
     auth=SessionOrToken(),
     urls_namespace="api-1",
 )
+install_error_handlers(api)
+api.add_router("", pipeline_router)
+api.add_router("", team_router)
 
 from milepost.process.api import router as process_router  # noqa: E402
 
