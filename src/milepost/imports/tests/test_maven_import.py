@@ -1,0 +1,386 @@
+"""The Maven CRM importer: every flaw reported where it is, counts add up, re-runs change
+nothing, a failure leaves nothing behind, and the real dataset matches SOURCE.md."""
+
+from __future__ import annotations
+
+import csv
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.db.models import Sum
+
+from milepost.accounts.models import Account, Contact
+from milepost.imports import services
+from milepost.imports.maven import DATASET_HORIZON, MavenSourceError, default_data_dir
+from milepost.imports.models import ImportIssue, ImportRun
+from milepost.imports.services import ImportRefused, maven_import, shift_for, username_for
+from milepost.pipeline.models import (
+    Activity,
+    Opportunity,
+    OpportunityContact,
+    Product,
+    StageTransition,
+)
+from milepost.team.models import Role, User
+
+pytestmark = pytest.mark.django_db
+
+TEAMS = [
+    ("sales_agent", "manager", "regional_office"),
+    ("Ann Agent", "Mona Manager", "Central"),  # line 2
+    ("Bob Agent", "Mona Manager", "Central"),  # line 3
+    ("Idle Agent", "Ned Manager", "East"),  # line 4: no deals
+]
+PRODUCTS = [
+    ("product", "series", "sales_price"),
+    ("GTX Pro", "GTX", "4821"),
+    ("MG Special", "MG", "55"),
+]
+ACCOUNTS = [
+    (
+        "account",
+        "sector",
+        "year_established",
+        "revenue",
+        "employees",
+        "office_location",
+        "subsidiary_of",
+    ),
+    ("Acme", "technolgy", "1996", "1100.04", "2822", "United States", ""),  # line 2: typo
+    ("Beta", "retail", "2001", "50.5", "120", "Kenya", "Acme"),  # line 3
+]
+PIPELINE = [
+    (
+        "opportunity_id",
+        "sales_agent",
+        "product",
+        "account",
+        "deal_stage",
+        "engage_date",
+        "close_date",
+        "close_value",
+    ),
+    ("OPP1", "Ann Agent", "GTXPro", "Acme", "Won", "2017-01-02", "2017-03-01", "4800"),  # 2
+    ("OPP2", "Ann Agent", "MG Special", "Beta", "Lost", "2017-02-01", "2017-02-10", "0"),  # 3
+    ("OPP3", "Bob Agent", "MG Special", "", "Engaging", "2017-06-01", "", ""),  # 4
+    ("OPP4", "Bob Agent", "GTX Pro", "", "Prospecting", "", "", ""),  # 5
+    ("OPP5", "Ann Agent", "MG Special", "Acme", "Won", "2017-13-01", "2017-03-01", "50"),  # 6
+    ("OPP6", "Ghost Agent", "MG Special", "Acme", "Won", "2017-01-01", "2017-02-01", "50"),  # 7
+    ("OPP7", "Bob Agent", "MG Special", "Acme", "Won", "2017-01-01", "2017-02-01", "-5"),  # 8
+    ("OPP8", "Bob Agent", "MG Special", "Beta", "Won", "2017-05-01", "2017-05-01", "60"),  # 9
+]
+
+
+def write_dataset(folder: Path, **overrides: list[tuple[str, ...]]) -> Path:
+    files = {
+        "sales_teams.csv": TEAMS,
+        "products.csv": PRODUCTS,
+        "accounts.csv": ACCOUNTS,
+        "sales_pipeline.csv": PIPELINE,
+        **{f"{k}.csv": v for k, v in overrides.items()},
+    }
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, rows in files.items():
+        with (folder / name).open("w", newline="") as fh:
+            csv.writer(fh).writerows(rows)
+    return folder
+
+
+@pytest.fixture
+def dataset(tmp_path) -> Path:
+    return write_dataset(tmp_path / "maven")
+
+
+def _row_issues(run: ImportRun) -> set[tuple[str, int | None, str, str]]:
+    return {
+        (i.file, i.row_number, i.field, i.severity)
+        for i in run.issues.filter(row_number__isnull=False)
+    }
+
+
+def _last(opp: Opportunity) -> StageTransition:
+    return opp.transitions.order_by("moved_at", "pk").last()
+
+
+def test_every_flaw_is_reported_at_its_row_and_field(processes, dataset):
+    run = maven_import(directory=dataset)
+
+    assert _row_issues(run) == {
+        ("sales_teams.csv", 4, "sales_agent", "warning"),  # Idle Agent has no deals
+        ("accounts.csv", 2, "sector", "corrected"),  # technolgy
+        ("sales_pipeline.csv", 2, "product", "corrected"),  # GTXPro
+        ("sales_pipeline.csv", 4, "account", "warning"),  # blank account
+        ("sales_pipeline.csv", 5, "account", "warning"),  # blank account
+        ("sales_pipeline.csv", 6, "engage_date", "rejected"),  # 2017-13-01
+        ("sales_pipeline.csv", 7, "sales_agent", "rejected"),  # unknown agent
+        ("sales_pipeline.csv", 8, "close_value", "rejected"),  # negative
+    }
+    values = {(i.row_number, i.field): i.value for i in run.issues.all()}
+    assert values[(2, "sector")] == "technolgy"
+    assert values[(6, "engage_date")] == "2017-13-01"
+    assert values[(7, "sales_agent")] == "Ghost Agent"
+    # Aggregated corrections (no row number): lost value 0, open value / close date, no engage.
+    aggregated = {
+        (i.field, i.message.split(" ")[0])
+        for i in run.issues.filter(row_number__isnull=True, severity="corrected")
+    }
+    assert aggregated == {
+        ("close_value", "1"),  # 1 lost deal with close_value 0
+        ("close_value", "2"),  # 2 open deals without value
+        ("close_date", "2"),  # 2 open deals without close date
+        ("engage_date", "1"),  # 1 Prospecting deal without engage date
+    }
+
+    files = run.summary["files"]
+    assert files["sales_pipeline.csv"] == {
+        "read": 8, "created": 5, "updated": 0, "unchanged": 0, "rejected": 3
+    }  # fmt: skip
+    for c in files.values():
+        assert c["read"] == c["created"] + c["updated"] + c["unchanged"] + c["rejected"]
+    assert run.rows_read == 3 + 2 + 2 + 8
+    assert run.rows_read == (
+        run.rows_created + run.rows_updated + run.rows_unchanged + run.rows_rejected
+    )
+
+
+def test_rows_become_consistent_records(processes, dataset):
+    maven_import(directory=dataset)
+
+    acme, beta = Account.objects.get(name="Acme"), Account.objects.get(name="Beta")
+    assert acme.sector == "technology"
+    assert beta.parent == acme
+    assert Product.objects.get(name="GTX Pro").list_price == Decimal("4821.00")
+
+    ann = User.objects.get(username="ann.agent")
+    assert ann.role == Role.REP
+    assert ann.manager.username == "mona.manager"
+    assert ann.manager.role == Role.MANAGER
+    director = ann.manager.manager
+    assert director.role == Role.LEADER
+    assert director.title == "Central sales director"
+    assert director.manager.title == "VP of sales"
+    assert User.objects.get(username="admin").role == Role.ADMIN
+    assert User.objects.filter(username="idle.agent").exists()
+    assert not ann.has_usable_password()
+
+    won = Opportunity.objects.get(external_id="OPP1")
+    assert won.name == "Acme — GTX Pro"
+    assert won.amount == Decimal("4800.00")
+    assert won.currency == "USD"
+    assert won.stage.key == "won"
+    assert won.close_date == date(2017, 3, 1)
+    last = _last(won)
+    assert last.to_stage == won.stage
+    assert last.moved_at.date() == won.close_date
+    assert won.closed_at == last.moved_at == won.stage_entered_at
+    assert won.probability == 100
+    assert won.forecast_category == "closed"
+    first = won.transitions.order_by("moved_at", "pk").first()
+    assert first.from_stage is None
+    assert first.moved_at == won.created_at
+    assert won.created_at.date() == date(2017, 1, 2)
+    assert set(won.transitions.values_list("source", flat=True)) == {"synthetic"}
+    assert won.transitions.exclude(from_stage=None).filter(seconds_in_from_stage=None).count() == 0
+
+    lost = Opportunity.objects.get(external_id="OPP2")
+    assert lost.stage.key == "lost"
+    assert lost.amount == Decimal("55.00")  # list price, not the dataset's 0
+    assert _last(lost).moved_at.date() == date(2017, 2, 10)
+
+    open_deal = Opportunity.objects.get(external_id="OPP3")
+    assert open_deal.account is None
+    assert open_deal.name == "Unknown account — MG Special"
+    assert open_deal.stage.kind == "open"
+    assert open_deal.stage.key != "engage"
+    assert open_deal.closed_at is None
+    assert open_deal.stage_entered_at == _last(open_deal).moved_at
+    assert open_deal.probability == open_deal.stage.default_probability
+    assert open_deal.close_date == date(2017, 6, 1) + timedelta(days=121)
+
+    prospect = Opportunity.objects.get(external_id="OPP4")
+    assert prospect.stage.key == "engage"
+    assert prospect.transitions.count() == 1
+    assert prospect.created_at.date() <= DATASET_HORIZON
+
+    # Synthetic people and activity around the deals with an account.
+    assert Contact.objects.filter(account=acme).count() == 6
+    assert OpportunityContact.objects.filter(opportunity=won).exists()
+    assert Activity.objects.filter(opportunity=won).exists()
+    for activity in Activity.objects.filter(opportunity=won):
+        assert won.created_at <= activity.occurred_at <= won.closed_at
+        assert activity.owner_id == won.owner_id
+
+
+def test_second_run_changes_nothing(processes, dataset):
+    first = maven_import(directory=dataset)
+    snapshot = (
+        StageTransition.objects.count(),
+        Activity.objects.count(),
+        OpportunityContact.objects.count(),
+        Contact.objects.count(),
+        User.objects.count(),
+        list(Opportunity.objects.order_by("pk").values_list("version", "updated_at", "amount")),
+    )
+
+    second = maven_import(directory=dataset)
+
+    assert second.rows_created == 0
+    assert second.rows_updated == 0
+    assert second.rows_unchanged == first.rows_read - first.rows_rejected
+    assert second.rows_rejected == first.rows_rejected
+    assert second.summary["synthetic"]["transitions"] == 0
+    assert snapshot == (
+        StageTransition.objects.count(),
+        Activity.objects.count(),
+        OpportunityContact.objects.count(),
+        Contact.objects.count(),
+        User.objects.count(),
+        list(Opportunity.objects.order_by("pk").values_list("version", "updated_at", "amount")),
+    )
+
+
+def test_changed_rows_are_updated_and_outcomes_appended(processes, tmp_path):
+    folder = write_dataset(tmp_path / "v1")
+    maven_import(directory=folder)
+    changed = [list(r) for r in PIPELINE]
+    changed[1][7] = "4900"  # OPP1 won value
+    changed[3][4:8] = ["Won", "2017-06-01", "2017-12-01", "70"]  # OPP3 open -> won
+    write_dataset(folder, sales_pipeline=[tuple(r) for r in changed])
+    before = StageTransition.objects.count()
+
+    run = maven_import(directory=folder)
+
+    assert run.summary["files"]["sales_pipeline.csv"]["updated"] == 2
+    assert Opportunity.objects.get(external_id="OPP1").amount == Decimal("4900.00")
+    opp3 = Opportunity.objects.get(external_id="OPP3")
+    assert opp3.stage.key == "won"
+    assert opp3.closed_at.date() == date(2017, 12, 1)
+    assert StageTransition.objects.count() == before + 1
+    assert _last(opp3).source == "import"
+
+
+@pytest.mark.parametrize("fail_on", ["opportunity", "activity"])
+def test_a_failure_mid_run_leaves_nothing(processes, dataset, monkeypatch, fail_on):
+    real_bulk, real_insert = services._bulk_create, services._insert_rows
+
+    def failing_bulk(model, objs):
+        if fail_on == "opportunity" and model is Opportunity:
+            raise RuntimeError("disk full")
+        return real_bulk(model, objs)
+
+    def failing_insert(model, fields, rows):
+        if fail_on == "activity" and model is Activity:
+            raise RuntimeError("disk full")
+        return real_insert(model, fields, rows)
+
+    monkeypatch.setattr(services, "_bulk_create", failing_bulk)
+    monkeypatch.setattr(services, "_insert_rows", failing_insert)
+
+    with pytest.raises(RuntimeError, match="disk full"):
+        maven_import(directory=dataset)
+
+    for model in (User, Account, Contact, Product, Opportunity, StageTransition, ImportRun):
+        assert model.objects.count() == 0, model.__name__
+    assert ImportIssue.objects.count() == 0
+
+
+def test_dates_shift_by_whole_weeks_and_the_shift_is_fixed(processes, dataset):
+    as_of = date(2018, 3, 15)
+    shift = shift_for(as_of)
+    assert shift % 7 == 0
+    assert as_of - timedelta(days=7) <= DATASET_HORIZON + timedelta(days=shift) < as_of
+
+    run = maven_import(directory=dataset, as_of=as_of)
+
+    won = Opportunity.objects.get(external_id="OPP1")
+    assert won.close_date == date(2017, 3, 1) + timedelta(days=shift)
+    assert _last(won).moved_at.date() == won.close_date
+    assert won.created_at.date() == date(2017, 1, 2) + timedelta(days=shift)
+    assert run.summary["shift_days"] == shift
+    with pytest.raises(ImportRefused, match="shifted by"):
+        maven_import(directory=dataset)
+
+
+def test_missing_file_or_process_writes_nothing(db, tmp_path, dataset):
+    with pytest.raises(ImportRefused, match="not loaded"):
+        maven_import(directory=dataset)
+    (dataset / "products.csv").unlink()
+    with pytest.raises(MavenSourceError, match=r"products\.csv"):
+        maven_import(directory=dataset)
+    assert ImportRun.objects.count() == 0
+    assert User.objects.count() == 0
+
+
+def test_usernames_are_derived_from_names():
+    assert username_for("Darcel Schlecht") == "darcel.schlecht"
+    assert username_for("Mei-Mei Johns") == "mei-mei.johns"
+    assert username_for("Tomás  Lindqvist") == "tomas.lindqvist"
+
+
+def test_import_command_prints_the_report(processes, dataset, capsys):
+    call_command("import_maven", str(dataset))
+    out = capsys.readouterr().out
+    assert "rows read 15 = created 12 + updated 0 + unchanged 0 + rejected 3" in out
+    assert "sales_pipeline.csv:product: product name corrected to 'GTX Pro'" in out
+    assert "rows 6" in out
+
+
+def test_demo_command_loads_once_and_prints_logins(db, dataset, capsys):
+    call_command("demo", "--data", str(dataset), "--url", "http://demo.test/")
+    out = capsys.readouterr().out
+    assert "http://demo.test/" in out
+    assert "milepost-demo" in out
+    for username in ("admin", "jordan.whitfield", "morgan.reyes", "mona.manager", "bob.agent"):
+        assert username in out
+    assert User.objects.get(username="ann.agent").check_password("milepost-demo")
+    runs = ImportRun.objects.count()
+
+    call_command("demo", "--data", str(dataset))
+
+    assert "already loaded" in capsys.readouterr().out
+    assert ImportRun.objects.count() == runs
+
+
+# ---------------------------------------------------------------------------------------------
+# The real dataset
+
+REAL = default_data_dir()
+
+
+@pytest.mark.skipif(
+    not (REAL / "sales_pipeline.csv").is_file(),
+    reason=f"Maven CRM dataset not found at {REAL} (set MILEPOST_DEMO_DATA to its folder)",
+)
+def test_real_dataset_matches_source_md(processes):
+    run = maven_import(directory=REAL)
+    files = run.summary["files"]
+
+    assert files["sales_pipeline.csv"]["read"] == 8_800
+    assert files["sales_pipeline.csv"]["rejected"] == 0
+    assert files["sales_teams.csv"]["read"] == 35
+    assert files["accounts.csv"]["read"] == 85
+    assert files["products.csv"]["read"] == 7
+    assert Opportunity.objects.filter(stage__kind="won").count() == 4_238
+    assert Opportunity.objects.filter(stage__kind="lost").count() == 2_473
+    assert Opportunity.objects.filter(stage__kind="open").count() == 1_589 + 500
+    assert Opportunity.objects.filter(stage__kind="won").aggregate(s=Sum("amount"))["s"] == (
+        Decimal("10005534")
+    )
+    issues = run.issues.filter(row_number__isnull=False)
+    assert issues.filter(field="account", severity="warning").count() == 1_425
+    assert issues.filter(field="product", severity="corrected").count() == 1_480
+    assert issues.filter(field="sector", severity="corrected").count() == 12
+    no_deals = issues.filter(file="sales_teams.csv", message="agent has no deals")
+    assert no_deals.count() == 5
+    assert User.objects.filter(role=Role.REP).count() == 35
+    assert User.objects.filter(role=Role.MANAGER).count() == 6
+    assert User.objects.filter(role=Role.LEADER).count() == 3 + 1
+    # every deal has a history ending in its current stage, dated consistently
+    assert StageTransition.objects.filter(from_stage=None).count() == 8_800
+    last_moves = Opportunity.objects.filter(stage__kind="won").values_list(
+        "close_date", "closed_at"
+    )
+    assert all(closed.date() == close for close, closed in last_moves)
