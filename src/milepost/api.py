@@ -11,14 +11,14 @@ from ninja import NinjaAPI
 from milepost.pipeline.api import router as pipeline_router
 from milepost.pipeline.api_errors import install_error_handlers
 from milepost.team.api import router as team_router
-from milepost.team.api_auth import SessionOrToken
+from milepost.team.api_auth import api_auth
 
 api = NinjaAPI(
     title="Milepost API",
     version="1",
     description="Opportunities, stage moves, accounts, contacts, activities and sales processes. "
     "Every endpoint applies the same row-level rules as the web pages.",
-    auth=SessionOrToken(),
+    auth=api_auth(),
     urls_namespace="api-1",
 )
 install_error_handlers(api)

@@ -55,6 +55,17 @@ def _assignable_owner(*, user: User, owner_id: int) -> User:
         raise InvalidChange(f"user {owner_id} does not exist", field="owner_id") from None
 
 
+def _visible_account_id(*, user: User, account_id: Any) -> int | None:
+    # A hidden account is bad input named by its field; the message is the same as for an id
+    # that does not exist, so nothing about other teams' accounts leaks.
+    if account_id is None:
+        return None
+    try:
+        return account_get(user=user, account_id=account_id).pk
+    except NotFound:
+        raise InvalidChange(f"account {account_id} not found", field="account_id") from None
+
+
 def _clean_amount(value: Any) -> Decimal:
     try:
         amount = Decimal(str(value))
@@ -109,9 +120,7 @@ def _clean_changes(*, user: User, changes: dict[str, Any]) -> dict[str, Any]:
                 raise InvalidChange("probability is a whole number from 0 to 100", field=field)
             clean[field] = value
         elif field == "account_id":
-            clean[field] = (
-                account_get(user=user, account_id=value).pk if value is not None else None
-            )
+            clean[field] = _visible_account_id(user=user, account_id=value)
         elif field == "owner_id":
             clean[field] = _assignable_owner(user=user, owner_id=value).pk
         else:

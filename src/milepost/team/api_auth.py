@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from django.http import HttpRequest
@@ -33,18 +32,21 @@ class TokenAuth(HttpBearer):
         return row.user
 
 
-class SessionOrToken(Sequence[Any]):
-    """Try the bearer token first (scripts), then the session (HTMX / browser calls).
+class SignedInSession(SessionAuth):
+    """The browser session, CSRF-checked for unsafe methods.
 
-    A ``Sequence`` because ninja only treats ``auth`` as a list of alternatives when
-    ``isinstance(auth, Sequence)``; any other object is called as one single auth callable.
+    Ninja checks CSRF before looking at the session, so a script with a bad or revoked bearer
+    token (and no session) would get "403 CSRF failed" on writes. Without a signed-in session
+    this method simply does not apply, and the caller gets a plain 401.
     """
 
-    def __init__(self) -> None:
-        self._methods = [TokenAuth(), SessionAuth(csrf=True)]
+    def __call__(self, request: HttpRequest) -> Any:
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return None
+        return super().__call__(request)
 
-    def __getitem__(self, index):  # type: ignore[no-untyped-def, override]
-        return self._methods[index]
 
-    def __len__(self) -> int:
-        return len(self._methods)
+def api_auth() -> list[Any]:
+    """Alternatives tried in order: bearer token (scripts), then session (HTMX / browser)."""
+    return [TokenAuth(), SignedInSession(csrf=True)]

@@ -128,3 +128,18 @@ def test_anonymous_and_bad_tokens_get_401(org, method, path):
             )
         assert response.status_code == 401
     assert not ApiToken.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("post", "/opportunities/1/move"), ("patch", "/opportunities/1"), ("delete", "/me/tokens/1")],
+)
+def test_a_script_with_a_revoked_token_gets_401_not_a_csrf_error(org, method, path):
+    """Scripts have no session; a bad token on a write must read as 'not authenticated'."""
+    issued = api_token_create(user=org.rep_a1, name="nightly sync")
+    client = _bearer(issued.secret, enforce_csrf_checks=True)
+    client.delete(f"{API}/me/tokens/{issued.token.pk}")  # revokes itself
+    response = getattr(client, method)(
+        f"{API}{path}", data=json.dumps({"version": 1}), content_type="application/json"
+    )
+    assert response.status_code == 401

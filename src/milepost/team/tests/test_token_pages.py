@@ -14,9 +14,11 @@ def test_create_shows_secret_once_and_stores_only_digest(org, client_for):
     response = client.post("/team/tokens/", {"name": "forecast export"})
     assert response.status_code == 200
     secret = response.context["issued"].secret
-    assert secret.startswith("mp_") and secret in response.content.decode()
+    assert secret.startswith("mp_")
+    assert secret in response.content.decode()
     token = ApiToken.objects.get(user=org.rep_a1)
-    assert token.digest == ApiToken.digest_of(secret) and secret not in token.digest
+    assert token.digest == ApiToken.digest_of(secret)
+    assert secret not in token.digest
     assert secret not in client.get("/team/tokens/").content.decode()
 
 
@@ -51,4 +53,5 @@ def test_revoke_own_token(org, client_for):
 
 def test_anonymous_is_sent_to_login(client):
     response = client.get("/team/tokens/")
-    assert response.status_code == 302 and "/login/" in response["Location"]
+    assert response.status_code == 302
+    assert "/login/" in response["Location"]
