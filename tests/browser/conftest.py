@@ -53,12 +53,30 @@ def browser() -> Browser:
 
 
 @pytest.fixture
-def page(browser: Browser) -> Page:
-    context = browser.new_context(viewport={"width": 1600, "height": 1000})
-    context.set_default_timeout(15_000)
-    tab = context.new_page()
-    yield tab
-    context.close()
+def new_page(browser: Browser):
+    """``new_page(**context_options)`` opens a tab in a fresh browser context.
+
+    Chromium fetches /favicon.ico on its own after a page loads. With SQLite the live server
+    shares the test's database connection, so such a stray request could run while the test
+    body queries the database; answering it in the browser keeps the server quiet between steps.
+    """
+    contexts = []
+
+    def _open(**options) -> Page:
+        context = browser.new_context(viewport={"width": 1600, "height": 1000}, **options)
+        context.set_default_timeout(15_000)
+        context.route("**/favicon.ico", lambda route: route.fulfill(status=204, body=""))
+        contexts.append(context)
+        return context.new_page()
+
+    yield _open
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(new_page) -> Page:
+    return new_page()
 
 
 @pytest.fixture

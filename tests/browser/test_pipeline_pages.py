@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 
 from milepost.pipeline.models import Opportunity, StageTransition
 from milepost.pipeline.services import opportunity_update
-from milepost.testing.factories import make_account, make_opportunity
+from milepost.testing.factories import PASSWORD, make_account, make_opportunity
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -114,23 +114,24 @@ def test_keyboard_only_move_through_the_card_menu(org, processes, login):
     assert opp.transitions.count() == 2
 
 
-def test_keyboard_move_without_javascript_posts_and_redirects(org, processes, browser, live_server):
+def test_keyboard_move_without_javascript_posts_and_redirects(
+    org, processes, new_page, live_server
+):
     opp = make_opportunity(org.rep_a1, name="No JS deal", stage_key="engage")
-    context = browser.new_context(java_script_enabled=False)
-    page = context.new_page()
-    try:
-        page.goto(f"{live_server.url}/login/")
-        page.get_by_label("Username").fill(org.rep_a1.username)
-        page.get_by_label("Password").fill("correct-horse-battery-staple-42")
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url(f"{live_server.url}/pipeline/")
-        page.get_by_label("Move No JS deal to stage").select_option("evaluate")
-        page.get_by_label("Move No JS deal to stage").press("Tab")
+    page = new_page(java_script_enabled=False)
+    page.goto(f"{live_server.url}/login/")
+    page.get_by_label("Username").fill(org.rep_a1.username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{live_server.url}/pipeline/")
+    menu = page.get_by_label("Move No JS deal to stage")
+    menu.select_option("evaluate")
+    menu.press("Tab")
+    expect(page.get_by_role("button", name="Move No JS deal")).to_be_focused()
+    with page.expect_navigation():
         page.keyboard.press("Enter")
-        expect(page.get_by_role("status")).to_contain_text("Moved “No JS deal” to Evaluate")
-        expect(column(page, "evaluate").locator(f"#deal-{opp.pk}")).to_be_visible()
-    finally:
-        context.close()
+    expect(page.get_by_role("status")).to_contain_text("Moved “No JS deal” to Evaluate")
+    expect(column(page, "evaluate").locator(f"#deal-{opp.pk}")).to_be_visible()
     opp.refresh_from_db()
     assert opp.stage.key == "evaluate"
 
@@ -179,3 +180,19 @@ def test_take_screenshots(org, processes, login):
     page.screenshot(path=str(out / "detail.png"), full_page=True)
     page.goto(f"{page.url.split('/pipeline/')[0]}/pipeline/table/")
     page.screenshot(path=str(out / "table.png"), full_page=True)
+
+
+def test_drag_to_closed_won_closes_the_deal(org, processes, login):
+    opp = make_opportunity(org.rep_a1, name="Winner", stage_key="negotiate")
+    page = login(org.rep_a1)
+    count = page.locator('.board-column[data-stage="negotiate"] .col-count')
+    expect(count).to_have_text("1")
+    with page.expect_response(lambda r: "/move/" in r.url) as r:
+        drag(page, card(page, opp), column(page, "won"))
+    assert r.value.status == 200
+    expect(page.locator(f"#deal-{opp.pk}")).to_have_count(0)
+    expect(count).to_have_text("0")
+    expect(page.locator("#board-status")).to_contain_text("Moved “Winner” to Closed won")
+    opp.refresh_from_db()
+    assert opp.stage.kind == "won"
+    assert opp.closed_at is not None

@@ -163,7 +163,18 @@ def opportunity_board(
     Counts and totals cover every matching deal; the card lists stop at ``per_column`` (a
     window function ranks deals per stage by close date, portable to SQLite and PostgreSQL).
     """
-    base = opportunity_list(user=user, filters=filters).filter(stage__key__in=stage_keys)
+    # Cards need neither the process document nor stage guidance: skip those large columns.
+    base = (
+        opportunity_list(user=user, filters=filters)
+        .filter(stage__key__in=stage_keys)
+        .defer(
+            "stage__version__definition",
+            "stage__version__source_text",
+            "stage__suggested_actions",
+            "stage__buyer_goal",
+            "product__series",
+        )
+    )
     numbers: dict[str, tuple[int, dict[str, Decimal]]] = {k: (0, {}) for k in stage_keys}
     for row in (
         base.order_by()
