@@ -380,3 +380,28 @@ def test_detail_query_count(org, forty_deals, client_for, django_assert_max_num_
     client = client_for(org.rep_a1)
     with django_assert_max_num_queries(10):  # 8 measured
         assert client.get(detail_url(opp)).status_code == 200
+
+
+def test_process_picker_switches_the_board_columns(org, processes, client_for):
+    make_opportunity(org.rep_a1, name="New logo", stage_key="commit")
+    renewal = make_opportunity(
+        org.rep_a1, name="Renewal deal", process_key="renewal", stage_key="terms"
+    )
+    client = client_for(org.rep_a1)
+    html = client.get(BOARD).content.decode()
+    assert 'name="process"' in html  # several processes: a picker
+    assert "New logo<" in html
+    assert "Renewal deal<" not in html
+    html = client.get(BOARD, {"process": "renewal"}).content.decode()
+    assert "Renewal deal<" in html
+    assert "New logo<" not in html
+    assert 'data-stage="terms"' in html
+    # A move from the renewal board stays within the renewal process.
+    response = client.post(
+        move_url(renewal), {"to_stage": "signature", "version": 1}, HTTP_HX_REQUEST="true"
+    )
+    assert response.status_code == 200
+    response = client.post(
+        move_url(renewal), {"to_stage": "commit", "version": 2}, HTTP_HX_REQUEST="true"
+    )
+    assert response.status_code == 422
