@@ -10,6 +10,7 @@ from ninja import NinjaAPI
 
 from milepost.pipeline.api import router as pipeline_router
 from milepost.pipeline.api_errors import install_error_handlers
+from milepost.process.api import router as process_router
 from milepost.team.api import router as team_router
 from milepost.team.api_auth import api_auth
 
@@ -24,7 +25,5 @@ api = NinjaAPI(
 install_error_handlers(api)
 api.add_router("", pipeline_router)
 api.add_router("", team_router)
-
-from milepost.process.api import router as process_router  # noqa: E402
 
 api.add_router("/", process_router)

@@ -70,7 +70,7 @@ MIDDLEWARE = [
 ]
 
 if PRODUCTION:
-    # Serves collected, compressed static files from the app server (run ``milepost collectstatic``).
+    # Serve collected, compressed static files from the app server (``milepost collectstatic``).
     # In development ``runserver`` serves them from the apps' static folders.
     MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
 
@@ -138,6 +138,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
+# Vendored front-end assets and Milepost's own CSS/JS live beside the settings, not in an app.
+STATICFILES_DIRS = [PACKAGE_DIR / "static"]
 STATIC_ROOT = Path(os.environ.get("MILEPOST_STATIC_ROOT", DATA_DIR / "staticfiles"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

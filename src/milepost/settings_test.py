@@ -8,7 +8,7 @@ import os
 
 os.environ.setdefault("MILEPOST_ENV", "test")
 
-from milepost.settings import *  # noqa: E402,F403
+from milepost.settings import *  # noqa: F403
 
-PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # noqa: S303
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

@@ -9,14 +9,12 @@ that guard is switched off here.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-import milepost
 from milepost.testing.factories import PASSWORD, Org, load_default_processes, make_org
 
 CHROMIUM_ARGS = [
@@ -28,20 +26,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-
-
-PACKAGE_STATIC = Path(milepost.__file__).resolve().parent / "static"
-
-
-@pytest.fixture(autouse=True)
-def _package_static(settings) -> None:
-    """Serve ``src/milepost/static`` (vendored htmx, Pico, SortableJS, our CSS/JS).
-
-    The project settings do not list that folder in STATICFILES_DIRS and it belongs to no app,
-    so no static finder sees it; until settings do, the browser tests add it themselves.
-    """
-    if PACKAGE_STATIC not in [Path(d) for d in settings.STATICFILES_DIRS]:
-        settings.STATICFILES_DIRS = [*settings.STATICFILES_DIRS, PACKAGE_STATIC]
 
 
 @pytest.fixture(scope="session")

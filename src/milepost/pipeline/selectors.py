@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet, Sum, Window
+from django.db.models.functions import RowNumber
 
 from milepost.accounts.models import Account, Contact
 from milepost.pipeline.errors import NotFound
@@ -134,11 +136,7 @@ def contact_get(*, user: User, contact_id: int) -> Contact:
         raise NotFound(f"contact {contact_id} not found") from None
 
 
-# Board reads (appended by the pipeline UI work; imports kept here so the file stays append-only).
-from decimal import Decimal  # noqa: E402
-
-from django.db.models import Count, F, Sum, Window  # noqa: E402
-from django.db.models.functions import RowNumber  # noqa: E402
+# Board reads.
 
 
 @dataclass(frozen=True)

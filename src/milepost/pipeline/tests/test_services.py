@@ -19,7 +19,8 @@ def test_create_starts_in_first_open_stage_and_records_transition(org, processes
     assert opp.stage.key == "engage"
     assert opp.probability == opp.stage.default_probability
     (first,) = opp.transitions.all()
-    assert first.from_stage is None and first.to_stage == opp.stage
+    assert first.from_stage is None
+    assert first.to_stage == opp.stage
     assert first.amount == Decimal("1200.50")
 
 
@@ -45,7 +46,8 @@ def test_stale_version_conflicts_and_changes_nothing(org, processes):
             user=org.rep_a1, opportunity_id=opp.pk, expected_version=1, changes={"amount": "900"}
         )
     opp.refresh_from_db()
-    assert opp.amount == Decimal("700") and opp.version == 2
+    assert opp.amount == Decimal("700")
+    assert opp.version == 2
 
 
 def test_probability_override_is_kept_with_who_and_reset_to_default(org, processes):
@@ -68,7 +70,8 @@ def test_probability_override_is_kept_with_who_and_reset_to_default(org, process
         expected_version=opp.version,
         changes={"probability": None},
     )
-    assert opp.probability == opp.stage.default_probability and not opp.probability_overridden
+    assert opp.probability == opp.stage.default_probability
+    assert not opp.probability_overridden
 
 
 @pytest.mark.parametrize("intruder", ["rep_a2", "rep_b1", "manager_b", "rep_solo"])
@@ -104,7 +107,8 @@ def test_bad_input_names_the_field_and_writes_nothing(org, processes, changes, f
         )
     assert info.value.field == field
     opp.refresh_from_db()
-    assert opp.version == 1 and opp.amount == Decimal("500")
+    assert opp.version == 1
+    assert opp.amount == Decimal("500")
 
 
 def test_transitions_are_append_only(org, processes):

@@ -11,7 +11,10 @@ import pytest
 
 def _run_in_env(env_extra: dict[str, str], code: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, **env_extra}
-    env.pop("DATABASE_URL", None)
+    # A production process starts from a clean environment: nothing the test run set for itself
+    # (its database, the browser tests' async escape hatch) may leak into the check.
+    for leaked in ("DATABASE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"):
+        env.pop(leaked, None)
     return subprocess.run(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
     )
