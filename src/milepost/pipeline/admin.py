@@ -3,6 +3,7 @@
 from django.contrib import admin
 
 from milepost.pipeline.models import Activity, Lead, Opportunity, Product, StageTransition
+from milepost.web.admin_base import ReadOnlyAdmin
 
 
 @admin.register(Product)
@@ -27,19 +28,10 @@ class OpportunityAdmin(admin.ModelAdmin):
 
 
 @admin.register(StageTransition)
-class StageTransitionAdmin(admin.ModelAdmin):
+class StageTransitionAdmin(ReadOnlyAdmin):
     list_display = ("opportunity", "from_stage", "to_stage", "moved_at", "moved_by", "source")
     list_filter = ("source",)
     raw_id_fields = ("opportunity",)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Activity)

@@ -3,17 +3,7 @@
 from django.contrib import admin
 
 from milepost.process.models import ExitCriterion, ProcessVersion, SalesProcess, Stage
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+from milepost.web.admin_base import ReadOnlyAdmin
 
 
 @admin.register(SalesProcess)
