@@ -1,0 +1,348 @@
+"""Evaluate exit-criterion rules over a whole pipeline at once, with Polars.
+
+The set-based twin of :mod:`milepost.engine.criteria`: same semantics (read that module's
+docstring), statuses only, no reasons. Each rule compiles to one Polars expression over a wide
+frame of opportunities; the leaves that need related rows (contact roles, activities) become
+aggregate columns computed by **three** group-bys in total, however many criteria there are:
+one over contact roles, one over activities, one over activity contacts. Booleans with nulls
+carry the three values (true = met, false = unmet, null = unknown); Polars' ``&``, ``|`` and
+``~`` are Kleene operators on them, which is exactly the all / any / not of the explained form.
+There is no Python code per opportunity and no ``map_elements``.
+
+Input frames (column names fixed; extra columns are ignored):
+
+* ``opportunities``: ``opportunity_id`` plus every field in ``OPPORTUNITY_FIELDS`` (amount as
+  Decimal, dates as Date, text as String, account/product and probability as integers).
+* ``contact_roles``: ``opportunity_id, contact_id, role``.
+* ``activities``: ``opportunity_id, activity_id, type, occurred_at`` (Datetime, UTC).
+* ``activity_contacts``: ``activity_id, contact_id``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import polars as pl
+
+from milepost.engine.criteria import (
+    BLANK,
+    DATE_FIELDS,
+    MET,
+    NUMBER_FIELDS,
+    TEXT_FIELDS,
+    UNKNOWN,
+    UNMET,
+    OpportunitySnapshot,
+    activity_types,
+    claimed_position,
+    compare_operand,
+    plain_rule,
+    utc,
+    window_start,
+)
+from milepost.engine.vocabulary import OPPORTUNITY_FIELDS
+
+STATUS = pl.Enum([MET, UNMET, UNKNOWN])
+ID = pl.Int64
+UTC_TIME = pl.Datetime("us", "UTC")
+CONTACT_ROLES_SCHEMA = {"opportunity_id": ID, "contact_id": ID, "role": pl.String}
+ACTIVITIES_SCHEMA = {
+    "opportunity_id": ID,
+    "activity_id": ID,
+    "type": pl.String,
+    "occurred_at": UTC_TIME,
+}
+ACTIVITY_CONTACTS_SCHEMA = {"activity_id": ID, "contact_id": ID}
+_UNKNOWN = pl.lit(None, dtype=pl.Boolean)
+
+
+def opportunity_schema(amount_scale: int = 2) -> dict[str, pl.DataType]:
+    schema: dict[str, pl.DataType] = {"opportunity_id": ID()}
+    for field in OPPORTUNITY_FIELDS:
+        if field == "amount":
+            schema[field] = pl.Decimal(38, amount_scale)
+        elif field in DATE_FIELDS:
+            schema[field] = pl.Date()
+        elif field in TEXT_FIELDS:
+            schema[field] = pl.String()
+        else:
+            schema[field] = ID()
+    return schema
+
+
+class _Compiler:
+    """Turns rules into expressions, registering the aggregate columns the leaves need."""
+
+    def __init__(self, schema: Mapping[str, pl.DataType], as_of: datetime):
+        self.schema = schema
+        self.as_of = as_of
+        self.role_aggs: dict[str, str] = {}
+        self.activity_aggs: dict[tuple[tuple[str, ...], int | None], str] = {}
+        self.engaged_aggs: dict[int, str] = {}
+
+    def _name(self, registry: dict[Any, str], key: Any, prefix: str) -> str:
+        if key not in registry:
+            registry[key] = f"__{prefix}{len(registry)}"
+        return registry[key]
+
+    def compile(self, rule: Any) -> pl.Expr:
+        ((kind, spec),) = plain_rule(rule).items()
+        if kind == "field_set":
+            return self._is_set(spec)
+        if kind == "field_compare":
+            return self._compare(spec)
+        if kind == "contact_role":
+            column = self._name(self.role_aggs, spec["role"], "role")
+            return pl.col(column) >= int(spec.get("min", 1))
+        if kind == "contacts_engaged":
+            column = self._name(self.engaged_aggs, int(spec["within_days"]), "engaged")
+            return pl.col(column) >= int(spec["min"])
+        if kind == "activity":
+            days = spec.get("within_days")
+            key = (activity_types(spec), int(days) if days else None)
+            column = self._name(self.activity_aggs, key, "activity")
+            return pl.col(column) >= int(spec.get("min", 1))
+        if kind in ("all", "any"):
+            children = [self.compile(child) for child in spec]
+            combined = children[0]
+            for child in children[1:]:
+                combined = combined & child if kind == "all" else combined | child
+            return combined
+        if kind == "not":
+            return ~self.compile(spec)
+        raise ValueError(f"unknown rule kind: {kind}")
+
+    def _is_set(self, field: str) -> pl.Expr:
+        column = pl.col(field)
+        if field in TEXT_FIELDS:
+            return (column.str.strip_chars(BLANK) != "").fill_null(False)
+        return column.is_not_null()
+
+    def _compare(self, spec: Mapping[str, Any]) -> pl.Expr:
+        field, op = spec["field"], spec["op"]
+        operand = compare_operand(field, spec["value"])
+        if operand is None:
+            return _UNKNOWN
+        column = pl.col(field)
+        if field in NUMBER_FIELDS:
+            dtype = self.schema[field]
+            column_scale = dtype.scale if isinstance(dtype, pl.Decimal) else 0
+            assert isinstance(operand, Decimal)
+            exponent = operand.as_tuple().exponent
+            scale = max(column_scale, -exponent if isinstance(exponent, int) else 0)
+            decimal = pl.Decimal(38, scale)
+            column = column.cast(decimal)
+            value = pl.lit(operand, dtype=decimal)
+        else:
+            value = pl.lit(operand)
+        compared = {
+            "eq": column == value,
+            "ne": column != value,
+            "gt": column > value,
+            "gte": column >= value,
+            "lt": column < value,
+            "lte": column <= value,
+        }[op]
+        # Empty field -> null (unknown). Polars comparisons already give null for null.
+        return pl.when(self._is_set(field)).then(compared).otherwise(_UNKNOWN)
+
+    def _in_window(self, days: int | None) -> pl.Expr:
+        happened = pl.col("occurred_at") <= pl.lit(self.as_of, dtype=UTC_TIME)
+        if days is None:
+            return happened
+        start = window_start(self.as_of, days)
+        return happened & (pl.col("occurred_at").dt.date() >= pl.lit(start))
+
+    def wide(
+        self,
+        opportunities: pl.LazyFrame,
+        contact_roles: pl.LazyFrame,
+        activities: pl.LazyFrame,
+        activity_contacts: pl.LazyFrame,
+    ) -> pl.LazyFrame:
+        """Opportunities plus one count column per registered aggregate (0 when no rows)."""
+        frame = opportunities
+        counts: list[str] = []
+        if self.role_aggs:
+            aggs = [
+                pl.col("contact_id").filter(pl.col("role") == role).n_unique().alias(name)
+                for role, name in self.role_aggs.items()
+            ]
+            frame = frame.join(
+                contact_roles.group_by("opportunity_id").agg(aggs), on="opportunity_id", how="left"
+            )
+            counts += self.role_aggs.values()
+        if self.activity_aggs:
+            aggs = [
+                pl.col("activity_id")
+                .filter(pl.col("type").is_in(list(types)) & self._in_window(days))
+                .n_unique()
+                .alias(name)
+                for (types, days), name in self.activity_aggs.items()
+            ]
+            frame = frame.join(
+                activities.group_by("opportunity_id").agg(aggs), on="opportunity_id", how="left"
+            )
+            counts += self.activity_aggs.values()
+        if self.engaged_aggs:
+            engaged = activities.select("opportunity_id", "activity_id", "occurred_at").join(
+                activity_contacts.select("activity_id", "contact_id"), on="activity_id"
+            )
+            aggs = [
+                pl.col("contact_id").filter(self._in_window(days)).n_unique().alias(name)
+                for days, name in self.engaged_aggs.items()
+            ]
+            frame = frame.join(
+                engaged.group_by("opportunity_id").agg(aggs), on="opportunity_id", how="left"
+            )
+            counts += self.engaged_aggs.values()
+        if counts:
+            frame = frame.with_columns(pl.col(counts).fill_null(0))
+        return frame
+
+
+def evaluate_criteria_frame(
+    opportunities: pl.DataFrame | pl.LazyFrame,
+    contact_roles: pl.DataFrame | pl.LazyFrame,
+    activities: pl.DataFrame | pl.LazyFrame,
+    activity_contacts: pl.DataFrame | pl.LazyFrame,
+    criteria: Sequence[tuple[str, Any]],
+    as_of: datetime,
+) -> pl.DataFrame:
+    """Statuses for every (opportunity, criterion): ``opportunity_id, criterion_id, status``.
+
+    ``criteria`` is a list of ``(criterion_id, rule)``; a ``None`` rule is an evidence criterion
+    and is unknown here, as in :func:`milepost.engine.criteria.evaluate_criterion`.
+    ``status`` is an Enum of met / unmet / unknown.
+    """
+    as_of = utc(as_of, "as_of")
+    ids = [criterion_id for criterion_id, _ in criteria]
+    if len(set(ids)) != len(ids):
+        raise ValueError("criterion ids repeat")
+    opps = opportunities.lazy()
+    compiler = _Compiler(opps.collect_schema(), as_of)
+    columns = [f"__c{i}" for i in range(len(criteria))]
+    expressions = [
+        (_UNKNOWN if rule is None else compiler.compile(rule)).alias(column)
+        for column, (_, rule) in zip(columns, criteria, strict=True)
+    ]
+    wide = compiler.wide(opps, contact_roles.lazy(), activities.lazy(), activity_contacts.lazy())
+    out_schema = {"opportunity_id": ID, "criterion_id": pl.String, "status": STATUS}
+    if not criteria:
+        return pl.DataFrame(schema=out_schema)
+    long = wide.select("opportunity_id", *expressions).unpivot(
+        index="opportunity_id", variable_name="column", value_name="met"
+    )
+    return long.select(
+        pl.col("opportunity_id"),
+        pl.col("column")
+        .replace_strict(dict(zip(columns, ids, strict=True)), return_dtype=pl.String)
+        .alias("criterion_id"),
+        pl.when(pl.col("met").is_null())
+        .then(pl.lit(UNKNOWN))
+        .when(pl.col("met"))
+        .then(pl.lit(MET))
+        .otherwise(pl.lit(UNMET))
+        .cast(STATUS)
+        .alias("status"),
+    ).collect()
+
+
+def verified_stage_frame(
+    statuses: pl.DataFrame | pl.LazyFrame,
+    criterion_stage: Mapping[str, str],
+    open_stage_keys_in_order: Sequence[str],
+    claims: pl.DataFrame | pl.LazyFrame,
+) -> pl.DataFrame:
+    """Verified stage for every claimed opportunity, as :func:`criteria.verified_stage`.
+
+    ``statuses``: ``opportunity_id, criterion_id, status`` (as from
+    :func:`evaluate_criteria_frame`). ``criterion_stage`` maps criterion id to the open stage
+    it is an exit criterion of. ``claims``: ``opportunity_id, claimed_stage_key, claimed_kind``
+    (open / won / lost). Returns ``opportunity_id, verified_stage, under_control, first_gap``.
+    """
+    keys = list(open_stage_keys_in_order)
+    if not keys:
+        raise ValueError("a process has at least one open stage")
+    position = {key: i for i, key in enumerate(keys)}
+    stage_of = {cid: position[s] for cid, s in criterion_stage.items() if s in position}
+    by_index = dict(enumerate(keys))
+    gaps = (
+        statuses.lazy()
+        .with_columns(
+            pl.col("criterion_id")
+            .replace_strict(stage_of, default=None, return_dtype=pl.Int64)
+            .alias("stage_index")
+        )
+        .filter(pl.col("stage_index").is_not_null() & (pl.col("status").cast(pl.String) != MET))
+        .group_by("opportunity_id")
+        .agg(pl.col("stage_index").min().alias("gap"))
+    )
+    last = len(keys) - 1
+    claimed = (
+        pl.when(pl.col("claimed_kind") == "won")
+        .then(pl.lit(claimed_position(keys, "", "won")))
+        .when(pl.col("claimed_kind") == "lost")
+        .then(pl.lit(claimed_position(keys, "", "lost")))
+        .otherwise(
+            pl.col("claimed_stage_key").replace_strict(
+                position, default=None, return_dtype=pl.Int64
+            )
+        )
+    )
+    frame = (
+        claims.lazy()
+        .join(gaps, on="opportunity_id", how="left")
+        .with_columns(pl.col("gap").fill_null(last).alias("verified"), claimed.alias("claimed"))
+        .collect()
+    )
+    stray = frame.filter(pl.col("claimed").is_null())
+    if stray.height:
+        raise ValueError(
+            f"claimed stage {stray['claimed_stage_key'][0]!r} is not an open stage "
+            f"(opportunity {stray['opportunity_id'][0]})"
+        )
+    return frame.select(
+        "opportunity_id",
+        pl.col("verified").replace_strict(by_index, return_dtype=pl.String).alias("verified_stage"),
+        (pl.col("verified") >= pl.col("claimed")).alias("under_control"),
+        pl.col("gap")
+        .replace_strict(by_index, default=None, return_dtype=pl.String)
+        .alias("first_gap"),
+    )
+
+
+def frames_from_snapshots(
+    snapshots: Sequence[OpportunitySnapshot],
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """The four input frames for a handful of snapshots (tests, small batches)."""
+    amounts = [s.amount for s in snapshots if s.amount is not None]
+    scale = max([2, *(-int(a.as_tuple().exponent) for a in amounts)])
+    opportunities = pl.DataFrame(
+        [
+            {"opportunity_id": s.id, **{f: s.value(f) for f in OPPORTUNITY_FIELDS}}
+            for s in snapshots
+        ],
+        schema=opportunity_schema(scale),
+        orient="row",
+    )
+    roles = pl.DataFrame(
+        [(s.id, contact, role) for s in snapshots for contact, role in s.contact_roles],
+        schema=CONTACT_ROLES_SCHEMA,
+        orient="row",
+    )
+    activity_rows: list[tuple[int, int, str, datetime]] = []
+    contact_rows: list[tuple[int, int]] = []
+    for s in snapshots:
+        for activity in s.activities:
+            activity_id = len(activity_rows) + 1
+            activity_rows.append(
+                (s.id, activity_id, activity.type, activity.occurred_at.astimezone(UTC))
+            )
+            contact_rows += [(activity_id, contact) for contact in activity.contact_ids]
+    activities = pl.DataFrame(activity_rows, schema=ACTIVITIES_SCHEMA, orient="row")
+    activity_contacts = pl.DataFrame(contact_rows, schema=ACTIVITY_CONTACTS_SCHEMA, orient="row")
+    return opportunities, roles, activities, activity_contacts
