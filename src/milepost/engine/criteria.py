@@ -382,12 +382,12 @@ def claimed_position(
 ) -> int:
     """Where the claimed stage sits among the open stages (shared with the set-based form).
 
-    A won deal claims to have finished the open journey: its position is the last open
-    stage. A lost deal claims no progress at all (position -1), so it is never reported as
-    ahead of its evidence.
+    A won deal claims to have passed *every* open stage, so its position is one beyond the
+    last (only a deal with no gap at all reaches it). A lost deal claims no progress at all
+    (position -1), so it is never reported as ahead of its evidence.
     """
     if claimed_kind == "won":
-        return len(open_stage_keys) - 1
+        return len(open_stage_keys)
     if claimed_kind == "lost":
         return -1
     if claimed_stage_key not in open_stage_keys:
@@ -407,9 +407,9 @@ def verified_stage(
     ``first_gap`` is the first stage with a criterion not met (unknown counts as not met: a
     stage is verified by evidence, not by the absence of contrary evidence); the verified stage
     is that stage, or the last open stage when there is no gap. ``under_control`` means the
-    verified stage is at or beyond the claimed one. Closed deals (``claimed_kind`` "won" or
-    "lost") are verified over all open stages; won is compared with the last open stage, lost
-    is always under control (see :func:`claimed_position`).
+    verified stage is at or beyond the claimed one (a deal with no gap has passed every open
+    stage). Closed deals (``claimed_kind`` "won" or "lost") are verified over all open stages;
+    won is under control only with no gap, lost always is (see :func:`claimed_position`).
     """
     keys = list(open_stage_keys_in_order)
     if not keys:
@@ -419,5 +419,6 @@ def verified_stage(
         (i for i, k in enumerate(keys) if any(s != MET for s in statuses_by_stage.get(k, ()))),
         None,
     )
-    verified = len(keys) - 1 if gap is None else gap
-    return VerifiedStage(keys[verified], verified >= claimed, None if gap is None else keys[gap])
+    reached = len(keys) if gap is None else gap  # len(keys): passed every open stage
+    verified = min(reached, len(keys) - 1)
+    return VerifiedStage(keys[verified], reached >= claimed, None if gap is None else keys[gap])

@@ -296,7 +296,12 @@ def verified_stage_frame(
     frame = (
         claims.lazy()
         .join(gaps, on="opportunity_id", how="left")
-        .with_columns(pl.col("gap").fill_null(last).alias("verified"), claimed.alias("claimed"))
+        .with_columns(
+            # len(keys) = passed every open stage; shown as the last open stage.
+            pl.col("gap").fill_null(len(keys)).alias("reached"),
+            claimed.alias("claimed"),
+        )
+        .with_columns(pl.min_horizontal("reached", pl.lit(last)).alias("verified"))
         .collect()
     )
     stray = frame.filter(pl.col("claimed").is_null())
@@ -308,7 +313,7 @@ def verified_stage_frame(
     return frame.select(
         "opportunity_id",
         pl.col("verified").replace_strict(by_index, return_dtype=pl.String).alias("verified_stage"),
-        (pl.col("verified") >= pl.col("claimed")).alias("under_control"),
+        (pl.col("reached") >= pl.col("claimed")).alias("under_control"),
         pl.col("gap")
         .replace_strict(by_index, default=None, return_dtype=pl.String)
         .alias("first_gap"),

@@ -560,7 +560,9 @@ STAGE_CASES: list[tuple[str, str, str, dict[str, list[str]], str, bool, str | No
         "commit",
     ),
     ("won all met", "won", "won", {"engage": ["met"], "commit": ["met"]}, "commit", True, None),
-    ("won gap in last stage", "won", "won", {"commit": ["unknown"]}, "commit", True, "commit"),
+    # A won deal claims to have passed every open stage, the last one included.
+    ("won gap in last stage", "won", "won", {"commit": ["unknown"]}, "commit", False, "commit"),
+    ("won no criteria at all", "won", "won", {}, "commit", True, None),
     ("won gap earlier", "won", "won", {"discover": ["unmet"]}, "discover", False, "discover"),
     ("lost is never ahead", "lost", "lost", {"engage": ["unmet"]}, "engage", True, "engage"),
     ("unknown stages ignored", "engage", "open", {"other": ["unmet"]}, "commit", True, None),
