@@ -126,6 +126,7 @@ class RuleResult:
 
 def plain_rule(rule: Any) -> Mapping[str, Any]:
     """A rule as a mapping with one key (accepts validated models or the stored JSON form)."""
+    plain: Mapping[str, Any]
     if isinstance(rule, BaseModel):
         plain = rule.model_dump(by_alias=True, exclude_none=True)
     elif isinstance(rule, Mapping):

@@ -48,14 +48,14 @@ from milepost.engine.vocabulary import OPPORTUNITY_FIELDS
 STATUS = pl.Enum([MET, UNMET, UNKNOWN])
 ID = pl.Int64
 UTC_TIME = pl.Datetime("us", "UTC")
-CONTACT_ROLES_SCHEMA = {"opportunity_id": ID, "contact_id": ID, "role": pl.String}
-ACTIVITIES_SCHEMA = {
+CONTACT_ROLES_SCHEMA: dict[str, Any] = {"opportunity_id": ID, "contact_id": ID, "role": pl.String}
+ACTIVITIES_SCHEMA: dict[str, Any] = {
     "opportunity_id": ID,
     "activity_id": ID,
     "type": pl.String,
     "occurred_at": UTC_TIME,
 }
-ACTIVITY_CONTACTS_SCHEMA = {"activity_id": ID, "contact_id": ID}
+ACTIVITY_CONTACTS_SCHEMA: dict[str, Any] = {"activity_id": ID, "contact_id": ID}
 _UNKNOWN = pl.lit(None, dtype=pl.Boolean)
 
 
@@ -230,7 +230,7 @@ def evaluate_criteria_frame(
         for column, (_, rule) in zip(columns, criteria, strict=True)
     ]
     wide = compiler.wide(opps, contact_roles.lazy(), activities.lazy(), activity_contacts.lazy())
-    out_schema = {"opportunity_id": ID, "criterion_id": pl.String, "status": STATUS}
+    out_schema: dict[str, Any] = {"opportunity_id": ID, "criterion_id": pl.String, "status": STATUS}
     if not criteria:
         return pl.DataFrame(schema=out_schema)
     long = wide.select("opportunity_id", *expressions).unpivot(

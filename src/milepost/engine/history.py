@@ -26,7 +26,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import yaml
@@ -319,7 +319,7 @@ def _seconds(value: datetime | date | np.datetime64 | str) -> int:
         return int(value.timestamp())
     if isinstance(value, date):
         return int(datetime(value.year, value.month, value.day, tzinfo=UTC).timestamp())
-    return int(np.datetime64(value, "s").astype(np.int64))
+    return int(np.datetime64(cast(Any, value), "s").astype(np.int64))
 
 
 def _as_time(seconds: np.ndarray) -> np.ndarray:
@@ -330,15 +330,15 @@ def _categorical(rng: np.random.Generator, probs: np.ndarray) -> np.ndarray:
     """One draw per row of ``probs`` (rows sum to 1): the chosen column index."""
     cum = np.cumsum(probs, axis=1)
     cum[:, -1] = 1.0
-    u = rng.random(probs.shape[0])[:, None]
-    return np.minimum((u >= cum).sum(axis=1), probs.shape[1] - 1)
+    u = np.asarray(rng.random(int(probs.shape[0])))[:, None]
+    return np.asarray(np.minimum((u >= cum).sum(axis=1), probs.shape[1] - 1))
 
 
 def _dwell_seconds(rng: np.random.Generator, stage: np.ndarray, p: HistoryParams) -> np.ndarray:
     """Lognormal time in stage, whole seconds, at least one."""
     z = rng.standard_normal(stage.shape[0])
     days = np.exp(np.log(p.dwell_median_days[stage]) + p.dwell_sigma[stage] * z)
-    return np.maximum(1, (days * DAY).astype(np.int64))
+    return np.asarray(np.maximum(1, (days * DAY).astype(np.int64)))
 
 
 def _target(stage: np.ndarray, move: np.ndarray, p: HistoryParams) -> np.ndarray:
@@ -703,12 +703,12 @@ def fit_histories(
 
     k = p.n_open
     lo, hi = _ENGAGE_HOURS
-    created = engage_s + ((lo + (hi - lo) * rng.random(n)) * 3600).astype(np.int64)
+    created = engage_s + ((lo + (hi - lo) * np.asarray(rng.random(n))) * 3600).astype(np.int64)
     prospect_guess = as_of_s - _dwell_seconds(rng, np.zeros(n, dtype=np.int64), p)
     created = np.where(engage_missing, prospect_guess, created)
     created = np.minimum(created, as_of_s)
     lo, hi = _CLOSE_HOURS
-    close_at = close_s + ((lo + (hi - lo) * rng.random(n)) * 3600).astype(np.int64)
+    close_at = close_s + ((lo + (hi - lo) * np.asarray(rng.random(n))) * 3600).astype(np.int64)
     end = np.where(closed, close_at, as_of_s)
 
     # Target stage of the forward path, then a terminal move for lost deals.

@@ -30,6 +30,7 @@ from pydantic import (
 )
 
 from milepost.engine.vocabulary import (
+    FORECAST_CATEGORIES,
     ActivityTypeName,
     BuyerPhase,
     BuyingRoleName,
@@ -57,10 +58,36 @@ class FieldSetRule(_Strict):
     field_set: OpportunityFieldName
 
 
+# What a ``field_compare`` value must be for each field, so a typo in a process file is an error
+# at validation time instead of a rule that silently evaluates to "unknown" forever.
+_NUMBER_FIELDS = frozenset({"amount", "probability"})
+_DATE_FIELDS = frozenset({"close_date", "next_step_date"})
+_ID_FIELDS = frozenset({"account", "product"})
+
+
 class FieldCompare(_Strict):
     field: OpportunityFieldName
     op: Literal["eq", "ne", "gt", "gte", "lt", "lte"]
     value: Decimal | int | str | date
+
+    @model_validator(mode="after")
+    def _value_fits_field(self) -> FieldCompare:
+        v = self.value
+        if self.field in _NUMBER_FIELDS:
+            ok, wanted = isinstance(v, int | Decimal) and not isinstance(v, bool), "a number"
+        elif self.field in _DATE_FIELDS:
+            ok, wanted = isinstance(v, date), "a date (YYYY-MM-DD)"
+        elif self.field in _ID_FIELDS:
+            ok, wanted = isinstance(v, int), "an id (whole number)"
+        else:
+            ok, wanted = isinstance(v, str), "text"
+        if not ok:
+            raise ValueError(f"{self.field} is compared with {wanted} (got {v!r})")
+        if self.field == "forecast_category" and v not in FORECAST_CATEGORIES:
+            raise ValueError(f"unknown forecast category {v!r}")
+        if self.field not in _NUMBER_FIELDS | _DATE_FIELDS and self.op not in ("eq", "ne"):
+            raise ValueError(f"{self.field} can only be compared with eq or ne")
+        return self
 
 
 class FieldCompareRule(_Strict):

@@ -94,7 +94,9 @@ def _field(name: str) -> str:
 
 def _activity(spec: Mapping[str, Any], *, negated: bool = False) -> str:
     types = spec.get("type")
-    names = [ACTIVITY_LABELS.get(t, t) for t in (types if isinstance(types, list) else [types])]
+    names = [
+        ACTIVITY_LABELS.get(str(t), str(t)) for t in (types if isinstance(types, list) else [types])
+    ]
     what = _or_list(names)
     count = int(spec.get("min", 1) or 1)
     when = _days(spec.get("within_days"))

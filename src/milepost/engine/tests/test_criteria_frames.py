@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pydantic import TypeAdapter
+from pydantic import TypeAdapter, ValidationError
 
 from milepost.engine.criteria import (
     ActivityFact,
@@ -230,6 +230,13 @@ def pipelines(draw: st.DrawFn) -> list[OpportunitySnapshot]:
     return [draw(snapshots(i + 1)) for i in range(size)]
 
 
+def _validated_or_raw(rule: dict[str, Any]) -> Any:
+    try:
+        return RULE.validate_python(rule)
+    except ValidationError:
+        return rule
+
+
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     pipeline=pipelines(),
@@ -243,8 +250,10 @@ def test_explained_and_set_forms_agree(
     validated: bool,
     as_of_zone: timezone,
 ) -> None:
-    # The stored JSON form and the validated model must both work, and be the same rule.
-    given_rules = [RULE.validate_python(r) if validated else r for r in raw_rules]
+    # The stored JSON form and the validated model must both work, and be the same rule. The
+    # generator also makes rules the schema now refuses (text compared with a number): those
+    # can still exist as stored JSON, so they are checked in that form only.
+    given_rules = [_validated_or_raw(r) if validated else r for r in raw_rules]
     criteria = [(f"c{i}", r) for i, r in enumerate(given_rules)]
     as_of = AS_OF.astimezone(as_of_zone)
     assert frame_statuses(pipeline, criteria, as_of) == explained_statuses(

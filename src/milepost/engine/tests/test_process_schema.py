@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
+import milepost
 from milepost.engine.process_schema import ProcessInvalid, dump_process, parse_process
 
 DEFAULTS = Path(__file__).resolve().parents[2] / "process" / "defaults"
@@ -268,3 +269,43 @@ def test_renewal_follows_the_customer_journey_and_uses_rules():
     assert probabilities == sorted(probabilities)
     rules = [c.rule for s in process.stages for c in s.exit_criteria if c.rule]
     assert len(rules) >= 5
+
+
+@pytest.mark.parametrize(
+    ("compare", "message"),
+    [
+        ({"field": "amount", "op": "gt", "value": "lots"}, "amount is compared with a number"),
+        ({"field": "close_date", "op": "lt", "value": 5}, "close_date is compared with a date"),
+        ({"field": "account", "op": "eq", "value": "Acme"}, "account is compared with an id"),
+        ({"field": "next_step", "op": "eq", "value": 7}, "next_step is compared with text"),
+        ({"field": "forecast_category", "op": "eq", "value": "maybe"}, "unknown forecast category"),
+        ({"field": "source", "op": "gt", "value": "web"}, "can only be compared with eq or ne"),
+    ],
+)
+def test_field_compare_value_must_fit_the_field(compare, message):
+    doc = yaml.safe_load(
+        (Path(milepost.__file__).parent / "process/defaults/new_business.yaml").read_text()
+    )
+    doc["stages"][0]["exit_criteria"][0]["rule"] = {"field_compare": compare}
+    with pytest.raises(ProcessInvalid) as info:
+        parse_process(yaml.safe_dump(doc))
+    (error,) = info.value.errors
+    assert "stage #1 'engage' > criterion #1" in error.location
+    assert message in error.message
+
+
+@pytest.mark.parametrize(
+    "compare",
+    [
+        {"field": "amount", "op": "gte", "value": 10000},
+        {"field": "amount", "op": "gt", "value": 0.5},
+        {"field": "close_date", "op": "lte", "value": "2027-01-31"},
+        {"field": "forecast_category", "op": "ne", "value": "omitted"},
+    ],
+)
+def test_well_typed_field_compare_is_accepted(compare):
+    doc = yaml.safe_load(
+        (Path(milepost.__file__).parent / "process/defaults/new_business.yaml").read_text()
+    )
+    doc["stages"][0]["exit_criteria"][0]["rule"] = {"field_compare": compare}
+    parse_process(yaml.dump(doc).replace("'2027-01-31'", "2027-01-31"))
