@@ -1,0 +1,1 @@
+"""Inspection: load the pipeline into the engine's inputs and evaluate exit criteria."""
