@@ -47,6 +47,7 @@ from milepost.pipeline.models import (
     Product,
     StageTransition,
 )
+from milepost.pipeline.services import stage_change
 from milepost.process.models import ProcessVersion, Stage, StageKind
 from milepost.team.models import Role, User
 
@@ -699,6 +700,9 @@ def _import_deals(
             "stage",
             "stage_entered_at",
             "probability",
+            "probability_overridden",
+            "probability_set_by",
+            "probability_set_at",
             "forecast_category",
             "closed_at",
             "updated_at",
@@ -728,24 +732,14 @@ def _outcome_move(
         return None
     else:  # reopened: back to the first stage, as of now
         target, at = first_stage, max(timezone.now(), opp.stage_entered_at)
-    transition = StageTransition(
+    return stage_change(
         opportunity=opp,
-        from_stage=opp.stage,
-        to_stage=target,
-        moved_at=at,
-        amount=opp.amount,
-        currency=opp.currency,
-        close_date=opp.close_date,
-        seconds_in_from_stage=int((at - opp.stage_entered_at).total_seconds()),
+        target=target,
+        at=at,
+        moved_by=None,
         source=TransitionSource.IMPORT,
         note="outcome changed in the source data",
     )
-    opp.stage = target
-    opp.stage_entered_at = at
-    opp.probability = target.default_probability
-    opp.forecast_category = target.default_forecast_category
-    opp.closed_at = at if target.kind != StageKind.OPEN else None
-    return transition
 
 
 def _write_histories(

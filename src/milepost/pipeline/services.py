@@ -240,6 +240,49 @@ def opportunity_update(
     return opp
 
 
+def stage_change(
+    *,
+    opportunity: Opportunity,
+    target: Stage,
+    at: datetime,
+    moved_by: User | None,
+    source: str,
+    note: str = "",
+) -> StageTransition:
+    """Put ``opportunity`` in ``target`` as of ``at`` and return the (unsaved) transition.
+
+    The one definition of what a stage change records and does, shared by moves and imports
+    (which save in bulk): the transition keeps the amount and close date *at that moment* and
+    the time spent in the previous stage; the deal takes the stage's forecast category, and its
+    probability follows the stage default unless a person overrode it. Closing ends an
+    override: won and lost are facts, not estimates. The caller saves both rows.
+    """
+    transition = StageTransition(
+        opportunity=opportunity,
+        from_stage=opportunity.stage,
+        to_stage=target,
+        moved_at=at,
+        moved_by=moved_by,
+        amount=opportunity.amount,
+        currency=opportunity.currency,
+        close_date=opportunity.close_date,
+        seconds_in_from_stage=int((at - opportunity.stage_entered_at).total_seconds()),
+        source=source,
+        note=note[:500],
+    )
+    opportunity.stage = target
+    opportunity.stage_entered_at = at
+    opportunity.forecast_category = target.default_forecast_category
+    if target.kind != StageKind.OPEN:
+        opportunity.probability_overridden = False
+        opportunity.probability_set_by = None
+        opportunity.probability_set_at = None
+    if not opportunity.probability_overridden:
+        opportunity.probability = target.default_probability
+    opportunity.closed_at = at if target.kind != StageKind.OPEN else None
+    return transition
+
+
 @dataclass(frozen=True)
 class MoveResult:
     opportunity: Opportunity
@@ -280,25 +323,10 @@ def opportunity_move_stage(
     now = at or timezone.now()
     if now < opp.stage_entered_at:
         raise InvalidChange("a move cannot be dated before the deal entered its stage", field="at")
-    transition = StageTransition.objects.create(
-        opportunity=opp,
-        from_stage=opp.stage,
-        to_stage=target,
-        moved_at=now,
-        moved_by=user,
-        amount=opp.amount,
-        currency=opp.currency,
-        close_date=opp.close_date,
-        seconds_in_from_stage=int((now - opp.stage_entered_at).total_seconds()),
-        source=source,
-        note=note[:500],
+    transition = stage_change(
+        opportunity=opp, target=target, at=now, moved_by=user, source=source, note=note
     )
-    opp.stage = target
-    opp.stage_entered_at = now
-    opp.forecast_category = target.default_forecast_category
-    if not opp.probability_overridden or target.kind != StageKind.OPEN:
-        opp.probability = target.default_probability
-    opp.closed_at = now if target.kind != StageKind.OPEN else None
+    transition.save()
     if target.kind == StageKind.LOST and lost_reason:
         opp.lost_reason = lost_reason[:200]
     opp.updated_at = now

@@ -262,6 +262,24 @@ def test_changed_rows_are_updated_and_outcomes_appended(processes, tmp_path):
     assert _last(opp3).source == "import"
 
 
+def test_an_import_that_closes_a_deal_ends_a_persons_probability_override(processes, tmp_path):
+    folder = write_dataset(tmp_path / "v1")
+    maven_import(directory=folder)
+    Opportunity.objects.filter(external_id="OPP3").update(
+        probability=55, probability_overridden=True
+    )
+    changed = [list(r) for r in PIPELINE]
+    changed[3][4:8] = ["Won", "2017-06-01", "2017-12-01", "70"]  # OPP3 open -> won
+    write_dataset(folder, sales_pipeline=[tuple(r) for r in changed])
+
+    maven_import(directory=folder)
+
+    opp3 = Opportunity.objects.get(external_id="OPP3")
+    assert opp3.stage.key == "won"
+    assert opp3.probability == 100
+    assert not opp3.probability_overridden
+
+
 @pytest.mark.parametrize("fail_on", ["opportunity", "activity"])
 def test_a_failure_mid_run_leaves_nothing(processes, dataset, monkeypatch, fail_on):
     real_bulk, real_insert = services._bulk_create, services._insert_rows

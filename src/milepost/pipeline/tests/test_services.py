@@ -125,3 +125,20 @@ def test_move_to_stage_of_other_process_is_refused(org, processes):
     opp = make_opportunity(org.rep_a1)
     with pytest.raises(InvalidChange):
         opportunity_move_stage(user=org.rep_a1, opportunity_id=opp.pk, to_stage_key="no_such_stage")
+
+
+def test_closing_ends_an_override_so_a_reopened_deal_follows_the_stage_again(org, processes):
+    opp = make_opportunity(org.rep_a1)
+    opp = opportunity_update(
+        user=org.manager_a, opportunity_id=opp.pk, expected_version=1, changes={"probability": 42}
+    )
+    won = opportunity_move_stage(user=org.rep_a1, opportunity_id=opp.pk, to_stage_key="won")
+    assert won.opportunity.probability == 100
+    assert not won.opportunity.probability_overridden
+    assert won.opportunity.probability_set_by is None
+    reopened = opportunity_move_stage(
+        user=org.rep_a1, opportunity_id=opp.pk, to_stage_key="negotiate"
+    ).opportunity
+    reopened.refresh_from_db()
+    assert reopened.probability == reopened.stage.default_probability
+    assert reopened.closed_at is None
