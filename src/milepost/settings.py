@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "milepost.accounts",
     "milepost.process",
     "milepost.pipeline",
+    "milepost.evidence",
     "milepost.imports",
     "milepost.inspection",
     "milepost.web",

@@ -34,6 +34,7 @@ from milepost.engine.vocabulary import (
     ActivityTypeName,
     BuyerPhase,
     BuyingRoleName,
+    EvidenceNeed,
     ForecastCategoryName,
     GatePolicyName,
     OpportunityFieldName,
@@ -196,7 +197,65 @@ class ExitCriterionDef(_Strict):
     statement: str = Field(min_length=5, max_length=300)
     verifier: VerifierName
     rule: Rule | None = None
+    # Whether a person must record evidence (at the verifier's level) for the criterion to be
+    # met. Unset means: required when there is no rule, optional when there is one (the rule
+    # alone decides; evidence, when recorded, is shown and can still be rejected).
+    evidence: EvidenceNeed | None = None
     guidance: str = ""
+
+    @property
+    def needs_evidence(self) -> bool:
+        return self.evidence == "required" or (self.evidence is None and self.rule is None)
+
+
+SignalName = Literal[
+    "criteria_unmet",
+    "stalled_in_stage",
+    "close_date_past",
+    "close_date_pushed",
+    "amount_changed",
+    "stage_skipped",
+    "went_backwards",
+    "no_next_step",
+    "single_threaded",
+    "no_economic_buyer",
+    "no_recent_activity",
+]
+SIGNALS: tuple[str, ...] = SignalName.__args__  # type: ignore[attr-defined]
+
+# Risk points per signal, added up (capped at 100) into the deal's risk score. Heavier weights go
+# to signals that most often mean the deal is not where the rep says it is.
+DEFAULT_WEIGHTS: dict[str, int] = {
+    "criteria_unmet": 25,
+    "stalled_in_stage": 15,
+    "close_date_past": 20,
+    "close_date_pushed": 10,
+    "amount_changed": 5,
+    "stage_skipped": 10,
+    "went_backwards": 5,
+    "no_next_step": 10,
+    "single_threaded": 10,
+    "no_economic_buyer": 15,
+    "no_recent_activity": 15,
+}
+
+
+class InspectionDef(_Strict):
+    """Thresholds of the inspection signals; every one has a default a manager would accept."""
+
+    no_activity_days: int = Field(14, ge=1, le=365)
+    amount_change_pct: int = Field(20, ge=1, le=1000)
+    pushes_allowed: int = Field(0, ge=0, le=20)
+    engaged_within_days: int = Field(60, ge=1, le=365)
+    # From this open stage on, a deal with at most one engaged contact is single-threaded.
+    single_threaded_from: str | None = Field(None, pattern=SLUG)
+    # An economic buyer must be attached by the exit of this stage: deals past it without one
+    # are flagged. Unset: the first stage with a contact_role economic_buyer rule, if any.
+    economic_buyer_by: str | None = Field(None, pattern=SLUG)
+    weights: dict[SignalName, int] = Field(default_factory=dict)
+
+    def weight(self, signal: str) -> int:
+        return self.weights.get(signal, DEFAULT_WEIGHTS[signal])  # type: ignore[call-overload]
 
 
 class StageDef(_Strict):
@@ -240,6 +299,7 @@ class ProcessDef(_Strict):
     currency: str = Field("USD", pattern=r"^[A-Z]{3}$")
     gate_policy: GatePolicyName = "warn"
     stages: list[StageDef] = Field(min_length=3)
+    inspection: InspectionDef | None = None
 
     @field_validator("stages")
     @classmethod
@@ -270,6 +330,25 @@ class ProcessDef(_Strict):
                 f"exit criterion ids must be unique in the process: {'; '.join(repeated)}"
             )
         return stages
+
+    @model_validator(mode="after")
+    def _inspection_stages(self) -> ProcessDef:
+        if self.inspection is None:
+            return self
+        open_keys = [s.key for s in self.open_stages]
+        for name in ("single_threaded_from", "economic_buyer_by"):
+            key = getattr(self.inspection, name)
+            if key is not None and key not in open_keys:
+                raise ValueError(
+                    f"inspection.{name}: {key!r} is not an open stage "
+                    f"(open stages: {', '.join(open_keys)})"
+                )
+        return self
+
+    @property
+    def thresholds(self) -> InspectionDef:
+        """The inspection thresholds, defaults filled in."""
+        return self.inspection or InspectionDef()
 
     @property
     def open_stages(self) -> list[StageDef]:

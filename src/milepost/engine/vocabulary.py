@@ -86,3 +86,5 @@ OPPORTUNITY_FIELDS: tuple[str, ...] = (
 )
 
 GatePolicyName = Literal["block", "warn", "open"]
+
+EvidenceNeed = Literal["required", "optional"]

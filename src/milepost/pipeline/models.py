@@ -205,6 +205,42 @@ class StageTransition(models.Model):
         return self.seconds_in_from_stage / 86400
 
 
+class OpportunityChange(models.Model):
+    """A change to a deal's close date or amount, as it happened. Append-only.
+
+    Inspection reads these to see a close date pushed out again and again, or an amount cut
+    after the forecast call. ``close_date_shift_days`` is kept (rather than computed in SQL) so
+    both databases add it up the same way; positive means pushed out.
+    """
+
+    opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, related_name="changes")
+    changed_at = models.DateTimeField()
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    source = models.CharField(max_length=16, choices=TransitionSource.choices)
+    close_date_from = models.DateField(null=True, blank=True)
+    close_date_to = models.DateField(null=True, blank=True)
+    close_date_shift_days = models.IntegerField(null=True, blank=True)
+    amount_from = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    amount_to = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+
+    class Meta:
+        ordering = ["opportunity", "changed_at", "id"]
+        indexes = [models.Index(fields=["opportunity", "changed_at"])]
+
+    def __str__(self) -> str:
+        return f"change to deal {self.opportunity_id} at {self.changed_at:%Y-%m-%d}"
+
+    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if self.pk is not None and not kwargs.get("force_insert"):
+            raise AppendOnlyError("opportunity changes are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        raise AppendOnlyError("opportunity changes are append-only")
+
+
 class Activity(models.Model):
     """Something the seller did with the buyer: a call, meeting, demo, proposal sent ..."""
 

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from milepost.pipeline.choices import TransitionSource
 from milepost.pipeline.errors import InvalidChange, NotFound, VersionConflict
-from milepost.pipeline.models import Opportunity, StageTransition
+from milepost.pipeline.models import Opportunity, OpportunityChange, StageTransition
 from milepost.pipeline.selectors import account_get, opportunity_get
 from milepost.process.models import ForecastCategory, ProcessVersion, Stage, StageKind
 from milepost.team.models import User
@@ -206,6 +206,29 @@ def _locked(*, user: User, opportunity_id: int, expected_version: int | None) ->
     return opp
 
 
+def _change_record(
+    *, opp: Opportunity, clean: dict[str, Any], user: User, at: datetime
+) -> OpportunityChange | None:
+    """The history row for a close-date or amount change, or None when neither changes."""
+    close_date = clean.get("close_date", opp.close_date)
+    amount = clean.get("amount", opp.amount)
+    date_moved = close_date != opp.close_date
+    amount_moved = amount != opp.amount
+    if not (date_moved or amount_moved):
+        return None
+    return OpportunityChange(
+        opportunity=opp,
+        changed_at=at,
+        changed_by=user,
+        source=TransitionSource.USER,
+        close_date_from=opp.close_date if date_moved else None,
+        close_date_to=close_date if date_moved else None,
+        close_date_shift_days=(close_date - opp.close_date).days if date_moved else None,
+        amount_from=opp.amount if amount_moved else None,
+        amount_to=amount if amount_moved else None,
+    )
+
+
 @transaction.atomic
 def opportunity_update(
     *, user: User, opportunity_id: int, expected_version: int, changes: dict[str, Any]
@@ -231,11 +254,14 @@ def opportunity_update(
             clean.update(
                 probability_overridden=True, probability_set_by=user, probability_set_at=now
             )
+    change = _change_record(opp=opp, clean=clean, user=user, at=now)
     updated = Opportunity.objects.filter(pk=opp.pk, version=expected_version).update(
         **clean, updated_at=now, version=F("version") + 1
     )
     if updated != 1:  # pragma: no cover - guarded by the row lock on PostgreSQL
         raise VersionConflict(Opportunity.objects.get(pk=opp.pk).version)
+    if change is not None:
+        change.save()
     opp.refresh_from_db()
     return opp
 
