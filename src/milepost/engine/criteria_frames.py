@@ -73,20 +73,57 @@ def opportunity_schema(amount_scale: int = 2) -> dict[str, pl.DataType]:
     return schema
 
 
-class _Compiler:
-    """Turns rules into expressions, registering the aggregate columns the leaves need."""
+class CriteriaPlan:
+    """Criteria compiled to expressions, with the aggregate columns their leaves need.
 
-    def __init__(self, schema: Mapping[str, pl.DataType], as_of: datetime):
-        self.schema = schema
-        self.as_of = as_of
+    Two-phase so the aggregates can come from anywhere: :meth:`aggregate` computes them from the
+    raw related frames (tests, small batches); the database reader computes the very same
+    counts with SQL ``GROUP BY`` (one query per related table) and hands :meth:`statuses` a
+    wide frame with those columns. Every aggregate is a count of distinct rows:
+
+    * ``role_aggs``: role → column; distinct contacts attached with that buying role.
+    * ``activity_aggs``: (types, within_days or None) → column; activities of those types that
+      happened (``occurred_at <= as_of``; within the window, see :func:`window_start`).
+    * ``engaged_aggs``: within_days → column; distinct contacts on activities that happened in
+      the window.
+    """
+
+    def __init__(
+        self,
+        criteria: Sequence[tuple[str, Any]],
+        as_of: datetime,
+        schema: Mapping[str, pl.DataType] | None = None,
+    ):
+        ids = [criterion_id for criterion_id, _ in criteria]
+        if len(set(ids)) != len(ids):
+            raise ValueError("criterion ids repeat")
+        self.as_of = utc(as_of, "as_of")
+        self.schema: Mapping[str, pl.DataType] = schema or opportunity_schema()
         self.role_aggs: dict[str, str] = {}
         self.activity_aggs: dict[tuple[tuple[str, ...], int | None], str] = {}
         self.engaged_aggs: dict[int, str] = {}
+        self.criterion_ids = ids
+        self.expressions = [
+            (_UNKNOWN if rule is None else self.compile(rule)).alias(f"__c{i}")
+            for i, (_, rule) in enumerate(criteria)
+        ]
+
+    @property
+    def count_columns(self) -> list[str]:
+        return [*self.role_aggs.values(), *self.activity_aggs.values(), *self.engaged_aggs.values()]
 
     def _name(self, registry: dict[Any, str], key: Any, prefix: str) -> str:
         if key not in registry:
             registry[key] = f"__{prefix}{len(registry)}"
         return registry[key]
+
+    def role_column(self, role: str) -> str:
+        """Register (once) and name the count of contacts with ``role``."""
+        return self._name(self.role_aggs, role, "role")
+
+    def engaged_column(self, within_days: int) -> str:
+        """Register (once) and name the count of contacts engaged in the window."""
+        return self._name(self.engaged_aggs, int(within_days), "engaged")
 
     def compile(self, rule: Any) -> pl.Expr:
         ((kind, spec),) = plain_rule(rule).items()
@@ -95,11 +132,9 @@ class _Compiler:
         if kind == "field_compare":
             return self._compare(spec)
         if kind == "contact_role":
-            column = self._name(self.role_aggs, spec["role"], "role")
-            return pl.col(column) >= int(spec.get("min", 1))
+            return pl.col(self.role_column(spec["role"])) >= int(spec.get("min", 1))
         if kind == "contacts_engaged":
-            column = self._name(self.engaged_aggs, int(spec["within_days"]), "engaged")
-            return pl.col(column) >= int(spec["min"])
+            return pl.col(self.engaged_column(spec["within_days"])) >= int(spec["min"])
         if kind == "activity":
             days = spec.get("within_days")
             key = (activity_types(spec), int(days) if days else None)
@@ -149,32 +184,43 @@ class _Compiler:
         # Empty field -> null (unknown). Polars comparisons already give null for null.
         return pl.when(self._is_set(field)).then(compared).otherwise(_UNKNOWN)
 
-    def _in_window(self, days: int | None) -> pl.Expr:
-        happened = pl.col("occurred_at") <= pl.lit(self.as_of, dtype=UTC_TIME)
-        if days is None:
-            return happened
-        start = window_start(self.as_of, days)
-        return happened & (pl.col("occurred_at").dt.date() >= pl.lit(start))
+    def window(self, days: int | None) -> tuple[datetime | None, datetime]:
+        """``(earliest, latest)`` ``occurred_at`` an activity may have to count (UTC).
 
-    def wide(
+        ``earliest`` is midnight UTC of :func:`window_start` (None without a window): the
+        same bounds the SQL aggregates use.
+        """
+        if days is None:
+            return None, self.as_of
+        start = window_start(self.as_of, days)
+        return datetime(start.year, start.month, start.day, tzinfo=UTC), self.as_of
+
+    def _in_window(self, days: int | None) -> pl.Expr:
+        earliest, latest = self.window(days)
+        happened = pl.col("occurred_at") <= pl.lit(latest, dtype=UTC_TIME)
+        if earliest is None:
+            return happened
+        return happened & (pl.col("occurred_at") >= pl.lit(earliest, dtype=UTC_TIME))
+
+    def aggregate(
         self,
-        opportunities: pl.LazyFrame,
-        contact_roles: pl.LazyFrame,
-        activities: pl.LazyFrame,
-        activity_contacts: pl.LazyFrame,
+        opportunities: pl.DataFrame | pl.LazyFrame,
+        contact_roles: pl.DataFrame | pl.LazyFrame,
+        activities: pl.DataFrame | pl.LazyFrame,
+        activity_contacts: pl.DataFrame | pl.LazyFrame,
     ) -> pl.LazyFrame:
         """Opportunities plus one count column per registered aggregate (0 when no rows)."""
-        frame = opportunities
-        counts: list[str] = []
+        frame = opportunities.lazy()
         if self.role_aggs:
             aggs = [
                 pl.col("contact_id").filter(pl.col("role") == role).n_unique().alias(name)
                 for role, name in self.role_aggs.items()
             ]
             frame = frame.join(
-                contact_roles.group_by("opportunity_id").agg(aggs), on="opportunity_id", how="left"
+                contact_roles.lazy().group_by("opportunity_id").agg(aggs),
+                on="opportunity_id",
+                how="left",
             )
-            counts += self.role_aggs.values()
         if self.activity_aggs:
             aggs = [
                 pl.col("activity_id")
@@ -184,12 +230,17 @@ class _Compiler:
                 for (types, days), name in self.activity_aggs.items()
             ]
             frame = frame.join(
-                activities.group_by("opportunity_id").agg(aggs), on="opportunity_id", how="left"
+                activities.lazy().group_by("opportunity_id").agg(aggs),
+                on="opportunity_id",
+                how="left",
             )
-            counts += self.activity_aggs.values()
         if self.engaged_aggs:
-            engaged = activities.select("opportunity_id", "activity_id", "occurred_at").join(
-                activity_contacts.select("activity_id", "contact_id"), on="activity_id"
+            engaged = (
+                activities.lazy()
+                .select("opportunity_id", "activity_id", "occurred_at")
+                .join(
+                    activity_contacts.lazy().select("activity_id", "contact_id"), on="activity_id"
+                )
             )
             aggs = [
                 pl.col("contact_id").filter(self._in_window(days)).n_unique().alias(name)
@@ -198,10 +249,43 @@ class _Compiler:
             frame = frame.join(
                 engaged.group_by("opportunity_id").agg(aggs), on="opportunity_id", how="left"
             )
-            counts += self.engaged_aggs.values()
-        if counts:
-            frame = frame.with_columns(pl.col(counts).fill_null(0))
-        return frame
+        return self.fill_counts(frame)
+
+    def fill_counts(self, frame: pl.LazyFrame) -> pl.LazyFrame:
+        """No related rows means a count of 0, not unknown."""
+        counts = self.count_columns
+        return frame.with_columns(pl.col(counts).fill_null(0)) if counts else frame
+
+    def statuses(self, wide: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+        """``opportunity_id, criterion_id, status`` from a frame holding every count column."""
+        out_schema: dict[str, Any] = {
+            "opportunity_id": ID,
+            "criterion_id": pl.String,
+            "status": STATUS,
+        }
+        if not self.expressions:
+            return pl.DataFrame(schema=out_schema)
+        columns = [f"__c{i}" for i in range(len(self.expressions))]
+        long = (
+            wide.lazy()
+            .select("opportunity_id", *self.expressions)
+            .unpivot(index="opportunity_id", variable_name="column", value_name="met")
+        )
+        return long.select(
+            pl.col("opportunity_id"),
+            pl.col("column")
+            .replace_strict(
+                dict(zip(columns, self.criterion_ids, strict=True)), return_dtype=pl.String
+            )
+            .alias("criterion_id"),
+            pl.when(pl.col("met").is_null())
+            .then(pl.lit(UNKNOWN))
+            .when(pl.col("met"))
+            .then(pl.lit(MET))
+            .otherwise(pl.lit(UNMET))
+            .cast(STATUS)
+            .alias("status"),
+        ).collect()
 
 
 def evaluate_criteria_frame(
@@ -218,37 +302,9 @@ def evaluate_criteria_frame(
     and is unknown here, as in :func:`milepost.engine.criteria.evaluate_criterion`.
     ``status`` is an Enum of met / unmet / unknown.
     """
-    as_of = utc(as_of, "as_of")
-    ids = [criterion_id for criterion_id, _ in criteria]
-    if len(set(ids)) != len(ids):
-        raise ValueError("criterion ids repeat")
     opps = opportunities.lazy()
-    compiler = _Compiler(opps.collect_schema(), as_of)
-    columns = [f"__c{i}" for i in range(len(criteria))]
-    expressions = [
-        (_UNKNOWN if rule is None else compiler.compile(rule)).alias(column)
-        for column, (_, rule) in zip(columns, criteria, strict=True)
-    ]
-    wide = compiler.wide(opps, contact_roles.lazy(), activities.lazy(), activity_contacts.lazy())
-    out_schema: dict[str, Any] = {"opportunity_id": ID, "criterion_id": pl.String, "status": STATUS}
-    if not criteria:
-        return pl.DataFrame(schema=out_schema)
-    long = wide.select("opportunity_id", *expressions).unpivot(
-        index="opportunity_id", variable_name="column", value_name="met"
-    )
-    return long.select(
-        pl.col("opportunity_id"),
-        pl.col("column")
-        .replace_strict(dict(zip(columns, ids, strict=True)), return_dtype=pl.String)
-        .alias("criterion_id"),
-        pl.when(pl.col("met").is_null())
-        .then(pl.lit(UNKNOWN))
-        .when(pl.col("met"))
-        .then(pl.lit(MET))
-        .otherwise(pl.lit(UNMET))
-        .cast(STATUS)
-        .alias("status"),
-    ).collect()
+    plan = CriteriaPlan(criteria, as_of, opps.collect_schema())
+    return plan.statuses(plan.aggregate(opps, contact_roles, activities, activity_contacts))
 
 
 def verified_stage_frame(

@@ -243,19 +243,20 @@ DEFAULT_WEIGHTS: dict[str, int] = {
 class InspectionDef(_Strict):
     """Thresholds of the inspection signals; every one has a default a manager would accept."""
 
-    no_activity_days: int = Field(14, ge=1, le=365)
-    amount_change_pct: int = Field(20, ge=1, le=1000)
-    pushes_allowed: int = Field(0, ge=0, le=20)
-    engaged_within_days: int = Field(60, ge=1, le=365)
+    no_activity_days: int = Field(default=14, ge=1, le=365)
+    amount_change_pct: int = Field(default=20, ge=1, le=1000)
+    pushes_allowed: int = Field(default=0, ge=0, le=20)
+    engaged_within_days: int = Field(default=60, ge=1, le=365)
     # From this open stage on, a deal with at most one engaged contact is single-threaded.
-    single_threaded_from: str | None = Field(None, pattern=SLUG)
+    single_threaded_from: str | None = Field(default=None, pattern=SLUG)
     # An economic buyer must be attached by the exit of this stage: deals past it without one
     # are flagged. Unset: the first stage with a contact_role economic_buyer rule, if any.
-    economic_buyer_by: str | None = Field(None, pattern=SLUG)
+    economic_buyer_by: str | None = Field(default=None, pattern=SLUG)
     weights: dict[SignalName, int] = Field(default_factory=dict)
 
     def weight(self, signal: str) -> int:
-        return self.weights.get(signal, DEFAULT_WEIGHTS[signal])  # type: ignore[call-overload]
+        weights: dict[str, int] = {str(k): v for k, v in self.weights.items()}
+        return weights.get(signal, DEFAULT_WEIGHTS[signal])
 
 
 class StageDef(_Strict):
