@@ -112,18 +112,25 @@ class CriteriaPlan:
     def count_columns(self) -> list[str]:
         return [*self.role_aggs.values(), *self.activity_aggs.values(), *self.engaged_aggs.values()]
 
-    def _name(self, registry: dict[Any, str], key: Any, prefix: str) -> str:
-        if key not in registry:
-            registry[key] = f"__{prefix}{len(registry)}"
-        return registry[key]
+    # Column names derive from the aggregate itself (roles and activity types are vocabulary
+    # slugs), so plans for different process versions name a shared aggregate alike and one
+    # SQL query can serve them all.
 
     def role_column(self, role: str) -> str:
         """Register (once) and name the count of contacts with ``role``."""
-        return self._name(self.role_aggs, role, "role")
+        return self.role_aggs.setdefault(role, f"__role_{role}")
 
     def engaged_column(self, within_days: int) -> str:
         """Register (once) and name the count of contacts engaged in the window."""
-        return self._name(self.engaged_aggs, int(within_days), "engaged")
+        days = int(within_days)
+        return self.engaged_aggs.setdefault(days, f"__engaged_{days}")
+
+    def activity_column(self, types: tuple[str, ...], within_days: int | None) -> str:
+        """Register (once) and name the count of activities of ``types`` in the window."""
+        key = (tuple(sorted(types)), within_days)
+        return self.activity_aggs.setdefault(
+            key, f"__activity_{'+'.join(key[0])}_{within_days or 'ever'}"
+        )
 
     def compile(self, rule: Any) -> pl.Expr:
         ((kind, spec),) = plain_rule(rule).items()
@@ -137,8 +144,7 @@ class CriteriaPlan:
             return pl.col(self.engaged_column(spec["within_days"])) >= int(spec["min"])
         if kind == "activity":
             days = spec.get("within_days")
-            key = (activity_types(spec), int(days) if days else None)
-            column = self._name(self.activity_aggs, key, "activity")
+            column = self.activity_column(activity_types(spec), int(days) if days else None)
             return pl.col(column) >= int(spec.get("min", 1))
         if kind in ("all", "any"):
             children = [self.compile(child) for child in spec]

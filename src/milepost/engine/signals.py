@@ -1,0 +1,367 @@
+"""Inspection signals, risk score and suggested next actions, set-based over a whole pipeline.
+
+A signal is one reason a manager should look at a deal, with the evidence in its reason
+("close date pushed 3 times, 74 days in total"). Signals are computed for open deals only, as
+Polars expressions over one frame of *deal facts* (one row per deal, see
+:data:`DEAL_FACTS_SCHEMA`); the database reader fills that frame with set-based queries. The
+same code serves the whole-team list and one deal's page (a frame of one row), so the two can
+never disagree.
+
+Risk is the sum of the weights of the signals that fire (weights from the process file's
+``inspection.weights``, defaults in :data:`~milepost.engine.process_schema.DEFAULT_WEIGHTS`),
+capped at 100; the breakdown is the signal rows themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import polars as pl
+
+from milepost.engine.criteria import plain_rule, utc
+from milepost.engine.process_schema import SIGNALS, ProcessDef, StageDef
+
+DEAL_FACTS_SCHEMA: dict[str, Any] = {
+    "opportunity_id": pl.Int64,
+    "stage_key": pl.String,
+    "stage_entered_at": pl.Datetime("us", "UTC"),
+    "created_at": pl.Datetime("us", "UTC"),
+    "amount": pl.Float64,
+    "close_date": pl.Date,
+    "next_step": pl.String,
+    "next_step_date": pl.Date,
+    "last_activity_at": pl.Datetime("us", "UTC"),
+    "engaged_recent": pl.Int64,  # distinct contacts engaged in the last engaged_within_days
+    "economic_buyers": pl.Int64,  # contacts attached as economic buyer
+    "skips": pl.Int64,  # forward moves that jumped over at least one stage
+    "backs": pl.Int64,  # moves back to an earlier open stage
+    "pushes": pl.Int64,  # close-date changes to a later date
+    "pushed_days": pl.Int64,  # total days of those pushes
+    "original_amount": pl.Float64,  # the amount before its first change (null: never changed)
+    "under_control": pl.Boolean,
+    "first_gap": pl.String,  # first stage with an exit criterion not met
+    "unmet_before": pl.Int64,  # exit criteria not met in stages before the claimed one
+}
+SIGNALS_SCHEMA: dict[str, Any] = {
+    "opportunity_id": pl.Int64,
+    "signal": pl.String,
+    "weight": pl.Int64,
+    "reason": pl.String,
+}
+SIGNAL_LABELS: dict[str, str] = {
+    "criteria_unmet": "Exit criteria unmet",
+    "stalled_in_stage": "Too long in stage",
+    "close_date_past": "Close date past",
+    "close_date_pushed": "Close date pushed",
+    "amount_changed": "Amount changed",
+    "stage_skipped": "Stage skipped",
+    "went_backwards": "Went backwards",
+    "no_next_step": "No next step",
+    "single_threaded": "Single-threaded",
+    "no_economic_buyer": "No economic buyer",
+    "no_recent_activity": "No recent activity",
+}
+# What to do about a signal, shown with the next actions of a deal that has it.
+SIGNAL_ACTIONS: dict[str, str] = {
+    "stalled_in_stage": "Ask the buyer what must happen for them to move on, and by when.",
+    "close_date_past": "Re-confirm the decision date with the buyer and update the close date.",
+    "close_date_pushed": "Find out what keeps slipping; test the compelling event with the buyer.",
+    "amount_changed": "Re-confirm scope and budget with the economic buyer.",
+    "stage_skipped": "Go back over the skipped stage's exit criteria with the buyer.",
+    "went_backwards": "Agree with the buyer what changed and reset the plan.",
+    "no_next_step": "Agree a dated next step with the buyer.",
+    "single_threaded": "Engage a second contact: ask your contact who else is affected.",
+    "no_economic_buyer": "Ask your champion for a meeting with the economic buyer.",
+    "no_recent_activity": "Re-engage the buyer with something useful to them.",
+}
+assert set(SIGNAL_LABELS) == set(SIGNALS)
+
+
+def _mentions_role(rule: Any, role: str) -> bool:
+    ((kind, spec),) = plain_rule(rule).items()
+    if kind == "contact_role":
+        return bool(spec["role"] == role)
+    if kind in ("all", "any"):
+        return any(_mentions_role(child, role) for child in spec)
+    if kind == "not":
+        return False  # "no economic buyer" is not a requirement to have one
+    return False
+
+
+@dataclass(frozen=True)
+class SignalSettings:
+    """The thresholds of one process, with stage positions resolved."""
+
+    stage_position: Mapping[str, int]
+    stage_label: Mapping[str, str]
+    max_days: Mapping[str, int]
+    no_activity_days: int
+    amount_change_pct: int
+    pushes_allowed: int
+    engaged_within_days: int
+    single_threaded_from: int | None  # stage position
+    economic_buyer_by: int | None  # stage position
+    weights: Mapping[str, int]
+
+    @classmethod
+    def of(cls, process: ProcessDef) -> SignalSettings:
+        t = process.thresholds
+        open_stages = process.open_stages
+        position = {s.key: i for i, s in enumerate(open_stages)}
+        single = t.single_threaded_from or (open_stages[1].key if len(open_stages) > 1 else None)
+        buyer_by = t.economic_buyer_by or next(
+            (
+                s.key
+                for s in open_stages
+                for c in s.exit_criteria
+                if c.rule is not None and _mentions_role(c.rule, "economic_buyer")
+            ),
+            None,
+        )
+        return cls(
+            stage_position=position,
+            stage_label={s.key: s.label for s in process.stages},
+            max_days={s.key: s.max_days for s in open_stages if s.max_days},
+            no_activity_days=t.no_activity_days,
+            amount_change_pct=t.amount_change_pct,
+            pushes_allowed=t.pushes_allowed,
+            engaged_within_days=t.engaged_within_days,
+            single_threaded_from=None if single is None else position[single],
+            economic_buyer_by=None if buyer_by is None else position[buyer_by],
+            weights={name: t.weight(name) for name in SIGNALS},
+        )
+
+
+def _days(expr: pl.Expr) -> pl.Expr:
+    return expr.dt.total_days()
+
+
+def _signal(name: str, fires: pl.Expr, reason: pl.Expr, weight: int) -> pl.Expr:
+    """A struct (signal, weight, reason) when ``fires``, else null."""
+    return (
+        pl.when(fires.fill_null(False))
+        .then(
+            pl.struct(
+                pl.lit(name).alias("signal"),
+                pl.lit(weight, dtype=pl.Int64).alias("weight"),
+                reason.alias("reason"),
+            )
+        )
+        .otherwise(None)
+        .alias(name)
+    )
+
+
+def _fmt_amount(expr: pl.Expr) -> pl.Expr:
+    return expr.round(0).cast(pl.Int64).cast(pl.String)
+
+
+def compute_signals(
+    facts: pl.DataFrame | pl.LazyFrame, settings: SignalSettings, as_of: datetime
+) -> pl.DataFrame:
+    """Every signal that fires, one row each: ``opportunity_id, signal, weight, reason``."""
+    as_of = utc(as_of, "as_of")
+    today = as_of.date()
+    now = pl.lit(as_of, dtype=pl.Datetime("us", "UTC"))
+    position = pl.col("stage_key").replace_strict(
+        dict(settings.stage_position), default=None, return_dtype=pl.Int64
+    )
+    label = pl.col("stage_key").replace_strict(
+        dict(settings.stage_label), default=pl.col("stage_key"), return_dtype=pl.String
+    )
+    max_days = pl.col("stage_key").replace_strict(
+        dict(settings.max_days), default=None, return_dtype=pl.Int64
+    )
+    in_stage = _days(now - pl.col("stage_entered_at"))
+    change_pct = (
+        (pl.col("amount") - pl.col("original_amount")).abs() / pl.col("original_amount") * 100
+    )
+    blank_step = pl.col("next_step").fill_null("").str.strip_chars() == ""
+    overdue = pl.col("next_step_date") < pl.lit(today)
+    quiet_since = pl.coalesce(pl.col("last_activity_at"), pl.col("created_at"))
+    w = settings.weights
+    signals = [
+        _signal(
+            "criteria_unmet",
+            ~pl.col("under_control"),
+            pl.format(
+                "{} exit criteria of earlier stages not met (first gap: {})",
+                pl.col("unmet_before"),
+                pl.col("first_gap").replace_strict(
+                    dict(settings.stage_label), default=pl.col("first_gap"), return_dtype=pl.String
+                ),
+            ),
+            w["criteria_unmet"],
+        ),
+        _signal(
+            "stalled_in_stage",
+            in_stage > max_days,
+            pl.format("{} days in {} (max {})", in_stage, label, max_days),
+            w["stalled_in_stage"],
+        ),
+        _signal(
+            "close_date_past",
+            pl.col("close_date") < pl.lit(today),
+            pl.format(
+                "close date {} is {} days past",
+                pl.col("close_date").dt.to_string("%Y-%m-%d"),
+                (pl.lit(today) - pl.col("close_date")).dt.total_days(),
+            ),
+            w["close_date_past"],
+        ),
+        _signal(
+            "close_date_pushed",
+            pl.col("pushes") > settings.pushes_allowed,
+            pl.format(
+                "close date pushed {} times, {} days in total",
+                pl.col("pushes"),
+                pl.col("pushed_days"),
+            ),
+            w["close_date_pushed"],
+        ),
+        _signal(
+            "amount_changed",
+            change_pct > settings.amount_change_pct,
+            pl.format(
+                "amount {} {}% ({} → {})",
+                pl.when(pl.col("amount") < pl.col("original_amount"))
+                .then(pl.lit("cut"))
+                .otherwise(pl.lit("raised")),
+                change_pct.round(0).cast(pl.Int64),
+                _fmt_amount(pl.col("original_amount")),
+                _fmt_amount(pl.col("amount")),
+            ),
+            w["amount_changed"],
+        ),
+        _signal(
+            "stage_skipped",
+            pl.col("skips") > 0,
+            pl.format("skipped over a stage {} time(s)", pl.col("skips")),
+            w["stage_skipped"],
+        ),
+        _signal(
+            "went_backwards",
+            pl.col("backs") > 0,
+            pl.format("moved back to an earlier stage {} time(s)", pl.col("backs")),
+            w["went_backwards"],
+        ),
+        _signal(
+            "no_next_step",
+            blank_step | overdue,
+            pl.when(blank_step)
+            .then(pl.lit("no next step recorded"))
+            .otherwise(
+                pl.format(
+                    "next step overdue since {}", pl.col("next_step_date").dt.to_string("%Y-%m-%d")
+                )
+            ),
+            w["no_next_step"],
+        ),
+        _signal(
+            "single_threaded",
+            (
+                (position >= settings.single_threaded_from)
+                if settings.single_threaded_from is not None
+                else pl.lit(False)
+            )
+            & (pl.col("engaged_recent") <= 1),
+            pl.format(
+                "{} contact(s) engaged in the last {} days",
+                pl.col("engaged_recent"),
+                pl.lit(settings.engaged_within_days),
+            ),
+            w["single_threaded"],
+        ),
+        _signal(
+            "no_economic_buyer",
+            (
+                (position > settings.economic_buyer_by)
+                if settings.economic_buyer_by is not None
+                else pl.lit(False)
+            )
+            & (pl.col("economic_buyers") == 0),
+            pl.lit("no economic buyer attached, past the stage that needs one"),
+            w["no_economic_buyer"],
+        ),
+        _signal(
+            "no_recent_activity",
+            _days(now - quiet_since) > settings.no_activity_days,
+            pl.when(pl.col("last_activity_at").is_null())
+            .then(pl.format("no activity since created {} days ago", _days(now - quiet_since)))
+            .otherwise(pl.format("no activity in {} days", _days(now - quiet_since))),
+            w["no_recent_activity"],
+        ),
+    ]
+    return (
+        facts.lazy()
+        .select("opportunity_id", pl.concat_list(signals).alias("__s"))
+        .explode("__s")
+        .drop_nulls("__s")
+        .unnest("__s")
+        .select(
+            pl.col("opportunity_id").cast(pl.Int64),
+            pl.col("signal").cast(pl.String),
+            pl.col("weight").cast(pl.Int64),
+            pl.col("reason").cast(pl.String),
+        )
+        .collect()
+    )
+
+
+def risk_scores(
+    facts: pl.DataFrame | pl.LazyFrame, signals: pl.DataFrame | pl.LazyFrame
+) -> pl.DataFrame:
+    """``opportunity_id, risk, signal_count, priority`` for every deal in ``facts``.
+
+    ``risk`` is the capped sum of signal weights; ``priority`` is amount * risk / 100 (the
+    money at risk), what the inspection list ranks by.
+    """
+    totals = (
+        signals.lazy()
+        .group_by("opportunity_id")
+        .agg(pl.col("weight").sum().alias("__w"), pl.len().cast(pl.Int64).alias("signal_count"))
+    )
+    return (
+        facts.lazy()
+        .select("opportunity_id", "amount")
+        .join(totals, on="opportunity_id", how="left")
+        .select(
+            "opportunity_id",
+            pl.min_horizontal(pl.col("__w").fill_null(0), pl.lit(100)).cast(pl.Int64).alias("risk"),
+            pl.col("signal_count").fill_null(0),
+        )
+        .join(facts.lazy().select("opportunity_id", "amount"), on="opportunity_id")
+        .with_columns((pl.col("amount").fill_null(0) * pl.col("risk") / 100).alias("priority"))
+        .drop("amount")
+        .collect()
+    )
+
+
+def next_actions(
+    process: ProcessDef,
+    stage_key: str,
+    unmet: Iterable[str],
+    signals: Sequence[str],
+    limit: int = 6,
+) -> list[str]:
+    """What the rep should do next, from the process map: first the unmet criteria (earliest
+    stage first, each criterion's guidance or its statement), then the claimed stage's
+    suggested actions, then the signals' remedies. No duplicates; at most ``limit``.
+    """
+    unmet_set = set(unmet)
+    actions: list[str] = []
+    stages: list[StageDef] = process.open_stages
+    keys = [s.key for s in stages]
+    upto = keys.index(stage_key) if stage_key in keys else len(keys) - 1
+    for stage in stages[: upto + 1]:
+        for criterion in stage.exit_criteria:
+            if criterion.id in unmet_set:
+                text = criterion.guidance or criterion.statement
+                actions.append(f"{stage.label}: {text}")
+    if stage_key in keys:
+        actions += process.stage(stage_key).suggested_actions
+    actions += [SIGNAL_ACTIONS[s] for s in signals if s in SIGNAL_ACTIONS]
+    return list(dict.fromkeys(actions))[:limit]

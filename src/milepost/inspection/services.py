@@ -1,0 +1,607 @@
+"""Inspect the pipeline: which open deals are under the rep's control, which are not, and why.
+
+Two entry points, one per form of the evaluation:
+
+* :func:`inspect_pipeline` — set-based over every open deal a user may see. A fixed number of
+  queries (each a ``GROUP BY`` in the database, read without per-row Python objects), then
+  Polars: criteria statuses, evidence combined, verified stage, signals, risk. What the
+  inspection page, the API and the benchmark call.
+* :func:`explain_criteria` — one deal through the ORM and the explained engine, with a reason
+  per criterion. What the opportunity page shows. A property test holds the two together.
+
+Nothing here writes. Process definitions are read from the immutable process versions.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+import polars as pl
+from django.db.models import Count, F, Max, Q, QuerySet, Sum
+from django.utils import timezone
+
+from milepost.engine.criteria import (
+    MET,
+    RuleResult,
+    claimed_position,
+    evaluate_rule,
+    verified_stage,
+)
+from milepost.engine.criteria_frames import (
+    STATUS,
+    CriteriaPlan,
+    opportunity_schema,
+    verified_stage_frame,
+)
+from milepost.engine.evidence import (
+    EVIDENCE_SCHEMA,
+    CriterionMeta,
+    EvidenceFact,
+    combine,
+    combine_frame,
+    criterion_meta,
+)
+from milepost.engine.process_schema import ExitCriterionDef, ProcessDef, StageDef
+from milepost.engine.signals import (
+    SIGNALS_SCHEMA,
+    SignalSettings,
+    compute_signals,
+    next_actions,
+    risk_scores,
+)
+from milepost.engine.vocabulary import OPPORTUNITY_FIELDS
+from milepost.evidence.models import Evidence, EvidenceState
+from milepost.inspection.selectors import opportunity_snapshot
+from milepost.inspection.sql_frames import read_frame
+from milepost.pipeline.models import (
+    Activity,
+    Opportunity,
+    OpportunityChange,
+    OpportunityContact,
+    StageTransition,
+)
+from milepost.pipeline.selectors import opportunity_get, opportunity_scope
+from milepost.process.models import ProcessVersion, StageKind
+from milepost.team.models import User
+
+AMOUNT_SCALE = Opportunity._meta.get_field("amount").decimal_places
+_FIELD_COLUMNS = {f: f"{f}_id" if f in ("account", "product") else f for f in OPPORTUNITY_FIELDS}
+_UTC = pl.Datetime("us", "UTC")
+DEALS_SCHEMA: dict[str, Any] = {
+    "opportunity_id": pl.Int64,
+    "process_version_id": pl.Int64,
+    "owner_id": pl.Int64,
+    "stage_key": pl.String,
+    "amount": pl.Float64,
+    "close_date": pl.Date,
+    "under_control": pl.Boolean,
+    "verified_stage": pl.String,
+    "first_gap": pl.String,
+    "unmet_before": pl.Int64,
+    "risk": pl.Int64,
+    "signal_count": pl.Int64,
+    "priority": pl.Float64,
+}
+STATUSES_SCHEMA: dict[str, Any] = {
+    "opportunity_id": pl.Int64,
+    "criterion_id": pl.String,
+    "status": STATUS,
+}
+
+
+@lru_cache(maxsize=64)
+def _parsed(checksum: str, definition_json: str) -> ProcessDef:
+    return ProcessDef.model_validate_json(definition_json)
+
+
+def process_definitions(version_ids: Sequence[int]) -> dict[int, ProcessDef]:
+    """Parsed definitions of process versions, one query; parsing is cached by checksum."""
+    rows = ProcessVersion.objects.filter(pk__in=list(version_ids)).values_list(
+        "id", "checksum", "definition"
+    )
+    return {vid: _parsed(checksum, json.dumps(d)) for vid, checksum, d in rows}
+
+
+def process_definition(version_id: int) -> ProcessDef:
+    return process_definitions([version_id])[version_id]
+
+
+def _criteria(process: ProcessDef) -> list[tuple[StageDef, ExitCriterionDef]]:
+    return [(s, c) for s in process.open_stages for c in s.exit_criteria]
+
+
+@dataclass(frozen=True)
+class InspectionResult:
+    """Set-based inspection of the open deals in scope.
+
+    ``deals``: :data:`DEALS_SCHEMA`, one row per open deal, ranked by ``priority`` (amount *
+    risk). ``statuses``: every (deal, criterion) after evidence. ``signals``: one row per signal
+    that fires (the risk breakdown). ``timings``: seconds per phase.
+    """
+
+    as_of: datetime
+    deals: pl.DataFrame
+    statuses: pl.DataFrame
+    signals: pl.DataFrame
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def _scope(
+    *, user: User, opportunity_ids: Sequence[int] | None, process_version_id: int | None
+) -> QuerySet[Opportunity]:
+    scope = opportunity_scope(user=user).filter(stage__kind=StageKind.OPEN)
+    if opportunity_ids is not None:
+        scope = scope.filter(pk__in=list(opportunity_ids))
+    if process_version_id is not None:
+        scope = scope.filter(stage__version_id=process_version_id)
+    return scope.order_by()
+
+
+def _window_q(plan: CriteriaPlan, days: int | None, prefix: str = "") -> Q:
+    earliest, latest = plan.window(days)
+    q = Q(**{f"{prefix}occurred_at__lte": latest})
+    if earliest is not None:
+        q &= Q(**{f"{prefix}occurred_at__gte": earliest})
+    return q
+
+
+def _aggregate_frames(
+    plan: CriteriaPlan, visible: QuerySet[Opportunity], as_of: datetime
+) -> list[pl.DataFrame]:
+    """One ``GROUP BY opportunity`` query per related table, for every registered count."""
+    frames: list[pl.DataFrame] = []
+    if plan.role_aggs:
+        aggs = {
+            name: Count("contact_id", distinct=True, filter=Q(buying_role=role))
+            for role, name in plan.role_aggs.items()
+        }
+        qs = (
+            OpportunityContact.objects.filter(opportunity_id__in=visible)
+            .order_by()
+            .values("opportunity_id")
+            .annotate(**aggs)
+            .values_list("opportunity_id", *aggs)
+        )
+        frames.append(read_frame(qs, {"opportunity_id": pl.Int64, **dict.fromkeys(aggs, pl.Int64)}))
+    aggs = {
+        name: Count("id", filter=Q(type__in=list(types)) & _window_q(plan, days))
+        for (types, days), name in plan.activity_aggs.items()
+    }
+    qs = (
+        Activity.objects.filter(opportunity_id__in=visible)
+        .order_by()
+        .values("opportunity_id")
+        .annotate(**aggs, last_activity_at=Max("occurred_at", filter=Q(occurred_at__lte=as_of)))
+        .values_list("opportunity_id", *aggs, "last_activity_at")
+    )
+    frames.append(
+        read_frame(
+            qs,
+            {
+                "opportunity_id": pl.Int64,
+                **dict.fromkeys(aggs, pl.Int64),
+                "last_activity_at": _UTC,
+            },
+        )
+    )
+    if plan.engaged_aggs:
+        through = Activity.contacts.through
+        aggs = {
+            name: Count("contact_id", distinct=True, filter=_window_q(plan, days, "activity__"))
+            for days, name in plan.engaged_aggs.items()
+        }
+        qs = (
+            through.objects.filter(activity__opportunity_id__in=visible)
+            .order_by()
+            .values(opp=F("activity__opportunity_id"))
+            .annotate(**aggs)
+            .values_list("opp", *aggs)
+        )
+        frames.append(read_frame(qs, {"opportunity_id": pl.Int64, **dict.fromkeys(aggs, pl.Int64)}))
+    return frames
+
+
+def _history_frames(visible: QuerySet[Opportunity], as_of: datetime) -> list[pl.DataFrame]:
+    """Skips and backward moves from the transitions; close-date pushes and the original
+    amount from the change history."""
+    open_or_won = [StageKind.OPEN, StageKind.WON]
+    moves = (
+        StageTransition.objects.filter(
+            opportunity_id__in=visible, from_stage__isnull=False, moved_at__lte=as_of
+        )
+        .order_by()
+        .values("opportunity_id")
+        .annotate(
+            skips=Count(
+                "id",
+                filter=Q(
+                    from_stage__kind=StageKind.OPEN,
+                    to_stage__kind__in=open_or_won,
+                    to_stage__position__gt=F("from_stage__position") + 1,
+                ),
+            ),
+            backs=Count(
+                "id",
+                filter=Q(
+                    from_stage__kind=StageKind.OPEN,
+                    to_stage__kind=StageKind.OPEN,
+                    to_stage__position__lt=F("from_stage__position"),
+                ),
+            ),
+        )
+        .values_list("opportunity_id", "skips", "backs")
+    )
+    pushes = (
+        OpportunityChange.objects.filter(
+            opportunity_id__in=visible, changed_at__lte=as_of, close_date_shift_days__gt=0
+        )
+        .order_by()
+        .values("opportunity_id")
+        .annotate(pushes=Count("id"), pushed_days=Sum("close_date_shift_days"))
+        .values_list("opportunity_id", "pushes", "pushed_days")
+    )
+    amounts = (
+        OpportunityChange.objects.filter(
+            opportunity_id__in=visible, changed_at__lte=as_of, amount_from__isnull=False
+        )
+        .order_by()
+        .values_list("opportunity_id", "changed_at", "id", "amount_from")
+    )
+    first_amounts = (
+        read_frame(
+            amounts,
+            {
+                "opportunity_id": pl.Int64,
+                "changed_at": _UTC,
+                "id": pl.Int64,
+                "original_amount": pl.Float64,
+            },
+        )
+        .sort("opportunity_id", "changed_at", "id")
+        .group_by("opportunity_id", maintain_order=True)
+        .agg(pl.col("original_amount").first())
+    )
+    return [
+        read_frame(moves, {"opportunity_id": pl.Int64, "skips": pl.Int64, "backs": pl.Int64}),
+        read_frame(
+            pushes, {"opportunity_id": pl.Int64, "pushes": pl.Int64, "pushed_days": pl.Int64}
+        ),
+        first_amounts,
+    ]
+
+
+def _evidence_frame(visible: QuerySet[Opportunity]) -> pl.DataFrame:
+    qs = (
+        Evidence.objects.filter(opportunity_id__in=visible)
+        .exclude(state=EvidenceState.WITHDRAWN)
+        .order_by()
+        .values_list("opportunity_id", "criterion_key", "state", "level")
+    )
+    return read_frame(qs, EVIDENCE_SCHEMA)
+
+
+def _opportunity_frame(scope: QuerySet[Opportunity]) -> pl.DataFrame:
+    fields = [_FIELD_COLUMNS[f] for f in OPPORTUNITY_FIELDS]
+    schema: dict[str, Any] = {
+        **opportunity_schema(AMOUNT_SCALE),
+        "process_version_id": pl.Int64,
+        "owner_id": pl.Int64,
+        "stage_key": pl.String,
+        "stage_entered_at": _UTC,
+        "created_at": _UTC,
+    }
+    qs = scope.values_list(
+        "id",
+        *fields,
+        "stage__version_id",
+        "owner_id",
+        "stage__key",
+        "stage_entered_at",
+        "created_at",
+    )
+    return read_frame(qs, schema)
+
+
+def _empty_result(as_of: datetime, timings: dict[str, float]) -> InspectionResult:
+    return InspectionResult(
+        as_of,
+        pl.DataFrame(schema=DEALS_SCHEMA),
+        pl.DataFrame(schema=STATUSES_SCHEMA),
+        pl.DataFrame(schema=SIGNALS_SCHEMA),
+        timings,
+    )
+
+
+def _inspect_version(
+    process: ProcessDef,
+    plan: CriteriaPlan,
+    wide: pl.DataFrame,
+    evidence: pl.DataFrame,
+    as_of: datetime,
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    pairs = _criteria(process)
+    open_keys = [s.key for s in process.open_stages]
+    statuses = combine_frame(plan.statuses(wide), evidence, [criterion_meta(c) for _, c in pairs])
+    stage_of = {c.id: s.key for s, c in pairs}
+    claims = wide.select(
+        "opportunity_id",
+        pl.col("stage_key").alias("claimed_stage_key"),
+        pl.lit("open").alias("claimed_kind"),
+    )
+    verified = verified_stage_frame(statuses, stage_of, open_keys, claims)
+    position = {key: i for i, key in enumerate(open_keys)}
+    criterion_position = {c.id: position[s.key] for s, c in pairs}
+    unmet_before = (
+        statuses.lazy()
+        .filter(pl.col("status") != MET)
+        .join(
+            wide.lazy().select(
+                "opportunity_id",
+                pl.col("stage_key")
+                .replace_strict(position, default=None, return_dtype=pl.Int64)
+                .alias("__claimed"),
+            ),
+            on="opportunity_id",
+        )
+        .filter(
+            pl.col("criterion_id").replace_strict(
+                criterion_position, default=None, return_dtype=pl.Int64
+            )
+            < pl.col("__claimed")
+        )
+        .group_by("opportunity_id")
+        .agg(pl.len().cast(pl.Int64).alias("unmet_before"))
+    )
+    settings = SignalSettings.of(process)
+    economic = plan.role_column("economic_buyer")
+    engaged = plan.engaged_column(settings.engaged_within_days)
+    facts = (
+        wide.lazy()
+        .join(verified.lazy(), on="opportunity_id", how="left")
+        .join(unmet_before, on="opportunity_id", how="left")
+        .select(
+            "opportunity_id",
+            "stage_key",
+            "stage_entered_at",
+            "created_at",
+            pl.col("amount").cast(pl.Float64),
+            "close_date",
+            "next_step",
+            "next_step_date",
+            "last_activity_at",
+            pl.col(engaged).alias("engaged_recent"),
+            pl.col(economic).alias("economic_buyers"),
+            "skips",
+            "backs",
+            "pushes",
+            "pushed_days",
+            "original_amount",
+            "under_control",
+            "first_gap",
+            pl.col("unmet_before").fill_null(0),
+            "verified_stage",
+            "process_version_id",
+            "owner_id",
+        )
+        .collect()
+    )
+    signals = compute_signals(facts, settings, as_of)
+    risk = risk_scores(facts, signals)
+    deals = facts.join(risk, on="opportunity_id", how="left").select(list(DEALS_SCHEMA))
+    return deals, statuses, signals
+
+
+def inspect_pipeline(
+    *,
+    user: User,
+    as_of: datetime | None = None,
+    opportunity_ids: Sequence[int] | None = None,
+    process_version_id: int | None = None,
+) -> InspectionResult:
+    """Inspect every open deal ``user`` may see (narrowed by ids / process version)."""
+    as_of = as_of or timezone.now()
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    scope = _scope(
+        user=user, opportunity_ids=opportunity_ids, process_version_id=process_version_id
+    )
+    opportunities = _opportunity_frame(scope)
+    if opportunities.is_empty():
+        timings["read"] = time.perf_counter() - started
+        return _empty_result(as_of, timings)
+    versions = sorted(opportunities["process_version_id"].unique().to_list())
+    processes = process_definitions(versions)
+    plans: dict[int, CriteriaPlan] = {}
+    union = CriteriaPlan([], as_of, opportunities.schema)
+    for vid, process in processes.items():
+        plan = CriteriaPlan(
+            [(c.id, c.rule) for _, c in _criteria(process)], as_of, opportunities.schema
+        )
+        plan.role_column("economic_buyer")
+        plan.engaged_column(process.thresholds.engaged_within_days)
+        plans[vid] = plan
+        union.role_aggs.update(plan.role_aggs)
+        union.activity_aggs.update(plan.activity_aggs)
+        union.engaged_aggs.update(plan.engaged_aggs)
+    visible = scope.values("id")
+    related = _aggregate_frames(union, visible, as_of) + _history_frames(visible, as_of)
+    evidence = _evidence_frame(visible)
+    timings["read"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    wide = opportunities
+    for frame in related:
+        wide = wide.join(frame, on="opportunity_id", how="left")
+    wide = (
+        union.fill_counts(wide.lazy())
+        .with_columns(pl.col("skips", "backs", "pushes", "pushed_days").fill_null(0))
+        .collect()
+    )
+    parts = [
+        _inspect_version(
+            processes[vid],
+            plans[vid],
+            wide.filter(pl.col("process_version_id") == vid),
+            evidence,
+            as_of,
+        )
+        for vid in versions
+    ]
+    deals = pl.concat([p[0] for p in parts]).sort(
+        ["priority", "opportunity_id"], descending=[True, False]
+    )
+    statuses = pl.concat([p[1] for p in parts])
+    signals = pl.concat([p[2] for p in parts])
+    timings["evaluate"] = time.perf_counter() - started
+    return InspectionResult(as_of, deals, statuses, signals, timings)
+
+
+# ---------------------------------------------------------------------------------------------
+# One deal, explained.
+
+
+@dataclass(frozen=True)
+class CriterionView:
+    criterion: ExitCriterionDef
+    status: str
+    reason: str
+    rule: RuleResult | None
+    evidence: Evidence | None
+
+
+@dataclass(frozen=True)
+class StageView:
+    stage: StageDef
+    criteria: list[CriterionView]
+    position: int
+
+    @property
+    def all_met(self) -> bool:
+        return all(c.status == MET for c in self.criteria)
+
+
+@dataclass(frozen=True)
+class CriteriaExplanation:
+    """A deal's process map: every open stage, every criterion with its status and reason."""
+
+    opportunity: Opportunity
+    process: ProcessDef
+    stages: list[StageView]
+    claimed_stage: str
+    claimed_kind: str
+    verified_stage: str
+    under_control: bool
+    first_gap: str | None
+    as_of: datetime
+
+    @property
+    def claimed_position(self) -> int:
+        keys = [s.stage.key for s in self.stages]
+        return claimed_position(keys, self.claimed_stage, self.claimed_kind)
+
+    def unmet_ids(self, *, through_claimed: bool = True) -> list[str]:
+        """Criteria not met in the stages the deal claims to have passed (and its own)."""
+        limit = self.claimed_position + (1 if through_claimed else 0)
+        return [
+            c.criterion.id
+            for s in self.stages
+            if s.position < limit
+            for c in s.criteria
+            if c.status != MET
+        ]
+
+
+def _evidence_fact(row: Evidence | None) -> EvidenceFact | None:
+    if row is None or row.state == EvidenceState.WITHDRAWN:
+        return None
+    state = "rejected" if row.state == EvidenceState.REJECTED else "active"
+    return EvidenceFact(state, row.level, row.rejection_reason)
+
+
+def explain_criteria(
+    *, user: User, opportunity_id: int, as_of: datetime | None = None
+) -> CriteriaExplanation:
+    """One deal through the ORM and the explained engine; NotFound when ``user`` may not see it."""
+    as_of = as_of or timezone.now()
+    opportunity = opportunity_get(user=user, opportunity_id=opportunity_id)
+    snapshot = opportunity_snapshot(user=user, opportunity_id=opportunity_id)
+    evidence = {
+        row.criterion_key: row
+        for row in Evidence.objects.filter(opportunity_id=opportunity_id).select_related(
+            "recorded_by", "verified_by", "rejected_by", "confirmed_by"
+        )
+    }
+    process = process_definition(opportunity.stage.version_id)
+    stages: list[StageView] = []
+    for position, stage in enumerate(process.open_stages):
+        views = []
+        for criterion in stage.exit_criteria:
+            meta: CriterionMeta = criterion_meta(criterion)
+            rule = (
+                None if criterion.rule is None else evaluate_rule(criterion.rule, snapshot, as_of)
+            )
+            row = evidence.get(criterion.id)
+            result = combine(meta, rule, _evidence_fact(row))
+            views.append(CriterionView(criterion, result.status, result.reason, rule, row))
+        stages.append(StageView(stage, views, position))
+    kind = opportunity.stage.kind
+    verdict = verified_stage(
+        [s.stage.key for s in stages],
+        opportunity.stage.key,
+        {s.stage.key: [c.status for c in s.criteria] for s in stages},
+        claimed_kind=kind,
+    )
+    return CriteriaExplanation(
+        opportunity=opportunity,
+        process=process,
+        stages=stages,
+        claimed_stage=opportunity.stage.key,
+        claimed_kind=kind,
+        verified_stage=verdict.verified_stage,
+        under_control=verdict.under_control,
+        first_gap=verdict.first_gap,
+        as_of=as_of,
+    )
+
+
+@dataclass(frozen=True)
+class OpportunityInspection:
+    """Everything the deal page shows about control: criteria, signals, risk, next actions."""
+
+    criteria: CriteriaExplanation
+    signals: list[dict[str, Any]]
+    risk: int
+    next_actions: list[str]
+
+
+def inspect_opportunity(
+    *, user: User, opportunity_id: int, as_of: datetime | None = None
+) -> OpportunityInspection:
+    """The explained criteria plus the signals and risk of the set-based inspection (a one-row
+    run of the very same code the team list uses)."""
+    as_of = as_of or timezone.now()
+    criteria = explain_criteria(user=user, opportunity_id=opportunity_id, as_of=as_of)
+    signals: list[dict[str, Any]] = []
+    risk = 0
+    if criteria.claimed_kind == StageKind.OPEN:
+        result = inspect_pipeline(user=user, as_of=as_of, opportunity_ids=[opportunity_id])
+        signals = result.signals.sort("weight", descending=True).to_dicts()
+        if result.deals.height:
+            risk = int(result.deals["risk"][0])
+    actions = (
+        next_actions(
+            criteria.process,
+            criteria.claimed_stage,
+            criteria.unmet_ids(),
+            [s["signal"] for s in signals],
+        )
+        if criteria.claimed_kind == StageKind.OPEN
+        else []
+    )
+    return OpportunityInspection(criteria, signals, risk, actions)
