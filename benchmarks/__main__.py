@@ -17,7 +17,9 @@ from datetime import date
 from pathlib import Path
 
 from benchmarks.inspection import Row, format_table
-from benchmarks.load import REPO, TARGETS, database_url, log, prepare_target
+
+REPO = Path(__file__).resolve().parent.parent
+TARGETS = ("sqlite", "postgres")
 
 README = Path(__file__).resolve().parent / "README.md"
 RESULTS_START = "<!-- results:start -->"
@@ -39,6 +41,12 @@ def _config(args: argparse.Namespace):  # -> ScaleConfig (imported lazily: needs
 
 
 def main(argv: list[str] | None = None) -> int:
+    # The generator and loader import models; the worker's DATABASE_URL was set by the parent
+    # before this process started. The parent never opens a Django connection.
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "milepost.settings")
+    import django
+
+    django.setup()
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
     sub = parser.add_subparsers(dest="command", required=True)
     inspection = sub.add_parser("inspection", help="load the scale pipeline, time inspection")
@@ -58,6 +66,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _worker_env(target: str) -> dict[str, str]:
+    from benchmarks.load import database_url
+
     env = dict(os.environ)
     env.update(
         DATABASE_URL=database_url(target),
@@ -70,10 +80,12 @@ def _worker_env(target: str) -> dict[str, str]:
 
 
 def _inspection(args: argparse.Namespace) -> int:
+    from benchmarks.load import log, prepare_target
+
     targets = list(TARGETS) if args.db == "both" else [args.db]
     reports = {}
     for target in targets:
-        already = prepare_target(target, _scale_config(args), reload=args.reload)
+        already = prepare_target(target, _config(args), reload=args.reload)
         log(f"==> {target}: {'reusing the loaded data' if already else 'generating and loading'}")
         command = [
             sys.executable,
@@ -107,22 +119,9 @@ def _inspection(args: argparse.Namespace) -> int:
     return 0
 
 
-def _scale_config(args: argparse.Namespace):
-    """The parent's :class:`ScaleConfig`: its module imports models, so Django is set up here
-    too (settings only; the parent never opens a Django connection)."""
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "milepost.settings")
-    import django
-
-    django.setup()
-    return _config(args)
-
-
 def _worker(args: argparse.Namespace) -> int:
-    import django
-
-    django.setup()
     from benchmarks import inspection
-    from benchmarks.load import ensure_loaded
+    from benchmarks.load import ensure_loaded, log
     from milepost.team.models import User
 
     config = _config(args)
