@@ -140,6 +140,7 @@ def move_opportunity(request: HttpRequest, opportunity_id: int, payload: s.MoveI
         source=TransitionSource.API,
         note=payload.note,
         lost_reason=payload.lost_reason,
+        justification=payload.justification,
     )
     return {
         "opportunity": opportunity_get(user=request.auth, opportunity_id=opportunity_id),

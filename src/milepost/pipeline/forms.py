@@ -123,4 +123,10 @@ class MoveForm(forms.Form):
     version = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
     lost_reason = forms.CharField(required=False, max_length=200, label="Lost reason")
     note = forms.CharField(required=False, max_length=500, label="Note")
+    justification = forms.CharField(
+        required=False,
+        max_length=1000,
+        label="Why move past unmet exit criteria?",
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
     next = forms.CharField(required=False, max_length=2000, widget=forms.HiddenInput)

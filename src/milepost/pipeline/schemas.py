@@ -160,6 +160,11 @@ class MoveIn(StrictInput):
     version: int | None = Field(None, description="Expected version; stale → 409")
     note: str = ""
     lost_reason: str = ""
+    justification: str = Field(
+        "",
+        max_length=1000,
+        description="Why the deal moves past unmet exit criteria (needed under a 'warn' gate)",
+    )
 
 
 class TransitionOut(Schema):

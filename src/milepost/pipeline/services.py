@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from milepost.inspection.gates import gate_enforce
 from milepost.pipeline.choices import TransitionSource
 from milepost.pipeline.errors import InvalidChange, NotFound, VersionConflict
 from milepost.pipeline.models import Opportunity, OpportunityChange, StageTransition
@@ -327,11 +328,15 @@ def opportunity_move_stage(
     note: str = "",
     lost_reason: str = "",
     at: datetime | None = None,
+    justification: str = "",
 ) -> MoveResult:
     """Move a deal to another stage of its process version and append the transition.
 
     The probability follows the new stage's default unless a person overrode it; the forecast
-    category follows the stage default. Moving to the stage it is already in is refused.
+    category follows the stage default. Moving to the stage it is already in is refused. The
+    process's stage gate is enforced (see :mod:`milepost.inspection.gates`): a forward move past
+    unmet exit criteria is refused (``block``) or needs a ``justification`` (``warn``); what the
+    criteria said is recorded on the transition either way.
     """
     opp = _locked(user=user, opportunity_id=opportunity_id, expected_version=expected_version)
     stages = Stage.objects.filter(version_id=opp.stage.version_id)
@@ -349,9 +354,13 @@ def opportunity_move_stage(
     now = at or timezone.now()
     if now < opp.stage_entered_at:
         raise InvalidChange("a move cannot be dated before the deal entered its stage", field="at")
+    criteria_result = gate_enforce(
+        user=user, opportunity=opp, target=target, at=now, justification=justification
+    )
     transition = stage_change(
         opportunity=opp, target=target, at=now, moved_by=user, source=source, note=note
     )
+    transition.criteria_result = criteria_result
     transition.save()
     if target.kind == StageKind.LOST and lost_reason:
         opp.lost_reason = lost_reason[:200]

@@ -186,6 +186,7 @@ def opportunity_move(request: HttpRequest, opportunity_id: int) -> HttpResponse:
             expected_version=data["version"],
             note=data["note"],
             lost_reason=data["lost_reason"],
+            justification=data["justification"],
         )
     except NotFound:
         raise Http404("No such opportunity") from None

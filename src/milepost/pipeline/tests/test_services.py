@@ -13,6 +13,9 @@ from milepost.testing.factories import make_opportunity
 
 pytestmark = pytest.mark.django_db
 
+# Forward moves past unmet exit criteria need a reason under the default "warn" gate.
+JUST = "Buyer confirmed it on the call"
+
 
 def test_create_starts_in_first_open_stage_and_records_transition(org, processes):
     opp = make_opportunity(org.rep_a1, amount="1200.50")
@@ -27,7 +30,11 @@ def test_create_starts_in_first_open_stage_and_records_transition(org, processes
 def test_move_appends_transition_with_values_at_that_moment(org, processes):
     opp = make_opportunity(org.rep_a1)
     result = opportunity_move_stage(
-        user=org.rep_a1, opportunity_id=opp.pk, to_stage_key="discover", expected_version=1
+        justification=JUST,
+        user=org.rep_a1,
+        opportunity_id=opp.pk,
+        to_stage_key="discover",
+        expected_version=1,
     )
     assert result.opportunity.stage.key == "discover"
     assert result.opportunity.version == 2
@@ -61,7 +68,7 @@ def test_probability_override_is_kept_with_who_and_reset_to_default(org, process
         org.manager_a,
     )
     opp = opportunity_move_stage(
-        user=org.rep_a1, opportunity_id=opp.pk, to_stage_key="discover"
+        justification=JUST, user=org.rep_a1, opportunity_id=opp.pk, to_stage_key="discover"
     ).opportunity
     assert opp.probability == 42  # a person's override survives a move between open stages
     opp = opportunity_update(
@@ -79,7 +86,9 @@ def test_users_outside_the_line_cannot_move_or_edit(org, processes, intruder):
     opp = make_opportunity(org.rep_a1)
     user = getattr(org, intruder)
     with pytest.raises(NotFound):
-        opportunity_move_stage(user=user, opportunity_id=opp.pk, to_stage_key="discover")
+        opportunity_move_stage(
+            justification=JUST, user=user, opportunity_id=opp.pk, to_stage_key="discover"
+        )
     with pytest.raises(NotFound):
         opportunity_update(
             user=user, opportunity_id=opp.pk, expected_version=1, changes={"amount": 1}
@@ -124,7 +133,9 @@ def test_transitions_are_append_only(org, processes):
 def test_move_to_stage_of_other_process_is_refused(org, processes):
     opp = make_opportunity(org.rep_a1)
     with pytest.raises(InvalidChange):
-        opportunity_move_stage(user=org.rep_a1, opportunity_id=opp.pk, to_stage_key="no_such_stage")
+        opportunity_move_stage(
+            justification=JUST, user=org.rep_a1, opportunity_id=opp.pk, to_stage_key="no_such_stage"
+        )
 
 
 def test_closing_ends_an_override_so_a_reopened_deal_follows_the_stage_again(org, processes):
@@ -132,12 +143,14 @@ def test_closing_ends_an_override_so_a_reopened_deal_follows_the_stage_again(org
     opp = opportunity_update(
         user=org.manager_a, opportunity_id=opp.pk, expected_version=1, changes={"probability": 42}
     )
-    won = opportunity_move_stage(user=org.rep_a1, opportunity_id=opp.pk, to_stage_key="won")
+    won = opportunity_move_stage(
+        justification=JUST, user=org.rep_a1, opportunity_id=opp.pk, to_stage_key="won"
+    )
     assert won.opportunity.probability == 100
     assert not won.opportunity.probability_overridden
     assert won.opportunity.probability_set_by is None
     reopened = opportunity_move_stage(
-        user=org.rep_a1, opportunity_id=opp.pk, to_stage_key="negotiate"
+        justification=JUST, user=org.rep_a1, opportunity_id=opp.pk, to_stage_key="negotiate"
     ).opportunity
     reopened.refresh_from_db()
     assert reopened.probability == reopened.stage.default_probability

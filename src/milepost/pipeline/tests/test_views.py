@@ -14,6 +14,9 @@ pytestmark = pytest.mark.django_db
 BOARD = reverse("pipeline:board")
 TABLE = reverse("pipeline:table")
 
+# Forward moves past unmet exit criteria need a reason under the default "warn" gate.
+JUST = "Buyer confirmed it on the call"
+
 
 def detail_url(opp: Opportunity) -> str:
     return reverse("pipeline:detail", args=[opp.pk])
@@ -59,7 +62,9 @@ def test_anonymous_is_sent_to_login_everywhere(client, deals):
         response = client.get(url)
         assert response.status_code == 302
         assert response["Location"].startswith(reverse("login"))
-    response = client.post(move_url(opp), {"to_stage": "commit", "version": opp.version})
+    response = client.post(
+        move_url(opp), {"justification": JUST, "to_stage": "commit", "version": opp.version}
+    )
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("login"))
     assert opp.transitions.count() == 1
@@ -94,7 +99,9 @@ def test_move_is_404_and_writes_nothing_for_invisible_deals(role, org, deals, cl
             continue
         for headers in ({}, {"HTTP_HX_REQUEST": "true"}):
             response = client.post(
-                move_url(opp), {"to_stage": "commit", "version": opp.version}, **headers
+                move_url(opp),
+                {"justification": JUST, "to_stage": "commit", "version": opp.version},
+                **headers,
             )
             assert response.status_code == 404, (role, owner)
         opp.refresh_from_db()
@@ -107,7 +114,8 @@ def test_unknown_opportunity_id_is_404(org, deals, client_for):
     client = client_for(org.admin)
     assert client.get(reverse("pipeline:detail", args=[999999])).status_code == 404
     response = client.post(
-        reverse("pipeline:move", args=[999999]), {"to_stage": "commit", "version": 1}
+        reverse("pipeline:move", args=[999999]),
+        {"justification": JUST, "to_stage": "commit", "version": 1},
     )
     assert response.status_code == 404
 
@@ -116,7 +124,9 @@ def test_manager_sees_team_deal_page_and_can_move_it(org, deals, client_for):
     opp = deals["rep_a2"]
     client = client_for(org.manager_a)
     assert client.get(detail_url(opp)).status_code == 200
-    response = client.post(move_url(opp), {"to_stage": "commit", "version": 1})
+    response = client.post(
+        move_url(opp), {"justification": JUST, "to_stage": "commit", "version": 1}
+    )
     assert response.status_code == 302
     opp.refresh_from_db()
     assert opp.stage.key == "commit"
@@ -196,7 +206,7 @@ def test_table_filters_sorting_and_htmx_partial(org, processes, client_for):
     make_opportunity(org.rep_a1, name="Big", amount="900000", stage_key="engage")
     won = make_opportunity(org.rep_a1, name="Won one", stage_key="engage")
     client = client_for(org.rep_a1)
-    client.post(move_url(won), {"to_stage": "won", "version": 1})
+    client.post(move_url(won), {"justification": JUST, "to_stage": "won", "version": 1})
     html = client.get(TABLE, {"stage": "commit"}).content.decode()
     assert "Small<" in html
     assert "Big<" not in html
@@ -246,7 +256,7 @@ def test_detail_shows_path_criteria_history_and_override(org, processes, client_
 def test_plain_post_moves_writes_one_transition_and_redirects(org, deals, client_for):
     opp = deals["rep_a1"]
     response = client_for(org.rep_a1).post(
-        move_url(opp), {"to_stage": "commit", "version": 1, "next": BOARD}
+        move_url(opp), {"justification": JUST, "to_stage": "commit", "version": 1, "next": BOARD}
     )
     assert response.status_code == 302
     assert response["Location"] == BOARD
@@ -265,7 +275,9 @@ def test_plain_post_moves_writes_one_transition_and_redirects(org, deals, client
 def test_htmx_move_returns_the_rerendered_card(org, deals, client_for):
     opp = deals["rep_a1"]
     response = client_for(org.rep_a1).post(
-        move_url(opp), {"to_stage": "commit", "version": 1}, HTTP_HX_REQUEST="true"
+        move_url(opp),
+        {"justification": JUST, "to_stage": "commit", "version": 1},
+        HTTP_HX_REQUEST="true",
     )
     assert response.status_code == 200
     html = response.content.decode()
@@ -277,13 +289,17 @@ def test_htmx_move_returns_the_rerendered_card(org, deals, client_for):
 def test_stale_version_writes_nothing_and_says_so(org, deals, client_for):
     opp = deals["rep_a1"]
     client = client_for(org.rep_a1)
-    client.post(move_url(opp), {"to_stage": "commit", "version": 1})
+    client.post(move_url(opp), {"justification": JUST, "to_stage": "commit", "version": 1})
     response = client.post(
-        move_url(opp), {"to_stage": "evaluate", "version": 1}, HTTP_HX_REQUEST="true"
+        move_url(opp),
+        {"justification": JUST, "to_stage": "evaluate", "version": 1},
+        HTTP_HX_REQUEST="true",
     )
     assert response.status_code == 409
     assert "Someone changed this deal" in response.content.decode()
-    response = client.post(move_url(opp), {"to_stage": "evaluate", "version": 1}, follow=True)
+    response = client.post(
+        move_url(opp), {"justification": JUST, "to_stage": "evaluate", "version": 1}, follow=True
+    )
     assert "Someone changed this deal" in response.content.decode()
     opp.refresh_from_db()
     assert opp.stage.key == "commit"
@@ -294,11 +310,15 @@ def test_invalid_stage_is_refused(org, deals, client_for):
     opp = deals["rep_a1"]
     client = client_for(org.rep_a1)
     response = client.post(
-        move_url(opp), {"to_stage": "nowhere", "version": 1}, HTTP_HX_REQUEST="true"
+        move_url(opp),
+        {"justification": JUST, "to_stage": "nowhere", "version": 1},
+        HTTP_HX_REQUEST="true",
     )
     assert response.status_code == 422
     assert "not part of this deal" in response.content.decode()
-    response = client.post(move_url(opp), {"to_stage": "discover", "version": 1}, follow=True)
+    response = client.post(
+        move_url(opp), {"justification": JUST, "to_stage": "discover", "version": 1}, follow=True
+    )
     assert "already in" in response.content.decode()
     response = client.post(move_url(opp), {"version": 1}, HTTP_HX_REQUEST="true")
     assert response.status_code == 422
@@ -308,7 +328,8 @@ def test_invalid_stage_is_refused(org, deals, client_for):
 def test_move_to_lost_keeps_the_reason(org, deals, client_for):
     opp = deals["rep_a1"]
     client_for(org.rep_a1).post(
-        move_url(opp), {"to_stage": "lost", "version": 1, "lost_reason": "No budget"}
+        move_url(opp),
+        {"justification": JUST, "to_stage": "lost", "version": 1, "lost_reason": "No budget"},
     )
     opp.refresh_from_db()
     assert (opp.stage.kind, opp.lost_reason) == ("lost", "No budget")
@@ -321,7 +342,13 @@ def test_get_on_move_is_405(org, deals, client_for):
 def test_next_url_must_be_local(org, deals, client_for):
     opp = deals["rep_a1"]
     response = client_for(org.rep_a1).post(
-        move_url(opp), {"to_stage": "commit", "version": 1, "next": "https://evil.example/"}
+        move_url(opp),
+        {
+            "justification": JUST,
+            "to_stage": "commit",
+            "version": 1,
+            "next": "https://evil.example/",
+        },
     )
     assert response["Location"] == detail_url(opp)
 
@@ -332,7 +359,9 @@ def test_move_requires_csrf(org, deals):
     client = Client(enforce_csrf_checks=True)
     client.force_login(org.rep_a1)
     opp = deals["rep_a1"]
-    response = client.post(move_url(opp), {"to_stage": "commit", "version": 1})
+    response = client.post(
+        move_url(opp), {"justification": JUST, "to_stage": "commit", "version": 1}
+    )
     assert response.status_code == 403
     assert opp.transitions.count() == 1
 
@@ -398,10 +427,14 @@ def test_process_picker_switches_the_board_columns(org, processes, client_for):
     assert 'data-stage="terms"' in html
     # A move from the renewal board stays within the renewal process.
     response = client.post(
-        move_url(renewal), {"to_stage": "signature", "version": 1}, HTTP_HX_REQUEST="true"
+        move_url(renewal),
+        {"justification": JUST, "to_stage": "signature", "version": 1},
+        HTTP_HX_REQUEST="true",
     )
     assert response.status_code == 200
     response = client.post(
-        move_url(renewal), {"to_stage": "commit", "version": 2}, HTTP_HX_REQUEST="true"
+        move_url(renewal),
+        {"justification": JUST, "to_stage": "commit", "version": 2},
+        HTTP_HX_REQUEST="true",
     )
     assert response.status_code == 422
