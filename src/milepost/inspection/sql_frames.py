@@ -71,7 +71,6 @@ def read_frame(queryset: QuerySet[Any], schema: dict[str, Any]) -> pl.DataFrame:
                 has_header=False,
                 new_columns=names,
                 schema={name: pl.String for name in names},
-                missing_utf8_is_empty_string=False,
             )
         else:
             cursor.execute(sql, params)
