@@ -1,0 +1,151 @@
+"""Evidence combined with rules: the table of cases, and both forms agreeing on every input."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from milepost.engine.criteria import MET, UNKNOWN, UNMET, RuleResult
+from milepost.engine.criteria_frames import STATUS
+from milepost.engine.evidence import (
+    EVIDENCE_SCHEMA,
+    CriterionMeta,
+    EvidenceFact,
+    combine,
+    combine_frame,
+    criterion_meta,
+)
+from milepost.engine.process_schema import ExitCriterionDef
+
+EVIDENCE_ONLY_BUYER = CriterionMeta("c", "buyer", needs_evidence=True, has_rule=False)
+EVIDENCE_ONLY_REP = CriterionMeta("c", "rep", needs_evidence=True, has_rule=False)
+RULE_ONLY = CriterionMeta("c", "manager", needs_evidence=False, has_rule=True)
+RULE_AND_EVIDENCE = CriterionMeta("c", "manager", needs_evidence=True, has_rule=True)
+
+
+@pytest.mark.parametrize(
+    ("meta", "rule", "evidence", "status", "reason"),
+    [
+        (EVIDENCE_ONLY_BUYER, None, None, UNMET, "no evidence recorded (needs the buyer's"),
+        (EVIDENCE_ONLY_BUYER, None, EvidenceFact("active", "rep"), UNKNOWN, "rep-asserted only"),
+        (EVIDENCE_ONLY_BUYER, None, EvidenceFact("active", "manager"), UNKNOWN, "manager-verif"),
+        (EVIDENCE_ONLY_BUYER, None, EvidenceFact("active", "buyer"), MET, "buyer-confirmed"),
+        (EVIDENCE_ONLY_REP, None, EvidenceFact("active", "rep"), MET, "rep-asserted evidence"),
+        (EVIDENCE_ONLY_REP, None, EvidenceFact("active", "buyer"), MET, "buyer-confirmed"),
+        (
+            EVIDENCE_ONLY_REP,
+            None,
+            EvidenceFact("rejected", "buyer", "the CFO never said that"),
+            UNMET,
+            "evidence rejected: the CFO never said that",
+        ),
+        (RULE_ONLY, RuleResult(MET, "1 champion attached"), None, MET, "1 champion attached"),
+        (RULE_ONLY, RuleResult(UNMET, "no champion"), EvidenceFact("active", "buyer"), UNMET, "no"),
+        (
+            RULE_ONLY,
+            RuleResult(MET, "1 champion attached"),
+            EvidenceFact("rejected", "rep", "he left the company"),
+            UNMET,
+            "evidence rejected: he left the company",
+        ),
+        (
+            RULE_AND_EVIDENCE,
+            RuleResult(MET, "1 champion attached"),
+            EvidenceFact("active", "manager"),
+            MET,
+            "1 champion attached; manager-verified evidence",
+        ),
+        (
+            RULE_AND_EVIDENCE,
+            RuleResult(UNMET, "no champion attached"),
+            EvidenceFact("active", "rep"),
+            UNMET,
+            "no champion attached; rep-asserted only",
+        ),
+        (
+            RULE_AND_EVIDENCE,
+            RuleResult(MET, "1 champion attached"),
+            EvidenceFact("active", "rep"),
+            UNKNOWN,
+            "rep-asserted only (needs a manager's verification)",
+        ),
+    ],
+)
+def test_combination_table(
+    meta: CriterionMeta,
+    rule: RuleResult | None,
+    evidence: EvidenceFact | None,
+    status: str,
+    reason: str,
+) -> None:
+    result = combine(meta, rule, evidence)
+    assert result.status == status
+    assert reason in result.reason
+
+
+def test_needs_evidence_defaults_follow_the_rule() -> None:
+    base = {"id": "x", "statement": "The buyer said so", "verifier": "buyer"}
+    assert criterion_meta(ExitCriterionDef(**base)).needs_evidence
+    with_rule = ExitCriterionDef(**base, rule={"field_set": "next_step"})
+    assert not criterion_meta(with_rule).needs_evidence
+    required = ExitCriterionDef(**base, rule={"field_set": "next_step"}, evidence="required")
+    assert criterion_meta(required).needs_evidence
+    optional = ExitCriterionDef(**base, evidence="optional")
+    assert not optional.needs_evidence
+    # the mapping form (as stored in the database) gives the same answers
+    assert criterion_meta(required.model_dump(exclude_none=True)) == criterion_meta(required)
+    assert criterion_meta(base) == criterion_meta(ExitCriterionDef(**base))
+
+
+metas = st.builds(
+    CriterionMeta,
+    criterion_id=st.just("c"),
+    verifier=st.sampled_from(["rep", "manager", "buyer"]),
+    needs_evidence=st.booleans(),
+    has_rule=st.booleans(),
+).filter(lambda m: m.needs_evidence or m.has_rule)
+facts = st.none() | st.builds(
+    EvidenceFact,
+    state=st.sampled_from(["active", "rejected"]),
+    level=st.sampled_from(["rep", "manager", "buyer"]),
+    rejection_reason=st.just("no"),
+)
+
+
+@given(cases=st.lists(st.tuples(metas, st.sampled_from([MET, UNMET, UNKNOWN]), facts), max_size=12))
+def test_both_forms_agree(cases: list[tuple[CriterionMeta, str, EvidenceFact | None]]) -> None:
+    renamed = [
+        (CriterionMeta(f"c{i}", m.verifier, m.needs_evidence, m.has_rule), s, e)
+        for i, (m, s, e) in enumerate(cases)
+    ]
+    statuses = pl.DataFrame(
+        {
+            "opportunity_id": [1] * len(renamed),
+            "criterion_id": [m.criterion_id for m, _, _ in renamed],
+            # an evidence-only criterion's rule status is "unknown" in the frames
+            "status": [s if m.has_rule else UNKNOWN for m, s, _ in renamed],
+        },
+        schema={"opportunity_id": pl.Int64, "criterion_id": pl.String, "status": STATUS},
+    )
+    evidence = pl.DataFrame(
+        [(1, m.criterion_id, e.state, e.level) for m, _, e in renamed if e is not None],
+        schema=EVIDENCE_SCHEMA,
+        orient="row",
+    )
+    frame = combine_frame(statuses, evidence, [m for m, _, _ in renamed])
+    explained = [
+        combine(m, RuleResult(s, "r") if m.has_rule else None, e).status for m, s, e in renamed
+    ]
+    assert frame["status"].cast(pl.String).to_list() == explained
+    assert frame["criterion_id"].to_list() == [m.criterion_id for m, _, _ in renamed]
+
+
+def test_frame_refuses_criteria_without_metadata() -> None:
+    statuses = pl.DataFrame(
+        {"opportunity_id": [1], "criterion_id": ["stray"], "status": [MET]},
+        schema={"opportunity_id": pl.Int64, "criterion_id": pl.String, "status": STATUS},
+    )
+    with pytest.raises(ValueError, match="stray"):
+        combine_frame(statuses, pl.DataFrame(schema=EVIDENCE_SCHEMA), [RULE_ONLY])
