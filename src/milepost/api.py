@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ninja import NinjaAPI
 
+from milepost.inspection.api import router as inspection_router
 from milepost.pipeline.api import router as pipeline_router
 from milepost.pipeline.api_errors import install_error_handlers
 from milepost.process.api import router as process_router
@@ -25,5 +26,6 @@ api = NinjaAPI(
 install_error_handlers(api)
 api.add_router("", pipeline_router)
 api.add_router("", team_router)
+api.add_router("", inspection_router)
 
 api.add_router("/", process_router)

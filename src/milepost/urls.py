@@ -20,6 +20,7 @@ urlpatterns = [
     path("pipeline/", include("milepost.pipeline.urls")),
     path("process/", include("milepost.process.urls")),
     path("team/", include("milepost.team.urls")),
+    path("inspection/", include("milepost.inspection.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]

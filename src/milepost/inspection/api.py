@@ -1,0 +1,135 @@
+"""Inspection endpoints of the REST API: the ranked deals not under control, one deal's
+explanation, and the signal x rep counts.
+
+Every answer comes from one :func:`inspect_pipeline` (or :func:`inspect_opportunity`) call for
+the asker, so the row-level rule is the pipeline's; a hidden deal is a 404 like a missing one.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpRequest
+from ninja import Query, Router
+
+from milepost.engine.signals import SIGNAL_LABELS
+from milepost.inspection import schemas as s
+from milepost.inspection.forms import DealFilters, signal_matrix, signals_by_deal
+from milepost.inspection.services import inspect_opportunity, inspect_pipeline
+from milepost.pipeline.schemas import ErrorOut
+from milepost.pipeline.selectors import opportunity_scope
+from milepost.team.selectors import user_list
+
+router = Router(tags=["inspection"])
+
+
+def _filters(query: s.SummaryQuery, **extra) -> DealFilters:
+    return DealFilters.build(
+        stage_key=query.stage,
+        period=query.period,
+        close_from=query.close_from,
+        close_to=query.close_to,
+        **extra,
+    )
+
+
+@router.get("/inspection/deals", response=s.DealPage)
+def list_deals(request: HttpRequest, query: Query[s.DealQuery]):
+    """Open deals you may see, ranked by amount x risk (``priority``), with their signals.
+    By default only the deals not under control (``under_control=all`` for every deal)."""
+    filters = _filters(
+        query,
+        owner_id=query.rep,
+        signal=query.signal,
+        control=query.under_control,
+        flagged=query.flagged,
+    )
+    result = inspect_pipeline(user=request.auth)
+    deals = filters.deals(result)
+    limit = min(query.limit, settings.MILEPOST_API_PAGE_SIZE_MAX)
+    page = deals.slice(query.offset, limit)
+    ids = page["opportunity_id"].to_list()
+    names = {
+        row["id"]: row
+        for row in opportunity_scope(user=request.auth)
+        .filter(pk__in=ids)
+        .values("id", "name", "currency")
+    }
+    signals = signals_by_deal(result, ids)
+    items = [
+        {
+            **deal,
+            "name": names.get(deal["opportunity_id"], {}).get("name", ""),
+            "currency": names.get(deal["opportunity_id"], {}).get("currency", "USD"),
+            "signals": signals[deal["opportunity_id"]],
+        }
+        for deal in page.iter_rows(named=True)
+    ]
+    return {"items": items, "count": deals.height, "limit": limit, "offset": query.offset}
+
+
+@router.get(
+    "/inspection/deals/{opportunity_id}",
+    response={200: s.ExplanationOut, 404: ErrorOut},
+)
+def get_deal(request: HttpRequest, opportunity_id: int):
+    """One deal explained: criteria per stage with reasons, signals, risk and next actions."""
+    inspection = inspect_opportunity(user=request.auth, opportunity_id=opportunity_id)
+    criteria = inspection.criteria
+    opp = criteria.opportunity
+    return {
+        "opportunity_id": opp.pk,
+        "name": opp.name,
+        "owner_id": opp.owner_id,
+        "claimed_stage": criteria.claimed_stage,
+        "verified_stage": criteria.verified_stage,
+        "under_control": criteria.under_control,
+        "first_gap": criteria.first_gap,
+        "risk": inspection.risk,
+        "signals": [
+            {**sig, "label": SIGNAL_LABELS.get(sig["signal"], sig["signal"])}
+            for sig in inspection.signals
+        ],
+        "unmet": criteria.unmet_ids(),
+        "next_actions": inspection.next_actions,
+        "stages": [
+            {
+                "key": view.stage.key,
+                "label": view.stage.label,
+                "position": view.position,
+                "all_met": view.all_met,
+                "criteria": [
+                    {
+                        "id": c.criterion.id,
+                        "statement": c.criterion.statement,
+                        "status": str(c.status),
+                        "reason": c.reason,
+                    }
+                    for c in view.criteria
+                ],
+            }
+            for view in criteria.stages
+        ],
+    }
+
+
+@router.get("/inspection/summary", response=s.SummaryOut)
+def summary(request: HttpRequest, query: Query[s.SummaryQuery]):
+    """Per rep: open deals, how many are (not) under control, and deals per signal."""
+    result = inspect_pipeline(user=request.auth)
+    deals = _filters(query, control="all").deals(result)
+    names = {u.pk: str(u) for u in user_list(user=request.auth)}
+    reps = [
+        {
+            "rep_id": row["owner_id"],
+            "rep_name": names.get(row["owner_id"], f"User {row['owner_id']}"),
+            "deals": row["deals"],
+            "under_control": row["under_control"],
+            "not_under_control": row["not_under_control"],
+            "signals": {key: row[key] for key in SIGNAL_LABELS},
+        }
+        for row in signal_matrix(result, deals).sort("owner_id").iter_rows(named=True)
+    ]
+    return {
+        "signals": [{"key": k, "label": v} for k, v in SIGNAL_LABELS.items()],
+        "reps": reps,
+    }

@@ -1,0 +1,126 @@
+"""Request and response shapes of the inspection API (``/api/v1/inspection/...``).
+
+Amounts are numbers here (the inspection ranks deals with floats; the opportunity endpoints
+carry the exact decimal), signal keys are those of :data:`milepost.engine.signals.SIGNAL_LABELS`.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from ninja import Field, Schema
+
+from milepost.pipeline.schemas import PageQuery
+
+SignalKey = Literal[
+    "criteria_unmet",
+    "stalled_in_stage",
+    "close_date_past",
+    "close_date_pushed",
+    "amount_changed",
+    "stage_skipped",
+    "went_backwards",
+    "no_next_step",
+    "single_threaded",
+    "no_economic_buyer",
+    "no_recent_activity",
+]
+Period = Literal["this_month", "this_quarter", "next_quarter", "overdue"]
+
+
+class SummaryQuery(Schema):
+    stage: str | None = Field(None, description="Stage key, e.g. discover")
+    period: Period | None = Field(None, description="A named close period")
+    close_from: date | None = None
+    close_to: date | None = None
+
+
+class DealQuery(PageQuery, SummaryQuery):
+    rep: int | None = Field(None, description="Owner's user id")
+    signal: SignalKey | None = None
+    under_control: Literal["no", "yes", "all"] = Field(
+        "no", description="By default only the deals not under control"
+    )
+    flagged: bool = Field(False, description="Only deals with at least one signal")
+
+
+class SignalOut(Schema):
+    signal: str
+    label: str
+    weight: int
+    reason: str
+
+
+class DealOut(Schema):
+    opportunity_id: int
+    name: str
+    owner_id: int
+    process_version_id: int
+    stage_key: str
+    verified_stage: str
+    under_control: bool
+    first_gap: str | None
+    unmet_before: int
+    amount: float
+    currency: str
+    close_date: date
+    risk: int
+    priority: float
+    signals: list[SignalOut]
+
+
+class DealPage(Schema):
+    items: list[DealOut]
+    count: int = Field(..., description="Total deals matching the filters")
+    limit: int
+    offset: int
+
+
+class CriterionOut(Schema):
+    id: str
+    statement: str
+    status: str
+    reason: str
+
+
+class StageCriteriaOut(Schema):
+    key: str
+    label: str
+    position: int
+    all_met: bool
+    criteria: list[CriterionOut]
+
+
+class ExplanationOut(Schema):
+    opportunity_id: int
+    name: str
+    owner_id: int
+    claimed_stage: str
+    verified_stage: str
+    under_control: bool
+    first_gap: str | None
+    risk: int
+    signals: list[SignalOut]
+    unmet: list[str] = Field(..., description="Criteria not met up to the claimed stage")
+    next_actions: list[str]
+    stages: list[StageCriteriaOut]
+
+
+class RepSummaryOut(Schema):
+    rep_id: int
+    rep_name: str
+    deals: int
+    under_control: int
+    not_under_control: int
+    signals: dict[str, int] = Field(..., description="Deals per signal key")
+
+
+class SignalLabelOut(Schema):
+    key: str
+    label: str
+
+
+class SummaryOut(Schema):
+    signals: list[SignalLabelOut]
+    reps: list[RepSummaryOut]

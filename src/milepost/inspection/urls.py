@@ -1,0 +1,9 @@
+from django.urls import path
+
+from milepost.inspection import views
+
+app_name = "inspection"
+urlpatterns = [
+    path("", views.deal_list, name="list"),
+    path("deals/<int:opportunity_id>/", views.explain, name="explain"),
+]

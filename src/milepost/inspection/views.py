@@ -1,0 +1,251 @@
+"""The manager's inspection page: the team's open deals not under control, ranked by amount x
+risk, with the signals behind each, and a signal x rep matrix of who needs help where.
+
+One :func:`inspect_pipeline` call per request (set-based, row-scoped); filters, counts and the
+page slice are Polars operations on its frames. Only the 50 rows of the current page are turned
+into Python objects, with one query for their names and one for their stage labels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import polars as pl
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_GET
+
+from milepost.engine.criteria import MET
+from milepost.engine.signals import SIGNAL_LABELS
+from milepost.inspection.forms import (
+    InspectionFilterForm,
+    signal_matrix,
+    signals_by_deal,
+)
+from milepost.inspection.services import inspect_opportunity, inspect_pipeline
+from milepost.pipeline.errors import NotFound
+from milepost.pipeline.presentation import format_date, format_money, today
+from milepost.pipeline.selectors import opportunity_scope
+from milepost.process.models import Stage, StageKind
+from milepost.team.models import User
+from milepost.team.selectors import user_list
+
+PAGE_SIZE = 50
+BODY_TARGET = "inspection-body"  # HX-Target asking for the filter form and the results
+
+
+class FramePages:
+    """A Polars frame as a paginator's object list (length and slicing, nothing else)."""
+
+    def __init__(self, frame: pl.DataFrame) -> None:
+        self.frame = frame
+
+    def __len__(self) -> int:
+        return self.frame.height
+
+    def __getitem__(self, index: slice) -> pl.DataFrame:
+        return self.frame[index]
+
+
+@dataclass(frozen=True)
+class DealRow:
+    id: int
+    name: str
+    account: str
+    url: str
+    explain_url: str
+    rep: str
+    stage: str
+    verified_stage: str
+    amount: str
+    close_date: date
+    close_display: str
+    overdue: bool
+    risk: int
+    under_control: bool
+    first_gap: str
+    signals: list[dict[str, Any]]
+
+
+def open_stage_choices() -> list[tuple[str, str]]:
+    """Open stages of every current process version, by key (a key shared by processes
+    filters all of them)."""
+    rows = (
+        Stage.objects.filter(version__is_current=True, kind=StageKind.OPEN)
+        .order_by("version__process__name", "position")
+        .values_list("key", "label")
+    )
+    choices: dict[str, str] = {}
+    for key, label in rows:
+        choices.setdefault(key, label)
+    return list(choices.items())
+
+
+def _stage_labels(version_ids: list[int]) -> dict[tuple[int, str], str]:
+    rows = Stage.objects.filter(version_id__in=version_ids).values_list(
+        "version_id", "key", "label"
+    )
+    return {(vid, key): label for vid, key, label in rows}
+
+
+def page_rows(*, user: User, result, frame: pl.DataFrame, users: dict[int, User]) -> list[DealRow]:
+    """Display rows for one page of the ranked frame (at most :data:`PAGE_SIZE` deals)."""
+    if frame.is_empty():
+        return []
+    ids = frame["opportunity_id"].to_list()
+    names = {
+        row["id"]: row
+        for row in opportunity_scope(user=user)
+        .filter(pk__in=ids)
+        .values("id", "name", "currency", "account__name")
+    }
+    labels = _stage_labels(frame["process_version_id"].unique().to_list())
+    signals = signals_by_deal(result, ids)
+    on = today()
+    rows = []
+    for deal in frame.iter_rows(named=True):
+        oid = deal["opportunity_id"]
+        opp = names.get(oid, {"name": f"#{oid}", "currency": "USD", "account__name": None})
+        vid = deal["process_version_id"]
+        owner = users.get(deal["owner_id"])
+        rows.append(
+            DealRow(
+                id=oid,
+                name=opp["name"],
+                account=opp["account__name"] or "No account",
+                url=reverse("pipeline:detail", args=[oid]),
+                explain_url=reverse("inspection:explain", args=[oid]),
+                rep=str(owner) if owner else f"User {deal['owner_id']}",
+                stage=labels.get((vid, deal["stage_key"]), deal["stage_key"]),
+                verified_stage=labels.get((vid, deal["verified_stage"]), deal["verified_stage"]),
+                amount=format_money(deal["amount"], opp["currency"]),
+                close_date=deal["close_date"],
+                close_display=format_date(deal["close_date"]),
+                overdue=deal["close_date"] < on,
+                risk=deal["risk"],
+                under_control=deal["under_control"],
+                first_gap=labels.get((vid, deal["first_gap"]), deal["first_gap"] or ""),
+                signals=signals[oid],
+            )
+        )
+    return rows
+
+
+def matrix_rows(matrix: pl.DataFrame, users: dict[int, User], query: Any) -> list[dict[str, Any]]:
+    """The matrix for the template: a row per rep (by name), a cell per signal with the link
+    that lists that cell's deals (the current filters plus this rep and signal)."""
+    rows = []
+    for rec in matrix.iter_rows(named=True):
+        owner = users.get(rec["owner_id"])
+        cells = []
+        for key, label in SIGNAL_LABELS.items():
+            q = query.copy()
+            q["rep"] = str(rec["owner_id"])
+            q["signal"] = key
+            q.pop("page", None)
+            cells.append({"key": key, "label": label, "count": rec[key], "query": q.urlencode()})
+        rows.append(
+            {
+                "rep": str(owner) if owner else f"User {rec['owner_id']}",
+                "deals": rec["deals"],
+                "under_control": rec["under_control"],
+                "not_under_control": rec["not_under_control"],
+                "cells": cells,
+            }
+        )
+    return sorted(rows, key=lambda r: r["rep"].lower())
+
+
+def _template(request: HttpRequest) -> str:
+    htmx = getattr(request, "htmx", None)
+    if not htmx or htmx.history_restore_request or htmx.boosted:
+        return "inspection/list.html"
+    if htmx.target == BODY_TARGET:
+        return "inspection/partials/body.html"
+    return "inspection/partials/results.html"
+
+
+@login_required
+@require_GET
+def deal_list(request: HttpRequest) -> HttpResponse:
+    visible = user_list(user=request.user)
+    users = {u.pk: u for u in visible}
+    form = InspectionFilterForm(request.GET, users=visible, stages=open_stage_choices())
+    filters = form.to_filters()
+    result = inspect_pipeline(user=request.user)
+    if filters is None:
+        deals = result.deals.clear()
+        counted = deals
+    else:
+        deals = filters.deals(result)
+        counted = filters.deals(result, rep_and_signal=False)
+    paginator = Paginator(FramePages(deals), PAGE_SIZE)
+    page = paginator.get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    toggle = request.GET.copy()
+    toggle.pop("page", None)
+    showing_flagged = filters is not None and filters.control == "all" and filters.flagged
+    if showing_flagged:
+        toggle["control"] = "no"
+        toggle.pop("flagged", None)
+    else:
+        toggle["control"] = "all"
+        toggle["flagged"] = "on"
+    context = {
+        "nav": "inspection",
+        "form": form,
+        "filters": filters,
+        "filters_invalid": filters is None,
+        "page": page,
+        "rows": page_rows(user=request.user, result=result, frame=page.object_list, users=users),
+        "total": deals.height,
+        "team_total": result.deals.height,
+        "query": query.urlencode(),
+        "toggle_query": toggle.urlencode(),
+        "showing_flagged": showing_flagged,
+        "signal_labels": list(SIGNAL_LABELS.items()),
+        "matrix": matrix_rows(signal_matrix(result, counted), users, query),
+        "body_target": BODY_TARGET,
+    }
+    return render(request, _template(request), context)
+
+
+@login_required
+@require_GET
+def explain(request: HttpRequest, opportunity_id: int) -> HttpResponse:
+    """One deal's explanation: signals with reasons and weights, unmet criteria, next actions.
+    HTMX gets the fragment the list expands inline; a plain request the full page."""
+    try:
+        inspection = inspect_opportunity(user=request.user, opportunity_id=opportunity_id)
+    except NotFound:
+        raise Http404("No such opportunity") from None
+    criteria = inspection.criteria
+    limit = criteria.claimed_position + 1
+    unmet = [
+        {"stage": s.stage.label, "statement": c.criterion.statement, "reason": c.reason}
+        for s in criteria.stages
+        if s.position < limit
+        for c in s.criteria
+        if c.status != MET
+    ]
+    signals = [
+        {**s, "label": SIGNAL_LABELS.get(s["signal"], s["signal"])} for s in inspection.signals
+    ]
+    context = {
+        "nav": "inspection",
+        "opp": criteria.opportunity,
+        "inspection": inspection,
+        "signals": signals,
+        "unmet": unmet,
+        "deal_url": reverse("pipeline:detail", args=[opportunity_id]),
+    }
+    htmx = getattr(request, "htmx", None)
+    if htmx and not htmx.history_restore_request and not htmx.boosted:
+        return render(request, "inspection/partials/explanation.html", context)
+    return render(request, "inspection/explanation.html", context)
