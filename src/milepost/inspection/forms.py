@@ -99,7 +99,9 @@ class DealFilters:
             conditions.append(pl.col("owner_id") == self.owner_id)
         if rep_and_signal and self.signal:
             with_signal = result.signals.filter(pl.col("signal") == self.signal)
-            conditions.append(pl.col("opportunity_id").is_in(with_signal["opportunity_id"]))
+            conditions.append(
+                pl.col("opportunity_id").is_in(with_signal["opportunity_id"].implode())
+            )
         return result.deals.filter(*conditions) if conditions else result.deals
 
 
