@@ -18,6 +18,9 @@ urlpatterns = [
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("pipeline/", include("milepost.pipeline.urls")),
+    path(
+        "pipeline/opportunities/<int:opportunity_id>/evidence/", include("milepost.evidence.urls")
+    ),
     path("process/", include("milepost.process.urls")),
     path("team/", include("milepost.team.urls")),
     path("inspection/", include("milepost.inspection.urls")),

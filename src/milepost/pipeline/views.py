@@ -140,14 +140,17 @@ def _csv_response(qs) -> StreamingHttpResponse:
 @login_required
 @require_GET
 def opportunity_detail(request: HttpRequest, opportunity_id: int) -> HttpResponse:
+    from milepost.evidence.views import process_map  # the evidence app renders the map
+
     try:
         page = presentation.opportunity_page(user=request.user, opportunity_id=opportunity_id)
+        pmap = process_map(user=request.user, opportunity_id=opportunity_id)
     except NotFound:
         raise Http404("No such opportunity") from None
     return render(
         request,
         "pipeline/detail.html",
-        {"nav": "table", "page": page, "opp": page.opp, "move_form": MoveForm()},
+        {"nav": "table", "page": page, "opp": page.opp, "move_form": MoveForm(), "map": pmap},
     )
 
 

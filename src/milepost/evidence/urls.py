@@ -1,0 +1,14 @@
+"""Evidence actions on a deal, mounted under ``/pipeline/opportunities/<id>/evidence/``."""
+
+from django.urls import path
+
+from milepost.evidence import views
+
+app_name = "evidence"
+urlpatterns = [
+    path("", views.map_view, name="map"),
+    path("<slug:criterion_key>/record/", views.record, name="record"),
+    path("<slug:criterion_key>/verify/", views.verify, name="verify"),
+    path("<slug:criterion_key>/reject/", views.reject, name="reject"),
+    path("<slug:criterion_key>/withdraw/", views.withdraw, name="withdraw"),
+]
