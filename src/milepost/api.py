@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ninja import NinjaAPI
 
+from milepost.evidence.api import router as evidence_router
 from milepost.inspection.api import router as inspection_router
 from milepost.pipeline.api import router as pipeline_router
 from milepost.pipeline.api_errors import install_error_handlers
@@ -25,6 +26,7 @@ api = NinjaAPI(
 )
 install_error_handlers(api)
 api.add_router("", pipeline_router)
+api.add_router("", evidence_router)
 api.add_router("", team_router)
 api.add_router("", inspection_router)
 
