@@ -51,13 +51,30 @@ def test_login_and_board_shows_only_my_deals(org, processes, login):
     expect(page.get_by_text("Someone else's deal")).to_have_count(0)
 
 
+def gate_dialog(page: Page):
+    return page.get_by_role("dialog")
+
+
 def test_drag_a_card_to_the_next_column_moves_the_deal(org, processes, login):
+    """Engage's exit criteria are not met, so the gate asks why before the move."""
     opp = make_opportunity(org.rep_a1, name="Drag me", stage_key="engage")
     page = login(org.rep_a1)
     expect(card(page, opp)).to_be_visible()
     with page.expect_response(lambda r: r.url.endswith(f"/opportunities/{opp.pk}/move/")) as r:
         drag(page, card(page, opp), column(page, "discover"))
+    assert r.value.status == 422
+    dialog = gate_dialog(page)
+    expect(dialog).to_be_visible()
+    expect(dialog).to_have_accessible_name("Move “Drag me” to Discover?")
+    expect(dialog).to_contain_text("exit criteria are not met")
+    expect(dialog).to_contain_text("A named buyer agreed to a discovery conversation")
+    reason = dialog.get_by_label("Why move past unmet exit criteria?")
+    expect(reason).to_be_focused()
+    reason.fill("Buyer called us back; meeting booked for Monday.")
+    with page.expect_response(lambda r: "/move/" in r.url) as r:
+        dialog.get_by_role("button", name="Move anyway").click()
     assert r.value.status == 200
+    expect(dialog).to_be_hidden()
     moved = column(page, "discover").locator(f"#deal-{opp.pk}")
     expect(moved).to_have_attribute("data-version", "2")
     expect(page.locator("#board-status")).to_contain_text("Moved “Drag me” to Discover")
@@ -69,6 +86,50 @@ def test_drag_a_card_to_the_next_column_moves_the_deal(org, processes, login):
         "discover",
         org.rep_a1.pk,
     )
+    assert last.criteria_result["justification"] == (
+        "Buyer called us back; meeting booked for Monday."
+    )
+
+
+def test_cancelling_the_gate_dialog_snaps_the_card_back(org, processes, login):
+    opp = make_opportunity(org.rep_a1, name="Not yet", stage_key="engage")
+    page = login(org.rep_a1)
+    count = page.locator('.board-column[data-stage="engage"] .col-count')
+    expect(count).to_have_text("1")
+    with page.expect_response(lambda r: "/move/" in r.url):
+        drag(page, card(page, opp), column(page, "commit"))
+    dialog = gate_dialog(page)
+    expect(dialog).to_be_visible()
+    # Too short a reason is refused in the dialog, which stays open.
+    dialog.get_by_label("Why move past unmet exit criteria?").fill("because")
+    dialog.get_by_role("button", name="Move anyway").click()
+    expect(dialog.get_by_role("alert")).to_contain_text("at least 10 characters")
+    expect(dialog).to_be_visible()
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(dialog).to_be_hidden()
+    expect(column(page, "engage").locator(f"#deal-{opp.pk}")).to_be_visible()
+    expect(column(page, "commit").locator(f"#deal-{opp.pk}")).to_have_count(0)
+    expect(count).to_have_text("1")
+    expect(page.locator("#board-status")).to_contain_text("“Not yet” was not moved")
+    opp.refresh_from_db()
+    assert (opp.stage.key, opp.version, opp.transitions.count()) == ("engage", 1, 1)
+
+
+def test_escape_closes_the_gate_dialog_from_the_keyboard_menu(org, processes, login):
+    opp = make_opportunity(org.rep_a1, name="Escape deal", stage_key="engage")
+    page = login(org.rep_a1)
+    menu = page.get_by_label("Move Escape deal to stage")
+    menu.select_option("evaluate")
+    with page.expect_response(lambda r: "/move/" in r.url) as r:
+        page.get_by_role("button", name="Move Escape deal").click()
+    assert r.value.status == 422
+    expect(gate_dialog(page)).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(gate_dialog(page)).to_be_hidden()
+    expect(menu).to_be_focused()
+    expect(column(page, "engage").locator(f"#deal-{opp.pk}")).to_be_visible()
+    opp.refresh_from_db()
+    assert opp.stage.key == "engage"
 
 
 def test_drag_with_a_stale_card_snaps_back_and_explains(org, processes, login):
@@ -104,7 +165,18 @@ def test_keyboard_only_move_through_the_card_menu(org, processes, login):
     expect(page.get_by_role("button", name="Move Keyboard deal")).to_be_focused()
     with page.expect_response(lambda r: "/move/" in r.url) as r:
         page.keyboard.press("Enter")
+    assert r.value.status == 422  # the gate asks why: the dialog takes the focus
+    reason = gate_dialog(page).get_by_label("Why move past unmet exit criteria?")
+    expect(reason).to_be_focused()
+    page.keyboard.type("Champion confirmed in writing; moving on.")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Cancel")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Move anyway")).to_be_focused()
+    with page.expect_response(lambda r: "/move/" in r.url) as r:
+        page.keyboard.press("Enter")
     assert r.value.status == 200
+    expect(gate_dialog(page)).to_be_hidden()
     moved = column(page, "commit").locator(f"#deal-{opp.pk}")
     expect(moved).to_have_attribute("data-version", "2")
     expect(moved.get_by_role("link", name="Keyboard deal")).to_be_focused()
@@ -117,7 +189,9 @@ def test_keyboard_only_move_through_the_card_menu(org, processes, login):
 def test_keyboard_move_without_javascript_posts_and_redirects(
     org, processes, new_page, live_server
 ):
-    opp = make_opportunity(org.rep_a1, name="No JS deal", stage_key="engage")
+    """Without JavaScript the menu is a plain form: a move back is made; a gated move forward
+    comes back with the reason (the deal page is where to give a justification)."""
+    opp = make_opportunity(org.rep_a1, name="No JS deal", stage_key="discover")
     page = new_page(java_script_enabled=False)
     page.goto(f"{live_server.url}/login/")
     page.get_by_label("Username").fill(org.rep_a1.username)
@@ -130,10 +204,16 @@ def test_keyboard_move_without_javascript_posts_and_redirects(
     expect(page.get_by_role("button", name="Move No JS deal")).to_be_focused()
     with page.expect_navigation():
         page.keyboard.press("Enter")
-    expect(page.get_by_role("status")).to_contain_text("Moved “No JS deal” to Evaluate")
-    expect(column(page, "evaluate").locator(f"#deal-{opp.pk}")).to_be_visible()
+    expect(page.get_by_role("status")).to_contain_text("The deal was not moved")
+    expect(page.get_by_role("status")).to_contain_text("say why the deal moves anyway")
+    expect(column(page, "discover").locator(f"#deal-{opp.pk}")).to_be_visible()
+    page.get_by_label("Move No JS deal to stage").select_option("engage")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Move No JS deal").click()
+    expect(page.get_by_role("status")).to_contain_text("Moved “No JS deal” to Engage")
+    expect(column(page, "engage").locator(f"#deal-{opp.pk}")).to_be_visible()
     opp.refresh_from_db()
-    assert opp.stage.key == "evaluate"
+    assert opp.stage.key == "engage"
 
 
 def test_opportunity_page_shows_stage_path_and_exit_criteria(org, processes, login):
@@ -145,15 +225,16 @@ def test_opportunity_page_shows_stage_path_and_exit_criteria(org, processes, log
     expect(path.locator("li")).to_have_count(8)
     expect(path.locator('[aria-current="step"]')).to_contain_text("Commit to change")
     expect(path.locator(".step-passed")).to_have_count(2)
-    expect(page.get_by_role("heading", name="Exit criteria")).to_be_visible()
-    expect(page.get_by_text("A champion inside the account agreed")).to_be_visible()
-    expect(page.get_by_text("verified by manager")).to_be_visible()
+    expect(page.get_by_role("heading", name="Process map")).to_be_visible()
+    expect(page.get_by_text("A champion inside the account agreed").first).to_be_visible()
+    expect(page.get_by_text("verified by manager").first).to_be_visible()
     expect(page.get_by_role("link", name="Open the process map")).to_be_visible()
-    # The page's own move form: plain POST with the version in a hidden field.
-    page.get_by_label("Move to stage").select_option("evaluate")
+    # The page's own move form: plain POST with the version in a hidden field. A move back is
+    # never gated (the page's justification field belongs to the opportunity page's tests).
+    page.get_by_label("Move to stage").select_option("discover")
     page.get_by_role("button", name="Move deal").click()
-    expect(page.get_by_role("status")).to_contain_text("Moved “Path deal” to Evaluate solution")
-    expect(path.locator('[aria-current="step"]')).to_contain_text("Evaluate solution")
+    expect(page.get_by_role("status")).to_contain_text("Moved “Path deal” to Discover")
+    expect(path.locator('[aria-current="step"]')).to_contain_text("Discover")
 
 
 SHOTS = os.environ.get("MILEPOST_SCREENSHOTS")
@@ -187,8 +268,14 @@ def test_drag_to_closed_won_closes_the_deal(org, processes, login):
     page = login(org.rep_a1)
     count = page.locator('.board-column[data-stage="negotiate"] .col-count')
     expect(count).to_have_text("1")
-    with page.expect_response(lambda r: "/move/" in r.url) as r:
+    with page.expect_response(lambda r: "/move/" in r.url):
         drag(page, card(page, opp), column(page, "won"))
+    dialog = gate_dialog(page)
+    dialog.get_by_label("Why move past unmet exit criteria?").fill(
+        "Signed contract received today."
+    )
+    with page.expect_response(lambda r: "/move/" in r.url) as r:
+        dialog.get_by_role("button", name="Move anyway").click()
     assert r.value.status == 200
     expect(page.locator(f"#deal-{opp.pk}")).to_have_count(0)
     expect(count).to_have_text("0")

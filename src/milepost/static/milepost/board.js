@@ -4,7 +4,10 @@
  * redirects back to the board. With it, drags and menu submits POST to the same endpoint with
  * the card's version; on success the server's re-rendered card replaces the old one, on a
  * conflict (409) or refused move (422) the card goes back where it was and the reason is
- * announced in the board's aria-live status region.
+ * announced in the board's aria-live status region. When the stage gate asks for a
+ * justification (422 "... say why the deal moves anyway ..."), a modal <dialog> shows the
+ * server's message and a textarea; "Move anyway" re-posts with the justification, "Cancel"
+ * (or Escape) puts the card back.
  */
 (function () {
   "use strict";
@@ -67,55 +70,165 @@
     list.appendChild(card);
   }
 
-  /* POST a move. `card` is in the DOM; `restore()` puts it back when the server refuses. */
-  function submitMove(card, toStage, fromList, restore, focusAfter) {
+  /* A refusal the gate lifts with a justification (process gate policy "warn"); the view
+   * answers 422 with this sentence. A "block" gate or any other refusal is only announced. */
+  var GATE_RE = /say why the deal moves anyway/i;
+
+  function postMove(move) {
     var body = new FormData();
-    body.append("to_stage", toStage);
-    body.append("version", card.dataset.version);
+    body.append("to_stage", move.toStage);
+    body.append("version", move.card.dataset.version);
     body.append("next", window.location.pathname + window.location.search);
-    card.setAttribute("aria-busy", "true");
-    var name = cardName(card);
-    return fetch(card.dataset.moveUrl, {
+    if (move.justification) body.append("justification", move.justification);
+    return fetch(move.card.dataset.moveUrl, {
       method: "POST",
       body: body,
       credentials: "same-origin",
-      headers: { "HX-Request": "true", "X-CSRFToken": csrfToken(card) }
+      headers: { "HX-Request": "true", "X-CSRFToken": csrfToken(move.card) }
     }).then(function (response) {
       return response.text().then(function (text) {
-        card.removeAttribute("aria-busy");
-        var target = document.querySelector('.card-list[data-stage="' + toStage + '"]');
-        var label = target ? target.dataset.label : toStage;
-        if (!response.ok) {
-          restore();
-          var reason = response.status === 404 ? "This deal no longer exists or is not yours to move."
-            : (text || "The move failed.");
-          announce("“" + name + "” was not moved. " + reason, "is-error");
+        return { ok: response.ok, status: response.status, text: text };
+      });
+    });
+  }
+
+  function stageLabel(toStage) {
+    var target = document.querySelector('.card-list[data-stage="' + toStage + '"]');
+    return target ? target.dataset.label : toStage;
+  }
+
+  /* The server moved the deal: swap in its re-rendered card, in close-date order. */
+  function place(move, html) {
+    var card = move.card;
+    var target = document.querySelector('.card-list[data-stage="' + move.toStage + '"]');
+    var holder = document.createElement("template");
+    holder.innerHTML = html.trim();
+    var fresh = holder.content.firstElementChild;
+    adjustColumn(move.fromList, card, -1);
+    if (!target || target.dataset.kind !== "open") {
+      card.remove();  // won / lost columns are drop targets only
+    } else {
+      card.replaceWith(fresh);
+      insertByCloseDate(target, fresh);
+      adjustColumn(target, fresh, +1);
+      if (window.htmx) window.htmx.process(fresh);
+      if (move.focusAfter) {
+        var link = fresh.querySelector(".deal-name a");
+        if (link) link.focus();
+      }
+    }
+    announce("Moved “" + move.name + "” to " + stageLabel(move.toStage) + ".", "is-success");
+  }
+
+  function refuse(move, text) {
+    move.restore();
+    announce("“" + move.name + "” was not moved. " + text, "is-error");
+  }
+
+  /* --- the justification dialog --------------------------------------------------------- */
+
+  var pending = null;  // the move waiting in the dialog
+
+  function gateDialog() { return document.getElementById("gate-dialog"); }
+
+  function openGate(move, message) {
+    var dialog = gateDialog();
+    if (!dialog || typeof dialog.showModal !== "function") return false;
+    pending = move;
+    dialog.querySelector("#gate-title").textContent =
+      "Move “" + move.name + "” to " + stageLabel(move.toStage) + "?";
+    dialog.querySelector("#gate-message").textContent = message;
+    dialog.querySelector("#gate-error").textContent = "";
+    var text = dialog.querySelector("#gate-justification");
+    text.value = "";
+    text.removeAttribute("aria-invalid");
+    dialog.showModal();
+    text.focus();
+    return true;
+  }
+
+  /* Close the dialog; `cancelled` puts the card back where it was. */
+  function closeGate(cancelled) {
+    var move = pending;
+    pending = null;
+    var dialog = gateDialog();
+    if (dialog && dialog.open) dialog.close();
+    if (!move) return;
+    if (cancelled) {
+      move.restore();
+      announce("“" + move.name + "” was not moved.", "");
+    }
+    var focus = move.opener && document.contains(move.opener) ? move.opener
+      : (document.contains(move.card) ? move.card.querySelector(".deal-name a") : null);
+    if (cancelled && focus) focus.focus();
+  }
+
+  function attempt(move) {
+    move.card.setAttribute("aria-busy", "true");
+    return postMove(move).then(function (res) {
+      move.card.removeAttribute("aria-busy");
+      if (res.ok) {
+        pending = null;
+        var dialog = gateDialog();
+        if (dialog && dialog.open) dialog.close();
+        place(move, res.text);
+        return true;
+      }
+      if (res.status === 422 && GATE_RE.test(res.text)) {
+        if (pending === move) {  // the justification given was refused: say why, stay open
+          var error = gateDialog().querySelector("#gate-error");
+          error.textContent = res.text;
+          gateDialog().querySelector("#gate-justification").setAttribute("aria-invalid", "true");
           return false;
         }
-        var holder = document.createElement("template");
-        holder.innerHTML = text.trim();
-        var fresh = holder.content.firstElementChild;
-        adjustColumn(fromList, card, -1);
-        if (!target || target.dataset.kind !== "open") {
-          card.remove();  // won / lost columns are drop targets only
-        } else {
-          card.replaceWith(fresh);
-          insertByCloseDate(target, fresh);
-          adjustColumn(target, fresh, +1);
-          if (window.htmx) window.htmx.process(fresh);
-          if (focusAfter) {
-            var link = fresh.querySelector(".deal-name a");
-            if (link) link.focus();
-          }
-        }
-        announce("Moved “" + name + "” to " + label + ".", "is-success");
-        return true;
-      });
-    }).catch(function () {
-      card.removeAttribute("aria-busy");
-      restore();
-      announce("“" + name + "” was not moved: the server could not be reached.", "is-error");
+        if (openGate(move, res.text)) return false;
+      }
+      if (pending === move) closeGate(false);
+      var reason = res.status === 404 ? "This deal no longer exists or is not yours to move."
+        : (res.text || "The move failed.");
+      refuse(move, reason);
       return false;
+    }).catch(function () {
+      move.card.removeAttribute("aria-busy");
+      if (pending === move) closeGate(false);
+      refuse(move, "The server could not be reached.");
+      return false;
+    });
+  }
+
+  function newMove(card, toStage, fromList, restore, focusAfter, opener) {
+    return {
+      card: card, toStage: toStage, fromList: fromList, restore: restore,
+      focusAfter: focusAfter, opener: opener || null, name: cardName(card), justification: ""
+    };
+  }
+
+  function initGate() {
+    var dialog = gateDialog();
+    if (!dialog || dialog.dataset.ready) return;
+    dialog.dataset.ready = "1";
+    dialog.querySelector("#gate-form").addEventListener("submit", function (evt) {
+      evt.preventDefault();
+      if (!pending) return;
+      var text = dialog.querySelector("#gate-justification");
+      var value = text.value.trim();
+      var min = parseInt(text.getAttribute("minlength") || "0", 10);
+      if (value.length < min) {
+        dialog.querySelector("#gate-error").textContent =
+          "Say why in at least " + min + " characters.";
+        text.setAttribute("aria-invalid", "true");
+        text.focus();
+        return;
+      }
+      pending.justification = value;
+      attempt(pending);
+    });
+    dialog.querySelector("#gate-cancel").addEventListener("click", function () {
+      closeGate(true);
+    });
+    dialog.addEventListener("cancel", function (evt) {  // Escape
+      evt.preventDefault();
+      closeGate(true);
     });
   }
 
@@ -140,10 +253,10 @@
           var card = evt.item;
           var from = evt.from;
           var oldIndex = evt.oldIndex;
-          submitMove(card, evt.to.dataset.stage, from, function () {
+          attempt(newMove(card, evt.to.dataset.stage, from, function () {
             var ref = from.children[oldIndex] || null;
             from.insertBefore(card, ref);
-          }, false);
+          }, false));
         }
       });
     });
@@ -158,10 +271,11 @@
     evt.preventDefault();
     var list = card.parentElement;
     var select = form.querySelector("select[name=to_stage]");
-    submitMove(card, select.value, list, function () {}, true);
+    attempt(newMove(card, select.value, list, function () {}, true, select));
   });
 
   function start() {
+    initGate();
     if (window.htmx) {
       window.htmx.onLoad(function (el) { initLists(el.querySelectorAll ? el : document); });
     } else {
