@@ -36,13 +36,16 @@ from django.utils import timezone
 
 from milepost.accounts.models import Account, Contact
 from milepost.engine.history import HistoryParams, fit_histories, load_params
-from milepost.imports import maven
+from milepost.engine.process_schema import ProcessDef
+from milepost.evidence.models import Evidence
+from milepost.imports import maven, synthetic_evidence
 from milepost.imports.maven import CORRECTED, PIPELINE_FILE, WARNING, MavenData
 from milepost.imports.models import ImportIssue, ImportRun
 from milepost.pipeline.choices import TransitionSource
 from milepost.pipeline.models import (
     Activity,
     Opportunity,
+    OpportunityChange,
     OpportunityContact,
     Product,
     StageTransition,
@@ -755,7 +758,13 @@ def _write_histories(
     """Fit a synthetic history to every new deal, then write deals, transitions, contact roles
     and activities in bulk."""
     if not new:
-        return {"transitions": 0, "activities": 0, "contact_roles": 0}
+        return {
+            "transitions": 0,
+            "activities": 0,
+            "contact_roles": 0,
+            "evidence": 0,
+            "close_date_pushes": 0,
+        }
     rows = [d.row for d in new]
     history = fit_histories(
         [r.outcome for r in rows],
@@ -901,11 +910,139 @@ def _write_histories(
         ["activity", "contact"],
         [(a, c) for a, c in zip(activity_ids, links, strict=True) if c is not None],
     )
+    evidence, pushes = _write_synthetic_evidence(
+        new,
+        opps,
+        history,
+        stage_by_index,
+        deal_contacts,
+        entered_at=entered_at,
+        created_at=created_at,
+        seed=seed,
+    )
     return {
         "transitions": len(transitions),
         "activities": len(activities),
         "contact_roles": len(roles),
+        "evidence": evidence,
+        "close_date_pushes": pushes,
     }
+
+
+def _write_synthetic_evidence(
+    new: list[_NewDeal],
+    opps: list[Opportunity],
+    history: Any,
+    stage_by_index: list[Stage],
+    deal_contacts: dict[int, list[Contact]],
+    *,
+    entered_at: list[datetime],
+    created_at: list[datetime],
+    seed: int,
+) -> tuple[int, int]:
+    """Evidence for passed stages and close-date pushes (see :mod:`.synthetic_evidence`)."""
+    version = stage_by_index[0].version
+    process = ProcessDef.model_validate(version.definition)
+    k = len(process.open_stages)
+    kinds = [stage_by_index[int(f)].kind for f in history.final_stage.tolist()]
+    passed = [
+        int(f) if kind == StageKind.OPEN else (k if kind == StageKind.WON else 0)
+        for f, kind in zip(history.final_stage.tolist(), kinds, strict=True)
+    ]
+    first_contact = [
+        deal_contacts[i][0].pk if deal_contacts.get(i) else None for i in range(len(opps))
+    ]
+    managers = dict(
+        User.objects.filter(pk__in={o.owner_id for o in opps}).values_list("pk", "manager_id")
+    )
+    adapt_dt = connection.ops.adapt_datetimefield_value
+    adapt_date = connection.ops.adapt_datefield_value
+    rows = synthetic_evidence.evidence_rows(
+        process, passed, first_contact, entered_at, seed=seed + 1
+    )
+    evidence = []
+    for r in rows:
+        opp = opps[r["deal"]]
+        at = adapt_dt(r["recorded_at"])
+        manager = managers.get(opp.owner_id) if r["level"] == "manager" else None
+        rejected = r["state"] == "rejected"
+        evidence.append(
+            (
+                opp.pk,
+                r["criterion_key"],
+                r["state"],
+                r["level"],
+                r["note"],
+                "",
+                adapt_date(r["evidence_date"]) if r["evidence_date"] else None,
+                r["confirmed_by"],
+                opp.owner_id,
+                at,
+                manager,
+                at if manager else None,
+                managers.get(opp.owner_id) if rejected else None,
+                at if rejected else None,
+                r["rejection_reason"],
+                at,
+                1,
+            )
+        )
+    _insert_rows(
+        Evidence,
+        [
+            "opportunity",
+            "criterion_key",
+            "state",
+            "level",
+            "note",
+            "link",
+            "evidence_date",
+            "confirmed_by",
+            "recorded_by",
+            "recorded_at",
+            "verified_by",
+            "verified_at",
+            "rejected_by",
+            "rejected_at",
+            "rejection_reason",
+            "updated_at",
+            "version",
+        ],
+        evidence,
+    )
+    open_deals = [i for i, kind in enumerate(kinds) if kind == StageKind.OPEN]
+    pushes = synthetic_evidence.push_rows(
+        open_deals,
+        created_at,
+        [o.close_date for o in opps],
+        timezone.now(),
+        seed=seed + 2,
+    )
+    _insert_rows(
+        OpportunityChange,
+        [
+            "opportunity",
+            "changed_at",
+            "changed_by",
+            "source",
+            "close_date_from",
+            "close_date_to",
+            "close_date_shift_days",
+        ],
+        [
+            (
+                opps[r["deal"]].pk,
+                adapt_dt(r["changed_at"]),
+                opps[r["deal"]].owner_id,
+                TransitionSource.SYNTHETIC.value,
+                adapt_date(r["close_date_from"]),
+                adapt_date(r["close_date_to"]),
+                r["close_date_shift_days"],
+            )
+            for r in pushes
+        ],
+    )
+    return len(evidence), len(pushes)
 
 
 def _insert_rows(model: type[models.Model], fields: list[str], rows: list[tuple[Any, ...]]) -> None:

@@ -78,6 +78,7 @@ DEALS_SCHEMA: dict[str, Any] = {
     "process_version_id": pl.Int64,
     "owner_id": pl.Int64,
     "stage_key": pl.String,
+    "stage_kind": pl.String,
     "amount": pl.Float64,
     "close_date": pl.Date,
     "under_control": pl.Boolean,
@@ -133,9 +134,15 @@ class InspectionResult:
 
 
 def _scope(
-    *, user: User, opportunity_ids: Sequence[int] | None, process_version_id: int | None
+    *,
+    user: User,
+    opportunity_ids: Sequence[int] | None,
+    process_version_id: int | None,
+    include_closed: bool = False,
 ) -> QuerySet[Opportunity]:
-    scope = opportunity_scope(user=user).filter(stage__kind=StageKind.OPEN)
+    scope = opportunity_scope(user=user)
+    if not include_closed:
+        scope = scope.filter(stage__kind=StageKind.OPEN)
     if opportunity_ids is not None:
         scope = scope.filter(pk__in=list(opportunity_ids))
     if process_version_id is not None:
@@ -293,6 +300,7 @@ def _opportunity_frame(scope: QuerySet[Opportunity]) -> pl.DataFrame:
         "process_version_id": pl.Int64,
         "owner_id": pl.Int64,
         "stage_key": pl.String,
+        "stage_kind": pl.String,
         "stage_entered_at": _UTC,
         "created_at": _UTC,
     }
@@ -302,6 +310,7 @@ def _opportunity_frame(scope: QuerySet[Opportunity]) -> pl.DataFrame:
         "stage__version_id",
         "owner_id",
         "stage__key",
+        "stage__kind",
         "stage_entered_at",
         "created_at",
     )
@@ -332,7 +341,7 @@ def _inspect_version(
     claims = wide.select(
         "opportunity_id",
         pl.col("stage_key").alias("claimed_stage_key"),
-        pl.lit("open").alias("claimed_kind"),
+        pl.col("stage_kind").alias("claimed_kind"),
     )
     verified = verified_stage_frame(statuses, stage_of, open_keys, claims)
     position = {key: i for i, key in enumerate(open_keys)}
@@ -343,8 +352,16 @@ def _inspect_version(
         .join(
             wide.lazy().select(
                 "opportunity_id",
-                pl.col("stage_key")
-                .replace_strict(position, default=None, return_dtype=pl.Int64)
+                # the claimed position, as in engine.criteria.claimed_position
+                pl.when(pl.col("stage_kind") == StageKind.WON)
+                .then(pl.lit(len(open_keys)))
+                .when(pl.col("stage_kind") == StageKind.LOST)
+                .then(pl.lit(-1))
+                .otherwise(
+                    pl.col("stage_key").replace_strict(
+                        position, default=None, return_dtype=pl.Int64
+                    )
+                )
                 .alias("__claimed"),
             ),
             on="opportunity_id",
@@ -388,10 +405,12 @@ def _inspect_version(
             "verified_stage",
             "process_version_id",
             "owner_id",
+            "stage_kind",
         )
         .collect()
     )
-    signals = compute_signals(facts, settings, as_of)
+    # Signals are about deals still to be won: closed deals get statuses and control only.
+    signals = compute_signals(facts.filter(pl.col("stage_kind") == StageKind.OPEN), settings, as_of)
     risk = risk_scores(facts, signals)
     deals = facts.join(risk, on="opportunity_id", how="left").select(list(DEALS_SCHEMA))
     return deals, statuses, signals
@@ -403,13 +422,21 @@ def inspect_pipeline(
     as_of: datetime | None = None,
     opportunity_ids: Sequence[int] | None = None,
     process_version_id: int | None = None,
+    include_closed: bool = False,
 ) -> InspectionResult:
-    """Inspect every open deal ``user`` may see (narrowed by ids / process version)."""
+    """Inspect every open deal ``user`` may see (narrowed by ids / process version).
+
+    ``include_closed`` adds won and lost deals: their criteria statuses and control (a won
+    deal is under control only with no gap at all), without signals (risk 0).
+    """
     as_of = as_of or timezone.now()
     timings: dict[str, float] = {}
     started = time.perf_counter()
     scope = _scope(
-        user=user, opportunity_ids=opportunity_ids, process_version_id=process_version_id
+        user=user,
+        opportunity_ids=opportunity_ids,
+        process_version_id=process_version_id,
+        include_closed=include_closed,
     )
     opportunities = _opportunity_frame(scope)
     if opportunities.is_empty():

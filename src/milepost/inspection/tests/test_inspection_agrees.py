@@ -97,21 +97,21 @@ def test_inspection_and_explanation_agree_with_evidence(
     with transaction.atomic():
         deals = _write(pool, owners, specs)
         _write_evidence(deals, picks, keys)
-        visible_open = {
-            d.pk
-            for d, s in zip(deals, specs, strict=True)
-            if s.owner != 3 and d.stage.kind == StageKind.OPEN
-        }
+        visible = {d.pk for d, s in zip(deals, specs, strict=True) if s.owner != 3}
+        visible_open = {d.pk for d in deals if d.pk in visible and d.stage.kind == StageKind.OPEN}
 
-        result = inspect_pipeline(user=user, as_of=as_of)
+        result = inspect_pipeline(user=user, as_of=as_of, include_closed=True)
+        open_only = inspect_pipeline(user=user, as_of=as_of)
 
-        assert set(result.deals["opportunity_id"]) == visible_open
+        assert set(result.deals["opportunity_id"]) == visible
+        assert set(open_only.deals["opportunity_id"]) == visible_open
+        assert set(result.signals["opportunity_id"]) <= visible_open
         statuses = {
             (r["opportunity_id"], r["criterion_id"]): r["status"]
             for r in result.statuses.to_dicts()
         }
         rows = {r["opportunity_id"]: r for r in result.deals.to_dicts()}
-        for deal_id in visible_open:
+        for deal_id in visible:
             explained = explain_criteria(user=user, opportunity_id=deal_id, as_of=as_of)
             for stage in explained.stages:
                 for view in stage.criteria:
