@@ -4,6 +4,7 @@ nothing, a failure leaves nothing behind, and the real dataset matches SOURCE.md
 from __future__ import annotations
 
 import csv
+import itertools
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -402,3 +403,39 @@ def test_real_dataset_matches_source_md(processes):
         "close_date", "closed_at"
     )
     assert all(closed.date() == close for close, closed in last_moves)
+
+
+def test_synthetic_evidence_covers_passed_stages_and_pushes_chain(processes):
+    from milepost.engine.process_schema import ProcessDef
+    from milepost.evidence.models import Evidence
+    from milepost.pipeline.models import OpportunityChange
+
+    run = maven_import(directory=REAL)
+    synthetic = run.summary["synthetic"]
+    assert synthetic["evidence"] == Evidence.objects.count() > 0
+    assert synthetic["close_date_pushes"] == OpportunityChange.objects.count() > 0
+    version = Opportunity.objects.filter(stage__kind="open").first().stage.version
+    process = ProcessDef.model_validate(version.definition)
+    position = {c.id: i for i, s in enumerate(process.open_stages) for c in s.exit_criteria}
+    open_position = {s.key: i for i, s in enumerate(process.open_stages)}
+    rows = Evidence.objects.values_list(
+        "criterion_key",
+        "opportunity__stage__key",
+        "opportunity__stage__kind",
+        "level",
+        "confirmed_by__account_id",
+        "opportunity__account_id",
+    )
+    for key, stage_key, kind, level, contact_account, deal_account in rows.iterator():
+        assert kind != "lost"
+        if kind == "open":  # evidence only for stages the deal has passed
+            assert position[key] < open_position[stage_key]
+        if level == "buyer":  # confirmed by a contact of the deal's own account
+            assert contact_account == deal_account is not None
+    # pushes chain: each starts where the previous ended, the last ends at the close date
+    for opp in Opportunity.objects.filter(changes__isnull=False).distinct()[:50]:
+        changes = list(opp.changes.order_by("changed_at", "id"))
+        for before, after in itertools.pairwise(changes):
+            assert after.close_date_from == before.close_date_to
+        assert changes[-1].close_date_to == opp.close_date
+        assert all(c.close_date_shift_days > 0 for c in changes)
