@@ -36,8 +36,13 @@ def test_rep_records_evidence_inline_and_the_manager_verifies_it(
     expect(item.get_by_test_id("status")).to_have_text("Not met")
     page.evaluate("window.__sameDocument = true")
 
-    # When they record evidence inline
+    # When they record evidence inline (a too-short note first: the 422 shows next to the form)
     item.locator("summary", has_text="Record evidence").click()
+    item.get_by_label("What is the evidence?").fill("ok")
+    item.get_by_role("button", name="Record evidence", exact=True).click()
+    item = page.locator(f"#criterion-{KEY}")
+    expect(item.get_by_role("alert")).to_contain_text("at least 3 characters")
+    expect(item.get_by_label("What is the evidence?")).to_have_value("ok")
     item.get_by_label("What is the evidence?").fill("Legal and procurement steps agreed with IT")
     item.get_by_role("button", name="Record evidence", exact=True).click()
 
