@@ -153,3 +153,9 @@ def test_anonymous_is_refused(world: World, client):
     assert client.get(f"{API}/deals").status_code == 401
     assert client.get(f"{API}/summary").status_code == 401
     assert client.get(f"{API}/deals/{world.big_a1.pk}").status_code == 401
+
+
+def test_openapi_document_lists_the_inspection_paths(world: World, client_for):
+    paths = client_for(world.org.rep_a1).get("/api/v1/openapi.json").json()["paths"]
+    for path in ("/inspection/deals", "/inspection/deals/{opportunity_id}", "/inspection/summary"):
+        assert f"/api/v1{path}" in paths
