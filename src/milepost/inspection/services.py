@@ -23,9 +23,11 @@ from functools import lru_cache
 from typing import Any
 
 import polars as pl
+from django.db import connection
 from django.db.models import Count, F, Max, Q, QuerySet, Sum
 from django.utils import timezone
 
+from milepost.engine.control_frames import StageCriteria, control_frame, evidence_codes
 from milepost.engine.criteria import (
     MET,
     RuleResult,
@@ -33,18 +35,12 @@ from milepost.engine.criteria import (
     evaluate_rule,
     verified_stage,
 )
-from milepost.engine.criteria_frames import (
-    STATUS,
-    CriteriaPlan,
-    opportunity_schema,
-    verified_stage_frame,
-)
+from milepost.engine.criteria_frames import STATUS, CriteriaPlan, opportunity_schema
 from milepost.engine.evidence import (
     EVIDENCE_SCHEMA,
     CriterionMeta,
     EvidenceFact,
     combine,
-    combine_frame,
     criterion_meta,
 )
 from milepost.engine.process_schema import ExitCriterionDef, ProcessDef, StageDef
@@ -58,7 +54,7 @@ from milepost.engine.signals import (
 from milepost.engine.vocabulary import OPPORTUNITY_FIELDS
 from milepost.evidence.models import Evidence, EvidenceState
 from milepost.inspection.selectors import opportunity_snapshot
-from milepost.inspection.sql_frames import read_frame
+from milepost.inspection.sql_frames import RawQuery, read_frame
 from milepost.pipeline.models import (
     Activity,
     Opportunity,
@@ -164,9 +160,10 @@ def _aggregate_frames(
     """One ``GROUP BY opportunity`` query per related table, for every registered count."""
     frames: list[pl.DataFrame] = []
     if plan.role_aggs:
+        # (deal, contact, role) is unique, so counting rows counts distinct contacts: a
+        # hash aggregate, where COUNT(DISTINCT) would sort.
         aggs = {
-            name: Count("contact_id", distinct=True, filter=Q(buying_role=role))
-            for role, name in plan.role_aggs.items()
+            name: Count("id", filter=Q(buying_role=role)) for role, name in plan.role_aggs.items()
         }
         qs = (
             OpportunityContact.objects.filter(opportunity_id__in=visible)
@@ -198,20 +195,43 @@ def _aggregate_frames(
         )
     )
     if plan.engaged_aggs:
-        through = Activity.contacts.through
-        aggs = {
-            name: Count("contact_id", distinct=True, filter=_window_q(plan, days, "activity__"))
-            for days, name in plan.engaged_aggs.items()
-        }
-        qs = (
-            through.objects.filter(activity__opportunity_id__in=visible)
-            .order_by()
-            .values(opp=F("activity__opportunity_id"))
-            .annotate(**aggs)
-            .values_list("opp", *aggs)
-        )
-        frames.append(read_frame(qs, {"opportunity_id": pl.Int64, **dict.fromkeys(aggs, pl.Int64)}))
+        frames.append(_engaged_frame(plan, visible))
     return frames
+
+
+def _engaged_frame(plan: CriteriaPlan, visible: QuerySet[Opportunity]) -> pl.DataFrame:
+    """Distinct contacts engaged per deal, for every registered window, in two aggregation
+    levels: each (deal, contact)'s last activity that happened, then per deal the contacts
+    whose last activity falls in each window. The same count as COUNT(DISTINCT contact) over
+    the window's activities, without the sort a distinct aggregate needs.
+    """
+    through = Activity.contacts.through
+    inner = (
+        through.objects.filter(
+            activity__opportunity_id__in=visible, activity__occurred_at__lte=plan.as_of
+        )
+        .order_by()
+        .values(opp=F("activity__opportunity_id"), person=F("contact_id"))
+        .annotate(last_at=Max("activity__occurred_at"))
+        .values_list("opp", "person", "last_at")
+    )
+    inner_sql, inner_params = inner.query.sql_with_params()
+    adapt = connection.ops.adapt_datetimefield_value
+    names = list(plan.engaged_aggs.values())
+    counts = []
+    params: list[Any] = []
+    for days in plan.engaged_aggs:
+        earliest, _ = plan.window(days)
+        counts.append("SUM(CASE WHEN t.last_at >= %s THEN 1 ELSE 0 END)")
+        params.append(adapt(earliest))
+    quote = connection.ops.quote_name
+    columns = ", ".join(f"{sql} AS {quote(name)}" for sql, name in zip(counts, names, strict=True))
+    # Only column names we generate and the ORM's own SQL are interpolated; values are params.
+    sql = f"SELECT t.opp, {columns} FROM ({inner_sql}) t GROUP BY t.opp"  # noqa: S608
+    return read_frame(
+        RawQuery(sql, [*params, *inner_params]),
+        {"opportunity_id": pl.Int64, **dict.fromkeys(names, pl.Int64)},
+    )
 
 
 def _history_frames(visible: QuerySet[Opportunity], as_of: datetime) -> list[pl.DataFrame]:
@@ -333,55 +353,21 @@ def _inspect_version(
     wide: pl.DataFrame,
     evidence: pl.DataFrame,
     as_of: datetime,
-) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    with_statuses: bool,
+) -> tuple[pl.DataFrame, pl.DataFrame | None, pl.DataFrame]:
     pairs = _criteria(process)
-    open_keys = [s.key for s in process.open_stages]
-    statuses = combine_frame(plan.statuses(wide), evidence, [criterion_meta(c) for _, c in pairs])
-    stage_of = {c.id: s.key for s, c in pairs}
-    claims = wide.select(
-        "opportunity_id",
-        pl.col("stage_key").alias("claimed_stage_key"),
-        pl.col("stage_kind").alias("claimed_kind"),
+    stages = StageCriteria(
+        [s.key for s in process.open_stages],
+        [[criterion_meta(c) for c in s.exit_criteria] for s in process.open_stages],
     )
-    verified = verified_stage_frame(statuses, stage_of, open_keys, claims)
-    position = {key: i for i, key in enumerate(open_keys)}
-    criterion_position = {c.id: position[s.key] for s, c in pairs}
-    unmet_before = (
-        statuses.lazy()
-        .filter(pl.col("status") != MET)
-        .join(
-            wide.lazy().select(
-                "opportunity_id",
-                # the claimed position, as in engine.criteria.claimed_position
-                pl.when(pl.col("stage_kind") == StageKind.WON)
-                .then(pl.lit(len(open_keys)))
-                .when(pl.col("stage_kind") == StageKind.LOST)
-                .then(pl.lit(-1))
-                .otherwise(
-                    pl.col("stage_key").replace_strict(
-                        position, default=None, return_dtype=pl.Int64
-                    )
-                )
-                .alias("__claimed"),
-            ),
-            on="opportunity_id",
-        )
-        .filter(
-            pl.col("criterion_id").replace_strict(
-                criterion_position, default=None, return_dtype=pl.Int64
-            )
-            < pl.col("__claimed")
-        )
-        .group_by("opportunity_id")
-        .agg(pl.len().cast(pl.Int64).alias("unmet_before"))
-    )
+    codes = evidence_codes(evidence, [c.id for _, c in pairs])
+    control, statuses = control_frame(wide, plan, stages, codes, with_statuses=with_statuses)
     settings = SignalSettings.of(process)
     economic = plan.role_column("economic_buyer")
     engaged = plan.engaged_column(settings.engaged_within_days)
     facts = (
         wide.lazy()
-        .join(verified.lazy(), on="opportunity_id", how="left")
-        .join(unmet_before, on="opportunity_id", how="left")
+        .join(control.lazy(), on="opportunity_id", how="left")
         .select(
             "opportunity_id",
             "stage_key",
@@ -401,7 +387,7 @@ def _inspect_version(
             "original_amount",
             "under_control",
             "first_gap",
-            pl.col("unmet_before").fill_null(0),
+            "unmet_before",
             "verified_stage",
             "process_version_id",
             "owner_id",
@@ -423,11 +409,14 @@ def inspect_pipeline(
     opportunity_ids: Sequence[int] | None = None,
     process_version_id: int | None = None,
     include_closed: bool = False,
+    with_statuses: bool = False,
 ) -> InspectionResult:
     """Inspect every open deal ``user`` may see (narrowed by ids / process version).
 
     ``include_closed`` adds won and lost deals: their criteria statuses and control (a won
     deal is under control only with no gap at all), without signals (risk 0).
+    ``with_statuses`` also returns the long (deal, criterion, status) frame; without it
+    ``statuses`` is empty (the statuses are still computed, as columns, for control).
     """
     as_of = as_of or timezone.now()
     timings: dict[str, float] = {}
@@ -477,13 +466,16 @@ def inspect_pipeline(
             wide.filter(pl.col("process_version_id") == vid),
             evidence,
             as_of,
+            with_statuses,
         )
         for vid in versions
     ]
     deals = pl.concat([p[0] for p in parts]).sort(
         ["priority", "opportunity_id"], descending=[True, False]
     )
-    statuses = pl.concat([p[1] for p in parts])
+    statuses = pl.concat(
+        [p[1] for p in parts if p[1] is not None] or [pl.DataFrame(schema=STATUSES_SCHEMA)]
+    )
     signals = pl.concat([p[2] for p in parts])
     timings["evaluate"] = time.perf_counter() - started
     return InspectionResult(as_of, deals, statuses, signals, timings)

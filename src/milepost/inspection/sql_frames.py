@@ -16,6 +16,7 @@ schema here, in one place: datetimes become ``Datetime("us", "UTC")``, dates ``D
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
@@ -51,9 +52,20 @@ def _raw_dtype(dtype: pl.DataType, vendor: str) -> Any:
     return pl.Int64
 
 
-def read_frame(queryset: QuerySet[Any], schema: dict[str, Any]) -> pl.DataFrame:
+@dataclass(frozen=True)
+class RawQuery:
+    """SQL composed around ORM-generated SQL (derived tables the ORM cannot express)."""
+
+    sql: str
+    params: list[Any]
+
+
+def read_frame(queryset: QuerySet[Any] | RawQuery, schema: dict[str, Any]) -> pl.DataFrame:
     """Rows of ``queryset`` (a ``values_list`` with one entry per schema column, in order)."""
-    sql, params = queryset.query.sql_with_params()
+    if isinstance(queryset, RawQuery):
+        sql, params = queryset.sql, tuple(queryset.params)
+    else:
+        sql, params = queryset.query.sql_with_params()
     names = list(schema)
     vendor = connection.vendor
     with connection.cursor() as cursor:

@@ -32,7 +32,7 @@ from milepost.inspection.services import explain_criteria, inspect_pipeline
 from milepost.inspection.tests.test_frames_agree import AS_OF, Pool, _write, deal_specs, pool
 from milepost.pipeline.models import Opportunity
 from milepost.process.models import ExitCriterion, StageKind
-from milepost.testing.factories import Org, make_opportunity
+from milepost.testing.factories import Org, make_contact, make_opportunity
 
 pytestmark = pytest.mark.django_db
 __all__ = ["pool"]  # the fixture, imported for its side effect on pytest's collection
@@ -100,7 +100,7 @@ def test_inspection_and_explanation_agree_with_evidence(
         visible = {d.pk for d, s in zip(deals, specs, strict=True) if s.owner != 3}
         visible_open = {d.pk for d in deals if d.pk in visible and d.stage.kind == StageKind.OPEN}
 
-        result = inspect_pipeline(user=user, as_of=as_of, include_closed=True)
+        result = inspect_pipeline(user=user, as_of=as_of, include_closed=True, with_statuses=True)
         open_only = inspect_pipeline(user=user, as_of=as_of)
 
         assert set(result.deals["opportunity_id"]) == visible
@@ -231,4 +231,35 @@ def test_sql_window_bounds_match_the_explained_form(
     explained = evaluate_criterion({"rule": rule}, snapshot, AS_OF).status
     column = plan.activity_column(("call",), 30)
     assert aggregates[column].to_list() == [1 if counts else 0]
+    assert explained == ("met" if counts else "unmet")
+
+
+@pytest.mark.parametrize(
+    ("offset", "counts"),
+    [
+        (timedelta(0), True),
+        (timedelta(microseconds=1), False),
+        (-timedelta(days=30, hours=15, minutes=30), True),
+        (-timedelta(days=30, hours=15, minutes=30, microseconds=1), False),
+    ],
+)
+def test_sql_engaged_window_bounds_match_the_explained_form(
+    org: Org, pool: Pool, offset: timedelta, counts: bool
+) -> None:
+    deal = make_opportunity(owner=org.rep_a1)
+    contact = make_contact(deal.account)
+    activity = deal.activities.create(
+        type="call", occurred_at=AS_OF + offset, owner=org.rep_a1, subject="x"
+    )
+    activity.contacts.set([contact])
+    rule = {"contacts_engaged": {"min": 1, "within_days": 30}}
+    scope = Opportunity.objects.filter(pk=deal.pk)
+    plan = CriteriaPlan([("r", rule)], AS_OF, services._opportunity_frame(scope).schema)
+    engaged = services._engaged_frame(plan, scope.values("id"))
+    column = plan.engaged_column(30)
+    assert engaged.filter(pl.col("opportunity_id") == deal.pk)[column].to_list() == (
+        [1] if counts else ([0] if engaged.height else [])
+    )
+    snapshot = opportunity_snapshot(user=org.admin, opportunity_id=deal.pk)
+    explained = evaluate_criterion({"rule": rule}, snapshot, AS_OF).status
     assert explained == ("met" if counts else "unmet")
