@@ -23,7 +23,6 @@ from functools import lru_cache
 from typing import Any
 
 import polars as pl
-from django.db import connection
 from django.db.models import Count, F, Max, Q, QuerySet, Sum
 from django.utils import timezone
 
@@ -54,7 +53,7 @@ from milepost.engine.signals import (
 from milepost.engine.vocabulary import OPPORTUNITY_FIELDS
 from milepost.evidence.models import Evidence, EvidenceState
 from milepost.inspection.selectors import opportunity_snapshot
-from milepost.inspection.sql_frames import RawQuery, read_frame
+from milepost.inspection.sql_frames import consistent_reads, read_frame
 from milepost.pipeline.models import (
     Activity,
     Opportunity,
@@ -65,6 +64,7 @@ from milepost.pipeline.models import (
 from milepost.pipeline.selectors import opportunity_get, opportunity_scope
 from milepost.process.models import ProcessVersion, StageKind
 from milepost.team.models import User
+from milepost.team.selectors import visible_user_ids
 
 AMOUNT_SCALE = Opportunity._meta.get_field("amount").decimal_places
 _FIELD_COLUMNS = {f: f"{f}_id" if f in ("account", "product") else f for f in OPPORTUNITY_FIELDS}
@@ -146,6 +146,11 @@ def _scope(
     return scope.order_by()
 
 
+def _within(visible: QuerySet[Opportunity] | None, field: str = "opportunity_id") -> Q:
+    """Rows of the deals in scope; no condition at all when the scope is every deal."""
+    return Q() if visible is None else Q(**{f"{field}__in": visible})
+
+
 def _window_q(plan: CriteriaPlan, days: int | None, prefix: str = "") -> Q:
     earliest, latest = plan.window(days)
     q = Q(**{f"{prefix}occurred_at__lte": latest})
@@ -155,7 +160,7 @@ def _window_q(plan: CriteriaPlan, days: int | None, prefix: str = "") -> Q:
 
 
 def _aggregate_frames(
-    plan: CriteriaPlan, visible: QuerySet[Opportunity], as_of: datetime
+    plan: CriteriaPlan, visible: QuerySet[Opportunity] | None, as_of: datetime
 ) -> list[pl.DataFrame]:
     """One ``GROUP BY opportunity`` query per related table, for every registered count."""
     frames: list[pl.DataFrame] = []
@@ -166,7 +171,7 @@ def _aggregate_frames(
             name: Count("id", filter=Q(buying_role=role)) for role, name in plan.role_aggs.items()
         }
         qs = (
-            OpportunityContact.objects.filter(opportunity_id__in=visible)
+            OpportunityContact.objects.filter(_within(visible))
             .order_by()
             .values("opportunity_id")
             .annotate(**aggs)
@@ -178,7 +183,7 @@ def _aggregate_frames(
         for (types, days), name in plan.activity_aggs.items()
     }
     qs = (
-        Activity.objects.filter(opportunity_id__in=visible)
+        Activity.objects.filter(_within(visible))
         .order_by()
         .values("opportunity_id")
         .annotate(**aggs, last_activity_at=Max("occurred_at", filter=Q(occurred_at__lte=as_of)))
@@ -199,48 +204,35 @@ def _aggregate_frames(
     return frames
 
 
-def _engaged_frame(plan: CriteriaPlan, visible: QuerySet[Opportunity]) -> pl.DataFrame:
-    """Distinct contacts engaged per deal, for every registered window, in two aggregation
-    levels: each (deal, contact)'s last activity that happened, then per deal the contacts
-    whose last activity falls in each window. The same count as COUNT(DISTINCT contact) over
-    the window's activities, without the sort a distinct aggregate needs.
+def _engaged_frame(plan: CriteriaPlan, visible: QuerySet[Opportunity] | None) -> pl.DataFrame:
+    """Distinct contacts on the activities that happened in each registered window, per deal.
+
+    (A two-level form, last activity per (deal, contact) then a count per deal, avoids the sort
+    of COUNT(DISTINCT) but measured slower on PostgreSQL: its inner aggregate does not run in
+    parallel. See benchmarks/README.md.)
     """
     through = Activity.contacts.through
-    inner = (
-        through.objects.filter(
-            activity__opportunity_id__in=visible, activity__occurred_at__lte=plan.as_of
-        )
+    aggs = {
+        name: Count("contact_id", distinct=True, filter=_window_q(plan, days, "activity__"))
+        for days, name in plan.engaged_aggs.items()
+    }
+    qs = (
+        through.objects.filter(_within(visible, "activity__opportunity_id"))
         .order_by()
-        .values(opp=F("activity__opportunity_id"), person=F("contact_id"))
-        .annotate(last_at=Max("activity__occurred_at"))
-        .values_list("opp", "person", "last_at")
+        .values(opp=F("activity__opportunity_id"))
+        .annotate(**aggs)
+        .values_list("opp", *aggs)
     )
-    inner_sql, inner_params = inner.query.sql_with_params()
-    adapt = connection.ops.adapt_datetimefield_value
-    names = list(plan.engaged_aggs.values())
-    counts = []
-    params: list[Any] = []
-    for days in plan.engaged_aggs:
-        earliest, _ = plan.window(days)
-        counts.append("SUM(CASE WHEN t.last_at >= %s THEN 1 ELSE 0 END)")
-        params.append(adapt(earliest))
-    quote = connection.ops.quote_name
-    columns = ", ".join(f"{sql} AS {quote(name)}" for sql, name in zip(counts, names, strict=True))
-    # Only column names we generate and the ORM's own SQL are interpolated; values are params.
-    sql = f"SELECT t.opp, {columns} FROM ({inner_sql}) t GROUP BY t.opp"  # noqa: S608
-    return read_frame(
-        RawQuery(sql, [*params, *inner_params]),
-        {"opportunity_id": pl.Int64, **dict.fromkeys(names, pl.Int64)},
-    )
+    return read_frame(qs, {"opportunity_id": pl.Int64, **dict.fromkeys(aggs, pl.Int64)})
 
 
-def _history_frames(visible: QuerySet[Opportunity], as_of: datetime) -> list[pl.DataFrame]:
+def _history_frames(visible: QuerySet[Opportunity] | None, as_of: datetime) -> list[pl.DataFrame]:
     """Skips and backward moves from the transitions; close-date pushes and the original
     amount from the change history."""
     open_or_won = [StageKind.OPEN, StageKind.WON]
     moves = (
         StageTransition.objects.filter(
-            opportunity_id__in=visible, from_stage__isnull=False, moved_at__lte=as_of
+            _within(visible), from_stage__isnull=False, moved_at__lte=as_of
         )
         .order_by()
         .values("opportunity_id")
@@ -266,7 +258,7 @@ def _history_frames(visible: QuerySet[Opportunity], as_of: datetime) -> list[pl.
     )
     pushes = (
         OpportunityChange.objects.filter(
-            opportunity_id__in=visible, changed_at__lte=as_of, close_date_shift_days__gt=0
+            _within(visible), changed_at__lte=as_of, close_date_shift_days__gt=0
         )
         .order_by()
         .values("opportunity_id")
@@ -275,7 +267,7 @@ def _history_frames(visible: QuerySet[Opportunity], as_of: datetime) -> list[pl.
     )
     amounts = (
         OpportunityChange.objects.filter(
-            opportunity_id__in=visible, changed_at__lte=as_of, amount_from__isnull=False
+            _within(visible), changed_at__lte=as_of, amount_from__isnull=False
         )
         .order_by()
         .values_list("opportunity_id", "changed_at", "id", "amount_from")
@@ -303,9 +295,9 @@ def _history_frames(visible: QuerySet[Opportunity], as_of: datetime) -> list[pl.
     ]
 
 
-def _evidence_frame(visible: QuerySet[Opportunity]) -> pl.DataFrame:
+def _evidence_frame(visible: QuerySet[Opportunity] | None) -> pl.DataFrame:
     qs = (
-        Evidence.objects.filter(opportunity_id__in=visible)
+        Evidence.objects.filter(_within(visible))
         .exclude(state=EvidenceState.WITHDRAWN)
         .order_by()
         .values_list("opportunity_id", "criterion_key", "state", "level")
@@ -427,10 +419,43 @@ def inspect_pipeline(
         process_version_id=process_version_id,
         include_closed=include_closed,
     )
-    opportunities = _opportunity_frame(scope)
-    if opportunities.is_empty():
+    with consistent_reads():
+        frames = _read(
+            scope,
+            as_of,
+            everything=_is_everything(user, include_closed, opportunity_ids, process_version_id),
+        )
+    if frames is None:
         timings["read"] = time.perf_counter() - started
         return _empty_result(as_of, timings)
+    opportunities, processes, plans, union, related, evidence = frames
+    timings["read"] = time.perf_counter() - started
+    return _evaluate(
+        as_of, timings, opportunities, processes, plans, union, related, evidence, with_statuses
+    )
+
+
+def _is_everything(
+    user: User,
+    include_closed: bool,
+    opportunity_ids: Sequence[int] | None,
+    process_version_id: int | None,
+) -> bool:
+    """Whether the scope is every deal in the database (then related rows need no filter)."""
+    return (
+        include_closed
+        and opportunity_ids is None
+        and process_version_id is None
+        and visible_user_ids(user) is None
+    )
+
+
+def _read(scope: QuerySet[Opportunity], as_of: datetime, *, everything: bool) -> Any:
+    """Every frame the evaluation needs: the deals, their process definitions and criteria
+    plans, the related aggregates and the evidence (None when there is no deal)."""
+    opportunities = _opportunity_frame(scope)
+    if opportunities.is_empty():
+        return None
     versions = sorted(opportunities["process_version_id"].unique().to_list())
     processes = process_definitions(versions)
     plans: dict[int, CriteriaPlan] = {}
@@ -445,12 +470,25 @@ def inspect_pipeline(
         union.role_aggs.update(plan.role_aggs)
         union.activity_aggs.update(plan.activity_aggs)
         union.engaged_aggs.update(plan.engaged_aggs)
-    visible = scope.values("id")
+    visible = None if everything else scope.values("id")
     related = _aggregate_frames(union, visible, as_of) + _history_frames(visible, as_of)
     evidence = _evidence_frame(visible)
-    timings["read"] = time.perf_counter() - started
+    return opportunities, processes, plans, union, related, evidence
 
+
+def _evaluate(
+    as_of: datetime,
+    timings: dict[str, float],
+    opportunities: pl.DataFrame,
+    processes: dict[int, ProcessDef],
+    plans: dict[int, CriteriaPlan],
+    union: CriteriaPlan,
+    related: list[pl.DataFrame],
+    evidence: pl.DataFrame,
+    with_statuses: bool,
+) -> InspectionResult:
     started = time.perf_counter()
+    versions = sorted(processes)
     wide = opportunities
     for frame in related:
         wide = wide.join(frame, on="opportunity_id", how="left")

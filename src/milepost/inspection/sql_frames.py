@@ -16,11 +16,12 @@ schema here, in one place: datetimes become ``Datetime("us", "UTC")``, dates ``D
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import polars as pl
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import QuerySet
 
 _PG_DATETIME = "%Y-%m-%d %H:%M:%S%.f%#z"
@@ -52,20 +53,9 @@ def _raw_dtype(dtype: pl.DataType, vendor: str) -> Any:
     return pl.Int64
 
 
-@dataclass(frozen=True)
-class RawQuery:
-    """SQL composed around ORM-generated SQL (derived tables the ORM cannot express)."""
-
-    sql: str
-    params: list[Any]
-
-
-def read_frame(queryset: QuerySet[Any] | RawQuery, schema: dict[str, Any]) -> pl.DataFrame:
+def read_frame(queryset: QuerySet[Any], schema: dict[str, Any]) -> pl.DataFrame:
     """Rows of ``queryset`` (a ``values_list`` with one entry per schema column, in order)."""
-    if isinstance(queryset, RawQuery):
-        sql, params = queryset.sql, tuple(queryset.params)
-    else:
-        sql, params = queryset.query.sql_with_params()
+    sql, params = queryset.query.sql_with_params()
     names = list(schema)
     vendor = connection.vendor
     with connection.cursor() as cursor:
@@ -102,3 +92,26 @@ def read_frame(queryset: QuerySet[Any] | RawQuery, schema: dict[str, Any]) -> pl
     return frame.select(
         _cast(pl.col(name), dtype, vendor=vendor).alias(name) for name, dtype in schema.items()
     )
+
+
+@contextmanager
+def consistent_reads() -> Iterator[None]:
+    """Run several reads as one consistent, read-only snapshot where the database allows it.
+
+    On PostgreSQL, an outermost transaction is REPEATABLE READ (every query sees the same
+    snapshot: no deal counted in one aggregate and missing from the next) and JIT compilation,
+    which costs more than it saves on these one-pass aggregates, is off for it. Inside an
+    existing transaction the settings apply to it (``SET LOCAL``). On SQLite each statement
+    reads its own WAL snapshot: a transaction would take the write lock (the project uses
+    ``BEGIN IMMEDIATE``) and block writers for the whole inspection.
+    """
+    if connection.vendor != "postgresql":
+        yield
+        return
+    outermost = not connection.in_atomic_block
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            if outermost:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            cursor.execute("SET LOCAL jit = off")
+        yield

@@ -123,6 +123,17 @@ def test_inspection_and_explanation_agree_with_evidence(
                 explained.first_gap,
             )
             assert row["unmet_before"] == len(explained.unmet_ids(through_claimed=False))
+
+        # The admin's whole-database read takes the unfiltered path; same answers for the deals
+        # both can see.
+        everyone = inspect_pipeline(
+            user=org.admin, as_of=as_of, include_closed=True, with_statuses=True
+        )
+        assert set(everyone.deals["opportunity_id"]) == {d.pk for d in deals}
+        mine = everyone.statuses.filter(pl.col("opportunity_id").is_in(list(visible)))
+        assert mine.sort("opportunity_id", "criterion_id").equals(
+            result.statuses.sort("opportunity_id", "criterion_id")
+        )
         transaction.set_rollback(True)
 
 
