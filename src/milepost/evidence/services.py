@@ -3,8 +3,10 @@
 Who may do what:
 
 * Anyone who may see the deal (its owner, the managers above the owner, an admin) may record,
-  update or withdraw evidence. Evidence recorded by someone other than the owner counts as
-  manager-verified: that person vouches for it.
+  update or withdraw evidence, except that only someone other than the owner may withdraw
+  *rejected* evidence (the owner answers a rejection with new evidence instead). Evidence
+  recorded by someone other than the owner counts as manager-verified: that person vouches
+  for it.
 * Only someone who may see the deal **and is not its owner** may verify or reject: nobody
   verifies their own claims. Rejecting needs a reason; the rep sees it on the deal.
 * Buyer-confirmed evidence names the buyer contact who confirmed it (a contact of the deal's
@@ -67,7 +69,7 @@ def _current(*, opportunity: Opportunity, criterion_key: str) -> Evidence | None
 
 def _check_version(evidence: Evidence, expected_version: int | None) -> None:
     if expected_version is None or evidence.version != expected_version:
-        raise VersionConflict(evidence.version)
+        raise VersionConflict(evidence.version, what="evidence")
 
 
 def _event(evidence: Evidence, *, action: str, actor: User | None, reason: str = "") -> None:
@@ -298,6 +300,13 @@ def evidence_withdraw(
     )
     if evidence.state == EvidenceState.WITHDRAWN:
         raise InvalidChange("the evidence is already withdrawn")
+    if evidence.state == EvidenceState.REJECTED and evidence.opportunity.owner_id == user.pk:
+        # Withdrawing would erase a manager's rejection (for a rule criterion: make it met
+        # again). The owner answers a rejection by recording new evidence, which stays in the
+        # history next to the rejection.
+        raise InvalidChange(
+            "rejected evidence can only be cleared by a manager; record new evidence instead"
+        )
     evidence.state = EvidenceState.WITHDRAWN
     evidence.updated_at = timezone.now()
     evidence.version += 1

@@ -8,10 +8,10 @@ class NotFound(LookupError):
 class VersionConflict(RuntimeError):
     """Someone else changed the opportunity since the caller read it (optimistic locking)."""
 
-    def __init__(self, current_version: int):
+    def __init__(self, current_version: int, what: str = "opportunity"):
         self.current_version = current_version
         super().__init__(
-            f"the opportunity was changed by someone else (now version {current_version}); "
+            f"the {what} was changed by someone else (now version {current_version}); "
             "reload it and try again"
         )
 

@@ -25,6 +25,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 from django_tables2 import RequestConfig
 
+from milepost.inspection.gates import GateBlocked
 from milepost.pipeline import presentation
 from milepost.pipeline.errors import InvalidChange, NotFound, VersionConflict
 from milepost.pipeline.forms import MoveForm, PipelineFilterForm, TableFilterForm
@@ -172,9 +173,12 @@ def opportunity_move(request: HttpRequest, opportunity_id: int) -> HttpResponse:
     back = _safe_next(request, request.POST.get("next", ""), detail_url)
     is_htmx = bool(getattr(request, "htmx", None))
 
-    def fail(status: int, text: str) -> HttpResponse:
+    def fail(status: int, text: str, gate: str = "") -> HttpResponse:
         if is_htmx:
-            return HttpResponse(text, status=status, content_type="text/plain; charset=utf-8")
+            response = HttpResponse(text, status=status, content_type="text/plain; charset=utf-8")
+            if gate:  # tells the board whether a justification would let the move through
+                response["X-Milepost-Gate"] = gate
+            return response
         messages.error(request, text)
         return HttpResponseRedirect(back)
 
@@ -199,6 +203,9 @@ def opportunity_move(request: HttpRequest, opportunity_id: int) -> HttpResponse:
             "Someone changed this deal since you loaded it, so nothing was moved. "
             "Reload the page and try again.",
         )
+    except GateBlocked as exc:
+        gate = "justification" if exc.field == "justification" else "blocked"
+        return fail(422, f"The deal was not moved: {exc}.", gate)
     except InvalidChange as exc:
         return fail(422, f"The deal was not moved: {exc}.")
     opp = result.opportunity

@@ -253,3 +253,31 @@ def test_history_is_append_only(org: Org, deal: Opportunity) -> None:
         event.save()
     with pytest.raises(RuntimeError, match="append-only"):
         event.delete()
+
+
+def test_only_a_manager_clears_a_rejection(org: Org, deal: Opportunity) -> None:
+    evidence = evidence_record(
+        user=org.rep_a1, opportunity_id=deal.pk, criterion_key=REP_LEVEL, note="Known"
+    )
+    evidence = evidence_reject(
+        user=org.manager_a,
+        opportunity_id=deal.pk,
+        criterion_key=REP_LEVEL,
+        reason="Not in the buyer's words",
+        expected_version=evidence.version,
+    )
+    with pytest.raises(InvalidChange, match="only be cleared by a manager"):
+        evidence_withdraw(
+            user=org.rep_a1,
+            opportunity_id=deal.pk,
+            criterion_key=REP_LEVEL,
+            expected_version=evidence.version,
+        )
+    assert status_of(org.rep_a1, deal, REP_LEVEL)[1].startswith("evidence rejected")
+    evidence_withdraw(
+        user=org.manager_a,
+        opportunity_id=deal.pk,
+        criterion_key=REP_LEVEL,
+        expected_version=evidence.version,
+    )
+    assert status_of(org.rep_a1, deal, REP_LEVEL)[0] == "unmet"

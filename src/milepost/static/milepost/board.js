@@ -70,9 +70,9 @@
     list.appendChild(card);
   }
 
-  /* A refusal the gate lifts with a justification (process gate policy "warn"); the view
-   * answers 422 with this sentence. A "block" gate or any other refusal is only announced. */
-  var GATE_RE = /say why the deal moves anyway/i;
+  /* A refusal the gate lifts with a justification (process gate policy "warn"): the view
+   * answers 422 with the header X-Milepost-Gate: justification. A "block" gate (header value
+   * "blocked") or any other refusal is only announced. */
 
   function postMove(move) {
     var body = new FormData();
@@ -87,7 +87,12 @@
       headers: { "HX-Request": "true", "X-CSRFToken": csrfToken(move.card) }
     }).then(function (response) {
       return response.text().then(function (text) {
-        return { ok: response.ok, status: response.status, text: text };
+        return {
+          ok: response.ok,
+          status: response.status,
+          text: text,
+          gate: response.headers.get("X-Milepost-Gate") || ""
+        };
       });
     });
   }
@@ -174,7 +179,7 @@
         place(move, res.text);
         return true;
       }
-      if (res.status === 422 && GATE_RE.test(res.text)) {
+      if (res.status === 422 && res.gate === "justification") {
         if (pending === move) {  // the justification given was refused: say why, stay open
           var error = gateDialog().querySelector("#gate-error");
           error.textContent = res.text;
