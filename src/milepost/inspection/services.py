@@ -662,3 +662,35 @@ def inspect_opportunity(
         else []
     )
     return OpportunityInspection(criteria, signals, risk, actions)
+
+
+@dataclass(frozen=True)
+class Control:
+    """A deal's control at a glance, for lists: claimed vs verified stage and the first gap."""
+
+    under_control: bool
+    verified_stage: str
+    verified_label: str
+    first_gap_label: str | None
+    risk: int
+
+
+def control_by_deal(*, user: User, opportunity_ids: Sequence[int]) -> dict[int, Control]:
+    """Control of the listed deals (open and closed) the user may see; one set-based run."""
+    if not opportunity_ids:
+        return {}
+    result = inspect_pipeline(user=user, opportunity_ids=opportunity_ids, include_closed=True)
+    processes = process_definitions(result.deals["process_version_id"].unique().to_list())
+    labels = {(vid, stage.key): stage.label for vid, p in processes.items() for stage in p.stages}
+    return {
+        row["opportunity_id"]: Control(
+            under_control=row["under_control"],
+            verified_stage=row["verified_stage"],
+            verified_label=labels[(row["process_version_id"], row["verified_stage"])],
+            first_gap_label=(
+                labels[(row["process_version_id"], row["first_gap"])] if row["first_gap"] else None
+            ),
+            risk=row["risk"],
+        )
+        for row in result.deals.iter_rows(named=True)
+    }

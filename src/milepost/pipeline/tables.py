@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import django_tables2 as tables
 from django.utils.html import format_html
 
@@ -27,6 +29,12 @@ class OpportunityTable(tables.Table):
         verbose_name="Prob.", attrs={"td": {"class": "numeric"}, "th": {"class": "numeric"}}
     )
     forecast_category = tables.Column(verbose_name="Forecast")
+    # Filled by the view for the rows of the current page (one set-based inspection run).
+    control = tables.Column(accessor="pk", verbose_name="Control", orderable=False, empty_values=())
+
+    def __init__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.controls: dict[int, Any] = {}
 
     class Meta:
         model = Opportunity
@@ -40,10 +48,26 @@ class OpportunityTable(tables.Table):
             "days_in_stage",
             "probability",
             "forecast_category",
+            "control",
         )
         order_by = ("close_date",)
         attrs = {"class": "striped opportunity-table"}
         empty_text = "No opportunities match these filters."
+
+    def render_control(self, value, record: Opportunity):
+        control = self.controls.get(record.pk)
+        if control is None:
+            return "—"
+        if control.under_control:
+            return format_html(
+                '<span class="badge badge-ok" title="Verified stage: {}">Under control</span>',
+                control.verified_label,
+            )
+        return format_html(
+            '<span class="badge badge-danger" title="Verified stage: {}">Gap: {}</span>',
+            control.verified_label,
+            control.first_gap_label or control.verified_label,
+        )
 
     def render_amount(self, value, record: Opportunity) -> str:
         return format_money(value, record.currency)

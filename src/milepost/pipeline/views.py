@@ -26,6 +26,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_tables2 import RequestConfig
 
 from milepost.inspection.gates import GateBlocked
+from milepost.inspection.services import control_by_deal
 from milepost.pipeline import presentation
 from milepost.pipeline.errors import InvalidChange, NotFound, VersionConflict
 from milepost.pipeline.forms import MoveForm, PipelineFilterForm, TableFilterForm
@@ -108,6 +109,9 @@ def table(request: HttpRequest) -> HttpResponse:
         return _csv_response(qs.order_by("close_date", "id"))
     tbl = OpportunityTable(qs)
     RequestConfig(request, paginate={"per_page": TABLE_PAGE_SIZE}).configure(tbl)
+    tbl.controls = control_by_deal(
+        user=request.user, opportunity_ids=[row.record.pk for row in tbl.page.object_list]
+    )
     csv_query = request.GET.copy()
     csv_query.pop("page", None)
     csv_query["format"] = "csv"
