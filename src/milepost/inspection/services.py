@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 import polars as pl
+from django.conf import settings
 from django.db.models import Count, F, Max, Q, QuerySet, Sum
 from django.utils import timezone
 
@@ -53,7 +54,7 @@ from milepost.engine.signals import (
 from milepost.engine.vocabulary import OPPORTUNITY_FIELDS
 from milepost.evidence.models import Evidence, EvidenceState
 from milepost.inspection.selectors import opportunity_snapshot
-from milepost.inspection.sql_frames import consistent_reads, read_frame
+from milepost.inspection.sql_frames import Reads, consistent_reads, read_frame
 from milepost.pipeline.models import (
     Activity,
     Opportunity,
@@ -159,11 +160,21 @@ def _window_q(plan: CriteriaPlan, days: int | None, prefix: str = "") -> Q:
     return q
 
 
+Read = Callable[[], pl.DataFrame]
+
+
 def _aggregate_frames(
     plan: CriteriaPlan, visible: QuerySet[Opportunity] | None, as_of: datetime
 ) -> list[pl.DataFrame]:
     """One ``GROUP BY opportunity`` query per related table, for every registered count."""
-    frames: list[pl.DataFrame] = []
+    return [read() for read in _aggregate_reads(plan, visible, as_of)]
+
+
+def _aggregate_reads(
+    plan: CriteriaPlan, visible: QuerySet[Opportunity] | None, as_of: datetime
+) -> list[Read]:
+    """The reads of :func:`_aggregate_frames`, not yet run (see :class:`Reads`)."""
+    frames: list[Read] = []
     if plan.role_aggs:
         # (deal, contact, role) is unique, so counting rows counts distinct contacts: a
         # hash aggregate, where COUNT(DISTINCT) would sort.
@@ -177,7 +188,9 @@ def _aggregate_frames(
             .annotate(**aggs)
             .values_list("opportunity_id", *aggs)
         )
-        frames.append(read_frame(qs, {"opportunity_id": pl.Int64, **dict.fromkeys(aggs, pl.Int64)}))
+        frames.append(
+            partial(read_frame, qs, {"opportunity_id": pl.Int64, **dict.fromkeys(aggs, pl.Int64)})
+        )
     aggs = {
         name: Count("id", filter=Q(type__in=list(types)) & _window_q(plan, days))
         for (types, days), name in plan.activity_aggs.items()
@@ -190,7 +203,8 @@ def _aggregate_frames(
         .values_list("opportunity_id", *aggs, "last_activity_at")
     )
     frames.append(
-        read_frame(
+        partial(
+            read_frame,
             qs,
             {
                 "opportunity_id": pl.Int64,
@@ -200,7 +214,7 @@ def _aggregate_frames(
         )
     )
     if plan.engaged_aggs:
-        frames.append(_engaged_frame(plan, visible))
+        frames.insert(0, partial(_engaged_frame, plan, visible))  # the slowest first
     return frames
 
 
@@ -226,9 +240,9 @@ def _engaged_frame(plan: CriteriaPlan, visible: QuerySet[Opportunity] | None) ->
     return read_frame(qs, {"opportunity_id": pl.Int64, **dict.fromkeys(aggs, pl.Int64)})
 
 
-def _history_frames(visible: QuerySet[Opportunity] | None, as_of: datetime) -> list[pl.DataFrame]:
+def _history_reads(visible: QuerySet[Opportunity] | None, as_of: datetime) -> list[Read]:
     """Skips and backward moves from the transitions; close-date pushes and the original
-    amount from the change history."""
+    amount from the change history (reads not yet run)."""
     open_or_won = [StageKind.OPEN, StageKind.WON]
     moves = (
         StageTransition.objects.filter(
@@ -272,24 +286,31 @@ def _history_frames(visible: QuerySet[Opportunity] | None, as_of: datetime) -> l
         .order_by()
         .values_list("opportunity_id", "changed_at", "id", "amount_from")
     )
-    first_amounts = (
-        read_frame(
-            amounts,
-            {
-                "opportunity_id": pl.Int64,
-                "changed_at": _UTC,
-                "id": pl.Int64,
-                "original_amount": pl.Float64,
-            },
+
+    def first_amounts() -> pl.DataFrame:
+        return (
+            read_frame(
+                amounts,
+                {
+                    "opportunity_id": pl.Int64,
+                    "changed_at": _UTC,
+                    "id": pl.Int64,
+                    "original_amount": pl.Float64,
+                },
+            )
+            .sort("opportunity_id", "changed_at", "id")
+            .group_by("opportunity_id", maintain_order=True)
+            .agg(pl.col("original_amount").first())
         )
-        .sort("opportunity_id", "changed_at", "id")
-        .group_by("opportunity_id", maintain_order=True)
-        .agg(pl.col("original_amount").first())
-    )
+
     return [
-        read_frame(moves, {"opportunity_id": pl.Int64, "skips": pl.Int64, "backs": pl.Int64}),
-        read_frame(
-            pushes, {"opportunity_id": pl.Int64, "pushes": pl.Int64, "pushed_days": pl.Int64}
+        partial(
+            read_frame, moves, {"opportunity_id": pl.Int64, "skips": pl.Int64, "backs": pl.Int64}
+        ),
+        partial(
+            read_frame,
+            pushes,
+            {"opportunity_id": pl.Int64, "pushes": pl.Int64, "pushed_days": pl.Int64},
         ),
         first_amounts,
     ]
@@ -402,6 +423,7 @@ def inspect_pipeline(
     process_version_id: int | None = None,
     include_closed: bool = False,
     with_statuses: bool = False,
+    read_threads: int | None = None,
 ) -> InspectionResult:
     """Inspect every open deal ``user`` may see (narrowed by ids / process version).
 
@@ -409,7 +431,11 @@ def inspect_pipeline(
     deal is under control only with no gap at all), without signals (risk 0).
     ``with_statuses`` also returns the long (deal, criterion, status) frame; without it
     ``statuses`` is empty (the statuses are still computed, as columns, for control).
+    ``read_threads`` (default ``settings.MILEPOST_INSPECTION_READ_THREADS``) runs the reads on
+    that many connections at once, outside a transaction only (see :func:`consistent_reads`).
     """
+    if read_threads is None:
+        read_threads = settings.MILEPOST_INSPECTION_READ_THREADS
     as_of = as_of or timezone.now()
     timings: dict[str, float] = {}
     started = time.perf_counter()
@@ -419,10 +445,11 @@ def inspect_pipeline(
         process_version_id=process_version_id,
         include_closed=include_closed,
     )
-    with consistent_reads():
+    with consistent_reads(threads=read_threads) as reads:
         frames = _read(
             scope,
             as_of,
+            reads,
             everything=_is_everything(user, include_closed, opportunity_ids, process_version_id),
         )
     if frames is None:
@@ -450,20 +477,23 @@ def _is_everything(
     )
 
 
-def _read(scope: QuerySet[Opportunity], as_of: datetime, *, everything: bool) -> Any:
+def _read(scope: QuerySet[Opportunity], as_of: datetime, reads: Reads, *, everything: bool) -> Any:
     """Every frame the evaluation needs: the deals, their process definitions and criteria
-    plans, the related aggregates and the evidence (None when there is no deal)."""
-    opportunities = _opportunity_frame(scope)
-    if opportunities.is_empty():
+    plans, the related aggregates and the evidence (None when there is no deal).
+
+    The process versions in scope come first (one small query): they decide which aggregates
+    the criteria need. Then every read is independent, and :class:`Reads` may run them in
+    parallel on one snapshot.
+    """
+    versions = sorted(set(scope.order_by().values_list("stage__version_id", flat=True).distinct()))
+    if not versions:
         return None
-    versions = sorted(opportunities["process_version_id"].unique().to_list())
     processes = process_definitions(versions)
+    schema = opportunity_schema(AMOUNT_SCALE)
     plans: dict[int, CriteriaPlan] = {}
-    union = CriteriaPlan([], as_of, opportunities.schema)
+    union = CriteriaPlan([], as_of, schema)
     for vid, process in processes.items():
-        plan = CriteriaPlan(
-            [(c.id, c.rule) for _, c in _criteria(process)], as_of, opportunities.schema
-        )
+        plan = CriteriaPlan([(c.id, c.rule) for _, c in _criteria(process)], as_of, schema)
         plan.role_column("economic_buyer")
         plan.engaged_column(process.thresholds.engaged_within_days)
         plans[vid] = plan
@@ -471,8 +501,26 @@ def _read(scope: QuerySet[Opportunity], as_of: datetime, *, everything: bool) ->
         union.activity_aggs.update(plan.activity_aggs)
         union.engaged_aggs.update(plan.engaged_aggs)
     visible = None if everything else scope.values("id")
-    related = _aggregate_frames(union, visible, as_of) + _history_frames(visible, as_of)
-    evidence = _evidence_frame(visible)
+    aggregate_reads = _aggregate_reads(union, visible, as_of)
+    history_reads = _history_reads(visible, as_of)
+    # Longest first, so two connections finish together: engaged contacts and the deals.
+    tasks: list[Read] = [
+        aggregate_reads[0],
+        partial(_opportunity_frame, scope),
+        *aggregate_reads[1:],
+        partial(_evidence_frame, visible),
+        *history_reads,
+    ]
+    frames = reads.run(tasks)
+    opportunities = frames[1]
+    related = [frames[0], *frames[2 : 1 + len(aggregate_reads)]]
+    evidence = frames[1 + len(aggregate_reads)]
+    related += frames[2 + len(aggregate_reads) :]
+    if opportunities.is_empty():
+        return None
+    # A deal whose version was not in scope when versions were read (moved meanwhile, on
+    # SQLite's per-statement snapshots) waits for the next run rather than half-evaluate.
+    opportunities = opportunities.filter(pl.col("process_version_id").is_in(versions))
     return opportunities, processes, plans, union, related, evidence
 
 

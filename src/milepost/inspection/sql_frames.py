@@ -16,14 +16,16 @@ schema here, in one place: datetimes become ``Datetime("us", "UTC")``, dates ``D
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import polars as pl
 from django.db import connection, transaction
 from django.db.models import QuerySet
 
+T = TypeVar("T")
 _PG_DATETIME = "%Y-%m-%d %H:%M:%S%.f%#z"
 _SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S%.f"
 
@@ -94,24 +96,62 @@ def read_frame(queryset: QuerySet[Any], schema: dict[str, Any]) -> pl.DataFrame:
     )
 
 
+class Reads:
+    """Runs a batch of reads, in parallel where it is safe, on one snapshot where possible."""
+
+    def __init__(self, snapshot: str | None, threads: int):
+        self.snapshot = snapshot
+        self.threads = threads
+
+    def run(self, tasks: Sequence[Callable[[], T]]) -> list[T]:
+        """Results of ``tasks`` in order. Parallel tasks run on their own connections."""
+        if self.threads <= 1 or len(tasks) <= 1:
+            return [task() for task in tasks]
+        with ThreadPoolExecutor(max_workers=self.threads) as pool:
+            return list(pool.map(self._in_thread, tasks))
+
+    def _in_thread(self, task: Callable[[], T]) -> T:
+        # A worker thread has its own connection (Django's are per thread); close it after.
+        try:
+            if connection.vendor != "postgresql":
+                return task()
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                cursor.execute("SET TRANSACTION SNAPSHOT %s", [self.snapshot])
+                cursor.execute("SET LOCAL jit = off")
+                return task()
+        finally:
+            connection.close()
+
+
 @contextmanager
-def consistent_reads() -> Iterator[None]:
+def consistent_reads(threads: int = 1) -> Iterator[Reads]:
     """Run several reads as one consistent, read-only snapshot where the database allows it.
 
     On PostgreSQL, an outermost transaction is REPEATABLE READ (every query sees the same
     snapshot: no deal counted in one aggregate and missing from the next) and JIT compilation,
-    which costs more than it saves on these one-pass aggregates, is off for it. Inside an
-    existing transaction the settings apply to it (``SET LOCAL``). On SQLite each statement
-    reads its own WAL snapshot: a transaction would take the write lock (the project uses
-    ``BEGIN IMMEDIATE``) and block writers for the whole inspection.
+    which costs more than it saves on these one-pass aggregates, is off for it. With
+    ``threads > 1`` the snapshot is exported and worker connections import it, so parallel
+    reads see exactly the same data. Inside an existing transaction (whose own uncommitted
+    rows other connections cannot see) reads stay on this connection, one after the other.
+
+    On SQLite each statement reads its own WAL snapshot: a transaction would take the write
+    lock (the project uses ``BEGIN IMMEDIATE``) and block writers for the whole inspection.
+    Parallel reads there are separate connections, each on its own snapshot: a write landing
+    between them can make one deal's aggregates disagree for that run, which a single-node
+    embedded deployment accepts for the speed.
     """
-    if connection.vendor != "postgresql":
-        yield
-        return
     outermost = not connection.in_atomic_block
+    if connection.vendor != "postgresql":
+        yield Reads(None, threads if outermost else 1)
+        return
     with transaction.atomic():
+        snapshot = None
         with connection.cursor() as cursor:
             if outermost:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             cursor.execute("SET LOCAL jit = off")
-        yield
+            if outermost and threads > 1:
+                cursor.execute("SELECT pg_export_snapshot()")
+                (snapshot,) = cursor.fetchone()
+        yield Reads(snapshot, threads if snapshot else 1)
