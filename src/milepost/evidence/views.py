@@ -122,6 +122,11 @@ class ProcessMap:
         return self.inspection.criteria.opportunity
 
     @property
+    def unverified_stages(self) -> set[str]:
+        """Open stages with an exit criterion not met (a deal past them is not in control)."""
+        return {s.stage.key for s in self.inspection.criteria.stages if not s.all_met}
+
+    @property
     def claimed_label(self) -> str:
         key = self.inspection.criteria.claimed_stage
         return self.stage_labels.get(key, key)

@@ -475,3 +475,22 @@ def test_process_picker_switches_the_board_columns(org, processes, client_for):
         HTTP_HX_REQUEST="true",
     )
     assert response.status_code == 422
+
+
+def test_stage_path_marks_passed_stages_whose_criteria_are_not_met(org, processes, client_for):
+    from django.utils import timezone
+
+    ahead = make_opportunity(org.rep_a1, name="Ahead", stage_key="discover")
+    client = client_for(org.rep_a1)
+    html = client.get(detail_url(ahead)).content.decode()
+    path = html[html.index('class="stage-path"') : html.index("</ol>", html.index("stage-path"))]
+    assert "passed, exit criteria not met" in path
+    assert "✓ completed" not in path
+    # Meet Engage's exit criteria (a meeting; the account is set): the step is completed.
+    ahead.activities.create(
+        type="meeting", occurred_at=timezone.now(), owner=org.rep_a1, subject="Discovery"
+    )
+    html = client.get(detail_url(ahead)).content.decode()
+    path = html[html.index('class="stage-path"') : html.index("</ol>", html.index("stage-path"))]
+    assert "✓ completed" in path
+    assert "passed, exit criteria not met" not in path
