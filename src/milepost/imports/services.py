@@ -799,6 +799,17 @@ def _write_histories(
             if row.close_date is not None
             else created_at[i].date() + timedelta(days=cycle_days)
         )
+    # The dataset has no next steps; most open deals get one (see synthetic_evidence).
+    process = ProcessDef.model_validate(stage_by_index[0].version.definition)
+    open_keys = [
+        d.opportunity.stage.key if d.opportunity.stage.kind == StageKind.OPEN else None for d in new
+    ]
+    today = (maven.DATASET_HORIZON + delta) + timedelta(days=1)
+    for deal, step in zip(
+        new, synthetic_evidence.next_steps(process, open_keys, today, seed=seed + 3), strict=True
+    ):
+        if step is not None:
+            deal.opportunity.next_step, deal.opportunity.next_step_date = step
     opps = _bulk_create(Opportunity, [d.opportunity for d in new])
     if any(o.pk is None for o in opps):  # pragma: no cover - backends without RETURNING
         ids = dict(

@@ -4,9 +4,12 @@ The Maven CRM dataset records neither evidence nor how close dates moved, so an 
 the raw import would show every deal past its first stage as "not under control" and no deal
 ever pushed. The demo synthesises, per new deal, the plausible residue of real selling:
 
-* evidence for most evidence criteria of the stages the deal has passed (some rep-asserted,
-  some manager-verified, some buyer-confirmed with a contact of the account; a few rejected),
-  marked in the note as synthetic;
+* evidence for the evidence criteria of the stages the deal has passed: per deal a
+  "diligence" decides how often it reaches the level the criterion needs (rep-asserted,
+  manager-verified, buyer-confirmed with a contact of the account), some evidence is weaker
+  than needed, a few are rejected; the note says it is synthetic;
+* a next step (the stage's first suggested action) with a date around today for most open
+  deals, which the dataset does not have either;
 * for a quarter of open deals, one to three close-date pushes dated during the deal's life.
 
 Deterministic from the seed; vectorised draws, rows written with plain bulk inserts.
@@ -22,11 +25,16 @@ import numpy as np
 
 from milepost.engine.process_schema import ProcessDef
 
-EVIDENCE_RATE = 0.8  # share of a passed stage's evidence criteria that have evidence
-REJECTED_RATE = 0.05
+# Reps differ: most record what their deals need, some record little. A deal's "diligence" is
+# the chance that each criterion of a passed stage has evidence at the level it needs.
+DILIGENCE = (0.97, 0.75, 0.3)
+DILIGENCE_WEIGHTS = (0.5, 0.35, 0.15)
+SHORT_RATE = 0.5  # of the criteria that miss, half have evidence below the needed level
+REJECTED_RATE = 0.04
 LEVELS = ("rep", "manager", "buyer")
-LEVEL_WEIGHTS = (0.45, 0.3, 0.25)
 PUSHED_RATE = 0.25
+NEXT_STEP_RATE = 0.85  # open deals with a next step
+NEXT_STEP_DAYS = (-10, 21)  # next-step date around today: some overdue
 NOTE = "Synthetic demo evidence: {statement}"
 
 
@@ -54,15 +62,25 @@ def evidence_rows(
     if not criteria or not passed:
         return rows
     n = len(passed)
+    diligence = rng.choice(DILIGENCE, size=n, p=DILIGENCE_WEIGHTS)[:, None]
     draws = rng.random((n, len(criteria)))
-    levels = rng.choice(len(LEVELS), size=(n, len(criteria)), p=LEVEL_WEIGHTS)
+    enough = draws < diligence  # evidence at the needed level (or above)
+    short = ~enough & (rng.random((n, len(criteria))) < SHORT_RATE)  # evidence, too weak
     rejected = rng.random((n, len(criteria))) < REJECTED_RATE
+    above = rng.random((n, len(criteria))) < 0.3  # stronger evidence than needed
     limit = np.asarray(passed)[:, None]
     positions = np.array([p for p, _ in criteria])[None, :]
-    chosen = (positions < limit) & (draws < EVIDENCE_RATE)
-    for i, j in zip(*np.nonzero(chosen), strict=True):
+    recorded = (positions < limit) & (enough | short)
+    for i, j in zip(*np.nonzero(recorded), strict=True):
         _, criterion = criteria[j]
-        level = LEVELS[levels[i, j]]
+        need = LEVELS.index(criterion.verifier)
+        if enough[i, j]:
+            rank = min(need + int(above[i, j]), len(LEVELS) - 1)
+        elif need == 0:
+            continue  # nothing is weaker than the rep's own word
+        else:
+            rank = need - 1
+        level = LEVELS[rank]
         if level == "buyer" and contacts[i] is None:
             level = "manager"
         rows.append(
@@ -81,6 +99,33 @@ def evidence_rows(
             }
         )
     return rows
+
+
+def next_steps(
+    process: ProcessDef,
+    stage_keys: Sequence[str | None],
+    today: date,
+    *,
+    seed: int,
+) -> list[tuple[str, date] | None]:
+    """A next step (the stage's first suggested action) and its date for most open deals.
+
+    ``stage_keys[i]`` is deal ``i``'s open stage, None for closed deals (no next step).
+    """
+    rng = np.random.default_rng(seed)
+    n = len(stage_keys)
+    has = rng.random(n) < NEXT_STEP_RATE
+    offsets = rng.integers(NEXT_STEP_DAYS[0], NEXT_STEP_DAYS[1] + 1, size=n)
+    actions = {
+        s.key: (s.suggested_actions[0] if s.suggested_actions else s.label)
+        for s in process.open_stages
+    }
+    return [
+        (actions[key][:300], today + timedelta(days=int(offsets[i])))
+        if key is not None and has[i]
+        else None
+        for i, key in enumerate(stage_keys)
+    ]
 
 
 def push_rows(

@@ -432,6 +432,11 @@ def test_synthetic_evidence_covers_passed_stages_and_pushes_chain(processes):
             assert position[key] < open_position[stage_key]
         if level == "buyer":  # confirmed by a contact of the deal's own account
             assert contact_account == deal_account is not None
+    # next steps only on open deals, most of them
+    assert not Opportunity.objects.exclude(stage__kind="open").exclude(next_step="").exists()
+    open_deals = Opportunity.objects.filter(stage__kind="open")
+    with_step = open_deals.exclude(next_step="").filter(next_step_date__isnull=False).count()
+    assert 0.75 < with_step / open_deals.count() < 0.95
     # pushes chain: each starts where the previous ended, the last ends at the close date
     for opp in Opportunity.objects.filter(changes__isnull=False).distinct()[:50]:
         changes = list(opp.changes.order_by("changed_at", "id"))
