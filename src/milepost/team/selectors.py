@@ -6,7 +6,27 @@ everyone. Every other selector in Milepost filters by :func:`visible_user_ids`.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 from milepost.team.models import Role, User
+
+# Within one web request the team below a manager is looked up once (a page makes several
+# row-scoped reads). Outside a request (services, commands, tests) nothing is cached.
+_request_teams: ContextVar[dict[int, frozenset[int]] | None] = ContextVar(
+    "milepost_request_teams", default=None
+)
+
+
+@contextmanager
+def request_visibility_cache() -> Iterator[None]:
+    """Memoise :func:`visible_user_ids` for the duration of one request."""
+    token = _request_teams.set({})
+    try:
+        yield
+    finally:
+        _request_teams.reset(token)
 
 
 def subordinate_ids(user_id: int) -> set[int]:
@@ -31,7 +51,13 @@ def visible_user_ids(user: User) -> set[int] | None:
     if user.is_admin:
         return None
     if user.role in (Role.MANAGER, Role.LEADER):
-        return {user.id} | subordinate_ids(user.id)
+        cache = _request_teams.get()
+        if cache is not None and user.id in cache:
+            return set(cache[user.id])
+        ids = {user.id} | subordinate_ids(user.id)
+        if cache is not None:
+            cache[user.id] = frozenset(ids)
+        return ids
     return {user.id}
 
 
