@@ -283,3 +283,36 @@ def test_drag_to_closed_won_closes_the_deal(org, processes, login):
     opp.refresh_from_db()
     assert opp.stage.kind == "won"
     assert opp.closed_at is not None
+
+
+def test_drag_to_closed_lost_asks_why_and_keeps_the_reason(org, processes, login):
+    opp = make_opportunity(org.rep_a1, name="Slipped away", stage_key="evaluate")
+    page = login(org.rep_a1)
+    drag(page, card(page, opp), column(page, "lost"))
+    dialog = gate_dialog(page)
+    expect(dialog.locator("#gate-title")).to_have_text("Close “Slipped away” as lost?")
+    reason = dialog.get_by_label("Lost reason")
+    reason.fill("No")  # too short: said in the dialog, nothing sent
+    dialog.get_by_role("button", name="Close as lost").click()
+    expect(dialog.locator("#gate-error")).to_contain_text("at least 3 characters")
+    reason.fill("Chose the incumbent's renewal discount")
+    with page.expect_response(lambda r: "/move/" in r.url) as r:
+        dialog.get_by_role("button", name="Close as lost").click()
+    assert r.value.status == 200
+    expect(page.locator(f"#deal-{opp.pk}")).to_have_count(0)
+    opp.refresh_from_db()
+    assert opp.stage.kind == "lost"
+    assert opp.lost_reason == "Chose the incumbent's renewal discount"
+
+
+def test_cancelling_the_lost_reason_snaps_the_card_back(org, processes, login):
+    opp = make_opportunity(org.rep_a1, name="Maybe not", stage_key="evaluate")
+    page = login(org.rep_a1)
+    drag(page, card(page, opp), column(page, "lost"))
+    dialog = gate_dialog(page)
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(dialog).not_to_be_visible()
+    expect(page.locator(f'.board-column[data-stage="evaluate"] #deal-{opp.pk}')).to_be_visible()
+    opp.refresh_from_db()
+    assert opp.stage.key == "evaluate"
+    assert StageTransition.objects.filter(opportunity=opp).count() == 1

@@ -80,6 +80,7 @@
     body.append("version", move.card.dataset.version);
     body.append("next", window.location.pathname + window.location.search);
     if (move.justification) body.append("justification", move.justification);
+    if (move.lostReason) body.append("lost_reason", move.lostReason);
     return fetch(move.card.dataset.moveUrl, {
       method: "POST",
       body: body,
@@ -136,20 +137,58 @@
 
   function gateDialog() { return document.getElementById("gate-dialog"); }
 
-  function openGate(move, message) {
+  /* One dialog, two questions: why move past unmet exit criteria ("gate"), or why the deal
+   * was lost ("lost", asked before a drop on Closed lost is sent). */
+  var MODES = {
+    gate: {
+      label: "Why move past unmet exit criteria?", min: 10, max: 1000, submit: "Move anyway",
+      hint: "At least 10 characters. It is kept with the deal's stage history."
+    },
+    lost: {
+      label: "Lost reason", min: 3, max: 200, submit: "Close as lost",
+      hint: "At least 3 characters. It is kept on the deal and feeds win/loss analysis."
+    }
+  };
+
+  function openDialog(move, mode, message) {
     var dialog = gateDialog();
     if (!dialog || typeof dialog.showModal !== "function") return false;
+    var m = MODES[mode];
     pending = move;
-    dialog.querySelector("#gate-title").textContent =
-      "Move “" + move.name + "” to " + stageLabel(move.toStage) + "?";
+    move.mode = mode;
+    dialog.querySelector("#gate-title").textContent = mode === "lost"
+      ? "Close “" + move.name + "” as lost?"
+      : "Move “" + move.name + "” to " + stageLabel(move.toStage) + "?";
     dialog.querySelector("#gate-message").textContent = message;
+    dialog.querySelector("#gate-label").textContent = m.label;
+    dialog.querySelector("#gate-hint").textContent = m.hint;
+    dialog.querySelector("#gate-submit").textContent = m.submit;
     dialog.querySelector("#gate-error").textContent = "";
     var text = dialog.querySelector("#gate-justification");
     text.value = "";
+    text.setAttribute("minlength", String(m.min));
+    text.setAttribute("maxlength", String(m.max));
     text.removeAttribute("aria-invalid");
     dialog.showModal();
     text.focus();
     return true;
+  }
+
+  function openGate(move, message) { return openDialog(move, "gate", message); }
+
+  function isLost(toStage) {
+    var target = document.querySelector('.card-list[data-stage="' + toStage + '"]');
+    return !!target && target.dataset.kind === "lost";
+  }
+
+  /* Start a move: a drop on Closed lost first asks why (without a dialog, it goes as is). */
+  function go(move) {
+    if (isLost(move.toStage) && !move.lostReason &&
+        openDialog(move, "lost", "Why did the buyer choose another path: a competitor, " +
+                   "building it themselves, or doing nothing?")) {
+      return;
+    }
+    attempt(move);
   }
 
   /* Close the dialog; `cancelled` puts the card back where it was. */
@@ -204,7 +243,8 @@
   function newMove(card, toStage, fromList, restore, focusAfter, opener) {
     return {
       card: card, toStage: toStage, fromList: fromList, restore: restore,
-      focusAfter: focusAfter, opener: opener || null, name: cardName(card), justification: ""
+      focusAfter: focusAfter, opener: opener || null, name: cardName(card), justification: "",
+      lostReason: "", mode: ""
     };
   }
 
@@ -225,7 +265,8 @@
         text.focus();
         return;
       }
-      pending.justification = value;
+      if (pending.mode === "lost") pending.lostReason = value;
+      else pending.justification = value;
       attempt(pending);
     });
     dialog.querySelector("#gate-cancel").addEventListener("click", function () {
@@ -258,7 +299,7 @@
           var card = evt.item;
           var from = evt.from;
           var oldIndex = evt.oldIndex;
-          attempt(newMove(card, evt.to.dataset.stage, from, function () {
+          go(newMove(card, evt.to.dataset.stage, from, function () {
             var ref = from.children[oldIndex] || null;
             from.insertBefore(card, ref);
           }, false));
@@ -276,7 +317,7 @@
     evt.preventDefault();
     var list = card.parentElement;
     var select = form.querySelector("select[name=to_stage]");
-    attempt(newMove(card, select.value, list, function () {}, true, select));
+    go(newMove(card, select.value, list, function () {}, true, select));
   });
 
   function start() {
