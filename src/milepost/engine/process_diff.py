@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from pydantic import BaseModel
+
 from milepost.engine.process_schema import ExitCriterionDef, ProcessDef, StageDef
 from milepost.engine.rule_text import rule_text
 
@@ -27,10 +29,11 @@ class ChangeKind(StrEnum):
     CRITERION_ADDED = "criterion_added"
     CRITERION_REMOVED = "criterion_removed"
     CRITERION_MOVED = "criterion_moved"
+    CRITERIA_REORDERED = "criteria_reordered"
     CRITERION_FIELD = "criterion_field"
 
 
-PROCESS_FIELDS = ("key", "name", "description", "currency", "gate_policy")
+PROCESS_FIELDS = ("key", "name", "description", "currency", "gate_policy", "inspection")
 STAGE_FIELDS = (
     "label",
     "kind",
@@ -41,7 +44,7 @@ STAGE_FIELDS = (
     "expected_days",
     "max_days",
 )
-CRITERION_FIELDS = ("statement", "verifier", "rule", "guidance")
+CRITERION_FIELDS = ("statement", "verifier", "rule", "evidence", "guidance")
 
 _FIELD_WORDS = {
     "gate_policy": "gate policy",
@@ -50,6 +53,7 @@ _FIELD_WORDS = {
     "forecast_category": "forecast category",
     "expected_days": "expected days",
     "max_days": "max days",
+    "inspection": "inspection thresholds",
 }
 
 
@@ -58,7 +62,8 @@ class Change:
     """One difference. ``stage`` / ``criterion`` / ``field`` say where; ``old`` / ``new`` what.
 
     For ``SUGGESTED_ACTIONS`` ``old`` and ``new`` are the removed and added lines; for
-    ``STAGES_REORDERED`` they are the stage keys (common to both versions) in each order.
+    ``STAGES_REORDERED`` they are the stage keys (common to both versions) in each order; for
+    ``CRITERIA_REORDERED`` the ids of the stage's criteria common to both, in each order.
     """
 
     kind: ChangeKind
@@ -105,6 +110,12 @@ class Change:
             return [f"{self.where} added: {_show(self.new)}"]
         if kind == ChangeKind.CRITERION_REMOVED:
             return [f"{self.where} removed: {_show(self.old)}"]
+        if kind == ChangeKind.CRITERIA_REORDERED:
+            return [
+                f"{self.where}: exit criteria reordered",
+                "  was: " + ", ".join(self.old),
+                "  now: " + ", ".join(self.new),
+            ]
         if kind == ChangeKind.CRITERION_MOVED:
             return [f"criterion '{self.criterion}' moved from stage '{self.old}' to '{self.new}'"]
         if self.field == "rule":
@@ -124,6 +135,8 @@ def _show(value: Any) -> str:
         return "(none)"
     if isinstance(value, str):
         return f"“{value}”" if " " in value else value
+    if isinstance(value, BaseModel):
+        return str(value.model_dump(mode="json", exclude_none=True))
     return str(value)
 
 
@@ -221,6 +234,18 @@ def diff_processes(old: ProcessDef, new: ProcessDef) -> list[Change]:
                 Change(ChangeKind.CRITERION_MOVED, stage_key, cid, old=old_stage, new=stage_key)
             )
         changes.extend(_criterion_changes(stage_key, old_criterion, criterion))
+
+    # Order within a stage matters (it is the order the rep works through them).
+    for stage in new.stages:
+        if stage.key not in old_stages:
+            continue
+        kept = {c.id for c in old_stages[stage.key].exit_criteria} & {
+            c.id for c in stage.exit_criteria
+        }
+        was = [c.id for c in old_stages[stage.key].exit_criteria if c.id in kept]
+        now = [c.id for c in stage.exit_criteria if c.id in kept]
+        if was != now:
+            changes.append(Change(ChangeKind.CRITERIA_REORDERED, stage.key, old=was, new=now))
     return changes
 
 

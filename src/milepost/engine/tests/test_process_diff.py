@@ -191,6 +191,47 @@ CASES = [
         [(ChangeKind.CRITERION_MOVED, "justify", "verbal_selection", None, "negotiate", "justify")],
     ),
     (
+        "criteria_reordered",
+        lambda d: _stage(d, "discover")["exit_criteria"].reverse(),
+        [
+            (
+                ChangeKind.CRITERIA_REORDERED,
+                "discover",
+                None,
+                None,
+                [
+                    "problem_and_cost_confirmed",
+                    "stakeholders_identified",
+                    "discovery_recap_accepted",
+                ],
+                [
+                    "discovery_recap_accepted",
+                    "stakeholders_identified",
+                    "problem_and_cost_confirmed",
+                ],
+            )
+        ],
+    ),
+    (
+        "inspection_threshold",
+        lambda d: d["inspection"].update(no_activity_days=21),
+        [(ChangeKind.PROCESS_FIELD, None, None, "inspection", ..., ...)],
+    ),
+    (
+        "criterion_evidence_required",
+        lambda d: _criterion(d, "fit_with_ideal_customer").update(evidence="required"),
+        [
+            (
+                ChangeKind.CRITERION_FIELD,
+                "engage",
+                "fit_with_ideal_customer",
+                "evidence",
+                None,
+                "required",
+            )
+        ],
+    ),
+    (
         "suggested_action_changed",
         lambda d: _stage(d, "won")["suggested_actions"].append("Send a thank-you note."),
         [(ChangeKind.SUGGESTED_ACTIONS, "won", None, None, [], ["Send a thank-you note."])],
@@ -250,3 +291,11 @@ def test_different_processes_compare_field_by_field():
     assert ChangeKind.STAGE_REMOVED in kinds
     removed = {c.stage for c in changes if c.kind == ChangeKind.STAGE_REMOVED}
     assert removed == {s.key for s in OLD.stages}
+
+
+def test_inspection_change_reads_as_the_thresholds() -> None:
+    changes = diff_processes(OLD, _new(lambda d: d["inspection"].update(no_activity_days=21)))
+    (line,) = changes[0].describe()
+    assert line.startswith("process: inspection thresholds {")
+    assert "'no_activity_days': 14" in line
+    assert "'no_activity_days': 21" in line
