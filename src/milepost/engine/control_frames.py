@@ -16,8 +16,7 @@ from typing import Any
 
 import polars as pl
 
-from milepost.engine.criteria import MET, UNKNOWN, UNMET
-from milepost.engine.criteria_frames import STATUS, CriteriaPlan
+from milepost.engine.criteria_frames import STATUS, CriteriaPlan, status_of
 from milepost.engine.evidence import LEVEL_RANK, CriterionMeta
 
 REJECTED_CODE = -1
@@ -209,12 +208,6 @@ def _long_statuses(frame: pl.DataFrame, columns: list[str], ids: list[str]) -> p
             pl.col("column")
             .replace_strict(dict(zip(columns, ids, strict=True)), return_dtype=pl.String)
             .alias("criterion_id"),
-            pl.when(pl.col("met").is_null())
-            .then(pl.lit(UNKNOWN))
-            .when(pl.col("met"))
-            .then(pl.lit(MET))
-            .otherwise(pl.lit(UNMET))
-            .cast(STATUS)
-            .alias("status"),
+            status_of(pl.col("met")).alias("status"),
         )
     )

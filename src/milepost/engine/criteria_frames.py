@@ -73,6 +73,18 @@ def opportunity_schema(amount_scale: int = 2) -> dict[str, pl.DataType]:
     return schema
 
 
+def status_of(kleene: pl.Expr) -> pl.Expr:
+    """A Kleene boolean (true met, false unmet, null unknown) as the status Enum."""
+    return (
+        pl.when(kleene.is_null())
+        .then(pl.lit(UNKNOWN))
+        .when(kleene)
+        .then(pl.lit(MET))
+        .otherwise(pl.lit(UNMET))
+        .cast(STATUS)
+    )
+
+
 class CriteriaPlan:
     """Criteria compiled to expressions, with the aggregate columns their leaves need.
 
@@ -284,13 +296,7 @@ class CriteriaPlan:
                 dict(zip(columns, self.criterion_ids, strict=True)), return_dtype=pl.String
             )
             .alias("criterion_id"),
-            pl.when(pl.col("met").is_null())
-            .then(pl.lit(UNKNOWN))
-            .when(pl.col("met"))
-            .then(pl.lit(MET))
-            .otherwise(pl.lit(UNMET))
-            .cast(STATUS)
-            .alias("status"),
+            status_of(pl.col("met")).alias("status"),
         ).collect()
 
 

@@ -11,21 +11,10 @@ from typing import Literal
 
 from ninja import Field, Schema
 
+from milepost.engine.process_schema import SignalName
 from milepost.pipeline.schemas import PageQuery
 
-SignalKey = Literal[
-    "criteria_unmet",
-    "stalled_in_stage",
-    "close_date_past",
-    "close_date_pushed",
-    "amount_changed",
-    "stage_skipped",
-    "went_backwards",
-    "no_next_step",
-    "single_threaded",
-    "no_economic_buyer",
-    "no_recent_activity",
-]
+SignalKey = SignalName  # one list of signals: the process file's
 Period = Literal["this_month", "this_quarter", "next_quarter", "overdue"]
 
 
