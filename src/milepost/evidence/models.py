@@ -11,7 +11,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from milepost.pipeline.models import AppendOnlyError
+from milepost.pipeline.models import AppendOnly
 
 
 class EvidenceLevel(models.TextChoices):
@@ -85,8 +85,10 @@ class Evidence(models.Model):
         return f"{self.criterion_key} on deal {self.opportunity_id}: {self.state}/{self.level}"
 
 
-class EvidenceEvent(models.Model):
+class EvidenceEvent(AppendOnly):
     """One change to a deal's evidence, as it was after the change. Append-only."""
+
+    append_only_what = "evidence history rows"
 
     evidence = models.ForeignKey(Evidence, on_delete=models.CASCADE, related_name="events")
     opportunity = models.ForeignKey(
@@ -114,11 +116,3 @@ class EvidenceEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.criterion_key} on deal {self.opportunity_id}"
-
-    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        if self.pk is not None and not kwargs.get("force_insert"):
-            raise AppendOnlyError("evidence history is append-only")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        raise AppendOnlyError("evidence history is append-only")

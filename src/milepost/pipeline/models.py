@@ -150,16 +150,38 @@ class OpportunityContact(models.Model):
 
 
 class AppendOnlyError(RuntimeError):
-    """Raised when code tries to change or delete a recorded stage transition."""
+    """Raised when code tries to change or delete a row of an append-only history."""
 
 
-class StageTransition(models.Model):
+class AppendOnly(models.Model):
+    """A history row: inserted once, never updated or deleted through the ORM.
+
+    ``append_only_what`` names the rows in the error ("stage transitions").
+    """
+
+    append_only_what = "these rows"
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if self.pk is not None and not kwargs.get("force_insert"):
+            raise AppendOnlyError(f"{self.append_only_what} are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        raise AppendOnlyError(f"{self.append_only_what} are append-only")
+
+
+class StageTransition(AppendOnly):
     """One stage change, recorded at the moment it happened. Append-only.
 
     Conversion ratios, velocity and forecasting read these rows, so they are never edited:
     the amount, close date and (later) exit-criteria result are as they were at the move.
     ``from_stage`` is null for the opportunity's first stage.
     """
+
+    append_only_what = "stage transitions"
 
     opportunity = models.ForeignKey(
         Opportunity, on_delete=models.CASCADE, related_name="transitions"
@@ -190,14 +212,6 @@ class StageTransition(models.Model):
     def __str__(self) -> str:
         return f"{self.from_stage or '∅'} → {self.to_stage} at {self.moved_at:%Y-%m-%d}"
 
-    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        if self.pk is not None and not kwargs.get("force_insert"):
-            raise AppendOnlyError("stage transitions are append-only")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        raise AppendOnlyError("stage transitions are append-only")
-
     @property
     def days_in_from_stage(self) -> float | None:
         if self.seconds_in_from_stage is None:
@@ -205,13 +219,15 @@ class StageTransition(models.Model):
         return self.seconds_in_from_stage / 86400
 
 
-class OpportunityChange(models.Model):
+class OpportunityChange(AppendOnly):
     """A change to a deal's close date or amount, as it happened. Append-only.
 
     Inspection reads these to see a close date pushed out again and again, or an amount cut
     after the forecast call. ``close_date_shift_days`` is kept (rather than computed in SQL) so
     both databases add it up the same way; positive means pushed out.
     """
+
+    append_only_what = "opportunity changes"
 
     opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, related_name="changes")
     changed_at = models.DateTimeField()
@@ -231,14 +247,6 @@ class OpportunityChange(models.Model):
 
     def __str__(self) -> str:
         return f"change to deal {self.opportunity_id} at {self.changed_at:%Y-%m-%d}"
-
-    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        if self.pk is not None and not kwargs.get("force_insert"):
-            raise AppendOnlyError("opportunity changes are append-only")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        raise AppendOnlyError("opportunity changes are append-only")
 
 
 class Activity(models.Model):

@@ -10,7 +10,12 @@ from django.utils import timezone
 
 from milepost.evidence.services import evidence_record
 from milepost.inspection.gates import GateBlocked
-from milepost.pipeline.models import Opportunity, OpportunityContact, StageTransition
+from milepost.pipeline.models import (
+    AppendOnlyError,
+    Opportunity,
+    OpportunityContact,
+    StageTransition,
+)
 from milepost.pipeline.services import opportunity_move_stage, opportunity_update
 from milepost.process.services import process_load
 from milepost.testing.factories import Org, make_contact, make_opportunity
@@ -158,3 +163,8 @@ def test_close_date_and_amount_changes_are_kept(org: Org, processes: None) -> No
     assert (change.close_date_from, change.close_date_shift_days) == (old_close, 14)
     assert (str(change.amount_from), str(change.amount_to)) == ("10000.00", "8000.00")
     assert change.changed_by == org.rep_a1
+    change.amount_to = change.amount_from
+    with pytest.raises(AppendOnlyError, match="opportunity changes are append-only"):
+        change.save()
+    with pytest.raises(AppendOnlyError, match="opportunity changes are append-only"):
+        change.delete()
