@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "milepost.process",
     "milepost.pipeline",
     "milepost.evidence",
+    "milepost.methodology",
     "milepost.imports",
     "milepost.inspection",
     "milepost.web",

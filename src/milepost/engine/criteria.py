@@ -25,6 +25,10 @@ Statuses are three-valued: ``met``, ``unmet``, ``unknown``.
   date (so "41 days ago" in a reason is the same day count the check uses, and an activity
   exactly ``within_days`` days ago counts). Activities dated after ``as_of`` (planned meetings)
   have not happened and never count.
+* ``methodology``: the deal's score on a methodology element (MEDDPICC economic buyer ...) is at
+  least ``at_least`` on the element's scale (the top level when unset). Not assessed is unmet;
+  a rule naming an element or level the pack does not have is unknown (a broken rule).
+  Scales come from the packs (``scales``: (pack, element) -> level keys, lowest first).
 * ``all`` / ``any`` / ``not`` use Kleene logic: ``all`` is unmet if any child is unmet, else
   unknown if any child is unknown, else met; ``any`` is the dual; ``not`` swaps met and unmet and
   keeps unknown.
@@ -44,7 +48,12 @@ from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel
 
-from milepost.engine.rule_text import ACTIVITY_LABELS, FIELD_LABELS, ROLE_LABELS
+from milepost.engine.rule_text import (
+    ACTIVITY_LABELS,
+    FIELD_LABELS,
+    ROLE_LABELS,
+    methodology_label,
+)
 
 Status = Literal["met", "unmet", "unknown"]
 MET: Status = "met"
@@ -107,6 +116,8 @@ class OpportunitySnapshot:
     lost_reason: str | None = ""
     contact_roles: tuple[tuple[int, str], ...] = ()
     activities: tuple[ActivityFact, ...] = ()
+    # (pack, element, level key) for every methodology element assessed on the deal.
+    elements: tuple[tuple[str, str, str], ...] = ()
 
     def value(self, field: str) -> Any:
         if field not in FIELD_LABELS:
@@ -243,12 +254,19 @@ def _or_words(words: Sequence[str]) -> str:
 # Evaluation.
 
 
-def evaluate_rule(rule: Any, snapshot: OpportunitySnapshot, as_of: datetime) -> RuleResult:
+Scales = Mapping[tuple[str, str], Sequence[str]]
+
+
+def evaluate_rule(
+    rule: Any, snapshot: OpportunitySnapshot, as_of: datetime, scales: Scales | None = None
+) -> RuleResult:
     """Evaluate ``rule`` for one opportunity at ``as_of`` (aware); status plus a reason."""
-    return _evaluate(plain_rule(rule), snapshot, utc(as_of, "as_of"))
+    return _evaluate(plain_rule(rule), snapshot, utc(as_of, "as_of"), scales or {})
 
 
-def _evaluate(plain: Mapping[str, Any], snap: OpportunitySnapshot, as_of: datetime) -> RuleResult:
+def _evaluate(
+    plain: Mapping[str, Any], snap: OpportunitySnapshot, as_of: datetime, scales: Scales
+) -> RuleResult:
     ((kind, spec),) = plain.items()
     if kind == "field_set":
         label = _field_label(spec)
@@ -263,8 +281,10 @@ def _evaluate(plain: Mapping[str, Any], snap: OpportunitySnapshot, as_of: dateti
         return _contacts_engaged(spec, snap, as_of)
     if kind == "activity":
         return _activity(spec, snap, as_of)
+    if kind == "methodology":
+        return _methodology(spec, snap, scales)
     if kind in ("all", "any"):
-        results = [_evaluate(plain_rule(child), snap, as_of) for child in spec]
+        results = [_evaluate(plain_rule(child), snap, as_of, scales) for child in spec]
         decisive = UNMET if kind == "all" else MET
         for status in (decisive, UNKNOWN):
             hits = [r.reason for r in results if r.status == status]
@@ -272,7 +292,7 @@ def _evaluate(plain: Mapping[str, Any], snap: OpportunitySnapshot, as_of: dateti
                 return RuleResult(status, "; ".join(hits))
         return RuleResult(MET if kind == "all" else UNMET, "; ".join(r.reason for r in results))
     if kind == "not":
-        inner = _evaluate(plain_rule(spec), snap, as_of)
+        inner = _evaluate(plain_rule(spec), snap, as_of, scales)
         flipped = {MET: UNMET, UNMET: MET, UNKNOWN: UNKNOWN}[inner.status]
         # The inner reason states the fact that decides the negation, so it reads as-is.
         return RuleResult(flipped, inner.reason)
@@ -351,8 +371,49 @@ def _activity(spec: Mapping[str, Any], snap: OpportunitySnapshot, as_of: datetim
     )
 
 
+def methodology_threshold(spec: Mapping[str, Any], scales: Scales) -> tuple[Sequence[str], int]:
+    """The element's level keys and the rank the rule needs; ``((), -1)`` for a broken rule.
+
+    Shared with the set-based form so both call the same rules broken.
+    """
+    levels = scales.get((spec["pack"], spec["element"]))
+    if not levels:
+        return (), -1
+    wanted = spec.get("at_least") or levels[-1]
+    if wanted not in levels:
+        return (), -1
+    return levels, list(levels).index(wanted)
+
+
+def _words(key: str) -> str:
+    return key.replace("_", " ")
+
+
+def _methodology(spec: Mapping[str, Any], snap: OpportunitySnapshot, scales: Scales) -> RuleResult:
+    pack, element = spec["pack"], spec["element"]
+    what = f"{methodology_label(pack)} {_words(element)}"
+    levels, need = methodology_threshold(spec, scales)
+    if need < 0:
+        wanted = spec.get("at_least") or "the top level"
+        return RuleResult(
+            UNKNOWN, f"the rule checks {what} at {wanted!r}, which the pack does not have; fix it"
+        )
+    needs = f"needs {_words(levels[need])}"
+    level = next((lv for p, e, lv in snap.elements if (p, e) == (pack, element)), None)
+    if level is None:
+        return RuleResult(UNMET, f"{what} not assessed yet ({needs})")
+    rank = list(levels).index(level) if level in levels else -1
+    status = MET if rank >= need else UNMET
+    return RuleResult(
+        status, f"{what} is {_words(level)}" + ("" if status == MET else f" ({needs})")
+    )
+
+
 def evaluate_criterion(
-    criterion_def: Any, snapshot: OpportunitySnapshot, as_of: datetime
+    criterion_def: Any,
+    snapshot: OpportunitySnapshot,
+    as_of: datetime,
+    scales: Scales | None = None,
 ) -> RuleResult:
     """Evaluate an exit criterion (``ExitCriterionDef`` or its mapping form).
 
@@ -365,7 +426,7 @@ def evaluate_criterion(
         rule, verifier = criterion_def.rule, criterion_def.verifier
     if rule is None:
         return RuleResult(UNKNOWN, f"needs evidence from the {verifier}")
-    return evaluate_rule(rule, snapshot, as_of)
+    return evaluate_rule(rule, snapshot, as_of, scales)
 
 
 # ---------------------------------------------------------------------------------------------

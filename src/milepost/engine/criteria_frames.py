@@ -16,6 +16,7 @@ Input frames (column names fixed; extra columns are ignored):
 * ``contact_roles``: ``opportunity_id, contact_id, role``.
 * ``activities``: ``opportunity_id, activity_id, type, occurred_at`` (Datetime, UTC).
 * ``activity_contacts``: ``activity_id, contact_id``.
+* ``element_levels`` (optional): ``opportunity_id, pack, element, level`` (methodology scores).
 """
 
 from __future__ import annotations
@@ -36,9 +37,11 @@ from milepost.engine.criteria import (
     UNKNOWN,
     UNMET,
     OpportunitySnapshot,
+    Scales,
     activity_types,
     claimed_position,
     compare_operand,
+    methodology_threshold,
     plain_rule,
     utc,
     window_start,
@@ -56,6 +59,12 @@ ACTIVITIES_SCHEMA: dict[str, Any] = {
     "occurred_at": UTC_TIME,
 }
 ACTIVITY_CONTACTS_SCHEMA: dict[str, Any] = {"activity_id": ID, "contact_id": ID}
+ELEMENT_LEVELS_SCHEMA: dict[str, Any] = {
+    "opportunity_id": ID,
+    "pack": pl.String,
+    "element": pl.String,
+    "level": pl.String,
+}
 _UNKNOWN = pl.lit(None, dtype=pl.Boolean)
 
 
@@ -98,6 +107,8 @@ class CriteriaPlan:
       happened (``occurred_at <= as_of``; within the window, see :func:`window_start`).
     * ``engaged_aggs``: within_days → column; distinct contacts on activities that happened in
       the window.
+    * ``element_aggs``: (pack, element) → column; the element's level key (null: not assessed).
+      Not a count: compared through the element's scale (``scales``).
     """
 
     def __init__(
@@ -105,6 +116,7 @@ class CriteriaPlan:
         criteria: Sequence[tuple[str, Any]],
         as_of: datetime,
         schema: Mapping[str, pl.DataType] | None = None,
+        scales: Scales | None = None,
     ):
         ids = [criterion_id for criterion_id, _ in criteria]
         if len(set(ids)) != len(ids):
@@ -114,6 +126,8 @@ class CriteriaPlan:
         self.role_aggs: dict[str, str] = {}
         self.activity_aggs: dict[tuple[tuple[str, ...], int | None], str] = {}
         self.engaged_aggs: dict[int, str] = {}
+        self.element_aggs: dict[tuple[str, str], str] = {}
+        self.scales: Scales = scales or {}
         self.criterion_ids = ids
         self.expressions = [
             (_UNKNOWN if rule is None else self.compile(rule)).alias(f"__c{i}")
@@ -144,6 +158,10 @@ class CriteriaPlan:
             key, f"__activity_{'+'.join(key[0])}_{within_days or 'ever'}"
         )
 
+    def element_column(self, pack: str, element: str) -> str:
+        """Register (once) and name the level column of a methodology element."""
+        return self.element_aggs.setdefault((pack, element), f"__element_{pack}__{element}")
+
     def compile(self, rule: Any) -> pl.Expr:
         ((kind, spec),) = plain_rule(rule).items()
         if kind == "field_set":
@@ -158,6 +176,19 @@ class CriteriaPlan:
             days = spec.get("within_days")
             column = self.activity_column(activity_types(spec), int(days) if days else None)
             return pl.col(column) >= int(spec.get("min", 1))
+        if kind == "methodology":
+            levels, need = methodology_threshold(spec, self.scales)
+            if need < 0:
+                return _UNKNOWN
+            column = self.element_column(spec["pack"], spec["element"])
+            rank = (
+                pl.col(column)
+                .replace_strict(
+                    {lv: i for i, lv in enumerate(levels)}, default=-1, return_dtype=pl.Int64
+                )
+                .fill_null(-1)
+            )
+            return rank >= need
         if kind in ("all", "any"):
             children = [self.compile(child) for child in spec]
             combined = children[0]
@@ -226,9 +257,17 @@ class CriteriaPlan:
         contact_roles: pl.DataFrame | pl.LazyFrame,
         activities: pl.DataFrame | pl.LazyFrame,
         activity_contacts: pl.DataFrame | pl.LazyFrame,
+        element_levels: pl.DataFrame | pl.LazyFrame | None = None,
     ) -> pl.LazyFrame:
         """Opportunities plus one count column per registered aggregate (0 when no rows)."""
         frame = opportunities.lazy()
+        if self.element_aggs:
+            levels = (
+                element_levels.lazy()
+                if element_levels is not None
+                else pl.LazyFrame(schema=ELEMENT_LEVELS_SCHEMA)
+            )
+            frame = frame.join(self.pivot_elements(levels), on="opportunity_id", how="left")
         if self.role_aggs:
             aggs = [
                 pl.col("contact_id").filter(pl.col("role") == role).n_unique().alias(name)
@@ -269,6 +308,17 @@ class CriteriaPlan:
             )
         return self.fill_counts(frame)
 
+    def pivot_elements(self, levels: pl.LazyFrame) -> pl.LazyFrame:
+        """``opportunity_id`` plus one level column per registered element (one row per deal)."""
+        aggs = [
+            pl.col("level")
+            .filter((pl.col("pack") == pack) & (pl.col("element") == element))
+            .first()
+            .alias(name)
+            for (pack, element), name in self.element_aggs.items()
+        ]
+        return levels.group_by("opportunity_id").agg(aggs)
+
     def fill_counts(self, frame: pl.LazyFrame) -> pl.LazyFrame:
         """No related rows means a count of 0, not unknown."""
         counts = self.count_columns
@@ -307,6 +357,8 @@ def evaluate_criteria_frame(
     activity_contacts: pl.DataFrame | pl.LazyFrame,
     criteria: Sequence[tuple[str, Any]],
     as_of: datetime,
+    element_levels: pl.DataFrame | pl.LazyFrame | None = None,
+    scales: Scales | None = None,
 ) -> pl.DataFrame:
     """Statuses for every (opportunity, criterion): ``opportunity_id, criterion_id, status``.
 
@@ -315,8 +367,10 @@ def evaluate_criteria_frame(
     ``status`` is an Enum of met / unmet / unknown.
     """
     opps = opportunities.lazy()
-    plan = CriteriaPlan(criteria, as_of, opps.collect_schema())
-    return plan.statuses(plan.aggregate(opps, contact_roles, activities, activity_contacts))
+    plan = CriteriaPlan(criteria, as_of, opps.collect_schema(), scales)
+    return plan.statuses(
+        plan.aggregate(opps, contact_roles, activities, activity_contacts, element_levels)
+    )
 
 
 def verified_stage_frame(
@@ -385,6 +439,15 @@ def verified_stage_frame(
         pl.col("gap")
         .replace_strict(by_index, default=None, return_dtype=pl.String)
         .alias("first_gap"),
+    )
+
+
+def element_frame(snapshots: Sequence[OpportunitySnapshot]) -> pl.DataFrame:
+    """The ``element_levels`` input frame for a handful of snapshots."""
+    return pl.DataFrame(
+        [(s.id, pack, element, level) for s in snapshots for pack, element, level in s.elements],
+        schema=ELEMENT_LEVELS_SCHEMA,
+        orient="row",
     )
 
 

@@ -131,6 +131,19 @@ class ActivityRule(_Strict):
     activity: ActivityHappened
 
 
+class MethodologyElement(_Strict):
+    pack: str = Field(pattern=SLUG, max_length=64)
+    element: str = Field(pattern=SLUG, max_length=48)
+    # A level of the element's scale; unset means the top level (fully established).
+    at_least: str | None = Field(None, pattern=SLUG, max_length=32)
+
+
+class MethodologyRule(_Strict):
+    """``{methodology: {pack: meddpicc, element: economic_buyer, at_least: confirmed}}``."""
+
+    methodology: MethodologyElement
+
+
 class AllRule(_Strict):
     all: list[Rule] = Field(min_length=1)
 
@@ -149,6 +162,7 @@ RULE_KINDS = (
     "contact_role",
     "contacts_engaged",
     "activity",
+    "methodology",
     "all",
     "any",
     "not",
@@ -171,6 +185,7 @@ Rule = Annotated[
         | Annotated[ContactRoleRule, Tag("contact_role")]
         | Annotated[ContactsEngagedRule, Tag("contacts_engaged")]
         | Annotated[ActivityRule, Tag("activity")]
+        | Annotated[MethodologyRule, Tag("methodology")]
         | Annotated[AllRule, Tag("all")]
         | Annotated[AnyRule, Tag("any")]
         | Annotated[NotRule, Tag("not")]
@@ -184,6 +199,21 @@ Rule = Annotated[
 AllRule.model_rebuild()
 AnyRule.model_rebuild()
 NotRule.model_rebuild()
+
+
+def plain_rules(rule: Any) -> list[dict[str, Any]]:
+    """The leaves of a rule tree as plain one-key mappings (validated models or stored JSON)."""
+    if rule is None:
+        return []
+    plain = (
+        rule.model_dump(by_alias=True, exclude_none=True) if isinstance(rule, BaseModel) else rule
+    )
+    ((kind, spec),) = plain.items()
+    if kind in ("all", "any"):
+        return [leaf for child in spec for leaf in plain_rules(child)]
+    if kind == "not":
+        return plain_rules(spec)
+    return [plain]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -259,6 +289,31 @@ class InspectionDef(_Strict):
         return weights.get(signal, DEFAULT_WEIGHTS[signal])
 
 
+class StageMethodology(_Strict):
+    """Which elements of one methodology matter at a stage; unlisted ones are not relevant."""
+
+    required: list[str] = Field(default_factory=list)
+    recommended: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _disjoint(self) -> StageMethodology:
+        both = sorted(set(self.required) & set(self.recommended))
+        if both:
+            raise ValueError(f"elements both required and recommended: {', '.join(both)}")
+        for name in ("required", "recommended"):
+            items = getattr(self, name)
+            if len(set(items)) != len(items):
+                raise ValueError(f"{name} lists an element twice")
+        return self
+
+
+class MethodologyUse(_Strict):
+    """A methodology pack the process uses, and what for (shown to reps and managers)."""
+
+    pack: str = Field(pattern=SLUG, max_length=64)
+    purpose: str = ""
+
+
 class StageDef(_Strict):
     key: str = Field(pattern=SLUG, max_length=64)
     label: str = Field(min_length=1, max_length=120)
@@ -271,6 +326,11 @@ class StageDef(_Strict):
     max_days: int | None = Field(None, ge=1)
     exit_criteria: list[ExitCriterionDef] = Field(default_factory=list)
     suggested_actions: list[str] = Field(default_factory=list)
+    # Methodology pack key -> the elements that matter at this stage.
+    methodology: dict[str, StageMethodology] = Field(default_factory=dict)
+    # Markdown: the stage's playbook, and the extra notes of its one-page job aid.
+    playbook: str = ""
+    job_aid: str = ""
 
     @model_validator(mode="after")
     def _consistent(self) -> StageDef:
@@ -299,6 +359,7 @@ class ProcessDef(_Strict):
     description: str = ""
     currency: str = Field("USD", pattern=r"^[A-Z]{3}$")
     gate_policy: GatePolicyName = "warn"
+    methodologies: list[MethodologyUse] = Field(default_factory=list)
     stages: list[StageDef] = Field(min_length=3)
     inspection: InspectionDef | None = None
 
@@ -344,6 +405,28 @@ class ProcessDef(_Strict):
                     f"inspection.{name}: {key!r} is not an open stage "
                     f"(open stages: {', '.join(open_keys)})"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _methodologies_listed(self) -> ProcessDef:
+        listed = [use.pack for use in self.methodologies]
+        if len(set(listed)) != len(listed):
+            raise ValueError("methodologies: a pack is listed twice")
+        for stage in self.stages:
+            stray = sorted(set(stage.methodology) - set(listed))
+            if stray:
+                raise ValueError(
+                    f"stage {stage.key!r} maps {', '.join(stray)}, which is not listed under "
+                    "methodologies"
+                )
+            for criterion in stage.exit_criteria:
+                for leaf in plain_rules(criterion.rule):
+                    spec = leaf.get("methodology")
+                    if spec is not None and spec["pack"] not in listed:
+                        raise ValueError(
+                            f"criterion {criterion.id!r} checks {spec['pack']}, which is not "
+                            "listed under methodologies"
+                        )
         return self
 
     @property
@@ -446,6 +529,7 @@ _RULE_MODEL_TAGS = {
     "ContactRoleRule",
     "ContactsEngagedRule",
     "ActivityRule",
+    "MethodologyRule",
     "AllRule",
     "AnyRule",
     "NotRule",
@@ -471,6 +555,9 @@ def _known_fields() -> list[str]:
         ContactRole,
         ContactsEngaged,
         ActivityHappened,
+        MethodologyElement,
+        StageMethodology,
+        MethodologyUse,
     ]
     names = {name for model in models for name in model.model_fields}
     names.discard("not_")

@@ -118,6 +118,11 @@ def _contact_role(spec: Mapping[str, Any], *, negated: bool = False) -> str:
     return f"a contact with buying role {role} is attached"
 
 
+def methodology_label(pack: str) -> str:
+    """A pack key as people write it: short keys are acronyms (MEDDPICC, SPIN, BANT)."""
+    return pack.upper() if len(pack) <= 9 and "_" not in pack else pack.replace("_", " ").title()
+
+
 def rule_text(rule: Any) -> str:
     """Describe ``rule`` as one English clause (lower-case start, no final full stop)."""
     plain = _plain(rule)
@@ -138,6 +143,10 @@ def rule_text(rule: Any) -> str:
         )
     if kind == "activity":
         return _activity(spec)
+    if kind == "methodology":
+        level = spec.get("at_least")
+        at = f"at least {level.replace('_', ' ')}" if level else "fully established"
+        return f"{methodology_label(spec['pack'])} {spec['element'].replace('_', ' ')} is {at}"
     if kind in ("all", "any"):
         parts = [_nested(child) for child in spec]
         if len(parts) == 1:

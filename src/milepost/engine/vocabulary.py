@@ -88,3 +88,22 @@ OPPORTUNITY_FIELDS: tuple[str, ...] = (
 GatePolicyName = Literal["block", "warn", "open"]
 
 EvidenceNeed = Literal["required", "optional"]
+
+# The core selling skills every methodology relies on (coaching rates reps on these; packs may
+# add their own).
+CoreSkillName = Literal[
+    "active_listening",
+    "disarming",
+    "objection_handling",
+    "probing_questions",
+    "business_acumen",
+    "call_planning",
+]
+CORE_SKILLS: tuple[str, ...] = (
+    "active_listening",
+    "disarming",
+    "objection_handling",
+    "probing_questions",
+    "business_acumen",
+    "call_planning",
+)

@@ -146,3 +146,37 @@ class ExitCriterion(models.Model):
 
     def __str__(self) -> str:
         return self.statement
+
+
+class ProcessDraft(models.Model):
+    """A sales-ops admin's work in progress on a process, before it becomes a version.
+
+    ``document`` is the process document as edited (JSON, same shape as a version's
+    definition) and may be invalid while being worked on: publishing validates it with the
+    same validator as the CLI and stores a new immutable :class:`ProcessVersion`.
+    ``based_on`` is the version the draft started from (the diff and the stage mapping are
+    against the live version at publish time). ``version`` is the optimistic lock.
+    """
+
+    process = models.ForeignKey(
+        SalesProcess, null=True, blank=True, on_delete=models.CASCADE, related_name="drafts"
+    )
+    based_on = models.ForeignKey(
+        ProcessVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    document = models.JSONField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    published_as = models.ForeignKey(
+        ProcessVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        ordering = ["-updated_at"]
+
+    def __str__(self) -> str:
+        return f"draft of {self.document.get('key', '?')} ({self.pk})"

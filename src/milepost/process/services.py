@@ -7,7 +7,10 @@ from pathlib import Path
 
 from django.db import transaction
 
-from milepost.engine.process_schema import ProcessDef, parse_process
+from milepost.engine.methodology_schema import check_process_packs
+from milepost.engine.process_schema import ProcessDef, ProcessInvalid, parse_process
+from milepost.methodology.selectors import pack_definitions
+from milepost.methodology.services import ensure_packs, pack_load_defaults
 from milepost.process.models import ExitCriterion, ProcessVersion, SalesProcess, Stage
 from milepost.team.models import User
 
@@ -20,8 +23,14 @@ class LoadResult:
     created: bool
 
 
-def process_load(*, text: str, source_name: str = "", user: User | None = None) -> LoadResult:
+def process_load(
+    *, text: str, source_name: str = "", user: User | None = None, base_dir: Path | None = None
+) -> LoadResult:
     """Validate ``text`` and store it as the process's current version.
+
+    ``base_dir`` is the folder of the process file: a stage without ``playbook`` text takes it
+    from ``<base_dir>/<process key>/playbooks/<stage key>.md`` when that file exists (playbooks
+    are easier to write as Markdown files next to the process than inside the YAML).
 
     An unchanged document (same canonical checksum as the current version) creates nothing.
     Raises :class:`~milepost.engine.process_schema.ProcessInvalid` and writes nothing when the
@@ -29,6 +38,8 @@ def process_load(*, text: str, source_name: str = "", user: User | None = None) 
     explicit stage mapping (process designer).
     """
     definition = parse_process(text)
+    if base_dir is not None:
+        definition = with_playbook_files(definition, base_dir)
     return process_store(
         definition=definition, source_text=text, source_name=source_name, user=user
     )
@@ -42,7 +53,12 @@ def process_store(
     source_name: str = "",
     user: User | None = None,
 ) -> LoadResult:
-    """Store an already-validated definition (see :func:`process_load`)."""
+    """Store an already-validated definition (see :func:`process_load`).
+
+    Checks the methodology packs it maps exist and have the elements and levels it names
+    (shipped packs the database lacks are loaded first); raises ``ProcessInvalid`` otherwise.
+    """
+    check_against_packs(definition)
     process, _ = SalesProcess.objects.select_for_update().get_or_create(
         key=definition.key,
         defaults={"name": definition.name, "description": definition.description},
@@ -102,7 +118,36 @@ def process_store(
 
 def process_load_defaults(*, user: User | None = None) -> list[LoadResult]:
     """Load every process file shipped in ``process/defaults`` (idempotent)."""
+    pack_load_defaults()
     return [
-        process_load(text=path.read_text(), source_name=path.name, user=user)
+        process_load(text=path.read_text(), source_name=path.name, user=user, base_dir=path.parent)
         for path in sorted(DEFAULTS_DIR.glob("*.yaml"))
     ]
+
+
+def with_playbook_files(definition: ProcessDef, base_dir: Path) -> ProcessDef:
+    """The definition with each empty stage playbook filled from its Markdown file, if any."""
+    folder = base_dir / definition.key / "playbooks"
+    if not folder.is_dir():
+        return definition
+    stages = []
+    for stage in definition.stages:
+        path = folder / f"{stage.key}.md"
+        if not stage.playbook and path.is_file():
+            stage = stage.model_copy(update={"playbook": path.read_text()})
+        stages.append(stage)
+    data = definition.model_dump(mode="json", by_alias=True, exclude_none=True)
+    data["stages"] = [s.model_dump(mode="json", by_alias=True, exclude_none=True) for s in stages]
+    return ProcessDef.model_validate(data)
+
+
+def check_against_packs(definition: ProcessDef) -> None:
+    """Raise ``ProcessInvalid`` when the process names packs, elements or levels that are not
+    loaded (shipped packs missing from the database are loaded first)."""
+    keys = {use.pack for use in definition.methodologies}
+    if not keys:
+        return
+    ensure_packs(keys)
+    errors = check_process_packs(definition, pack_definitions())
+    if errors:
+        raise ProcessInvalid(errors)

@@ -21,7 +21,7 @@ from django.db import transaction
 from milepost.engine.process_diff import describe_changes, diff_processes
 from milepost.engine.process_schema import ProcessDef, ProcessInvalid, parse_process
 from milepost.process.selectors import process_version
-from milepost.process.services import process_store
+from milepost.process.services import process_store, with_playbook_files
 from milepost.team.models import User
 
 STORED_REF = re.compile(r"^(?P<key>[a-z][a-z0-9_]*)(?:@v(?P<number>\d+))?$")
@@ -105,12 +105,23 @@ class Command(BaseCommand):
         with transaction.atomic():
             for source, definition in parsed:
                 assert definition is not None
-                result = process_store(
-                    definition=definition,
-                    source_text=source.text,
-                    source_name=Path(source.label).name,
-                    user=user,
-                )
+                if source.label != "-":
+                    definition = with_playbook_files(definition, Path(source.label).parent)
+                try:
+                    result = process_store(
+                        definition=definition,
+                        source_text=source.text,
+                        source_name=Path(source.label).name,
+                        user=user,
+                    )
+                except ProcessInvalid as exc:
+                    for error in exc.errors:
+                        self.stderr.write(f"  {source.label}: {error}")
+                    raise CommandError(
+                        f"nothing loaded: {source.label} names methodology packs, elements or "
+                        "levels that are not loaded",
+                        returncode=1,
+                    ) from exc
                 number = result.version.number
                 if result.created:
                     self.stdout.write(

@@ -1,0 +1,163 @@
+"""Methodology packs as stored data, and what reps record against them on a deal.
+
+A :class:`MethodologyPack` holds a validated pack document (see
+:mod:`milepost.engine.methodology_schema`); processes name packs by key. On a deal, one
+:class:`ElementAssessment` row per (pack, element) holds the current score, notes, answers and
+linked contacts; :class:`ElementAssessmentEvent` is its append-only history, so inspection and
+coaching can see how qualification evolved. :class:`BuyingInfluence` is a Strategic-Selling
+buying influence (a contact in a buying role with degree of influence, response mode, rating).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from milepost.pipeline.models import AppendOnly
+
+
+class MethodologyPack(models.Model):
+    """The current version of one methodology pack (reloading a changed file replaces it)."""
+
+    key = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=120)
+    definition = models.JSONField()
+    checksum = models.CharField(max_length=64)
+    source_name = models.CharField(max_length=255, blank=True)
+    loaded_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ElementAssessment(models.Model):
+    """The current score of one methodology element on one deal."""
+
+    opportunity = models.ForeignKey(
+        "pipeline.Opportunity", on_delete=models.CASCADE, related_name="element_assessments"
+    )
+    pack = models.SlugField(max_length=64)
+    element = models.SlugField(max_length=48)
+    level = models.SlugField(max_length=32)
+    notes = models.TextField(blank=True)
+    answers = models.JSONField(default=dict, blank=True)
+    contacts = models.ManyToManyField("accounts.Contact", blank=True, related_name="+")
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField()
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["opportunity", "pack", "element"], name="one_assessment_per_element"
+            ),
+        ]
+        indexes = [models.Index(fields=["pack", "element"])]
+
+    def __str__(self) -> str:
+        return f"{self.pack}.{self.element} on deal {self.opportunity_id}: {self.level}"
+
+
+class ElementAssessmentEvent(AppendOnly):
+    """One change to an element's assessment, as it was after the change. Append-only."""
+
+    append_only_what = "methodology history rows"
+
+    assessment = models.ForeignKey(
+        ElementAssessment, on_delete=models.CASCADE, related_name="events"
+    )
+    opportunity = models.ForeignKey(
+        "pipeline.Opportunity", on_delete=models.CASCADE, related_name="+"
+    )
+    pack = models.SlugField(max_length=64)
+    element = models.SlugField(max_length=48)
+    level = models.SlugField(max_length=32)
+    previous_level = models.SlugField(max_length=32, blank=True)
+    notes = models.TextField(blank=True)
+    answers = models.JSONField(default=dict, blank=True)
+    contact_ids = models.JSONField(default=list, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["opportunity", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.pack}.{self.element} -> {self.level} on deal {self.opportunity_id}"
+
+
+class BuyingInfluence(models.Model):
+    """A contact's part in the buying decision, Strategic-Selling style (Blue Sheet row)."""
+
+    opportunity = models.ForeignKey(
+        "pipeline.Opportunity", on_delete=models.CASCADE, related_name="buying_influences"
+    )
+    contact = models.ForeignKey("accounts.Contact", on_delete=models.CASCADE, related_name="+")
+    pack = models.SlugField(max_length=64)
+    role = models.SlugField(max_length=32)
+    degree = models.SlugField(max_length=32)
+    response_mode = models.SlugField(max_length=32)
+    rating = models.SmallIntegerField(default=0)
+    win_results = models.TextField(blank=True)
+    notes = models.TextField(blank=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField()
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        ordering = ["opportunity", "role", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["opportunity", "contact", "role"], name="one_influence_per_contact_role"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contact_id} as {self.role} on deal {self.opportunity_id}"
+
+
+class InfluenceAction(models.TextChoices):
+    ADDED = "added", "Added"
+    UPDATED = "updated", "Updated"
+    REMOVED = "removed", "Removed"
+
+
+class BuyingInfluenceEvent(AppendOnly):
+    """One change to a deal's buying influences (added, updated, removed). Append-only."""
+
+    append_only_what = "buying-influence history rows"
+
+    opportunity = models.ForeignKey(
+        "pipeline.Opportunity", on_delete=models.CASCADE, related_name="+"
+    )
+    contact = models.ForeignKey(
+        "accounts.Contact", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    action = models.CharField(max_length=8, choices=InfluenceAction.choices)
+    role = models.SlugField(max_length=32)
+    degree = models.SlugField(max_length=32, blank=True)
+    response_mode = models.SlugField(max_length=32, blank=True)
+    rating = models.SmallIntegerField(null=True, blank=True)
+    win_results = models.TextField(blank=True)
+    notes = models.TextField(blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["opportunity", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.role} on deal {self.opportunity_id}"

@@ -1,0 +1,414 @@
+"""Writes for methodologies: load packs; score elements and record buying influences on a deal.
+
+Who may write on a deal: anyone who may see it (its owner, the managers above the owner, an
+admin), the same as for evidence. Every change is atomic, version-checked (optimistic lock) and
+appends a history row with who and when. A bad value raises
+:class:`~milepost.pipeline.errors.InvalidChange` naming the field, and nothing is written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from milepost.engine.methodology_schema import (
+    MethodologyDef,
+    check_process_packs,
+    parse_methodology,
+)
+from milepost.engine.process_schema import ProcessDef, ProcessError, ProcessInvalid
+from milepost.methodology.models import (
+    BuyingInfluence,
+    BuyingInfluenceEvent,
+    ElementAssessment,
+    ElementAssessmentEvent,
+    InfluenceAction,
+    MethodologyPack,
+)
+from milepost.methodology.selectors import pack_definitions
+from milepost.pipeline.errors import InvalidChange, NotFound, VersionConflict
+from milepost.pipeline.models import Opportunity
+from milepost.pipeline.selectors import contact_scope, opportunity_get
+from milepost.process.models import ProcessVersion
+from milepost.team.models import User
+
+PACKS_DIR = Path(__file__).resolve().parent / "packs"
+
+
+@dataclass(frozen=True)
+class PackLoadResult:
+    pack: MethodologyPack
+    created: bool
+    changed: bool
+
+
+def pack_store(*, definition: MethodologyDef, source_name: str = "") -> PackLoadResult:
+    """Store a validated pack as the current one for its key (unchanged: nothing written)."""
+    checksum = _checksum(definition)
+    existing = MethodologyPack.objects.filter(key=definition.key).first()
+    if existing is not None and existing.checksum == checksum:
+        return PackLoadResult(existing, created=False, changed=False)
+    pack, created = MethodologyPack.objects.update_or_create(
+        key=definition.key,
+        defaults={
+            "name": definition.name,
+            "definition": definition.canonical(),
+            "checksum": checksum,
+            "source_name": source_name,
+        },
+    )
+    return PackLoadResult(pack, created=created, changed=True)
+
+
+@transaction.atomic
+def pack_load(*, text: str, source_name: str = "") -> PackLoadResult:
+    """Validate a pack file and store it. Raises ``ProcessInvalid`` listing every problem.
+
+    A changed pack must still have every element and level the current processes use.
+    """
+    definition = parse_methodology(text)
+    _check_still_fits_processes(definition)
+    return pack_store(definition=definition, source_name=source_name)
+
+
+def pack_load_defaults() -> list[PackLoadResult]:
+    """Load every pack shipped in ``methodology/packs`` (idempotent)."""
+    return [
+        pack_load(text=path.read_text(), source_name=path.name)
+        for path in sorted(PACKS_DIR.glob("*.yaml"))
+    ]
+
+
+def ensure_packs(keys: set[str]) -> None:
+    """Load shipped packs a process names that the database does not hold yet."""
+    missing = keys - set(MethodologyPack.objects.filter(key__in=keys).values_list("key", flat=True))
+    for key in sorted(missing):
+        path = PACKS_DIR / f"{key}.yaml"
+        if path.exists():
+            pack_store(definition=parse_methodology(path.read_text()), source_name=path.name)
+
+
+def _checksum(definition: MethodologyDef) -> str:
+    text = json.dumps(definition.canonical(), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _check_still_fits_processes(definition: MethodologyDef) -> None:
+    problems: list[ProcessError] = []
+    for version in ProcessVersion.objects.filter(is_current=True).select_related("process"):
+        process = ProcessDef.model_validate(version.definition)
+        if definition.key not in {use.pack for use in process.methodologies}:
+            continue
+        for error in check_process_packs(process, {definition.key: definition}):
+            problems.append(ProcessError(f"{version.process.key}: {error.location}", error.message))
+    if problems:
+        raise ProcessInvalid(problems)
+
+
+# ---------------------------------------------------------------------------------------------
+# On a deal.
+
+
+def _deal(*, user: User, opportunity_id: int) -> Opportunity:
+    opportunity_get(user=user, opportunity_id=opportunity_id)  # NotFound when hidden
+    return (
+        Opportunity.objects.select_for_update()
+        .select_related("stage__version")
+        .get(pk=opportunity_id)
+    )
+
+
+def _pack_of_deal(opportunity: Opportunity, pack_key: str) -> MethodologyDef:
+    used = [u.get("pack") for u in opportunity.stage.version.definition.get("methodologies", [])]
+    if pack_key not in used:
+        raise InvalidChange(
+            f"this deal's process does not use the methodology {pack_key!r}", field="pack"
+        )
+    packs = pack_definitions()
+    if pack_key not in packs:
+        raise InvalidChange(f"no methodology pack {pack_key!r} is loaded", field="pack")
+    return packs[pack_key]
+
+
+def _contacts(*, user: User, opportunity: Opportunity, contact_ids: list[int], field: str) -> list:
+    ids = sorted(set(contact_ids))
+    if not ids:
+        return []
+    found = list(contact_scope(user=user).filter(pk__in=ids, account_id=opportunity.account_id))
+    if opportunity.account_id is None or len(found) != len(ids):
+        stray = sorted(set(ids) - {c.pk for c in found})
+        raise InvalidChange(
+            f"contact {', '.join(map(str, stray))} is not a contact of this deal's account",
+            field=field,
+        )
+    return found
+
+
+def _clean_answers(
+    *, user: User, opportunity: Opportunity, pack: MethodologyDef, element: str, answers: dict
+) -> dict[str, Any]:
+    fields = {f.key: f for f in pack.element(element).fields}
+    clean: dict[str, Any] = {}
+    for key, raw in (answers or {}).items():
+        field = fields.get(key)
+        if field is None:
+            raise InvalidChange(
+                f"{pack.name} {element} has no field {key!r} "
+                f"(fields: {', '.join(fields) or 'none'})",
+                field=f"answers.{key}",
+            )
+        value = raw.strip() if isinstance(raw, str) else raw
+        if value in (None, ""):
+            continue
+        where = f"answers.{key}"
+        if field.type in ("text", "long_text"):
+            if not isinstance(value, str) or len(value) > 4000:
+                raise InvalidChange(f"{field.label}: text up to 4000 characters", field=where)
+        elif field.type == "number":
+            try:
+                number = Decimal(str(value))
+            except InvalidOperation:
+                raise InvalidChange(
+                    f"{field.label}: {value!r} is not a number", field=where
+                ) from None
+            if not number.is_finite():
+                raise InvalidChange(f"{field.label}: {value!r} is not a number", field=where)
+            value = str(number)
+        elif field.type == "date":
+            try:
+                value = date.fromisoformat(str(value)).isoformat()
+            except ValueError:
+                raise InvalidChange(
+                    f"{field.label}: {value!r} is not a date (YYYY-MM-DD)", field=where
+                ) from None
+        elif field.type == "choice":
+            if value not in field.choices:
+                raise InvalidChange(
+                    f"{field.label}: {value!r} is not one of {', '.join(field.choices)}",
+                    field=where,
+                )
+        elif field.type == "contact":
+            try:
+                contact_id = int(value)
+            except (TypeError, ValueError):
+                raise InvalidChange(f"{field.label}: not a contact id", field=where) from None
+            _contacts(user=user, opportunity=opportunity, contact_ids=[contact_id], field=where)
+            value = contact_id
+        clean[key] = value
+    return clean
+
+
+@transaction.atomic
+def assessment_record(
+    *,
+    user: User,
+    opportunity_id: int,
+    pack: str,
+    element: str,
+    level: str,
+    notes: str = "",
+    answers: dict[str, Any] | None = None,
+    contact_ids: list[int] | None = None,
+    expected_version: int | None = None,
+) -> ElementAssessment:
+    """Score one methodology element on a deal (create or update).
+
+    Updating an existing assessment needs ``expected_version`` (the version the caller read);
+    a stale one raises :class:`VersionConflict` and writes nothing.
+    """
+    opportunity = _deal(user=user, opportunity_id=opportunity_id)
+    definition = _pack_of_deal(opportunity, pack)
+    try:
+        scale = definition.scale_of(element)
+    except KeyError:
+        raise InvalidChange(
+            f"{definition.name} has no element {element!r}", field="element"
+        ) from None
+    if level not in scale.keys:
+        raise InvalidChange(
+            f"{level!r} is not a level of {definition.name} {element} "
+            f"(levels: {', '.join(scale.keys)})",
+            field="level",
+        )
+    notes = (notes or "").strip()
+    if len(notes) > 4000:
+        raise InvalidChange("the notes are longer than 4000 characters", field="notes")
+    clean = _clean_answers(
+        user=user, opportunity=opportunity, pack=definition, element=element, answers=answers or {}
+    )
+    contacts = _contacts(
+        user=user, opportunity=opportunity, contact_ids=list(contact_ids or []), field="contacts"
+    )
+    now = timezone.now()
+    current = (
+        ElementAssessment.objects.select_for_update()
+        .filter(opportunity=opportunity, pack=pack, element=element)
+        .first()
+    )
+    previous = ""
+    if current is None:
+        if expected_version not in (None, 0):
+            raise VersionConflict(0, what="assessment")
+        current = ElementAssessment.objects.create(
+            opportunity=opportunity,
+            pack=pack,
+            element=element,
+            level=level,
+            notes=notes,
+            answers=clean,
+            updated_by=user,
+            updated_at=now,
+        )
+    else:
+        if expected_version is None or current.version != expected_version:
+            raise VersionConflict(current.version, what="assessment")
+        previous = current.level
+        current.level, current.notes, current.answers = level, notes, clean
+        current.updated_by, current.updated_at = user, now
+        current.version += 1
+        current.save()
+    current.contacts.set(contacts)
+    ElementAssessmentEvent.objects.create(
+        assessment=current,
+        opportunity=opportunity,
+        pack=pack,
+        element=element,
+        level=level,
+        previous_level=previous,
+        notes=notes,
+        answers=clean,
+        contact_ids=[c.pk for c in contacts],
+        actor=user,
+        at=now,
+    )
+    return current
+
+
+def _influence_model(opportunity: Opportunity, pack: str):  # type: ignore[no-untyped-def]
+    definition = _pack_of_deal(opportunity, pack)
+    if definition.buying_influences is None:
+        raise InvalidChange(f"{definition.name} has no buying influences", field="pack")
+    return definition.buying_influences
+
+
+def _influence_event(influence: BuyingInfluence, *, action: str, actor: User) -> None:
+    BuyingInfluenceEvent.objects.create(
+        opportunity_id=influence.opportunity_id,
+        contact_id=influence.contact_id,
+        action=action,
+        role=influence.role,
+        degree=influence.degree,
+        response_mode=influence.response_mode,
+        rating=influence.rating,
+        win_results=influence.win_results,
+        notes=influence.notes,
+        actor=actor,
+        at=timezone.now(),
+    )
+
+
+@transaction.atomic
+def influence_save(
+    *,
+    user: User,
+    opportunity_id: int,
+    pack: str,
+    contact_id: int,
+    role: str,
+    degree: str,
+    response_mode: str,
+    rating: int = 0,
+    win_results: str = "",
+    notes: str = "",
+    influence_id: int | None = None,
+    expected_version: int | None = None,
+) -> BuyingInfluence:
+    """Add a buying influence, or update one (``influence_id`` + ``expected_version``)."""
+    opportunity = _deal(user=user, opportunity_id=opportunity_id)
+    model = _influence_model(opportunity, pack)
+    for name, value, options in (
+        ("role", role, model.roles),
+        ("degree", degree, model.degrees),
+        ("response_mode", response_mode, model.response_modes),
+    ):
+        keys = [o.key for o in options]
+        if value not in keys:
+            raise InvalidChange(f"{value!r} is not one of {', '.join(keys)}", field=name)
+    if not isinstance(rating, int) or not model.rating_min <= rating <= model.rating_max:
+        raise InvalidChange(
+            f"the rating is a whole number from {model.rating_min} to {model.rating_max}",
+            field="rating",
+        )
+    for name, text in (("win_results", win_results), ("notes", notes)):
+        if len(text or "") > 4000:
+            raise InvalidChange(f"{name.replace('_', ' ')} is longer than 4000 characters", name)
+    (contact,) = _contacts(
+        user=user, opportunity=opportunity, contact_ids=[contact_id], field="contact"
+    )
+    values = {
+        "contact": contact,
+        "pack": pack,
+        "role": role,
+        "degree": degree,
+        "response_mode": response_mode,
+        "rating": rating,
+        "win_results": (win_results or "").strip(),
+        "notes": (notes or "").strip(),
+        "updated_by": user,
+        "updated_at": timezone.now(),
+    }
+    clash = BuyingInfluence.objects.filter(opportunity=opportunity, contact=contact, role=role)
+    if influence_id is None:
+        if clash.exists():
+            raise InvalidChange(
+                f"{contact} is already recorded as {role.replace('_', ' ')} on this deal",
+                field="role",
+            )
+        influence = BuyingInfluence.objects.create(opportunity=opportunity, **values)
+        _influence_event(influence, action=InfluenceAction.ADDED, actor=user)
+        return influence
+    influence = _own_influence(opportunity, influence_id)
+    if expected_version is None or influence.version != expected_version:
+        raise VersionConflict(influence.version, what="buying influence")
+    if clash.exclude(pk=influence.pk).exists():
+        raise InvalidChange(
+            f"{contact} is already recorded as {role.replace('_', ' ')} on this deal",
+            field="role",
+        )
+    for name, value in values.items():
+        setattr(influence, name, value)
+    influence.version += 1
+    influence.save()
+    _influence_event(influence, action=InfluenceAction.UPDATED, actor=user)
+    return influence
+
+
+def _own_influence(opportunity: Opportunity, influence_id: int) -> BuyingInfluence:
+    influence = (
+        BuyingInfluence.objects.select_for_update()
+        .filter(pk=influence_id, opportunity=opportunity)
+        .first()
+    )
+    if influence is None:
+        raise NotFound(f"buying influence {influence_id}")
+    return influence
+
+
+@transaction.atomic
+def influence_remove(
+    *, user: User, opportunity_id: int, influence_id: int, expected_version: int
+) -> None:
+    opportunity = _deal(user=user, opportunity_id=opportunity_id)
+    influence = _own_influence(opportunity, influence_id)
+    if influence.version != expected_version:
+        raise VersionConflict(influence.version, what="buying influence")
+    _influence_event(influence, action=InfluenceAction.REMOVED, actor=user)
+    influence.delete()
