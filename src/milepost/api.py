@@ -12,6 +12,7 @@ from milepost.evidence.api import router as evidence_router
 from milepost.inspection.api import router as inspection_router
 from milepost.pipeline.api import router as pipeline_router
 from milepost.pipeline.api_errors import install_error_handlers
+from milepost.playbooks.api import router as playbooks_router
 from milepost.process.api import router as process_router
 from milepost.team.api import router as team_router
 from milepost.team.api_auth import api_auth
@@ -31,3 +32,4 @@ api.add_router("", team_router)
 api.add_router("", inspection_router)
 
 api.add_router("/", process_router)
+api.add_router("/", playbooks_router)

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "milepost.pipeline",
     "milepost.evidence",
     "milepost.methodology",
+    "milepost.playbooks",
     "milepost.imports",
     "milepost.inspection",
     "milepost.web",

@@ -22,6 +22,7 @@ urlpatterns = [
         "pipeline/opportunities/<int:opportunity_id>/evidence/", include("milepost.evidence.urls")
     ),
     path("process/", include("milepost.process.urls")),
+    path("process/", include("milepost.playbooks.urls")),
     path("team/", include("milepost.team.urls")),
     path("inspection/", include("milepost.inspection.urls")),
     path("api/v1/", api.urls),
