@@ -103,11 +103,14 @@ def _checksum(definition: MethodologyDef) -> str:
 
 def _check_still_fits_processes(definition: MethodologyDef) -> None:
     problems: list[ProcessError] = []
+    # The process is checked against every loaded pack with this one replaced: checking it
+    # against this pack alone would call the other packs it lists unknown.
+    packs = {**pack_definitions(), definition.key: definition}
     for version in ProcessVersion.objects.filter(is_current=True).select_related("process"):
         process = ProcessDef.model_validate(version.definition)
         if definition.key not in {use.pack for use in process.methodologies}:
             continue
-        for error in check_process_packs(process, {definition.key: definition}):
+        for error in check_process_packs(process, packs):
             problems.append(ProcessError(f"{version.process.key}: {error.location}", error.message))
     if problems:
         raise ProcessInvalid(problems)
