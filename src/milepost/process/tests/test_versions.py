@@ -23,7 +23,16 @@ def test_first_load_creates_version_1_with_stage_and_criterion_rows(nb_text):
     assert list(commit.exit_criteria.values_list("key", "rule")) == [
         ("economic_buyer_engaged", {"contact_role": {"role": "economic_buyer", "min": 1}}),
         ("champion_identified", {"contact_role": {"role": "champion", "min": 1}}),
-        ("decision_process_shared", {"field_set": "next_step"}),
+        (
+            "decision_process_shared",
+            {
+                "methodology": {
+                    "pack": "meddpicc",
+                    "element": "decision_process",
+                    "at_least": "confirmed",
+                }
+            },
+        ),
     ]
 
 
