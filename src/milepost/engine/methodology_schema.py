@@ -23,6 +23,7 @@ from milepost.engine.process_schema import (
     ProcessError,
     ProcessInvalid,
     _compose,
+    _error,
     _errors_from,
     plain_rules,
 )
@@ -205,7 +206,45 @@ def parse_methodology(text: str) -> MethodologyDef:
     try:
         return MethodologyDef.model_validate(data)
     except ValidationError as exc:
-        raise ProcessInvalid(_errors_from(exc, data, _compose(text))) from exc
+        root = _compose(text)
+        errors = _errors_from(exc, data, root)
+        located = _reference_errors(data, root)
+        if located:
+            # The pack-wide checks fail at the document root; say which element and line.
+            errors = [e for e in errors if e.location] + located
+        raise ProcessInvalid(errors) from exc
+
+
+def _reference_errors(data: dict[str, Any], root: Any) -> list[ProcessError]:
+    """Repeated element keys and unknown element skills, each at its own place in the file."""
+    elements = data.get("elements")
+    if not isinstance(elements, list):
+        return []
+    skills = data.get("skills")
+    declared = skills if isinstance(skills, list) else []
+    known = {s.get("key") for s in declared if isinstance(s, dict)} | set(CORE_SKILLS)
+    errors: list[ProcessError] = []
+    seen: set[Any] = set()
+    for i, element in enumerate(elements):
+        if not isinstance(element, dict):
+            continue
+        key = element.get("key")
+        if key in seen:
+            errors.append(_error(["elements", i, "key"], f"element keys repeat: {key}", data, root))
+        seen.add(key)
+        element_skills = element.get("skills")
+        for j, skill in enumerate(element_skills if isinstance(element_skills, list) else []):
+            if skill not in known:
+                errors.append(
+                    _error(
+                        ["elements", i, "skills", j],
+                        f"element {key!r} relies on an unknown skill {skill} (declare it "
+                        f"under skills:, or use a core skill: {', '.join(CORE_SKILLS)})",
+                        data,
+                        root,
+                    )
+                )
+    return errors
 
 
 # ---------------------------------------------------------------------------------------------
