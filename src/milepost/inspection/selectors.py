@@ -25,9 +25,11 @@ from milepost.engine.criteria_frames import (
     ACTIVITIES_SCHEMA,
     ACTIVITY_CONTACTS_SCHEMA,
     CONTACT_ROLES_SCHEMA,
+    ELEMENT_LEVELS_SCHEMA,
     opportunity_schema,
 )
 from milepost.engine.vocabulary import OPPORTUNITY_FIELDS
+from milepost.methodology.models import ElementAssessment
 from milepost.pipeline.models import Activity, Opportunity, OpportunityContact
 from milepost.pipeline.selectors import opportunity_get, opportunity_scope
 from milepost.process.models import ExitCriterion, Stage, StageKind
@@ -60,6 +62,7 @@ class PipelineFrames:
     contact_roles: pl.DataFrame
     activities: pl.DataFrame
     activity_contacts: pl.DataFrame
+    element_levels: pl.DataFrame
 
     @property
     def inputs(self) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
@@ -96,7 +99,7 @@ def pipeline_frames(
 ) -> PipelineFrames:
     """Every opportunity ``user`` may see (narrowed by ids / process version) as engine frames.
 
-    Four queries (one per frame) plus the scope's own look-up of visible users, whatever the
+    Five queries (one per frame) plus the scope's own look-up of visible users, whatever the
     pipeline's size. Ids the user may not see are silently absent, never an error.
     """
     scope = _scope(
@@ -143,14 +146,24 @@ def pipeline_frames(
         schema=ACTIVITY_CONTACTS_SCHEMA,
         orient="row",
     )
-    return PipelineFrames(opportunities, roles, activities, activity_contacts)
+    element_levels = pl.DataFrame(
+        list(
+            ElementAssessment.objects.filter(opportunity_id__in=visible)
+            .order_by("opportunity_id", "pack", "element")
+            .values_list("opportunity_id", "pack", "element", "level")
+            .iterator(chunk_size=CHUNK_SIZE)
+        ),
+        schema=ELEMENT_LEVELS_SCHEMA,
+        orient="row",
+    )
+    return PipelineFrames(opportunities, roles, activities, activity_contacts, element_levels)
 
 
 def opportunity_snapshot(*, user: User, opportunity_id: int) -> OpportunitySnapshot:
     """One deal as the explained form sees it; :class:`NotFound` when ``user`` may not see it.
 
-    Four queries: the deal (through the row-level rule), its roles, its activities, and the
-    activities' contacts.
+    Five queries: the deal (through the row-level rule), its roles, its activities, the
+    activities' contacts and its methodology element scores.
     """
     opportunity = opportunity_get(user=user, opportunity_id=opportunity_id)
     roles = tuple(
@@ -171,11 +184,17 @@ def opportunity_snapshot(*, user: User, opportunity_id: int) -> OpportunitySnaps
         .order_by("id")
         .values_list("id", "type", "occurred_at")
     )
+    elements = tuple(
+        ElementAssessment.objects.filter(opportunity_id=opportunity.pk)
+        .order_by("pack", "element")
+        .values_list("pack", "element", "level")
+    )
     return OpportunitySnapshot(
         id=opportunity.pk,
         **{f: getattr(opportunity, _COLUMNS[f]) for f in OPPORTUNITY_FIELDS},
         contact_roles=roles,
         activities=activities,
+        elements=elements,
     )
 
 

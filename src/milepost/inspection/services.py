@@ -35,7 +35,12 @@ from milepost.engine.criteria import (
     evaluate_rule,
     verified_stage,
 )
-from milepost.engine.criteria_frames import STATUS, CriteriaPlan, opportunity_schema
+from milepost.engine.criteria_frames import (
+    ELEMENT_LEVELS_SCHEMA,
+    STATUS,
+    CriteriaPlan,
+    opportunity_schema,
+)
 from milepost.engine.evidence import (
     EVIDENCE_SCHEMA,
     CriterionMeta,
@@ -55,6 +60,8 @@ from milepost.engine.vocabulary import OPPORTUNITY_FIELDS
 from milepost.evidence.models import Evidence, EvidenceState
 from milepost.inspection.selectors import opportunity_snapshot
 from milepost.inspection.sql_frames import Reads, consistent_reads, read_frame
+from milepost.methodology.models import ElementAssessment
+from milepost.methodology.selectors import scales as methodology_scales
 from milepost.pipeline.models import (
     Activity,
     Opportunity,
@@ -213,9 +220,26 @@ def _aggregate_reads(
             },
         )
     )
+    if plan.element_aggs:
+        frames.append(partial(_element_frame, plan, visible))
     if plan.engaged_aggs:
         frames.insert(0, partial(_engaged_frame, plan, visible))  # the slowest first
     return frames
+
+
+def _element_frame(plan: CriteriaPlan, visible: QuerySet[Opportunity] | None) -> pl.DataFrame:
+    """The level of every methodology element a criterion checks: one column per element."""
+    wanted = Q()
+    for pack, element in plan.element_aggs:
+        wanted |= Q(pack=pack, element=element)
+    qs = (
+        ElementAssessment.objects.filter(_within(visible))
+        .filter(wanted)
+        .order_by()
+        .values_list("opportunity_id", "pack", "element", "level")
+    )
+    levels = read_frame(qs, ELEMENT_LEVELS_SCHEMA)
+    return plan.pivot_elements(levels.lazy()).collect()
 
 
 def _engaged_frame(plan: CriteriaPlan, visible: QuerySet[Opportunity] | None) -> pl.DataFrame:
@@ -490,16 +514,20 @@ def _read(scope: QuerySet[Opportunity], as_of: datetime, reads: Reads, *, everyt
         return None
     processes = process_definitions(versions)
     schema = opportunity_schema(AMOUNT_SCALE)
+    element_scales = methodology_scales()
     plans: dict[int, CriteriaPlan] = {}
     union = CriteriaPlan([], as_of, schema)
     for vid, process in processes.items():
-        plan = CriteriaPlan([(c.id, c.rule) for _, c in _criteria(process)], as_of, schema)
+        plan = CriteriaPlan(
+            [(c.id, c.rule) for _, c in _criteria(process)], as_of, schema, element_scales
+        )
         plan.role_column("economic_buyer")
         plan.engaged_column(process.thresholds.engaged_within_days)
         plans[vid] = plan
         union.role_aggs.update(plan.role_aggs)
         union.activity_aggs.update(plan.activity_aggs)
         union.engaged_aggs.update(plan.engaged_aggs)
+        union.element_aggs.update(plan.element_aggs)
     visible = None if everything else scope.values("id")
     aggregate_reads = _aggregate_reads(union, visible, as_of)
     history_reads = _history_reads(visible, as_of)
@@ -643,13 +671,16 @@ def explain_criteria(
         )
     }
     process = process_definition(opportunity.stage.version_id)
+    element_scales = methodology_scales()
     stages: list[StageView] = []
     for position, stage in enumerate(process.open_stages):
         views = []
         for criterion in stage.exit_criteria:
             meta: CriterionMeta = criterion_meta(criterion)
             rule = (
-                None if criterion.rule is None else evaluate_rule(criterion.rule, snapshot, as_of)
+                None
+                if criterion.rule is None
+                else evaluate_rule(criterion.rule, snapshot, as_of, element_scales)
             )
             row = evidence.get(criterion.id)
             result = combine(meta, rule, _evidence_fact(row))

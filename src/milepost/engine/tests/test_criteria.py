@@ -591,3 +591,50 @@ def test_verified_stage(
 def test_verified_stage_refuses_unknown_claims() -> None:
     with pytest.raises(ValueError, match="not an open stage"):
         verified_stage(OPEN, "won", {})
+
+
+# ---------------------------------------------------------------------------------------------
+# Methodology elements.
+
+MEDDPICC_SCALES = {
+    ("meddpicc", "economic_buyer"): ("not_started", "partial", "confirmed"),
+    ("meddpicc", "metrics"): ("not_started", "partial", "confirmed"),
+}
+SCORED = OpportunitySnapshot(
+    id=9,
+    elements=(("meddpicc", "economic_buyer", "partial"), ("meddpicc", "metrics", "confirmed")),
+)
+
+
+@pytest.mark.parametrize(
+    ("spec", "status", "reason"),
+    [
+        ({"element": "metrics"}, "met", "MEDDPICC metrics is confirmed"),
+        (
+            {"element": "economic_buyer"},
+            "unmet",
+            "MEDDPICC economic buyer is partial (needs confirmed)",
+        ),
+        ({"element": "economic_buyer", "at_least": "partial"}, "met", None),
+        ({"element": "economic_buyer", "at_least": "not_started"}, "met", None),
+        ({"element": "champion"}, "unknown", None),  # no such element in the scales: broken
+        ({"element": "metrics", "at_least": "done"}, "unknown", None),  # no such level
+    ],
+)
+def test_methodology_rule(spec: dict[str, Any], status: str, reason: str | None) -> None:
+    rule = {"methodology": {"pack": "meddpicc", **spec}}
+    result = evaluate_rule(rule, SCORED, AS_OF, MEDDPICC_SCALES)
+    assert result.status == status
+    if reason is not None:
+        assert result.reason == reason
+
+
+def test_methodology_rule_not_assessed_is_unmet() -> None:
+    rule = {"methodology": {"pack": "meddpicc", "element": "metrics", "at_least": "partial"}}
+    result = evaluate_rule(rule, OpportunitySnapshot(id=1), AS_OF, MEDDPICC_SCALES)
+    assert (result.status, result.reason) == (
+        "unmet",
+        "MEDDPICC metrics not assessed yet (needs partial)",
+    )
+    # Without scales every methodology rule is broken (unknown), never silently met.
+    assert evaluate_rule(rule, SCORED, AS_OF).status == "unknown"

@@ -20,6 +20,7 @@ from milepost.engine.criteria import (
     verified_stage,
 )
 from milepost.engine.criteria_frames import (
+    element_frame,
     evaluate_criteria_frame,
     frames_from_snapshots,
     verified_stage_frame,
@@ -41,7 +42,13 @@ RULE = TypeAdapter(Rule)
 def frame_statuses(
     snapshots: list[OpportunitySnapshot], criteria: list[tuple[str, Any]], as_of: datetime
 ) -> dict[tuple[int, str], str]:
-    out = evaluate_criteria_frame(*frames_from_snapshots(snapshots), criteria, as_of)
+    out = evaluate_criteria_frame(
+        *frames_from_snapshots(snapshots),
+        criteria,
+        as_of,
+        element_levels=element_frame(snapshots),
+        scales=SCALES,
+    )
     assert out.schema["status"] == pl.Enum(["met", "unmet", "unknown"])
     assert out.height == len(snapshots) * len(criteria)
     return {(r["opportunity_id"], r["criterion_id"]): r["status"] for r in out.to_dicts()}
@@ -51,7 +58,7 @@ def explained_statuses(
     snapshots: list[OpportunitySnapshot], criteria: list[tuple[str, Any]], as_of: datetime
 ) -> dict[tuple[int, str], str]:
     return {
-        (s.id, cid): ("unknown" if rule is None else evaluate_rule(rule, s, as_of).status)
+        (s.id, cid): ("unknown" if rule is None else evaluate_rule(rule, s, as_of, SCALES).status)
         for s in snapshots
         for cid, rule in criteria
     }
@@ -172,10 +179,26 @@ def snapshots(draw: st.DrawFn, opportunity_id: int) -> OpportunitySnapshot:
         st.lists(st.tuples(st.integers(1, 3), st.sampled_from(BUYING_ROLES[:3])), max_size=6)
     )
     acts = draw(st.lists(activities, max_size=6))
+    # One level per (pack, element) at most, some of them stale (no longer on the scale).
+    scored = draw(
+        st.dictionaries(st.sampled_from(list(SCALES)), st.sampled_from(LEVELS_SEEN), max_size=3)
+    )
     return OpportunitySnapshot(
-        id=opportunity_id, contact_roles=tuple(roles), activities=tuple(acts), **fields
+        id=opportunity_id,
+        contact_roles=tuple(roles),
+        activities=tuple(acts),
+        elements=tuple((p, e, level) for (p, e), level in scored.items()),
+        **fields,
     )
 
+
+# Methodology scales as the packs give them: (pack, element) -> level keys, lowest first.
+SCALES = {
+    ("meddpicc", "economic_buyer"): ("not_started", "partial", "confirmed"),
+    ("meddpicc", "champion"): ("not_started", "partial", "confirmed"),
+    ("challenger", "tailoring"): ("none", "weak", "solid", "strong"),
+}
+LEVELS_SEEN = ["not_started", "partial", "confirmed", "none", "weak", "solid", "strong", "gone"]
 
 windows = st.sampled_from([1, 2, 7, 30, 45, 90])
 counts = st.integers(1, 3)
@@ -208,6 +231,15 @@ leaves = st.one_of(
         | st.lists(st.sampled_from(ACTIVITY_TYPES), min_size=1, max_size=3),
         st.none() | windows,
         counts,
+    ),
+    # Includes elements and levels the packs do not have (broken rules: unknown).
+    st.builds(
+        lambda pe, level: {
+            "methodology": {"pack": pe[0], "element": pe[1]}
+            | ({} if level is None else {"at_least": level})
+        },
+        st.sampled_from([*SCALES, ("meddpicc", "metrics")]),
+        st.none() | st.sampled_from(LEVELS_SEEN),
     ),
 )
 

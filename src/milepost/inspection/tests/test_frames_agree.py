@@ -7,7 +7,7 @@ whichever database the suite runs against (SQLite by default, PostgreSQL with DA
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -33,7 +33,7 @@ from milepost.engine.criteria_frames import (
     opportunity_schema,
     verified_stage_frame,
 )
-from milepost.engine.tests.test_criteria_frames import ZONES, rules
+from milepost.engine.tests.test_criteria_frames import LEVELS_SEEN, SCALES, ZONES, rules
 from milepost.engine.vocabulary import (
     ACTIVITY_TYPES,
     BUYING_ROLES,
@@ -48,6 +48,8 @@ from milepost.inspection.selectors import (
     pipeline_frames,
     stage_criteria,
 )
+from milepost.methodology.models import ElementAssessment
+from milepost.methodology.selectors import scales as methodology_scales
 from milepost.pipeline.errors import NotFound
 from milepost.pipeline.models import Activity, Opportunity, OpportunityContact, Product
 from milepost.process.models import ProcessVersion, Stage
@@ -99,6 +101,8 @@ class DealSpec:
     product: int | None
     roles: list[tuple[int, str]]
     activities: list[tuple[str, datetime, list[int]]]
+    # (pack, element) -> level: methodology element scores (levels may be off the scale).
+    elements: dict[tuple[str, str], str] = field(default_factory=dict)
 
 
 def _write(pool: Pool, owners: list[User], specs: list[DealSpec]) -> list[Opportunity]:
@@ -139,6 +143,15 @@ def _write(pool: Pool, owners: list[User], specs: list[DealSpec]) -> list[Opport
             Activity.contacts.through(activity_id=a.pk, contact_id=pool.contacts[c])
             for a, (_, (_, _, who)) in zip(activities, activity_specs, strict=True)
             for c in sorted(set(who))
+        ]
+    )
+    ElementAssessment.objects.bulk_create(
+        [
+            ElementAssessment(
+                opportunity=d, pack=pack, element=element, level=level, updated_at=now
+            )
+            for d, s in zip(deals, specs, strict=True)
+            for (pack, element), level in sorted(s.elements.items())
         ]
     )
     return deals
@@ -193,6 +206,13 @@ def deal_specs(draw: st.DrawFn, owners: int) -> DealSpec:
                 max_size=5,
             )
         ),
+        elements=draw(
+            st.dictionaries(
+                st.sampled_from([*SCALES, ("meddpicc", "decision_process")]),
+                st.sampled_from(LEVELS_SEEN),
+                max_size=3,
+            )
+        ),
     )
 
 
@@ -207,6 +227,7 @@ def _expected_snapshot(pool: Pool, deal: Opportunity, spec: DealSpec) -> Opportu
             ActivityFact(kind, at, tuple(sorted({pool.contacts[c] for c in who})))
             for kind, at, who in spec.activities
         ),
+        elements=tuple((p, e, level) for (p, e), level in sorted(spec.elements.items())),
         **spec.fields,
     )
 
@@ -223,11 +244,15 @@ def _snapshots_in_frames(frames: PipelineFrames) -> dict[int, OpportunitySnapsho
     for opportunity_id, activity_id, kind, at in frames.activities.sort("activity_id").iter_rows():
         who = tuple(sorted(contacts.get(activity_id, [])))
         facts.setdefault(opportunity_id, []).append(ActivityFact(kind, at, who))
+    elements: dict[int, list[tuple[str, str, str]]] = {}
+    for opportunity_id, pack, element, level in frames.element_levels.iter_rows():
+        elements.setdefault(opportunity_id, []).append((pack, element, level))
     return {
         row["opportunity_id"]: OpportunitySnapshot(
             id=row["opportunity_id"],
             contact_roles=tuple(sorted(roles.get(row["opportunity_id"], []))),
             activities=tuple(facts.get(row["opportunity_id"], [])),
+            elements=tuple(sorted(elements.get(row["opportunity_id"], []))),
             **{f: row[f] for f in OPPORTUNITY_FIELDS},
         )
         for row in frames.opportunities.iter_rows(named=True)
@@ -261,6 +286,8 @@ def test_database_pipeline_agrees_in_both_forms(
     stage_of = criterion_stages(version_id=version_id)
     open_keys = open_stage_keys(version_id=version_id)
     user = org.manager_a
+    # The loaded packs' scales (the default process checks MEDDPICC) plus the generator's.
+    all_scales = {**methodology_scales(), **SCALES}
 
     with transaction.atomic():  # a savepoint, rolled back after each example
         deals = _write(pool, owners, specs)
@@ -268,7 +295,13 @@ def test_database_pipeline_agrees_in_both_forms(
 
         # When both forms read the pipeline from the database
         frames = pipeline_frames(user=user, process_version_id=version_id)
-        set_based = evaluate_criteria_frame(*frames.inputs, criteria, as_of)
+        set_based = evaluate_criteria_frame(
+            *frames.inputs,
+            criteria,
+            as_of,
+            element_levels=frames.element_levels,
+            scales=all_scales,
+        )
         frame_status = {
             (r["opportunity_id"], r["criterion_id"]): r["status"] for r in set_based.to_dicts()
         }
@@ -294,7 +327,7 @@ def test_database_pipeline_agrees_in_both_forms(
             assert in_frames[deal.pk] == expected
             # ... and every criterion has the same status in both forms
             explained = {
-                cid: evaluate_criterion({"rule": rule}, snapshot, as_of).status
+                cid: evaluate_criterion({"rule": rule}, snapshot, as_of, all_scales).status
                 for cid, rule in criteria
             }
             assert {cid: frame_status[(deal.pk, cid)] for cid, _ in criteria} == explained
@@ -421,11 +454,11 @@ def test_query_count_does_not_grow_with_the_pipeline(org: Org, pool: Pool) -> No
     rep_small, manager_small = _count_queries(org.rep_a1), _count_queries(org.manager_a)
     add(27)
     rep_large, manager_large = _count_queries(org.rep_a1), _count_queries(org.manager_a)
-    assert (rep_small, rep_large) == ((4, 3), (4, 30))  # one query per frame
+    assert (rep_small, rep_large) == ((5, 3), (5, 30))  # one query per frame
     # a manager adds the scope's look-up of the reporting line, once per level, not per deal
     assert manager_small == (manager_large[0], 3)
     assert manager_large[1] == 30
     deal_id = Opportunity.objects.filter(owner=org.rep_a1).values_list("id", flat=True)[0]
     with CaptureQueriesContext(connection) as queries:
         opportunity_snapshot(user=org.rep_a1, opportunity_id=deal_id)
-    assert len(queries.captured_queries) == 4
+    assert len(queries.captured_queries) == 5

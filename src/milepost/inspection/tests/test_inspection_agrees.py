@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 from milepost.engine.criteria import evaluate_criterion
 from milepost.engine.criteria_frames import CriteriaPlan
-from milepost.engine.tests.test_criteria_frames import ZONES, rules
+from milepost.engine.tests.test_criteria_frames import SCALES, ZONES, rules
 from milepost.evidence.models import Evidence
 from milepost.inspection import services
 from milepost.inspection.selectors import opportunity_snapshot
@@ -153,7 +153,7 @@ def test_sql_aggregates_agree_with_the_explained_rules(
         deals = _write(pool, owners, specs)
         scope = Opportunity.objects.filter(pk__in=[d.pk for d in deals])
         opportunities = services._opportunity_frame(scope)
-        plan = CriteriaPlan(criteria, AS_OF, opportunities.schema)
+        plan = CriteriaPlan(criteria, AS_OF, opportunities.schema, SCALES)
         wide = opportunities
         for frame in services._aggregate_frames(plan, scope.values("id"), AS_OF):
             wide = wide.join(frame, on="opportunity_id", how="left")
@@ -162,7 +162,7 @@ def test_sql_aggregates_agree_with_the_explained_rules(
         for deal in deals:
             snapshot = opportunity_snapshot(user=org.admin, opportunity_id=deal.pk)
             for cid, rule in criteria:
-                expected = evaluate_criterion({"rule": rule}, snapshot, AS_OF).status
+                expected = evaluate_criterion({"rule": rule}, snapshot, AS_OF, SCALES).status
                 assert got[(deal.pk, cid)] == expected, (rule, deal.pk)
         transaction.set_rollback(True)
 
