@@ -21,6 +21,10 @@ urlpatterns = [
     path(
         "pipeline/opportunities/<int:opportunity_id>/evidence/", include("milepost.evidence.urls")
     ),
+    path(
+        "pipeline/opportunities/<int:opportunity_id>/methodology/",
+        include("milepost.methodology.urls"),
+    ),
     path("process/", include("milepost.process.urls")),
     path("process/", include("milepost.playbooks.urls")),
     path("team/", include("milepost.team.urls")),

@@ -1,0 +1,83 @@
+"""Input parsing for the methodology panel and the Blue Sheet.
+
+The forms only parse types (ids, versions, a rating that is a whole number); which levels,
+fields, contacts, roles and ratings are allowed is decided by :mod:`milepost.methodology.services`,
+so the page and the API refuse the same things with the same message.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from milepost.engine.methodology_schema import ElementDef
+
+ANSWER_PREFIX = "answer__"
+
+
+class IdListField(forms.Field):
+    """Several ``name=<id>`` values (a multi-select) as a list of ints."""
+
+    widget = forms.SelectMultiple
+
+    def to_python(self, value: Any) -> list[int]:
+        values = value if isinstance(value, list | tuple) else ([value] if value else [])
+        out = []
+        for raw in values:
+            if raw in ("", None):
+                continue
+            try:
+                out.append(int(raw))
+            except (TypeError, ValueError):
+                raise ValidationError(f"{raw!r} is not an id") from None
+        return out
+
+
+class AssessmentForm(forms.Form):
+    """Score one element: level, notes, linked contacts and the element's own fields."""
+
+    level = forms.CharField(max_length=32, label="Level")
+    notes = forms.CharField(required=False, max_length=4000, label="Notes")
+    contacts = IdListField(required=False, label="Contacts")
+    version = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, element: ElementDef, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.element = element
+        for f in element.fields:
+            self.fields[f"{ANSWER_PREFIX}{f.key}"] = forms.CharField(
+                required=False, max_length=4000, label=f.label, strip=True
+            )
+
+    def answers(self) -> dict[str, str]:
+        """The element's fields as posted (empty ones included: they clear the answer)."""
+        return {
+            f.key: self.cleaned_data.get(f"{ANSWER_PREFIX}{f.key}", "") for f in self.element.fields
+        }
+
+
+class InfluenceForm(forms.Form):
+    """Add or edit one buying influence on the Blue Sheet."""
+
+    contact = forms.IntegerField(label="Contact")
+    role = forms.CharField(max_length=32, label="Role")
+    degree = forms.CharField(max_length=32, label="Degree of influence")
+    response_mode = forms.CharField(max_length=32, label="Response mode")
+    rating = forms.IntegerField(label="Rating")
+    win_results = forms.CharField(required=False, max_length=4000, label="Win-results")
+    notes = forms.CharField(required=False, max_length=4000, label="Notes")
+    version = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+
+
+class VersionForm(forms.Form):
+    version = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+
+
+def first_error(form: forms.Form) -> tuple[str, str]:
+    """(field, message) of the first error of an invalid form, for a 422 answer."""
+    for name, errors in form.errors.items():
+        label = form.fields[name].label if name in form.fields else name
+        return name, f"{label}: {errors[0]}"
+    return "", "the form is not valid"
