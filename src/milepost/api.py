@@ -10,6 +10,7 @@ from ninja import NinjaAPI
 
 from milepost.evidence.api import router as evidence_router
 from milepost.inspection.api import router as inspection_router
+from milepost.methodology.api import router as methodology_router
 from milepost.pipeline.api import router as pipeline_router
 from milepost.pipeline.api_errors import install_error_handlers
 from milepost.playbooks.api import router as playbooks_router
@@ -30,6 +31,7 @@ api.add_router("", pipeline_router)
 api.add_router("", evidence_router)
 api.add_router("", team_router)
 api.add_router("", inspection_router)
+api.add_router("", methodology_router)
 
 api.add_router("/", process_router)
 api.add_router("/", playbooks_router)
