@@ -17,7 +17,8 @@ from milepost.engine.process_schema import ProcessDef, StageDef
 from milepost.playbooks.render import section_items
 
 MAX_ACTIONS = 3
-QUESTIONS_PER_ELEMENT = 3
+# Required elements get more of the page than recommended ones.
+QUESTIONS_PER_ELEMENT = {"required": 3, "recommended": 2}
 FALLBACK_QUESTIONS = 5
 MAX_MISTAKES = 3
 QUESTION_BANK = "Question bank"
@@ -146,9 +147,10 @@ def _elements(stage: StageDef, packs: Mapping[str, MethodologyDef]) -> list[Elem
                         element=key,
                         label=element.label if element is not None else key.replace("_", " "),
                         need=need,
-                        questions=tuple(element.questions[:QUESTIONS_PER_ELEMENT])
+                        questions=tuple(element.questions[: QUESTIONS_PER_ELEMENT[need]])
                         if element is not None
                         else (),
                     )
                 )
-    return lines
+    # Required elements first (across packs), each group in the process's order.
+    return sorted(lines, key=lambda line: line.need != "required")

@@ -29,6 +29,9 @@ _REPLACEMENTS = {
     "\u2264": "<=", "\u2265": ">=", "\u2260": "!=", "\u2248": "~",
     "\u20ac": "EUR", "\u2122": "(TM)", "\u00a0": " ", "\u202f": " ", "\u2009": " ",
     "\u200b": "", "\ufeff": "",
+    # Letters with no Unicode decomposition to a base letter.
+    "\u0141": "L", "\u0142": "l", "\u0110": "D", "\u0111": "d", "\u0131": "i",
+    "\u0152": "OE", "\u0153": "oe",
 }  # fmt: skip
 
 
