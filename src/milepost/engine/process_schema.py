@@ -71,6 +71,24 @@ class FieldCompare(_Strict):
     op: Literal["eq", "ne", "gt", "gte", "lt", "lte"]
     value: Decimal | int | str | date
 
+    @model_validator(mode="before")
+    @classmethod
+    def _from_json(cls, data: Any) -> Any:
+        # The stored (JSON) document writes dates and decimals as text; read them back as what
+        # the field compares with, so a stored definition validates again unchanged.
+        if not isinstance(data, dict) or not isinstance(data.get("value"), str):
+            return data
+        text, field = data["value"], data.get("field")
+        try:
+            if field in _DATE_FIELDS:
+                return {**data, "value": date.fromisoformat(text)}
+            if field in _NUMBER_FIELDS:
+                number = Decimal(text)
+                return {**data, "value": number} if number.is_finite() else data
+        except (ValueError, ArithmeticError):
+            return data
+        return data
+
     @model_validator(mode="after")
     def _value_fits_field(self) -> FieldCompare:
         v = self.value
