@@ -314,7 +314,9 @@ def build_panel(
             now = [(k, REQUIRED) for k in mapping.required if k in known]
             now += [(k, RECOMMENDED) for k in mapping.recommended if k in known]
         rows = [_row(pack, pack.element(k), req, assessments, roles, by_id) for k, req in now]
-        shown = {k for k, _ in now}
+        # Only recommended now but required earlier and still open: the stronger requirement
+        # wins, so it is listed as a carried gap rather than as a mere recommendation.
+        shown = {k for k, req in now if req == REQUIRED}
         gaps: list[ElementRow] = []
         for past in earlier:
             past_mapping = past.methodology.get(use.pack)
@@ -325,6 +327,7 @@ def build_panel(
                 row = _row(pack, pack.element(k), CARRIED, assessments, roles, by_id, past.label)
                 if not row.at_top:
                     gaps.append(row)
+                    rows = [r for r in rows if r.key != k]
         if rows or gaps:
             sections.append(PackSection(pack, use.purpose, rows, gaps))
     ordered = [r for s in sections for r in s.elements if r.requirement == REQUIRED]

@@ -5,7 +5,7 @@ the shipped packs' content (which their authors may change).
 ``sheet`` is Strategic-Selling-like (buying influences and Blue Sheet elements). The process
 ``method_test`` maps them: ``first`` requires ``qual.pain`` and recommends ``qual.champion``;
 ``second`` requires ``qual.economic_buyer`` and ``sheet.objective`` and recommends
-``qual.decision``.
+``qual.decision``; ``third`` only recommends ``qual.economic_buyer`` and ``qual.decision``.
 """
 
 from __future__ import annotations
@@ -120,6 +120,14 @@ stages:
     methodology:
       qual: {required: [economic_buyer], recommended: [decision]}
       sheet: {required: [objective]}
+  - key: third
+    label: Third
+    kind: open
+    buyer_phase: decide
+    probability: 70
+    forecast_category: best_case
+    methodology:
+      qual: {recommended: [economic_buyer, decision]}
   - key: won
     label: Won
     kind: won

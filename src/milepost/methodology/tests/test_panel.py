@@ -115,6 +115,21 @@ def test_gaps_required_earlier_are_carried_until_confirmed(org, method):
     assert panel.sections[0].carried_gaps == []
 
 
+def test_recommended_now_but_required_earlier_and_open_is_a_carried_gap(org, method):
+    deal = make_deal(org.rep_a1, stage_key="third")
+    panel = methodology_panel(user=org.rep_a1, opportunity_id=deal.pk)
+    assert shown(panel) == [("qual", "decision", RECOMMENDED)]
+    gaps = [(g.key, g.carried_from) for g in panel.sections[0].carried_gaps]
+    assert gaps == [("pain", "First"), ("economic_buyer", "Second")]
+    score(org.rep_a1, deal, "economic_buyer", "confirmed")
+    panel = methodology_panel(user=org.rep_a1, opportunity_id=deal.pk)
+    assert shown(panel) == [
+        ("qual", "economic_buyer", RECOMMENDED),
+        ("qual", "decision", RECOMMENDED),
+    ]
+    assert [g.key for g in panel.sections[0].carried_gaps] == ["pain"]
+
+
 def test_a_won_deal_carries_every_unmet_required_element(org, method):
     deal = make_deal(org.rep_a1, stage_key="won")
     panel = methodology_panel(user=org.rep_a1, opportunity_id=deal.pk)
