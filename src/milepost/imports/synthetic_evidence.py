@@ -38,6 +38,16 @@ NEXT_STEP_DAYS = (-10, 21)  # next-step date around today: some overdue
 NOTE = "Synthetic demo evidence: {statement}"
 
 
+def _draw_diligence(rng: np.random.Generator, n: int) -> np.ndarray:
+    return rng.choice(DILIGENCE, size=n, p=DILIGENCE_WEIGHTS)
+
+
+def deal_diligence(n: int, *, seed: int) -> np.ndarray:
+    """The per-deal diligence :func:`evidence_rows` draws with the same ``seed`` (its first
+    draw), so other synthetic records of a deal (methodology scores) agree with its evidence."""
+    return _draw_diligence(np.random.default_rng(seed), n)
+
+
 def evidence_rows(
     process: ProcessDef,
     passed: Sequence[int],
@@ -52,6 +62,7 @@ def evidence_rows(
     possible, so it is recorded as manager-verified instead).
     """
     rng = np.random.default_rng(seed)
+    diligence = _draw_diligence(rng, len(passed))[:, None]
     criteria = [
         (position, c)
         for position, stage in enumerate(process.open_stages)
@@ -62,7 +73,6 @@ def evidence_rows(
     if not criteria or not passed:
         return rows
     n = len(passed)
-    diligence = rng.choice(DILIGENCE, size=n, p=DILIGENCE_WEIGHTS)[:, None]
     draws = rng.random((n, len(criteria)))
     enough = draws < diligence  # evidence at the needed level (or above)
     short = ~enough & (rng.random((n, len(criteria))) < SHORT_RATE)  # evidence, too weak

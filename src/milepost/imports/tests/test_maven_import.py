@@ -18,6 +18,7 @@ from milepost.imports import services
 from milepost.imports.maven import DATASET_HORIZON, MavenSourceError, default_data_dir
 from milepost.imports.models import ImportIssue, ImportRun
 from milepost.imports.services import ImportRefused, maven_import, shift_for, username_for
+from milepost.methodology.models import ElementAssessment
 from milepost.pipeline.models import (
     Activity,
     Opportunity,
@@ -303,6 +304,7 @@ def test_a_failure_mid_run_leaves_nothing(processes, dataset, monkeypatch, fail_
 
     for model in (User, Account, Contact, Product, Opportunity, StageTransition, ImportRun):
         assert model.objects.count() == 0, model.__name__
+    assert not ElementAssessment.objects.exists()
     assert ImportIssue.objects.count() == 0
 
 
