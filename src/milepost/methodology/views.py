@@ -124,6 +124,9 @@ def element_save(request: HttpRequest, opportunity_id: int, pack: str, element: 
             messages.error(request, error)
         else:
             messages.success(request, "Saved.")
+        if request.POST.get("next") == "blue_sheet":  # a fixed target: no open redirect
+            url = reverse("methodology:blue_sheet", args=[opportunity_id, pack])
+            return HttpResponseRedirect(f"{url}#{anchor}")
         return HttpResponseRedirect(_detail_url(opportunity_id, anchor))
     result = _panel_or_404(request, opportunity_id)
     row = result.row(pack, element)

@@ -51,7 +51,7 @@ def level_of(html: str, pack: str, element: str) -> str:
     return re.search(r'data-testid="level">([^<]+)<', block).group(1)
 
 
-# --- the panel -----------------------------------------------------------------------------------
+# --- the panel --------------------------------------------------------------------
 
 
 def test_deal_page_loads_the_panel_and_the_panel_shows_the_stage(org, deal, client_for):
@@ -234,6 +234,22 @@ def test_blue_sheet_refuses_out_of_range_rating_and_foreign_contact(org, deal, c
     assert not BuyingInfluenceEvent.objects.exists()
 
 
+def test_blue_sheet_elements_are_scored_on_the_sheet_and_come_back_to_it(org, deal, client_for):
+    client = client_for(org.rep_a1)
+    sheet = reverse("methodology:blue_sheet", args=[deal.pk, "sheet"])
+    html = client.get(sheet).content.decode()
+    block = element_html(html, "sheet", "best_action")  # not mapped at any stage: still here
+    assert 'name="next" value="blue_sheet"' in block
+    response = client.post(
+        save_url(deal, "best_action", pack="sheet"),
+        {"level": "drafted", "notes": "Lunch with the CFO", "next": "blue_sheet"},
+    )
+    assert response["Location"] == f"{sheet}#element-sheet-best_action"
+    html = client.get(response["Location"]).content.decode()
+    assert level_of(html, "sheet", "best_action") == "Drafted"
+    assert "Lunch with the CFO" in element_html(html, "sheet", "best_action")
+
+
 def test_no_blue_sheet_for_a_process_without_buying_influences(org, deal, client_for):
     plain = make_deal(org.rep_a1, process_key="plain_test", stage_key="first")
     client = client_for(org.rep_a1)
@@ -244,7 +260,7 @@ def test_no_blue_sheet_for_a_process_without_buying_influences(org, deal, client
     assert "Blue Sheet" not in html
 
 
-# --- permission probes ---------------------------------------------------------------------
+# --- permission probes --------------------------------------------------------------------
 
 # Owner rep_a1 (team a). Who may read and write: the owner, their managers, an admin.
 ALLOWED = ["rep_a1", "manager_a", "leader", "admin"]
