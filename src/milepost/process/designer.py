@@ -1,0 +1,489 @@
+"""The process designer: a sales-ops admin edits a draft of a process, then publishes it.
+
+A draft (:class:`~milepost.process.models.ProcessDraft`) holds the process document as plain
+JSON and may be invalid while being worked on. Every edit is a small service that takes the
+draft's ``expected_version`` (optimistic lock: a second editor working from a stale page gets a
+:class:`VersionConflict` instead of silently overwriting), applies one change to the document
+and bumps the version. Edits do not validate the whole process: :func:`draft_problems` runs the
+same validator as ``milepost process load`` (YAML parse, :class:`ProcessDef`, the methodology
+pack check of ``process_store``) and :func:`error_target` says which stage, criterion and field
+each problem belongs to, so the pages show it at the field. Publishing, which moves open deals,
+is :mod:`milepost.process.migration`.
+
+Only admins (``User.is_admin``: the sales-ops role or a superuser) may use the designer;
+everyone else gets :class:`PermissionDenied` whatever the draft id (existence is not revealed).
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import yaml
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import F
+
+from milepost.engine.process_diff import describe_changes, diff_processes
+from milepost.engine.process_export import export_process
+from milepost.engine.process_schema import (
+    ProcessDef,
+    ProcessError,
+    ProcessInvalid,
+    parse_process,
+)
+from milepost.pipeline.errors import InvalidChange, NotFound, VersionConflict
+from milepost.process.models import ProcessDraft, ProcessVersion, SalesProcess
+from milepost.process.services import check_against_packs
+from milepost.team.models import User
+
+# What a stage form may set; anything else in a stage is left as it is.
+STAGE_FIELDS = (
+    "key",
+    "label",
+    "kind",
+    "buyer_phase",
+    "buyer_goal",
+    "probability",
+    "forecast_category",
+    "expected_days",
+    "max_days",
+    "suggested_actions",
+    "methodology",
+    "playbook",
+    "job_aid",
+)
+CRITERION_FIELDS = ("id", "statement", "verifier", "rule", "evidence", "guidance")
+SETTINGS_FIELDS = ("name", "description", "gate_policy", "currency", "methodologies")
+
+
+def can_design(user: Any) -> bool:
+    return bool(getattr(user, "is_authenticated", False) and getattr(user, "is_admin", False))
+
+
+def require_designer(user: Any) -> None:
+    """Raise PermissionDenied unless ``user`` may design processes."""
+    if not can_design(user):
+        raise PermissionDenied("only sales-ops admins design processes")
+
+
+# --- Reads ---------------------------------------------------------------------------------
+
+
+def draft_list(*, user: User) -> list[ProcessDraft]:
+    require_designer(user)
+    return list(
+        ProcessDraft.objects.select_related("process", "based_on", "created_by", "published_as")
+    )
+
+
+def draft_get(*, user: User, draft_id: int) -> ProcessDraft:
+    require_designer(user)
+    draft = (
+        ProcessDraft.objects.select_related("process", "based_on", "created_by", "published_as")
+        .filter(pk=draft_id)
+        .first()
+    )
+    if draft is None:
+        raise NotFound(f"draft {draft_id} not found")
+    return draft
+
+
+def live_version(draft: ProcessDraft) -> ProcessVersion | None:
+    if draft.process_id is None:
+        return None
+    return ProcessVersion.objects.filter(process_id=draft.process_id, is_current=True).first()
+
+
+# --- Validation: the CLI's validator, with problems placed at fields -------------------------
+
+
+def document_yaml(document: Any) -> str:
+    """The draft as YAML text (what "edit as YAML" shows): canonical when the draft is valid."""
+    try:
+        return export_process(ProcessDef.model_validate(document))
+    except Exception:  # an invalid draft is shown as it is stored
+        return yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
+
+
+def draft_definition(document: Any) -> ProcessDef:
+    """Validate a draft document exactly as ``milepost process load`` validates a file.
+
+    Raises :class:`ProcessInvalid` with every problem (schema first; the pack check runs once
+    the schema is satisfied, as in ``process_store``).
+    """
+    text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
+    definition = parse_process(text)
+    check_against_packs(definition)
+    return definition
+
+
+def draft_problems(document: Any) -> list[ProcessError]:
+    try:
+        draft_definition(document)
+    except ProcessInvalid as exc:
+        return list(exc.errors)
+    return []
+
+
+@dataclass(frozen=True)
+class ErrorTarget:
+    """Where a problem belongs in the designer: a stage (0-based), a criterion in it, a field.
+
+    ``stage`` None means the process settings; ``field`` "" means the stage / criterion /
+    process as a whole (e.g. "expected_days must not exceed max_days").
+    """
+
+    stage: int | None
+    criterion: int | None
+    field: str
+    message: str
+
+
+_STAGE = re.compile(r"^stage #(\d+)(?: '[^']*')?")
+_CRITERION_NO = re.compile(r"^ > criterion #(\d+)(?: '[^']*')?")
+_CRITERION_ID = re.compile(r"^ > criterion '([^']*)'")
+
+
+def error_target(error: ProcessError, document: Any) -> ErrorTarget:
+    """Place a validator problem (its human-readable location) on the designer's fields."""
+    location = error.location
+    stage: int | None = None
+    criterion: int | None = None
+    match = _STAGE.match(location)
+    if match:
+        stage = int(match.group(1)) - 1
+        location = location[match.end() :]
+        by_no = _CRITERION_NO.match(location)
+        by_id = _CRITERION_ID.match(location)
+        if by_no:
+            criterion = int(by_no.group(1)) - 1
+            location = location[by_no.end() :]
+        elif by_id:
+            criterion = _criterion_index(document, stage, by_id.group(1))
+            location = location[by_id.end() :]
+        location = location.removeprefix(" > ")
+    field = location.split(" > ", 1)[0] if location else ""
+    if stage is None and field.startswith("line "):
+        field = ""  # a YAML syntax error: it belongs to the text as a whole
+    return ErrorTarget(stage, criterion, field, error.message)
+
+
+def _criterion_index(document: Any, stage: int, criterion_id: str) -> int | None:
+    try:
+        criteria = document["stages"][stage].get("exit_criteria") or []
+        return next(i for i, c in enumerate(criteria) if c.get("id") == criterion_id)
+    except (KeyError, IndexError, TypeError, AttributeError, StopIteration):
+        return None
+
+
+def draft_targets(document: Any) -> list[ErrorTarget]:
+    return [error_target(e, document) for e in draft_problems(document)]
+
+
+def draft_diff(draft: ProcessDraft) -> list[str]:
+    """Readable lines from the live version to the (valid) draft; raises ProcessInvalid."""
+    new = draft_definition(draft.document)
+    live = live_version(draft)
+    if live is None:
+        return [f"new process {new.key!r} with {len(new.stages)} stages"]
+    old = ProcessDef.model_validate(live.definition)
+    return describe_changes(diff_processes(old, new)) + _text_changes(old, new)
+
+
+def _text_changes(old: ProcessDef, new: ProcessDef) -> list[str]:
+    """What :func:`diff_processes` does not describe: methodology use, playbooks, job aids."""
+    lines = []
+    if old.methodologies != new.methodologies:
+        was = ", ".join(u.pack for u in old.methodologies) or "(none)"
+        now = ", ".join(u.pack for u in new.methodologies) or "(none)"
+        lines.append(f"process: methodologies {was} → {now}")
+    old_stages = {s.key: s for s in old.stages}
+    for stage in new.stages:
+        before = old_stages.get(stage.key)
+        if before is None:
+            continue
+        if before.methodology != stage.methodology:
+            lines.append(f"stage '{stage.key}': methodology mapping changed")
+        for name, word in (("playbook", "playbook"), ("job_aid", "job aid")):
+            if getattr(before, name) != getattr(stage, name):
+                lines.append(f"stage '{stage.key}': {word} text changed")
+    return lines
+
+
+# --- Writes: start, and one small locked service per edit ------------------------------------
+
+
+def _json_safe(value: Any) -> Any:
+    """Plain JSON data from parsed YAML (dates and decimals as the text the schema reads)."""
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+@transaction.atomic
+def draft_start(*, user: User, process_key: str) -> ProcessDraft:
+    """A new draft holding a copy of the process's live version."""
+    require_designer(user)
+    process = SalesProcess.objects.filter(key=process_key).first()
+    live = process.current_version() if process else None
+    if process is None or live is None:
+        raise NotFound(f"process {process_key!r} not found")
+    return ProcessDraft.objects.create(
+        process=process,
+        based_on=live,
+        document=copy.deepcopy(live.definition),
+        created_by=user,
+    )
+
+
+def _edit(
+    *, user: User, draft_id: int, expected_version: int, change: Callable[[dict[str, Any]], None]
+) -> ProcessDraft:
+    """Apply ``change`` to a copy of the document under the draft's optimistic lock."""
+    require_designer(user)
+    with transaction.atomic():
+        draft = ProcessDraft.objects.select_for_update().filter(pk=draft_id).first()
+        if draft is None:
+            raise NotFound(f"draft {draft_id} not found")
+        if draft.published_as_id is not None:
+            raise InvalidChange("this draft was published; start a new draft", field="draft")
+        if draft.version != expected_version:
+            raise VersionConflict(draft.version, what="draft")
+        document = copy.deepcopy(draft.document)
+        if not isinstance(document, dict):
+            document = {}
+        change(document)
+        updated = ProcessDraft.objects.filter(pk=draft.pk, version=expected_version).update(
+            document=document, version=F("version") + 1
+        )
+        if updated != 1:  # pragma: no cover - the row lock serialises writers on PostgreSQL
+            raise VersionConflict(ProcessDraft.objects.get(pk=draft.pk).version, what="draft")
+        draft.refresh_from_db()
+        return draft
+
+
+def _stages(document: dict[str, Any]) -> list[dict[str, Any]]:
+    stages = document.setdefault("stages", [])
+    if not isinstance(stages, list):
+        raise InvalidChange("the draft's stages are not a list; edit it as YAML", field="stages")
+    return stages
+
+
+def _stage(document: dict[str, Any], index: int) -> dict[str, Any]:
+    stages = _stages(document)
+    if not 0 <= index < len(stages) or not isinstance(stages[index], dict):
+        raise InvalidChange(f"there is no stage #{index + 1}", field="stage")
+    return stages[index]
+
+
+def _criteria(stage: dict[str, Any]) -> list[dict[str, Any]]:
+    criteria = stage.setdefault("exit_criteria", [])
+    if not isinstance(criteria, list):
+        raise InvalidChange("exit criteria are not a list; edit it as YAML", field="exit_criteria")
+    return criteria
+
+
+def _criterion(stage: dict[str, Any], index: int) -> dict[str, Any]:
+    criteria = _criteria(stage)
+    if not 0 <= index < len(criteria):
+        raise InvalidChange(f"there is no criterion #{index + 1}", field="criterion")
+    return criteria[index]
+
+
+def _set(target: dict[str, Any], values: dict[str, Any], allowed: tuple[str, ...]) -> None:
+    unknown = sorted(set(values) - set(allowed))
+    if unknown:
+        raise InvalidChange(f"cannot set {', '.join(unknown)} here", field=unknown[0])
+    for name, value in values.items():
+        if value is None or value == "" or value == [] or value == {}:
+            target.pop(name, None)  # unset: the schema's default applies
+        else:
+            target[name] = _json_safe(value)
+
+
+def _swap(items: list[Any], index: int, direction: str) -> None:
+    other = index - 1 if direction == "up" else index + 1
+    if direction not in ("up", "down"):
+        raise InvalidChange("direction is up or down", field="direction")
+    if not 0 <= index < len(items) or not 0 <= other < len(items):
+        raise InvalidChange(f"item #{index + 1} cannot move {direction}", field="direction")
+    items[index], items[other] = items[other], items[index]
+
+
+def draft_update_settings(
+    *, user: User, draft_id: int, expected_version: int, **values: Any
+) -> ProcessDraft:
+    """Name, description, gate policy, currency, the methodologies the process uses."""
+    return _edit(
+        user=user,
+        draft_id=draft_id,
+        expected_version=expected_version,
+        change=lambda doc: _set(doc, values, SETTINGS_FIELDS),
+    )
+
+
+def draft_stage_add(
+    *, user: User, draft_id: int, expected_version: int, position: int | None = None, **values: Any
+) -> ProcessDraft:
+    """Insert a stage at ``position`` (0-based; default: after the last open stage)."""
+
+    def change(doc: dict[str, Any]) -> None:
+        stages = _stages(doc)
+        stage: dict[str, Any] = {}
+        _set(stage, values, STAGE_FIELDS)
+        at = position
+        if at is None:
+            kinds = [s.get("kind") if isinstance(s, dict) else None for s in stages]
+            at = max((i + 1 for i, k in enumerate(kinds) if k == "open"), default=0)
+        stages.insert(max(0, min(at, len(stages))), stage)
+
+    return _edit(user=user, draft_id=draft_id, expected_version=expected_version, change=change)
+
+
+def draft_stage_update(
+    *, user: User, draft_id: int, expected_version: int, stage: int, **values: Any
+) -> ProcessDraft:
+    """Change fields of one stage. A new key is followed by the inspection settings naming it."""
+
+    def change(doc: dict[str, Any]) -> None:
+        target = _stage(doc, stage)
+        old_key, new_key = target.get("key"), values.get("key")
+        _set(target, values, STAGE_FIELDS)
+        inspection = doc.get("inspection")
+        if new_key and old_key and new_key != old_key and isinstance(inspection, dict):
+            for name in ("single_threaded_from", "economic_buyer_by"):
+                if inspection.get(name) == old_key:
+                    inspection[name] = new_key
+
+    return _edit(user=user, draft_id=draft_id, expected_version=expected_version, change=change)
+
+
+def draft_stage_move(
+    *, user: User, draft_id: int, expected_version: int, stage: int, direction: str
+) -> ProcessDraft:
+    return _edit(
+        user=user,
+        draft_id=draft_id,
+        expected_version=expected_version,
+        change=lambda doc: _swap(_stages(doc), stage, direction),
+    )
+
+
+def draft_stage_delete(
+    *, user: User, draft_id: int, expected_version: int, stage: int
+) -> ProcessDraft:
+    def change(doc: dict[str, Any]) -> None:
+        _stage(doc, stage)
+        del doc["stages"][stage]
+
+    return _edit(user=user, draft_id=draft_id, expected_version=expected_version, change=change)
+
+
+def parse_rule(text: str) -> Any:
+    """A rule typed as YAML (``contact_role: {role: champion}``); None when empty."""
+    if not text.strip():
+        return None
+    try:
+        return _json_safe(yaml.safe_load(text))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark else ""
+        raise InvalidChange(f"the rule is not valid YAML{where}", field="rule") from None
+
+
+def draft_criterion_add(
+    *, user: User, draft_id: int, expected_version: int, stage: int, **values: Any
+) -> ProcessDraft:
+    def change(doc: dict[str, Any]) -> None:
+        criterion: dict[str, Any] = {}
+        _set(criterion, values, CRITERION_FIELDS)
+        _criteria(_stage(doc, stage)).append(criterion)
+
+    return _edit(user=user, draft_id=draft_id, expected_version=expected_version, change=change)
+
+
+def draft_criterion_update(
+    *, user: User, draft_id: int, expected_version: int, stage: int, criterion: int, **values: Any
+) -> ProcessDraft:
+    return _edit(
+        user=user,
+        draft_id=draft_id,
+        expected_version=expected_version,
+        change=lambda doc: _set(
+            _criterion(_stage(doc, stage), criterion), values, CRITERION_FIELDS
+        ),
+    )
+
+
+def draft_criterion_move(
+    *,
+    user: User,
+    draft_id: int,
+    expected_version: int,
+    stage: int,
+    criterion: int,
+    direction: str,
+) -> ProcessDraft:
+    return _edit(
+        user=user,
+        draft_id=draft_id,
+        expected_version=expected_version,
+        change=lambda doc: _swap(_criteria(_stage(doc, stage)), criterion, direction),
+    )
+
+
+def draft_criterion_delete(
+    *, user: User, draft_id: int, expected_version: int, stage: int, criterion: int
+) -> ProcessDraft:
+    def change(doc: dict[str, Any]) -> None:
+        _criterion(_stage(doc, stage), criterion)
+        del doc["stages"][stage]["exit_criteria"][criterion]
+
+    return _edit(user=user, draft_id=draft_id, expected_version=expected_version, change=change)
+
+
+def draft_replace(
+    *, user: User, draft_id: int, expected_version: int, document: Any = None, text: str = ""
+) -> ProcessDraft:
+    """Replace the whole document: JSON data (API) or YAML text (the "edit as YAML" page).
+
+    Only YAML syntax is checked here (a mapping is needed); the schema is checked on publish
+    and shown as problems meanwhile.
+    """
+    if document is None:
+        try:
+            document = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            raise InvalidChange(f"not valid YAML{where}", field="document") from None
+    if not isinstance(document, dict):
+        raise InvalidChange("a process is a mapping with key, name, stages", field="document")
+    clean = _json_safe(document)
+
+    def change(doc: dict[str, Any]) -> None:
+        doc.clear()
+        doc.update(clean)
+
+    return _edit(user=user, draft_id=draft_id, expected_version=expected_version, change=change)
+
+
+@transaction.atomic
+def draft_discard(*, user: User, draft_id: int) -> None:
+    """Delete an unpublished draft (a published one stays as the record of who published)."""
+    draft = draft_get(user=user, draft_id=draft_id)
+    if draft.published_as_id is not None:
+        raise InvalidChange("a published draft is kept", field="draft")
+    draft.delete()
