@@ -83,6 +83,15 @@ def render_markdown(text: str) -> Rendered:
     return Rendered(html=sanitize_html(html), headings=tuple(headings))
 
 
+def without_title(text: str) -> str:
+    """``text`` without a leading ``# Title`` line: pages that show the stage as their own
+    heading keep a single ``<h1>``."""
+    stripped = (text or "").lstrip()
+    if stripped.startswith("# "):
+        return stripped.partition("\n")[2].lstrip("\n")
+    return text
+
+
 def sanitize_html(html: str) -> str:
     """Keep only the allow-listed tags, attributes and URL schemes; links get rel=noopener."""
     return nh3.clean(

@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from milepost.playbooks.pdf import job_aid_pdf
-from milepost.playbooks.render import render_markdown
+from milepost.playbooks.render import render_markdown, without_title
 from milepost.playbooks.selectors import StageGuide, stage_guide
 
 
@@ -56,7 +56,7 @@ def playbook_page(
     request: HttpRequest, key: str, stage: str, number: int | None = None
 ) -> HttpResponse:
     guide = _guide(key, stage, number)
-    rendered = render_markdown(guide.stage.playbook)
+    rendered = render_markdown(without_title(guide.stage.playbook))
     context = _context(guide, number) | {"playbook": rendered}
     return render(request, "playbooks/playbook.html", context)
 

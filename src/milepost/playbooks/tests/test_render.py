@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from milepost.playbooks.render import plain_lines, render_markdown, section_items
+from milepost.playbooks.render import (
+    plain_lines,
+    render_markdown,
+    section_items,
+    without_title,
+)
 
 
 @pytest.mark.parametrize(
@@ -80,3 +85,16 @@ def test_plain_lines_flatten_markdown_for_the_pdf():
         "- a",
         "  - b",
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("# Engage\n\n## Goals\n", "## Goals\n"),
+        ("\n# Engage\ntext", "text"),
+        ("## Goals\n# Not first", "## Goals\n# Not first"),
+        ("", ""),
+    ],
+)
+def test_without_title_drops_only_a_leading_title(text, expected):
+    assert without_title(text) == expected

@@ -57,6 +57,7 @@ def test_playbook_page_renders_the_stage_markdown_with_a_table_of_contents(
 ):
     html = client_for(org.rep_a1).get(_urls("new_business", "commit")[0]).content.decode()
     assert "<h1>Commit to change" in html
+    assert html.count("<h1") == 1  # the playbook's own title is not repeated
     assert 'id="pb-objection-handling"' in html
     assert 'href="#pb-objection-handling"' in html
     # The stage list links the other stages of the same version.
