@@ -440,8 +440,10 @@ def test_table_query_count_does_not_grow_with_deals(
     assert response.status_code == 200
 
 
-# Measured 28 / 30 / 28 (2026-11-23); the manager paid 41 before the per-request team cache.
-@pytest.mark.parametrize(("role", "budget"), [("rep_a1", 30), ("manager_a", 32), ("admin", 30)])
+# Measured 32 / 34 / 32 (2026-11-23); the manager paid 41 before the per-request team cache.
+# Methodology rules cost two queries in each of the page's two evaluations (the loaded packs'
+# checksums, the deal's element scores).
+@pytest.mark.parametrize(("role", "budget"), [("rep_a1", 32), ("manager_a", 34), ("admin", 32)])
 def test_detail_query_count(
     role, budget, org, forty_deals, client_for, django_assert_max_num_queries
 ):
