@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -16,6 +17,7 @@ from milepost.engine.criteria import (
     evaluate_rule,
     verified_stage,
 )
+from milepost.engine.methodology_schema import element_scales, parse_methodology
 from milepost.engine.process_schema import parse_process
 
 AS_OF = datetime(2026, 3, 31, 15, 30, tzinfo=UTC)
@@ -476,6 +478,11 @@ def test_naive_times_are_refused() -> None:
 def test_every_default_rule_evaluates() -> None:
     process = parse_process(NEW_BUSINESS)
     criteria = [c for s in process.open_stages for c in s.exit_criteria]
+    packs = Path(__file__).resolve().parents[2] / "methodology" / "packs"
+    scales = element_scales(
+        {p.stem: parse_methodology(p.read_text()) for p in packs.glob("*.yaml")}
+    )
+    full = replace(FULL, elements=(("meddpicc", "decision_process", "confirmed"),))
     expected_full = {
         "buyer_agreed_to_explore": "met",  # meeting 30 days ago
         "fit_with_ideal_customer": "met",
@@ -484,7 +491,7 @@ def test_every_default_rule_evaluates() -> None:
         "discovery_recap_accepted": "unknown",
         "economic_buyer_engaged": "met",
         "champion_identified": "met",
-        "decision_process_shared": "met",
+        "decision_process_shared": "met",  # MEDDPICC decision process confirmed
         "criteria_met_in_demo": "met",
         "technical_fit_confirmed": "unmet",
         "competition_known": "unknown",
@@ -495,10 +502,10 @@ def test_every_default_rule_evaluates() -> None:
         "terms_agreed": "unmet",
         "close_plan_dated": "met",
     }
-    got = {c.id: evaluate_criterion(c, FULL, AS_OF).status for c in criteria}
+    got = {c.id: evaluate_criterion(c, full, AS_OF, scales).status for c in criteria}
     assert got == expected_full
     for c in criteria:
-        result = evaluate_criterion(c, EMPTY, AS_OF)
+        result = evaluate_criterion(c, EMPTY, AS_OF, scales)
         expected = "unknown" if c.rule is None else "unmet"
         assert result.status == expected, c.id
         assert result.reason
