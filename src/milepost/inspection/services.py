@@ -62,6 +62,7 @@ from milepost.inspection.selectors import opportunity_snapshot
 from milepost.inspection.sql_frames import Reads, consistent_reads, read_frame
 from milepost.methodology.models import ElementAssessment
 from milepost.methodology.selectors import scales as methodology_scales
+from milepost.pipeline.choices import TransitionSource
 from milepost.pipeline.models import (
     Activity,
     Opportunity,
@@ -268,10 +269,14 @@ def _history_reads(visible: QuerySet[Opportunity] | None, as_of: datetime) -> li
     """Skips and backward moves from the transitions; close-date pushes and the original
     amount from the change history (reads not yet run)."""
     open_or_won = [StageKind.OPEN, StageKind.WON]
+    # A process change moves deals between versions whose stage positions need not line up
+    # (stages reordered, added, removed): not a move a person made, so never a skip or a step
+    # back.
     moves = (
         StageTransition.objects.filter(
             _within(visible), from_stage__isnull=False, moved_at__lte=as_of
         )
+        .exclude(source=TransitionSource.PROCESS_CHANGE)
         .order_by()
         .values("opportunity_id")
         .annotate(
