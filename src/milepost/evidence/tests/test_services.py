@@ -15,6 +15,7 @@ from milepost.evidence.services import (
     evidence_withdraw,
 )
 from milepost.inspection.services import explain_criteria
+from milepost.methodology.services import assessment_record
 from milepost.pipeline.errors import InvalidChange, NotFound, VersionConflict
 from milepost.pipeline.models import Opportunity
 from milepost.testing.factories import Org, make_account, make_contact, make_opportunity
@@ -105,9 +106,14 @@ def test_nobody_verifies_or_rejects_their_own_deal(org: Org, deal: Opportunity) 
 
 
 def test_rejection_overrides_a_met_rule_and_needs_a_reason(org: Org, deal: Opportunity) -> None:
-    deal.next_step = "Decision meeting on Friday"
-    deal.save()
-    key = "decision_process_shared"  # rule: next_step is set
+    key = "decision_process_shared"  # rule: MEDDPICC decision process confirmed
+    assessment_record(
+        user=org.rep_a1,
+        opportunity_id=deal.pk,
+        pack="meddpicc",
+        element="decision_process",
+        level="confirmed",
+    )
     assert status_of(org.rep_a1, deal, key)[0] == "met"
     evidence = evidence_record(
         user=org.rep_a1, opportunity_id=deal.pk, criterion_key=key, note="Buyer told me"
@@ -125,12 +131,12 @@ def test_rejection_overrides_a_met_rule_and_needs_a_reason(org: Org, deal: Oppor
         user=org.manager_a,
         opportunity_id=deal.pk,
         criterion_key=key,
-        reason="The next step is ours, not the buyer's decision process",
+        reason="The steps are ours, not the buyer's decision process",
         expected_version=evidence.version,
     )
     status, reason = status_of(org.rep_a1, deal, key)
     assert status == "unmet"
-    assert reason == "evidence rejected: The next step is ours, not the buyer's decision process"
+    assert reason == "evidence rejected: The steps are ours, not the buyer's decision process"
 
 
 def test_withdrawn_evidence_counts_as_none(org: Org, deal: Opportunity) -> None:
