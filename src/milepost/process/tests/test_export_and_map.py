@@ -60,3 +60,17 @@ def test_map_shows_stages_criteria_checks_actions_and_methodology(org, client_fo
                 assert f'<span data-element="{element}">{label}</span>' in section
                 mapped += 1
     assert mapped, "the default process maps methodology elements onto its stages"
+
+
+def test_map_links_each_stage_playbook_and_job_aid_of_its_version(org, client_for, processes):
+    version = ProcessVersion.objects.get(process__key="new_business", is_current=True)
+    definition = ProcessDef.model_validate(version.definition)
+    client = client_for(org.rep_a1)
+    html = client.get(reverse("process:map", args=["new_business"])).content.decode()
+    for stage in definition.stages:
+        section = html.split(f'data-stage="{stage.key}"', 1)[1].split("data-stage=", 1)[0]
+        args = ["new_business", version.number, stage.key]
+        for name in ("playbook_version", "job_aid_version", "job_aid_pdf_version"):
+            url = reverse(f"playbooks:{name}", args=args)
+            assert f'href="{url}"' in section
+        assert client.get(reverse("playbooks:job_aid_pdf_version", args=args)).status_code == 200
