@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "milepost.playbooks",
     "milepost.imports",
     "milepost.inspection",
+    "milepost.coaching",
     "milepost.web",
 ]
 
