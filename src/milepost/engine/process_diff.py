@@ -31,6 +31,9 @@ class ChangeKind(StrEnum):
     CRITERION_MOVED = "criterion_moved"
     CRITERIA_REORDERED = "criteria_reordered"
     CRITERION_FIELD = "criterion_field"
+    METHODOLOGIES = "methodologies"
+    METHODOLOGY_MAPPING = "methodology_mapping"
+    STAGE_TEXT = "stage_text"
 
 
 PROCESS_FIELDS = ("key", "name", "description", "currency", "gate_policy", "inspection")
@@ -54,7 +57,10 @@ _FIELD_WORDS = {
     "expected_days": "expected days",
     "max_days": "max days",
     "inspection": "inspection thresholds",
+    "job_aid": "job aid",
 }
+# Long Markdown fields: reported as changed with a line count, not quoted whole.
+STAGE_TEXT_FIELDS = ("playbook", "job_aid")
 
 
 @dataclass(frozen=True)
@@ -63,7 +69,10 @@ class Change:
 
     For ``SUGGESTED_ACTIONS`` ``old`` and ``new`` are the removed and added lines; for
     ``STAGES_REORDERED`` they are the stage keys (common to both versions) in each order; for
-    ``CRITERIA_REORDERED`` the ids of the stage's criteria common to both, in each order.
+    ``CRITERIA_REORDERED`` the ids of the stage's criteria common to both, in each order; for
+    ``METHODOLOGIES`` the ``pack (purpose)`` lines removed and added; for
+    ``METHODOLOGY_MAPPING`` (``field`` = pack key) the ``required x`` / ``recommended x`` entries
+    removed and added; for ``STAGE_TEXT`` the number of lines removed and added.
     """
 
     kind: ChangeKind
@@ -116,6 +125,20 @@ class Change:
                 "  was: " + ", ".join(self.old),
                 "  now: " + ", ".join(self.new),
             ]
+        if kind == ChangeKind.METHODOLOGIES:
+            return [
+                "process: methodologies changed",
+                *(f"  - {line}" for line in self.old),
+                *(f"  + {line}" for line in self.new),
+            ]
+        if kind == ChangeKind.METHODOLOGY_MAPPING:
+            return [
+                f"{self.where}: {self.field} mapping changed",
+                *(f"  - {line}" for line in self.old),
+                *(f"  + {line}" for line in self.new),
+            ]
+        if kind == ChangeKind.STAGE_TEXT:
+            return [f"{self.where}: {word} text changed (-{self.old} / +{self.new} lines)"]
         if kind == ChangeKind.CRITERION_MOVED:
             return [f"criterion '{self.criterion}' moved from stage '{self.old}' to '{self.new}'"]
         if self.field == "rule":
@@ -180,7 +203,35 @@ def _stage_changes(old: StageDef, new: StageDef) -> list[Change]:
         if not removed and not added:  # same lines, new order
             removed, added = list(old.suggested_actions), list(new.suggested_actions)
         out.append(Change(ChangeKind.SUGGESTED_ACTIONS, new.key, None, None, removed, added))
+    for pack in sorted(set(old.methodology) | set(new.methodology)):
+        was, now = _mapping_lines(old, pack), _mapping_lines(new, pack)
+        if was != now:
+            removed = [line for line in was if line not in now]
+            added = [line for line in now if line not in was]
+            out.append(Change(ChangeKind.METHODOLOGY_MAPPING, new.key, None, pack, removed, added))
+    for name in STAGE_TEXT_FIELDS:
+        before, after = getattr(old, name), getattr(new, name)
+        if before != after:
+            was_lines, now_lines = before.splitlines(), after.splitlines()
+            removed_count = sum(1 for line in was_lines if line not in now_lines)
+            added_count = sum(1 for line in now_lines if line not in was_lines)
+            out.append(
+                Change(ChangeKind.STAGE_TEXT, new.key, None, name, removed_count, added_count)
+            )
     return out
+
+
+def _mapping_lines(stage: StageDef, pack: str) -> list[str]:
+    mapping = stage.methodology.get(pack)
+    if mapping is None:
+        return []
+    return [f"required {e}" for e in mapping.required] + [
+        f"recommended {e}" for e in mapping.recommended
+    ]
+
+
+def _use_lines(process: ProcessDef) -> list[str]:
+    return [f"{u.pack} ({u.purpose})" if u.purpose else u.pack for u in process.methodologies]
 
 
 def diff_processes(old: ProcessDef, new: ProcessDef) -> list[Change]:
@@ -190,6 +241,15 @@ def diff_processes(old: ProcessDef, new: ProcessDef) -> list[Change]:
         for name in PROCESS_FIELDS
         if getattr(old, name) != getattr(new, name)
     ]
+    was_uses, now_uses = _use_lines(old), _use_lines(new)
+    if was_uses != now_uses:
+        changes.append(
+            Change(
+                ChangeKind.METHODOLOGIES,
+                old=[u for u in was_uses if u not in now_uses] or was_uses,
+                new=[u for u in now_uses if u not in was_uses] or now_uses,
+            )
+        )
     old_stages = {s.key: s for s in old.stages}
     new_stages = {s.key: s for s in new.stages}
 

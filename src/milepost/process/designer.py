@@ -193,27 +193,7 @@ def draft_diff(draft: ProcessDraft) -> list[str]:
     if live is None:
         return [f"new process {new.key!r} with {len(new.stages)} stages"]
     old = ProcessDef.model_validate(live.definition)
-    return describe_changes(diff_processes(old, new)) + _text_changes(old, new)
-
-
-def _text_changes(old: ProcessDef, new: ProcessDef) -> list[str]:
-    """What :func:`diff_processes` does not describe: methodology use, playbooks, job aids."""
-    lines = []
-    if old.methodologies != new.methodologies:
-        was = ", ".join(u.pack for u in old.methodologies) or "(none)"
-        now = ", ".join(u.pack for u in new.methodologies) or "(none)"
-        lines.append(f"process: methodologies {was} → {now}")
-    old_stages = {s.key: s for s in old.stages}
-    for stage in new.stages:
-        before = old_stages.get(stage.key)
-        if before is None:
-            continue
-        if before.methodology != stage.methodology:
-            lines.append(f"stage '{stage.key}': methodology mapping changed")
-        for name, word in (("playbook", "playbook"), ("job_aid", "job aid")):
-            if getattr(before, name) != getattr(stage, name):
-                lines.append(f"stage '{stage.key}': {word} text changed")
-    return lines
+    return describe_changes(diff_processes(old, new))
 
 
 # --- Writes: start, and one small locked service per edit ------------------------------------

@@ -232,6 +232,42 @@ CASES = [
         ],
     ),
     (
+        "required_element_added",
+        lambda d: _stage(d, "engage")["methodology"]["meddpicc"].update(required=["metrics"]),
+        [(ChangeKind.METHODOLOGY_MAPPING, "engage", None, "meddpicc", [], ["required metrics"])],
+    ),
+    (
+        "element_required_to_recommended",
+        lambda d: _stage(d, "evaluate")["methodology"]["meddpicc"].update(
+            required=["decision_criteria"], recommended=["champion", "competition"]
+        ),
+        [
+            (
+                ChangeKind.METHODOLOGY_MAPPING,
+                "evaluate",
+                None,
+                "meddpicc",
+                ["required competition"],
+                ["recommended competition"],
+            )
+        ],
+    ),
+    (
+        "pack_unmapped_from_stage",
+        lambda d: _stage(d, "engage")["methodology"].pop("spin"),
+        [(ChangeKind.METHODOLOGY_MAPPING, "engage", None, "spin", ["recommended situation"], [])],
+    ),
+    (
+        "methodology_purpose_changed",
+        lambda d: d["methodologies"][0].update(purpose="Questions."),
+        [(ChangeKind.METHODOLOGIES, None, None, None, ..., ["spin (Questions.)"])],
+    ),
+    (
+        "playbook_written",
+        lambda d: _stage(d, "won").update(playbook="# Won\n\nRun a win review.\n"),
+        [(ChangeKind.STAGE_TEXT, "won", None, "playbook", 0, 3)],
+    ),
+    (
         "suggested_action_changed",
         lambda d: _stage(d, "won")["suggested_actions"].append("Send a thank-you note."),
         [(ChangeKind.SUGGESTED_ACTIONS, "won", None, None, [], ["Send a thank-you note."])],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from milepost.process.services import process_load
+from milepost.process.services import DEFAULTS_DIR, process_load
 
 pytestmark = pytest.mark.django_db
 
@@ -14,8 +14,10 @@ ROLES = ["admin", "leader", "manager_a", "rep_a1", "rep_solo"]
 
 @pytest.fixture
 def two_versions(processes, nb_v2_text, org):
-    """Defaults loaded, then new business changed once (by the admin)."""
-    return process_load(text=nb_v2_text, source_name="nb_v2.yaml", user=org.admin).version
+    """Defaults loaded, then new business changed once (by the admin), next to its playbooks."""
+    return process_load(
+        text=nb_v2_text, source_name="nb_v2.yaml", user=org.admin, base_dir=DEFAULTS_DIR
+    ).version
 
 
 @pytest.mark.parametrize("role", ROLES)
