@@ -183,3 +183,12 @@ def test_real_command_line_exit_codes(tmp_path, write, nb_v2_text):
     )
     assert (same.returncode, differ.returncode, invalid.returncode) == (0, 1, 1)
     assert "not valid YAML" in invalid.stderr
+
+
+def test_diff_of_a_shipped_file_against_its_stored_version_counts_its_playbooks():
+    from milepost.process.services import DEFAULTS_DIR, process_load_defaults
+
+    process_load_defaults()
+    code, out = run_diff("new_business", str(DEFAULTS_DIR / "new_business.yaml"))
+    assert code == 0, out
+    assert "no differences" in out

@@ -155,7 +155,8 @@ class Command(BaseCommand):
             definition = self._parse_or_report(source)
             if definition is None:
                 raise CommandError(f"{ref} is not a valid process", returncode=2)
-            return ref, definition
+            # Compared as it would be loaded: with the playbooks next to the file.
+            return ref, with_playbook_files(definition, path.parent)
         match = STORED_REF.match(ref)
         if match is None:
             raise CommandError(
