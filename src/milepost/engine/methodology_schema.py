@@ -100,6 +100,9 @@ class ElementDef(_Strict):
     label: str = Field(min_length=1, max_length=120)
     summary: str = Field(min_length=10)
     questions: list[str] = Field(default_factory=list)
+    # What a manager asks the REP in a 1:1 about this element ("How do you know the economic
+    # buyer agrees with the decision criteria?"); ``questions`` are what the rep asks the buyer.
+    coaching_questions: list[str] = Field(default_factory=list)
     fields: list[FieldDef] = Field(default_factory=list)
     # Buying roles whose contacts carry this element (the economic buyer, the champion ...).
     contact_roles: list[BuyingRoleName] = Field(default_factory=list)
