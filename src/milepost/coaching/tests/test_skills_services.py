@@ -7,6 +7,8 @@ from datetime import timedelta
 
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from milepost.coaching import skills
@@ -14,6 +16,7 @@ from milepost.coaching.competency_services import competency_model, effective_co
 from milepost.coaching.models import CoachingSession, SkillRating
 from milepost.engine.vocabulary import CORE_SKILLS
 from milepost.pipeline.errors import InvalidChange, NotFound
+from milepost.testing.factories import make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -259,3 +262,26 @@ def test_pack_skills_of_current_processes_are_competencies(org, processes):
     assert rating.competency == "multithreading"
     heat = skills.team_heat_map(user=org.manager_a)
     assert "multithreading" in [c.key for c in heat.competencies]
+
+
+def _page_queries(client, url: str) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(url).status_code == 200
+    return len(ctx.captured_queries)
+
+
+def test_pages_do_not_query_per_rep_or_per_rating(org, processes, client_for):
+    client = client_for(org.manager_a)
+    for rep in (org.rep_a1, org.rep_a2):
+        _rate(org, rep, "call_planning", 3, days_ago=3)
+    team_before = _page_queries(client, "/coaching/skills/team/")
+    rep_before = _page_queries(client, f"/coaching/skills/reps/{org.rep_a1.pk}/")
+    # Given more reps and more ratings each,
+    for n in range(4):
+        rep = make_user(f"rep_a_extra{n}", manager=org.manager_a)
+        for key in CORE_SKILLS:
+            _rate(org, rep, key, 1 + n, days_ago=5)
+            _rate(org, org.rep_a1, key, 2, days_ago=n + 1)
+    # then the pages make the same number of queries.
+    assert _page_queries(client, "/coaching/skills/team/") == team_before
+    assert _page_queries(client, f"/coaching/skills/reps/{org.rep_a1.pk}/") == rep_before
