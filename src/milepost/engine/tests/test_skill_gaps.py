@@ -457,3 +457,22 @@ def test_result_does_not_depend_on_row_order(rows: list[Any], data: st.DataObjec
         LOOSE,
     )
     assert after == before
+
+
+def test_no_deals_gives_no_rows_and_no_gaps() -> None:
+    m = model(EB, NO_NEXT, EB_BELOW_TOP)
+    hits = hits_of([], m)
+    assert hits.is_empty()
+    assert dict(hits.schema) == HITS_SCHEMA
+    assert skill_gaps(hits, m) == []
+
+
+def test_a_deal_listed_twice_counts_once() -> None:
+    deals = eb_team((4, 5), (1, 10))
+    deal_frame, statuses, signals, elements = frames(deals)
+    doubled = pl.concat([deal_frame, deal_frame.head(3)])
+    m = model(EB)
+    hits = indicator_hits(doubled, statuses, signals, elements, SCALES, m)
+    assert hits.height == deal_frame.height
+    [gap] = skill_gaps(hits, m)
+    assert (gap.rep_hits, gap.rep_deals) == (4, 5)
