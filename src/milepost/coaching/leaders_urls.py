@@ -1,0 +1,10 @@
+from django.urls import path
+
+from milepost.coaching import leaders_views as views
+
+app_name = "coaching_leaders"
+urlpatterns = [
+    path("leaders/", views.overview, name="overview"),
+    path("leaders/<int:manager_id>/effect/", views.effect, name="effect"),
+    path("digest/", views.digest, name="digest"),
+]
