@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ninja import NinjaAPI
 
+from milepost.coaching.api import router as coaching_router
 from milepost.coaching.leaders_api import router as leaders_router
 from milepost.coaching.skills_api import router as skills_router
 from milepost.evidence.api import router as evidence_router
@@ -34,6 +35,7 @@ api.add_router("", evidence_router)
 api.add_router("", team_router)
 api.add_router("", inspection_router)
 api.add_router("", methodology_router)
+api.add_router("", coaching_router)
 api.add_router("", skills_router)
 api.add_router("", leaders_router)
 
