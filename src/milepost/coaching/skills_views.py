@@ -127,7 +127,7 @@ def _rep_context(request: HttpRequest, rep_id: int, **extra: Any) -> dict[str, A
         "rows": rows,
         "score_choices": SCORE_CHOICES,
         "error": "",
-        "error_competency": "",
+        "selected": request.GET.get("competency", ""),
         "values": {},
         **extra,
     }
@@ -187,7 +187,7 @@ def rate(request: HttpRequest, rep_id: int) -> HttpResponse:
         request,
         rep.pk,
         error=error,
-        error_competency=request.POST.get("competency", ""),
+        selected=request.POST.get("competency", ""),
         values=request.POST,
     )
     template = "coaching/skills/_competencies.html" if request.htmx else "coaching/skills/rep.html"

@@ -111,6 +111,7 @@ def test_htmx_rating_answers_the_panel_and_422_with_the_message(org, client_for)
     )
     assert bad.status_code == 422
     assert "observation" in bad.content.decode().lower()
+    assert '<option value="call_planning" selected>' in bad.content.decode()
     assert SkillRating.objects.count() == 1
 
 
