@@ -38,7 +38,7 @@ from milepost.accounts.models import Account, Contact
 from milepost.engine.history import HistoryParams, fit_histories, load_params
 from milepost.engine.process_schema import ProcessDef
 from milepost.evidence.models import Evidence
-from milepost.imports import maven, synthetic_evidence, synthetic_methodology
+from milepost.imports import maven, synthetic_coaching, synthetic_evidence, synthetic_methodology
 from milepost.imports.maven import CORRECTED, PIPELINE_FILE, WARNING, MavenData
 from milepost.imports.models import ImportIssue, ImportRun
 from milepost.methodology.models import (
@@ -297,6 +297,9 @@ def _import(
     )
     history_counts = _write_histories(
         new_deals, params, stages, contacts, shift=shift, seed=seed, cycle_days=cycle_days
+    )
+    history_counts |= synthetic_coaching.write_coaching_history(
+        today=maven.DATASET_HORIZON + timedelta(days=shift + 1), seed=seed + 6
     )
     aggregated += _aggregated_issues(data, cycle_days, histories=len(new_deals))
 
