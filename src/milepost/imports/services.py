@@ -818,9 +818,10 @@ def _write_histories(
         d.opportunity.stage.key if d.opportunity.stage.kind == StageKind.OPEN else None for d in new
     ]
     today = (maven.DATASET_HORIZON + delta) + timedelta(days=1)
-    for deal, step in zip(
-        new, synthetic_evidence.next_steps(process, open_keys, today, seed=seed + 3), strict=True
-    ):
+    habits = synthetic_evidence.rep_habits([d.opportunity.owner_id for d in new], seed=seed + 5)
+    skips = [habits.get(d.opportunity.owner_id) == "skips_next_steps" for d in new]
+    steps = synthetic_evidence.next_steps(process, open_keys, today, seed=seed + 3, skips=skips)
+    for deal, step in zip(new, steps, strict=True):
         if step is not None:
             deal.opportunity.next_step, deal.opportunity.next_step_date = step
     opps = _bulk_create(Opportunity, [d.opportunity for d in new])
@@ -992,8 +993,14 @@ def _write_synthetic_evidence(
     )
     adapt_dt = connection.ops.adapt_datetimefield_value
     adapt_date = connection.ops.adapt_datefield_value
+    habits = synthetic_evidence.rep_habits([o.owner_id for o in opps], seed=seed + 5)
     rows = synthetic_evidence.evidence_rows(
-        process, passed, first_contact, entered_at, seed=seed + 1
+        process,
+        passed,
+        first_contact,
+        entered_at,
+        seed=seed + 1,
+        shallow=[habits.get(o.owner_id) == "shallow_discovery" for o in opps],
     )
     evidence = []
     for r in rows:

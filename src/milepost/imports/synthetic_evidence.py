@@ -10,7 +10,12 @@ ever pushed. The demo synthesises, per new deal, the plausible residue of real s
   than needed, a few are rejected; the note says it is synthetic;
 * a next step (the stage's first suggested action) with a date around today for most open
   deals, which the dataset does not have either;
-* for a quarter of open deals, one to three close-date pushes dated during the deal's life.
+* for a quarter of open deals, one to three close-date pushes dated during the deal's life;
+* **habits**: about a third of reps have one bad habit a manager should coach — they skip next
+  steps (:data:`SKIP_NEXT_STEP_RATE` of their open deals have none), or their discovery is
+  shallow (the discovery stage's evidence reaches the needed level on
+  :data:`SHALLOW_DISCOVERY_DILIGENCE` of their deals). Without habits every rep looks like the
+  team and the coaching agenda never finds a skill gap.
 
 Deterministic from the seed; vectorised draws, rows written with plain bulk inserts.
 """
@@ -36,6 +41,20 @@ PUSHED_RATE = 0.25
 NEXT_STEP_RATE = 0.85  # open deals with a next step
 NEXT_STEP_DAYS = (-10, 21)  # next-step date around today: some overdue
 NOTE = "Synthetic demo evidence: {statement}"
+HABIT_RATE = 0.35
+HABITS = ("skips_next_steps", "shallow_discovery")
+SKIP_NEXT_STEP_RATE = 0.7  # of a next-step skipper's open deals, the share with no next step
+SHALLOW_DISCOVERY_DILIGENCE = 0.15
+DISCOVERY_STAGE = 1  # position of the open stage whose evidence a shallow discoverer skimps
+
+
+def rep_habits(owner_ids: Sequence[int], *, seed: int) -> dict[int, str]:
+    """Which reps have which habit: deterministic from the seed and the set of reps."""
+    reps = sorted(set(owner_ids))
+    rng = np.random.default_rng(seed)
+    has = rng.random(len(reps)) < HABIT_RATE
+    which = rng.integers(0, len(HABITS), size=len(reps))
+    return {rep: HABITS[int(which[i])] for i, rep in enumerate(reps) if has[i]}
 
 
 def _draw_diligence(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -55,11 +74,13 @@ def evidence_rows(
     recorded_at: Sequence[datetime],
     *,
     seed: int,
+    shallow: Sequence[bool] | None = None,
 ) -> list[dict[str, Any]]:
     """Evidence for deal ``i`` for criteria of open stages ``< passed[i]``.
 
     ``contacts[i]`` is a contact of the deal's account (None: buyer-confirmed evidence is not
-    possible, so it is recorded as manager-verified instead).
+    possible, so it is recorded as manager-verified instead). ``shallow[i]``: the deal's rep
+    skimps discovery (see the module docstring).
     """
     rng = np.random.default_rng(seed)
     diligence = _draw_diligence(rng, len(passed))[:, None]
@@ -74,12 +95,15 @@ def evidence_rows(
         return rows
     n = len(passed)
     draws = rng.random((n, len(criteria)))
+    positions = np.array([p for p, _ in criteria])[None, :]
+    if shallow is not None:
+        skimped = np.asarray(shallow, dtype=bool)[:, None] & (positions == DISCOVERY_STAGE)
+        diligence = np.where(skimped, SHALLOW_DISCOVERY_DILIGENCE, diligence)
     enough = draws < diligence  # evidence at the needed level (or above)
     short = ~enough & (rng.random((n, len(criteria))) < SHORT_RATE)  # evidence, too weak
     rejected = rng.random((n, len(criteria))) < REJECTED_RATE
     above = rng.random((n, len(criteria))) < 0.3  # stronger evidence than needed
     limit = np.asarray(passed)[:, None]
-    positions = np.array([p for p, _ in criteria])[None, :]
     recorded = (positions < limit) & (enough | short)
     for i, j in zip(*np.nonzero(recorded), strict=True):
         _, criterion = criteria[j]
@@ -117,14 +141,19 @@ def next_steps(
     today: date,
     *,
     seed: int,
+    skips: Sequence[bool] | None = None,
 ) -> list[tuple[str, date] | None]:
     """A next step (the stage's first suggested action) and its date for most open deals.
 
     ``stage_keys[i]`` is deal ``i``'s open stage, None for closed deals (no next step).
+    ``skips[i]``: the deal's rep habitually skips next steps.
     """
     rng = np.random.default_rng(seed)
     n = len(stage_keys)
-    has = rng.random(n) < NEXT_STEP_RATE
+    rate = np.full(n, NEXT_STEP_RATE)
+    if skips is not None:
+        rate = np.where(np.asarray(skips, dtype=bool), 1 - SKIP_NEXT_STEP_RATE, rate)
+    has = rng.random(n) < rate
     offsets = rng.integers(NEXT_STEP_DAYS[0], NEXT_STEP_DAYS[1] + 1, size=n)
     actions = {
         s.key: (s.suggested_actions[0] if s.suggested_actions else s.label)

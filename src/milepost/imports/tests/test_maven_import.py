@@ -410,6 +410,8 @@ def test_real_dataset_matches_source_md(processes):
 def test_synthetic_evidence_covers_passed_stages_and_pushes_chain(processes):
     from milepost.engine.process_schema import ProcessDef
     from milepost.evidence.models import Evidence
+    from milepost.imports.services import HISTORY_SEED
+    from milepost.imports.synthetic_evidence import rep_habits
     from milepost.pipeline.models import OpportunityChange
 
     run = maven_import(directory=REAL)
@@ -434,11 +436,37 @@ def test_synthetic_evidence_covers_passed_stages_and_pushes_chain(processes):
             assert position[key] < open_position[stage_key]
         if level == "buyer":  # confirmed by a contact of the deal's own account
             assert contact_account == deal_account is not None
-    # next steps only on open deals, most of them
+    # next steps only on open deals: most of them, far fewer for reps who skip them by habit
     assert not Opportunity.objects.exclude(stage__kind="open").exclude(next_step="").exists()
     open_deals = Opportunity.objects.filter(stage__kind="open")
-    with_step = open_deals.exclude(next_step="").filter(next_step_date__isnull=False).count()
-    assert 0.75 < with_step / open_deals.count() < 0.95
+    owners = Opportunity.objects.values_list("owner_id", flat=True)  # as the import drew them
+    habits = rep_habits(list(owners), seed=HISTORY_SEED + 5)
+    skippers = {rep for rep, habit in habits.items() if habit == "skips_next_steps"}
+    assert skippers, "some reps skip next steps by habit"
+    for group, low, high in (
+        (open_deals.exclude(owner_id__in=skippers), 0.78, 0.92),
+        (open_deals.filter(owner_id__in=skippers), 0.2, 0.4),
+    ):
+        with_step = group.exclude(next_step="").filter(next_step_date__isnull=False).count()
+        assert low < with_step / group.count() < high
+    # shallow discoverers' won deals seldom have the discovery stage's evidence at its level
+    shallow = {rep for rep, habit in habits.items() if habit == "shallow_discovery"}
+    discover = [c for c in process.open_stages[1].exit_criteria if c.needs_evidence]
+    assert shallow
+    assert discover
+    won = Opportunity.objects.filter(stage__kind="won")
+    needed = {c.id: c.verifier for c in discover}
+    order = ["rep", "manager", "buyer"]
+
+    def share_at_level(deals) -> float:
+        rows = Evidence.objects.filter(
+            opportunity__in=deals, criterion_key__in=needed, state="active"
+        ).values_list("criterion_key", "level")
+        good = sum(1 for key, level in rows if order.index(level) >= order.index(needed[key]))
+        return good / (deals.count() * len(needed))
+
+    assert share_at_level(won.filter(owner_id__in=shallow)) < 0.3
+    assert share_at_level(won.exclude(owner_id__in=shallow)) > 0.6
     # pushes chain: each starts where the previous ended, the last ends at the close date
     for opp in Opportunity.objects.filter(changes__isnull=False).distinct()[:50]:
         changes = list(opp.changes.order_by("changed_at", "id"))
