@@ -504,9 +504,10 @@ def deal_actions(request: HttpRequest, opportunity_id: int) -> HttpResponse:
     items: list[ActionItem] = list(
         open_action_items_for_deal(user=user, opportunity_id=opportunity_id)
     )
+    template = "coaching/_deal_actions.html" if _partial(request) else "coaching/actions_deal.html"
     return render(
         request,
-        "coaching/_deal_actions.html",
+        template,
         {"items": items, "today": timezone.localdate(), "opportunity_id": opportunity_id},
     )
 

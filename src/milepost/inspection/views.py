@@ -20,6 +20,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
+from milepost.coaching.selectors import overdue_counts_by_rep
 from milepost.engine.criteria import MET
 from milepost.engine.signals import SIGNAL_LABELS
 from milepost.inspection.forms import (
@@ -152,6 +153,7 @@ def matrix_rows(matrix: pl.DataFrame, users: dict[int, User], query: Any) -> lis
         rows.append(
             {
                 "rep": str(owner) if owner else f"User {rec['owner_id']}",
+                "owner_id": rec["owner_id"],
                 "deals": rec["deals"],
                 "under_control": rec["under_control"],
                 "not_under_control": rec["not_under_control"],
@@ -211,8 +213,12 @@ def deal_list(request: HttpRequest) -> HttpResponse:
         "showing_flagged": showing_flagged,
         "signal_labels": list(SIGNAL_LABELS.items()),
         "matrix": matrix_rows(signal_matrix(result, counted), users, query),
+        # Overdue 1:1 action items per rep, under the coaching privacy rule (one query).
+        "coaching_overdue": overdue_counts_by_rep(user=request.user, today=today()),
         "body_target": BODY_TARGET,
     }
+    for row in context["matrix"]:
+        row["coaching_overdue"] = context["coaching_overdue"].get(row["owner_id"], 0)
     return render(request, _template(request), context)
 
 
