@@ -151,7 +151,13 @@ def agenda_draft(
     gaps = [g for g in skill_gaps(hits, model) if g.rep_id == rep_id]
 
     processes = process_definitions(sorted(set(rep_deals["process_version_id"].to_list())))
-    names = dict(Opportunity.objects.filter(pk__in=rep_ids).values_list("id", "name"))
+    opps = {
+        oid: (name, amount, currency)
+        for oid, name, amount, currency in Opportunity.objects.filter(pk__in=rep_ids).values_list(
+            "id", "name", "amount", "currency"
+        )
+    }
+    names = {oid: v[0] for oid, v in opps.items()}
     statuses: dict[int, dict[str, str]] = {}
     for row in result.statuses.filter(pl.col("opportunity_id").is_in(rep_ids)).iter_rows(
         named=True
@@ -174,7 +180,7 @@ def agenda_draft(
             DealFacts(
                 opportunity_id=oid,
                 name=names.get(oid, f"Deal {oid}"),
-                amount=Decimal(str(row["amount"] or 0)),
+                amount=opps[oid][1] if oid in opps else Decimal(str(row["amount"] or 0)),
                 risk=int(row["risk"] or 0),
                 close_date=row["close_date"],
                 stage_key=stage.key,
@@ -209,6 +215,7 @@ def agenda_draft(
         "period_end": period_end,
         "gaps": gaps,
         "deals": names,
+        "currencies": {oid: v[2] for oid, v in opps.items()},
         "team_size": len(team),
         "competency_labels": competency_labels(),
     }
@@ -242,7 +249,7 @@ def session_create_from_draft(
     """A draft session whose agenda is the generated draft: deals, then skills, then
     carry-over, each with what it was generated from frozen in ``detail``."""
     as_of = as_of or timezone.now()
-    draft, _ = agenda_draft(manager=manager, rep_id=rep_id, as_of=as_of)
+    draft, context = agenda_draft(manager=manager, rep_id=rep_id, as_of=as_of)
     session = session_create(
         user=manager,
         rep_id=rep_id,
@@ -258,7 +265,10 @@ def session_create_from_draft(
                 kind=ItemKind.DEAL,
                 title=deal.title[:300],
                 opportunity_id=deal.opportunity_id,
-                detail=_detail(deal),
+                detail={
+                    **_detail(deal),
+                    "currency": context["currencies"].get(deal.opportunity_id, ""),
+                },
             )
         )
     for skill in draft.skill_items:
