@@ -280,3 +280,13 @@ def test_token_auth_follows_the_same_rule(world):
         secret = api_token_create(user=getattr(world["org"], who), name="t").secret
         client = Client(headers={"Authorization": f"Bearer {secret}"})
         assert client.get(f"{API}/sessions/{world['session'].id}").status_code == expected
+
+
+def test_the_admin_site_does_not_expose_coaching_records(world, client):
+    """Staff (sales-ops admins) cannot read sessions through Django's admin either."""
+    org = world["org"]
+    org.admin.is_superuser = False
+    org.admin.save()
+    client.force_login(org.admin)
+    for model in ("coachingsession", "agendaitem", "actionitem", "coachingcadence"):
+        assert client.get(f"/admin/coaching/{model}/").status_code == 404
