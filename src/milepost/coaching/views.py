@@ -117,6 +117,7 @@ def home(request: HttpRequest) -> HttpResponse:
                 ).select_related("rep")
             ),
             "today": today,
+            "weekdays": list(enumerate(svc.WEEKDAYS[:5])),
         },
     )
 

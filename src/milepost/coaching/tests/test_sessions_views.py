@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
@@ -195,3 +196,32 @@ def test_deal_page_loads_the_coaching_partial(org, drafted):
     assert "<html" not in partial
     full = client.get(f"/coaching/deals/{deal.id}/actions/").content.decode()
     assert "<html" in full
+
+
+def test_cadence_from_the_home_page_then_draft_next_from_it(org, processes, client_for):
+    client = client_for(org.manager_a)
+    r = client.post(
+        f"/coaching/reps/{org.rep_a1.id}/cadence/",
+        {
+            "every_weeks": 2,
+            "weekday": 3,
+            "time_of_day": "09:30",
+            "duration_minutes": 45,
+            "timezone": "Europe/Paris",
+            "starts_on": "2030-01-01",
+        },
+    )
+    assert r.status_code == 302
+    page = client.get("/coaching/").content.decode()
+    assert "every 2 weeks, 09:30 Europe/Paris" in page
+    assert '<option value="3" selected>Thursday</option>' in page
+    r = client.post(f"/coaching/reps/{org.rep_a1.id}/sessions/next/")
+    assert r.status_code == 302
+    session = CoachingSession.objects.get()
+    local = session.scheduled_for.astimezone(ZoneInfo("Europe/Paris"))
+    assert (local.weekday(), local.hour, local.minute) == (3, 9, 30)
+    assert session.duration_minutes == 45
+    # The next one skips the meeting that already has a session.
+    client.post(f"/coaching/reps/{org.rep_a1.id}/sessions/next/")
+    later = CoachingSession.objects.exclude(pk=session.pk).get()
+    assert later.scheduled_for - session.scheduled_for == timedelta(weeks=2)
