@@ -182,7 +182,9 @@ def skill_gaps(hits: pl.DataFrame, model: CompetencyModelDef) -> list[SkillGap]:
     """The gaps in ``hits`` (from :func:`indicator_hits`), strongest (highest z) first.
 
     Team = every owner in the frame. A gap needs ``rep_deals >= min_deals``, ``rep_rate -
-    team_rate >= min_gap_points / 100``, ``rep_rate >= min_ratio * team_rate`` and a one-sided
+    team_rate >= min_gap_points / 100``, the rep's odds of the pattern at least ``min_ratio``
+    times the team's (an odds ratio, not a rate ratio: a rate ratio can never pass for a
+    pattern the team shows on most deals, however far apart the rep is) and a one-sided
     pooled two-proportion z of the rep against the rest of the team ``>= z_score``. When the
     pooled rate is 0 or 1 (no variance) or the rep is alone, z is 0: no evidence of a gap.
     """
@@ -219,7 +221,12 @@ def skill_gaps(hits: pl.DataFrame, model: CompetencyModelDef) -> list[SkillGap]:
             (pl.col("rep_deals") >= t.min_deals)
             # A small tolerance so 0.6 - 0.4 counts as the 20 points it is.
             & (pl.col("rep_rate") - pl.col("team_rate") >= t.min_gap_points / 100 - 1e-9)
-            & (pl.col("rep_rate") >= t.min_ratio * pl.col("team_rate") - 1e-9)
+            # odds(rep) >= min_ratio * odds(team), multiplied out so a rate of 1 needs no
+            # division: r (1 - t) >= m t (1 - r).
+            & (
+                pl.col("rep_rate") * (1 - pl.col("team_rate"))
+                >= t.min_ratio * pl.col("team_rate") * (1 - pl.col("rep_rate")) - 1e-9
+            )
             & (pl.col("z") >= t.z_score)
         )
         .sort(["z", "owner_id", "indicator"], descending=[True, False, False])

@@ -120,7 +120,7 @@ def test_an_unknown_competency_is_reported(default_model: CompetencyModelDef) ->
             "labl:",
         ),
         (
-            "  min_ratio: 1.5",
+            "  min_ratio: 1.25",
             "  min_ratio: 0.5",
             "thresholds > min_ratio",
             "greater than or equal to 1",

@@ -15,7 +15,13 @@ from hypothesis import strategies as st
 
 from milepost.engine.competency_schema import CompetencyModelDef
 from milepost.engine.criteria_frames import STATUS
-from milepost.engine.skill_gaps import HITS_SCHEMA, SkillGap, indicator_hits, skill_gaps
+from milepost.engine.skill_gaps import (
+    HITS_SCHEMA,
+    MAX_EXAMPLES,
+    SkillGap,
+    indicator_hits,
+    skill_gaps,
+)
 from milepost.engine.vocabulary import CORE_SKILLS
 
 LATE = ["evaluate", "justify", "negotiate"]
@@ -284,8 +290,13 @@ def test_no_indicators_gives_an_empty_frame_and_no_gaps() -> None:
         ),
         ("same rate as the team", eb_team((2, 5), (4, 10)), None),
         ("too few deals (2 < min_deals 3)", eb_team((2, 2), (0, 10)), None),
-        # Far above in points and z, but only 1.43x the team rate (min_ratio 1.5).
-        ("ratio too low", eb_team((40, 40), (30, 60)), None),
+        # A pattern most of the team shows: 40 of 40 against 30 of 60 is still a gap (a rate
+        # ratio of 1.43 would have hidden it; the odds ratio is unbounded).
+        (
+            "common pattern, rep on every deal",
+            eb_team((40, 40), (30, 60)),
+            {"rep_hits": 40, "rep_deals": 40, "team_hits": 70, "team_deals": 100},
+        ),
         # 75% vs 25%: points and ratio pass, z = 1.41 < 1.64 with so few deals.
         ("not significant", eb_team((3, 4), (1, 4)), None),
         # The rep's misses are in Discover, where the indicator does not apply.
@@ -311,8 +322,9 @@ def test_gap_table(case: str, deals: list[Deal], expected: dict[str, int] | None
     assert got == expected, case
     assert gap.rep_rate == pytest.approx(expected["rep_hits"] / expected["rep_deals"])
     assert gap.team_rate == pytest.approx(expected["team_hits"] / expected["team_deals"])
-    # The rep's missing deals are the examples (ids 1..4).
-    assert gap.example_deal_ids == (1, 2, 3, 4)
+    # The rep's missing deals are the examples (ids 1.., at most MAX_EXAMPLES).
+    shown = min(expected["rep_hits"], MAX_EXAMPLES)
+    assert gap.example_deal_ids == tuple(range(1, shown + 1))
 
 
 def test_z_compares_the_rep_with_the_rest_of_the_team() -> None:
@@ -417,7 +429,7 @@ def reference_gaps(deals: list[Deal], m: CompetencyModelDef) -> set[tuple[int, s
             if (
                 n >= t.min_deals
                 and k / n - p >= t.min_gap_points / 100 - 1e-9
-                and k / n >= t.min_ratio * p - 1e-9
+                and (k / n) * (1 - p) >= t.min_ratio * p * (1 - k / n) - 1e-9
                 and z >= t.z_score
             ):
                 found.add((rep, ind.key))
@@ -476,3 +488,10 @@ def test_a_deal_listed_twice_counts_once() -> None:
     assert hits.height == deal_frame.height
     [gap] = skill_gaps(hits, m)
     assert (gap.rep_hits, gap.rep_deals) == (4, 5)
+
+
+def test_odds_ratio_below_min_ratio_is_no_gap() -> None:
+    # 70 % vs the team's 50 % (rest 40 %): 20 points, z well above 1.64, odds ratio 2.33.
+    deals = eb_team((70, 100), (80, 200))
+    assert gaps_of(deals, model(EB, min_ratio=2.0))
+    assert gaps_of(deals, model(EB, min_ratio=3.0)) == []
