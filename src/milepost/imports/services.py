@@ -818,7 +818,7 @@ def _write_histories(
         d.opportunity.stage.key if d.opportunity.stage.kind == StageKind.OPEN else None for d in new
     ]
     today = (maven.DATASET_HORIZON + delta) + timedelta(days=1)
-    habits = synthetic_evidence.rep_habits([d.opportunity.owner_id for d in new], seed=seed + 5)
+    habits = _rep_habits([d.opportunity.owner_id for d in new], seed=seed)
     skips = [habits.get(d.opportunity.owner_id) == "skips_next_steps" for d in new]
     steps = synthetic_evidence.next_steps(process, open_keys, today, seed=seed + 3, skips=skips)
     for deal, step in zip(new, steps, strict=True):
@@ -965,6 +965,12 @@ def _write_histories(
     }
 
 
+def _rep_habits(owner_ids: list[int], *, seed: int) -> dict[int, str]:
+    """The reps' coachable habits (see :func:`.synthetic_evidence.rep_habits`), by team."""
+    teams = dict(User.objects.filter(pk__in=set(owner_ids)).values_list("pk", "manager_id"))
+    return synthetic_evidence.rep_habits(owner_ids, seed=seed + 5, teams=teams)
+
+
 def _write_synthetic_evidence(
     new: list[_NewDeal],
     opps: list[Opportunity],
@@ -993,7 +999,7 @@ def _write_synthetic_evidence(
     )
     adapt_dt = connection.ops.adapt_datetimefield_value
     adapt_date = connection.ops.adapt_datefield_value
-    habits = synthetic_evidence.rep_habits([o.owner_id for o in opps], seed=seed + 5)
+    habits = _rep_habits([o.owner_id for o in opps], seed=seed)
     rows = synthetic_evidence.evidence_rows(
         process,
         passed,

@@ -11,7 +11,7 @@ ever pushed. The demo synthesises, per new deal, the plausible residue of real s
 * a next step (the stage's first suggested action) with a date around today for most open
   deals, which the dataset does not have either;
 * for a quarter of open deals, one to three close-date pushes dated during the deal's life;
-* **habits**: about a third of reps have one bad habit a manager should coach — they skip next
+* **habits**: one rep in five per team has one bad habit a manager should coach — they skip next
   steps (:data:`SKIP_NEXT_STEP_RATE` of their open deals have none), or their discovery is
   shallow (the discovery stage's evidence reaches the needed level on
   :data:`SHALLOW_DISCOVERY_DILIGENCE` of their deals). Without habits every rep looks like the
@@ -22,7 +22,7 @@ Deterministic from the seed; vectorised draws, rows written with plain bulk inse
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -41,20 +41,33 @@ PUSHED_RATE = 0.25
 NEXT_STEP_RATE = 0.85  # open deals with a next step
 NEXT_STEP_DAYS = (-10, 21)  # next-step date around today: some overdue
 NOTE = "Synthetic demo evidence: {statement}"
-HABIT_RATE = 0.35
+HABIT_SHARE = 0.2  # of each team's reps
+MIN_TEAM_FOR_HABIT = 3  # a habit is a pattern against teammates: needs some
 HABITS = ("skips_next_steps", "shallow_discovery")
 SKIP_NEXT_STEP_RATE = 0.7  # of a next-step skipper's open deals, the share with no next step
 SHALLOW_DISCOVERY_DILIGENCE = 0.15
 DISCOVERY_STAGE = 1  # position of the open stage whose evidence a shallow discoverer skimps
 
 
-def rep_habits(owner_ids: Sequence[int], *, seed: int) -> dict[int, str]:
-    """Which reps have which habit: deterministic from the seed and the set of reps."""
-    reps = sorted(set(owner_ids))
+def rep_habits(
+    owner_ids: Sequence[int], *, seed: int, teams: Mapping[int, int | None] | None = None
+) -> dict[int, str]:
+    """Which reps have which habit: deterministic from the seed, the reps and their teams.
+
+    One rep in five per team (at least one), so a habit stands out against teammates who do
+    not share it (a team where most reps skip next steps has a team topic, not a rep's gap).
+    Habits alternate so both show up. ``teams`` maps rep -> manager; without it, one team.
+    """
     rng = np.random.default_rng(seed)
-    has = rng.random(len(reps)) < HABIT_RATE
-    which = rng.integers(0, len(HABITS), size=len(reps))
-    return {rep: HABITS[int(which[i])] for i, rep in enumerate(reps) if has[i]}
+    by_team: dict[int | None, list[int]] = {}
+    for rep in sorted(set(owner_ids)):
+        by_team.setdefault((teams or {}).get(rep), []).append(rep)
+    chosen: list[int] = []
+    for team in sorted(by_team, key=lambda t: (t is None, t or 0)):
+        reps = by_team[team]
+        picks = max(1, round(len(reps) * HABIT_SHARE)) if len(reps) >= MIN_TEAM_FOR_HABIT else 0
+        chosen += [reps[int(i)] for i in rng.permutation(len(reps))[:picks]]
+    return {rep: HABITS[i % len(HABITS)] for i, rep in enumerate(chosen)}
 
 
 def _draw_diligence(rng: np.random.Generator, n: int) -> np.ndarray:

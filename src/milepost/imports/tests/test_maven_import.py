@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import itertools
+from collections import Counter
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -413,6 +414,7 @@ def test_synthetic_evidence_covers_passed_stages_and_pushes_chain(processes):
     from milepost.imports.services import HISTORY_SEED
     from milepost.imports.synthetic_evidence import rep_habits
     from milepost.pipeline.models import OpportunityChange
+    from milepost.team.models import User
 
     run = maven_import(directory=REAL)
     synthetic = run.summary["synthetic"]
@@ -440,7 +442,12 @@ def test_synthetic_evidence_covers_passed_stages_and_pushes_chain(processes):
     assert not Opportunity.objects.exclude(stage__kind="open").exclude(next_step="").exists()
     open_deals = Opportunity.objects.filter(stage__kind="open")
     owners = Opportunity.objects.values_list("owner_id", flat=True)  # as the import drew them
-    habits = rep_habits(list(owners), seed=HISTORY_SEED + 5)
+    teams = dict(User.objects.values_list("pk", "manager_id"))
+    habits = rep_habits(list(owners), seed=HISTORY_SEED + 5, teams=teams)
+    # one rep in five per team, at least one: every team of three or more has one
+    by_team = Counter(teams[rep] for rep in habits)
+    assert set(by_team.values()) <= {1, 2}
+    assert set(Counter(habits.values())) == {"skips_next_steps", "shallow_discovery"}
     skippers = {rep for rep, habit in habits.items() if habit == "skips_next_steps"}
     assert skippers, "some reps skip next steps by habit"
     for group, low, high in (
@@ -474,3 +481,34 @@ def test_synthetic_evidence_covers_passed_stages_and_pushes_chain(processes):
             assert after.close_date_from == before.close_date_to
         assert changes[-1].close_date_to == opp.close_date
         assert all(c.close_date_shift_days > 0 for c in changes)
+
+
+def test_demo_habits_show_up_as_skill_gaps_in_the_coaching_agenda(processes):
+    """The demo exists to show the routine: reps with a habit get it on their 1:1 agenda."""
+    from django.utils import timezone
+
+    from milepost.coaching.agenda_service import agenda_draft
+    from milepost.imports.services import HISTORY_SEED
+    from milepost.imports.synthetic_evidence import rep_habits
+    from milepost.team.models import Role, User
+
+    maven_import(directory=REAL, as_of=timezone.localdate())  # as the demo: dated up to today
+    teams = dict(User.objects.values_list("pk", "manager_id"))
+    owners = list(Opportunity.objects.values_list("owner_id", flat=True))
+    habits = rep_habits(owners, seed=HISTORY_SEED + 5, teams=teams)
+    pointing_at = {
+        "skips_next_steps": {"no_next_step"},
+        "shallow_discovery": {"problem_cost_unconfirmed", "discovery_recap_not_accepted"},
+    }
+    found = 0
+    without_habit_flagged = 0
+    reps = User.objects.filter(role=Role.REP, manager__role=Role.MANAGER).select_related("manager")
+    for rep in reps:
+        draft, _ = agenda_draft(manager=rep.manager, rep_id=rep.pk)
+        indicators = {item.indicator for item in draft.skill_items}
+        if rep.pk in habits:
+            found += bool(indicators & pointing_at[habits[rep.pk]])
+        else:
+            without_habit_flagged += bool(indicators)
+    assert found >= len(habits) / 2
+    assert without_habit_flagged <= 0.15 * (reps.count() - len(habits))
