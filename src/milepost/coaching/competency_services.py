@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -37,7 +37,7 @@ from milepost.engine.competency_schema import (
     parse_competency_model,
 )
 from milepost.engine.methodology_schema import MethodologyDef
-from milepost.engine.process_schema import ProcessError, ProcessInvalid
+from milepost.engine.process_schema import ProcessError, ProcessInvalid, line_of
 from milepost.methodology.selectors import pack_definitions
 from milepost.pipeline.errors import VersionConflict
 from milepost.process.models import ProcessVersion
@@ -148,32 +148,6 @@ def competency_labels() -> dict[str, str]:
 # --- Validation with lines ------------------------------------------------------------------
 
 
-def _line_at(root: yaml.Node | None, path: Sequence[Any]) -> int | None:
-    """1-based line of the node ``path`` reaches (the deepest one found)."""
-    if root is None:
-        return None
-    node: yaml.Node = root
-    line = node.start_mark.line + 1
-    for part in path:
-        nxt: yaml.Node | None = None
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                if isinstance(key, yaml.ScalarNode) and key.value == part:
-                    nxt, line = value, key.start_mark.line + 1
-                    break
-        elif (
-            isinstance(node, yaml.SequenceNode)
-            and isinstance(part, int)
-            and 0 <= part < len(node.value)
-        ):
-            nxt = node.value[part]
-            line = nxt.start_mark.line + 1
-        if nxt is None:
-            break
-        node = nxt
-    return line
-
-
 def _current_process_facts() -> tuple[set[str], set[str]]:
     """Criterion ids and stage keys of every current process version."""
     criteria: set[str] = set()
@@ -198,7 +172,7 @@ def _reference_problems(
 
     def add(n: int, key: str, path: list[Any], message: str) -> None:
         where = f"indicators > [{n + 1}] '{key}' > " + " > ".join(str(p) for p in path)
-        line = _line_at(root, ["indicators", n, *path])
+        line = line_of(root, ["indicators", n, *path])
         problems.append(ProcessError(where, message, line))
 
     for n, indicator in enumerate(model.indicators):
@@ -266,7 +240,7 @@ def competency_model_problems(text: str) -> tuple[CompetencyModelDef | None, lis
     problems = []
     for error in model.check_indicators(known):
         n = _indicator_number(error.location)
-        line = _line_at(root, ["indicators", n - 1, "competencies"]) if n else None
+        line = line_of(root, ["indicators", n - 1, "competencies"]) if n else None
         problems.append(ProcessError(error.location, error.message, error.line or line))
     problems.extend(_reference_problems(model, root, packs))
     return (model if not problems else None), problems

@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -631,7 +632,7 @@ class _Raw:
     got: str = ""
 
 
-def _line_of(root: yaml.Node | None, loc: list[Any]) -> int | None:
+def line_of(root: yaml.Node | None, loc: Sequence[Any]) -> int | None:
     """The YAML line of the deepest node ``loc`` reaches (the parent's, for missing keys)."""
     node = root
     line = node.start_mark.line + 1 if node is not None else None
@@ -742,7 +743,7 @@ def _union_message(members: list[_Raw]) -> str:
 
 
 def _error(loc: list[Any], message: str, data: Any, root: yaml.Node | None) -> ProcessError:
-    return ProcessError(_describe_location(tuple(loc), data), message, _line_of(root, loc))
+    return ProcessError(_describe_location(tuple(loc), data), message, line_of(root, loc))
 
 
 def parse_process(text: str) -> ProcessDef:
