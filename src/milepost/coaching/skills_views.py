@@ -22,10 +22,12 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from milepost.coaching import competency_services as models_svc
 from milepost.coaching import skills
+from milepost.coaching.selectors import open_action_items_for_rep
 from milepost.engine.process_schema import ProcessInvalid
 from milepost.pipeline.errors import InvalidChange, NotFound, VersionConflict
 from milepost.team.selectors import subordinate_ids
@@ -144,9 +146,16 @@ def skills_home(request: HttpRequest) -> HttpResponse:
 @coaching_view
 @require_GET
 def rep_page(request: HttpRequest, rep_id: int) -> HttpResponse:
+    """The rep's coaching page: skills and trend, and the open action items of their 1:1s."""
     context = _rep_context(request, rep_id)
-    template = "coaching/skills/_competencies.html" if request.htmx else "coaching/skills/rep.html"
-    return render(request, template, context)
+    if request.htmx:
+        return render(request, "coaching/skills/_competencies.html", context)
+    context.update(
+        items=list(open_action_items_for_rep(user=request.user, rep_id=rep_id)),
+        today=timezone.localdate(),
+        next_url=request.get_full_path(),
+    )
+    return render(request, "coaching/skills/rep.html", context)
 
 
 @coaching_view

@@ -225,3 +225,21 @@ def test_cadence_from_the_home_page_then_draft_next_from_it(org, processes, clie
     client.post(f"/coaching/reps/{org.rep_a1.id}/sessions/next/")
     later = CoachingSession.objects.exclude(pk=session.pk).get()
     assert later.scheduled_for - session.scheduled_for == timedelta(weeks=2)
+
+
+def test_rep_page_lists_open_items_for_those_who_may_see_them(org, drafted, client_for):
+    _, session = drafted
+    svc.action_item_add(
+        user=org.manager_a,
+        session_id=session.id,
+        title="Map the buying group",
+        due_date=date.today() + timedelta(days=3),
+        owner_id=org.rep_a1.id,
+    )
+    url = f"/coaching/skills/reps/{org.rep_a1.id}/"
+    for who in (org.rep_a1, org.manager_a):
+        page = client_for(who).get(url).content.decode()
+        section = page.split('id="rep-actions-h"', 1)[1]
+        assert "Map the buying group" in section
+    for outsider in (org.rep_a2, org.manager_b, org.admin):
+        assert client_for(outsider).get(url).status_code == 404
