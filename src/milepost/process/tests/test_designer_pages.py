@@ -3,6 +3,8 @@ publish page shows the diff and asks for a mapping when open deals need one."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -106,6 +108,14 @@ def test_stage_form_saves_and_problems_show_at_the_field(org, client_for, draft)
     page = client.get(url).content.decode()
     assert 'data-problem="probability"' in page
     assert "should be less than or equal to 100" in page
+    # the input is marked invalid and described by its problem, for screen readers
+    field = re.search(r'<input[^>]*name="probability"[^>]*>', page).group(0)
+    assert 'aria-invalid="true"' in field
+    described = re.search(r'aria-describedby="([^"]+)"', field).group(1).split()
+    problems = page.split(f'id="{described[0]}"', 1)[1].split("</div>", 1)[0]
+    assert "should be less than or equal to 100" in problems
+    label = re.search(r'<input[^>]*name="label"[^>]*>', page).group(0)
+    assert "aria-invalid" not in label
     overview = client.get(reverse("process:draft", args=[draft.pk])).content.decode()
     assert "1 problem to fix" in overview
 
