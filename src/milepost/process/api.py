@@ -318,6 +318,18 @@ def create_draft(request: HttpRequest, key: str) -> Status:
     return Status(201, _draft_out(designer.draft_get(user=request.auth, draft_id=draft.pk)))
 
 
+class NewProcessIn(StrictIn):
+    key: str
+    name: str
+
+
+@router.post("/process-drafts", response={201: DraftOut, **DRAFT_ERRORS}, tags=["designer"])
+def create_new_process_draft(request: HttpRequest, payload: NewProcessIn) -> Status:
+    """Start a draft of a process that does not exist yet (published as its version 1)."""
+    draft = designer.draft_start_new(user=_designer(request), key=payload.key, name=payload.name)
+    return Status(201, _draft_out(designer.draft_get(user=request.auth, draft_id=draft.pk)))
+
+
 @router.get(
     "/process-drafts/{draft_id}", response={200: DraftOut, **DRAFT_ERRORS}, tags=["designer"]
 )

@@ -228,6 +228,66 @@ def draft_start(*, user: User, process_key: str) -> ProcessDraft:
     )
 
 
+_KEY = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+
+
+def new_process_document(*, key: str, name: str) -> dict[str, Any]:
+    """The smallest valid process: one open stage, won and lost, for the admin to build on."""
+    return {
+        "key": key,
+        "name": name,
+        "description": "",
+        "currency": "USD",
+        "gate_policy": "warn",
+        "stages": [
+            {
+                "key": "first_stage",
+                "label": "First stage",
+                "kind": "open",
+                "buyer_phase": "explore",
+                "probability": 10,
+                "forecast_category": "pipeline",
+            },
+            {
+                "key": "won",
+                "label": "Won",
+                "kind": "won",
+                "buyer_phase": "closed",
+                "probability": 100,
+                "forecast_category": "closed",
+            },
+            {
+                "key": "lost",
+                "label": "Lost",
+                "kind": "lost",
+                "buyer_phase": "closed",
+                "probability": 0,
+                "forecast_category": "omitted",
+            },
+        ],
+    }
+
+
+def draft_start_new(*, user: User, key: str, name: str) -> ProcessDraft:
+    """A draft of a process that does not exist yet (published as its version 1)."""
+    require_designer(user)
+    key, name = (key or "").strip(), (name or "").strip()
+    if not _KEY.match(key):
+        raise InvalidChange(
+            "the key is lower-case letters, digits and underscores, starting with a letter",
+            field="key",
+        )
+    if SalesProcess.objects.filter(key=key).exists():
+        raise InvalidChange(
+            f"a process with key {key!r} exists: start a draft from it instead", field="key"
+        )
+    if not name or len(name) > 120:
+        raise InvalidChange("name the process (at most 120 characters)", field="name")
+    document = new_process_document(key=key, name=name)
+    draft_definition(document)  # the skeleton itself must be valid
+    return ProcessDraft.objects.create(process=None, document=document, created_by=user)
+
+
 def _edit(
     *, user: User, draft_id: int, expected_version: int, change: Callable[[dict[str, Any]], None]
 ) -> ProcessDraft:

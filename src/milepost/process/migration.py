@@ -38,7 +38,7 @@ from milepost.pipeline.errors import InvalidChange, NotFound, VersionConflict
 from milepost.pipeline.models import Opportunity, StageTransition
 from milepost.pipeline.services import stage_change
 from milepost.process.designer import draft_definition, require_designer
-from milepost.process.models import ProcessDraft, ProcessVersion, Stage, StageKind
+from milepost.process.models import ProcessDraft, ProcessVersion, SalesProcess, Stage, StageKind
 from milepost.process.services import process_store
 from milepost.team.models import User
 
@@ -158,6 +158,11 @@ def draft_publish(
         if draft.published_as_id is not None:
             raise InvalidChange("this draft was already published", field="draft")
         new = draft_definition(draft.document)
+        if draft.process is None and SalesProcess.objects.filter(key=new.key).exists():
+            raise InvalidChange(
+                f"a process with key {new.key!r} exists already; a new process needs its own key",
+                field="key",
+            )
         if draft.process is not None and new.key != draft.process.key:
             raise InvalidChange(
                 f"the process key is {draft.process.key!r}; a draft cannot change it",

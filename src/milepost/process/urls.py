@@ -10,6 +10,7 @@ urlpatterns = [
     path("", views.process_list_view, name="list"),
     # The designer (sales-ops admins), before the process-key patterns.
     path("designer/", views.designer_home, name="designer"),
+    path("designer/new/", views.draft_new_process, name="draft_new_process"),
     path(draft, views.draft_view, name="draft"),
     path(draft + "settings/", views.draft_settings, name="draft_settings"),
     path(draft + "stages/add/", views.draft_stage_add, name="draft_stage_add"),

@@ -302,6 +302,23 @@ def draft_new(request: HttpRequest, key: str) -> HttpResponse:
     return HttpResponseRedirect(_draft_url(draft.pk))
 
 
+@designer_view
+@require_POST
+def draft_new_process(request: HttpRequest) -> HttpResponse:
+    """Start a brand-new process: a minimal valid draft to build on in the designer."""
+    try:
+        draft = designer.draft_start_new(
+            user=request.user,
+            key=request.POST.get("key", ""),
+            name=request.POST.get("name", ""),
+        )
+    except InvalidChange as exc:
+        messages.error(request, f"{exc.field}: {exc}")
+        return HttpResponseRedirect(reverse("process:designer"))
+    messages.success(request, f"Draft of the new process {draft.document['name']!r} started.")
+    return HttpResponseRedirect(_draft_url(draft.pk))
+
+
 def _draft_context(draft: ProcessDraft, **extra: Any) -> dict[str, Any]:
     document = draft.document if isinstance(draft.document, dict) else {}
     errors = _errors_by_place(document)
