@@ -35,6 +35,9 @@ def test_manager_drafts_reorders_runs_and_completes_a_one_to_one(
     page.get_by_role("button", name="Add item").click()
     expect(agenda.last).to_contain_text("Hiring plan")
     count = agenda.count()
+    # A key pressed before HTMX has wired the page up would post a plain form (a new page).
+    page.wait_for_load_state("load")
+    page.wait_for_function("window.htmx !== undefined")
     page.evaluate("window.__sameDocument = true")
     up = page.get_by_role("button", name="Move “Hiring plan” up")
     up.focus()
