@@ -30,12 +30,10 @@ from milepost.coaching.selectors import (
     session_scope,
 )
 from milepost.pipeline.errors import NotFound
-from milepost.pipeline.schemas import ConflictOut, ErrorOut
+from milepost.pipeline.schemas import ERRORS, WRITE_ERRORS
 
 router = Router(tags=["coaching"])
 
-ERRORS = {404: ErrorOut, 422: ErrorOut}
-WRITE_ERRORS = {409: ConflictOut, **ERRORS}
 BASE = "/coaching"
 
 

@@ -18,7 +18,6 @@ a problem, and takes the version the admin started from (optimistic lock).
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -65,11 +64,6 @@ class CompetencyModelState:
     updated_by: str = ""
 
 
-def _checksum(definition: CompetencyModelDef) -> str:
-    canonical = json.dumps(definition.canonical(), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
 def default_text() -> str:
     return DEFAULT_PATH.read_text(encoding="utf-8")
 
@@ -103,7 +97,7 @@ def competency_model_state() -> CompetencyModelState:
         definition = parse_competency_model(text)
         _CACHE[key] = definition
     return CompetencyModelState(
-        definition=definition, text=text, checksum=_checksum(definition), version=0, stored=False
+        definition=definition, text=text, checksum=definition.checksum(), version=0, stored=False
     )
 
 
@@ -277,7 +271,7 @@ def competency_model_save(*, user: Any, text: str, expected_version: int) -> Com
         raise ProcessInvalid(problems)
     fields = {
         "definition": model.canonical(),
-        "checksum": _checksum(model),
+        "checksum": model.checksum(),
         "source_text": text,
         "updated_by": user,
     }

@@ -13,8 +13,6 @@ read the pipeline beyond checking that a linked deal is the rep's and visible.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -24,23 +22,17 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from milepost.coaching.competency_services import (
-    competency_model,  # noqa: F401 (re-exported: the model in force)
-    default_text,
-    effective_competencies,
-)
+from milepost.coaching.competency_services import effective_competencies
 from milepost.coaching.models import (
     ActionItem,
     ActionStatus,
     AgendaItem,
     CoachingCadence,
     CoachingSession,
-    CompetencyModel,
     ItemKind,
     SessionStatus,
 )
 from milepost.coaching.selectors import action_item_get, manages_rep, session_get
-from milepost.engine.competency_schema import parse_competency_model
 from milepost.pipeline.errors import InvalidChange, NotFound, VersionConflict
 from milepost.pipeline.selectors import opportunity_get
 from milepost.team.models import User
@@ -48,37 +40,6 @@ from milepost.team.models import User
 TITLE_MAX = 300
 TEXT_MAX = 20_000
 OPEN_STATUSES = (SessionStatus.DRAFT, SessionStatus.IN_PROGRESS)
-
-# --------------------------------------------------------------------------------------------
-# The competency model (read and edited in :mod:`milepost.coaching.competency_services`;
-# ``competency_model`` is re-exported here for callers of this module).
-
-
-def competency_model_load_default(*, user: User | None = None) -> CompetencyModel:
-    """Store the shipped default model as the ``default`` row (a new version if it changed).
-
-    Reading the model in force is :func:`competency_model` (the row, else the file)."""
-    text = default_text()
-    model = parse_competency_model(text)
-    definition = model.canonical()
-    checksum = hashlib.sha256(
-        json.dumps(definition, sort_keys=True, separators=(",", ":")).encode()
-    ).hexdigest()
-    row = CompetencyModel.objects.filter(key="default").first()
-    if row is None:
-        return CompetencyModel.objects.create(
-            key="default",
-            definition=definition,
-            checksum=checksum,
-            source_text=text,
-            updated_by=user,
-        )
-    if row.checksum != checksum:
-        row.definition, row.checksum, row.source_text = definition, checksum, text
-        row.updated_by = user
-        row.version += 1
-        row.save()
-    return row
 
 
 def competency_keys() -> set[str]:

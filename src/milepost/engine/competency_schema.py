@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from milepost.engine.checksums import canonical_checksum
 from milepost.engine.methodology_schema import MethodologyDef
 from milepost.engine.process_schema import (
     SIGNALS,
@@ -139,6 +140,9 @@ class CompetencyModelDef(_Strict):
 
     def canonical(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_none=True)
+
+    def checksum(self) -> str:
+        return canonical_checksum(self.canonical())
 
 
 def parse_competency_model(text: str) -> CompetencyModelDef:

@@ -17,6 +17,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from milepost.engine.checksums import canonical_checksum
 from milepost.engine.process_schema import (
     SLUG,
     ProcessDef,
@@ -192,6 +193,9 @@ class MethodologyDef(_Strict):
 
     def canonical(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_none=True)
+
+    def checksum(self) -> str:
+        return canonical_checksum(self.canonical())
 
 
 def parse_methodology(text: str) -> MethodologyDef:

@@ -10,8 +10,6 @@ inspection engine's job; this module only says whether a document is well formed
 from __future__ import annotations
 
 import difflib
-import hashlib
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -30,6 +28,7 @@ from pydantic import (
     model_validator,
 )
 
+from milepost.engine.checksums import canonical_checksum
 from milepost.engine.vocabulary import (
     FORECAST_CATEGORIES,
     ActivityTypeName,
@@ -465,8 +464,7 @@ class ProcessDef(_Strict):
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)
 
     def checksum(self) -> str:
-        text = json.dumps(self.canonical(), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(text.encode()).hexdigest()
+        return canonical_checksum(self.canonical())
 
 
 # ---------------------------------------------------------------------------------------------

@@ -22,12 +22,10 @@ from milepost.evidence.services import (
     evidence_withdraw,
 )
 from milepost.inspection.services import inspect_opportunity
-from milepost.pipeline.schemas import ConflictOut, ErrorOut
+from milepost.pipeline.schemas import ERRORS, WRITE_ERRORS
 
 router = Router(tags=["evidence"])
 
-ERRORS = {404: ErrorOut, 422: ErrorOut}
-WRITE_ERRORS = {409: ConflictOut, **ERRORS}
 EVIDENCE_PATH = "/opportunities/{opportunity_id}/evidence/{criterion_key}"
 
 

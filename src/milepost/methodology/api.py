@@ -24,13 +24,11 @@ from milepost.methodology.selectors import (
 )
 from milepost.methodology.services import assessment_record, influence_remove, influence_save
 from milepost.pipeline.errors import NotFound
-from milepost.pipeline.schemas import ConflictOut, ErrorOut
+from milepost.pipeline.schemas import ERRORS, WRITE_ERRORS, ErrorOut
 from milepost.pipeline.selectors import opportunity_get
 
 router = Router(tags=["methodology"])
 
-ERRORS = {404: ErrorOut, 422: ErrorOut}
-WRITE_ERRORS = {409: ConflictOut, **ERRORS}
 ELEMENT_PATH = "/opportunities/{opportunity_id}/methodology/{pack}/{element}"
 INFLUENCES_PATH = "/opportunities/{opportunity_id}/buying-influences"
 

@@ -8,8 +8,6 @@ appends a history row with who and when. A bad value raises
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -52,7 +50,7 @@ class PackLoadResult:
 
 def pack_store(*, definition: MethodologyDef, source_name: str = "") -> PackLoadResult:
     """Store a validated pack as the current one for its key (unchanged: nothing written)."""
-    checksum = _checksum(definition)
+    checksum = definition.checksum()
     existing = MethodologyPack.objects.filter(key=definition.key).first()
     if existing is not None and existing.checksum == checksum:
         return PackLoadResult(existing, created=False, changed=False)
@@ -94,11 +92,6 @@ def ensure_packs(keys: set[str]) -> None:
         path = PACKS_DIR / f"{key}.yaml"
         if path.exists():
             pack_store(definition=parse_methodology(path.read_text()), source_name=path.name)
-
-
-def _checksum(definition: MethodologyDef) -> str:
-    text = json.dumps(definition.canonical(), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _check_still_fits_processes(definition: MethodologyDef) -> None:

@@ -38,7 +38,6 @@ from milepost.pipeline.services import (
 
 router = Router()
 
-ERRORS = {404: s.ErrorOut, 422: s.ErrorOut}
 
 # API ordering names → ORM ordering; ``id`` last so pages are stable.
 OPPORTUNITY_ORDERING = {
@@ -92,14 +91,14 @@ def list_opportunities(request: HttpRequest, query: Query[s.OpportunityQuery]):
 
 @router.get(
     "/opportunities/{opportunity_id}",
-    response={200: s.OpportunityOut, **ERRORS},
+    response={200: s.OpportunityOut, **s.ERRORS},
     tags=["opportunities"],
 )
 def get_opportunity(request: HttpRequest, opportunity_id: int):
     return opportunity_get(user=request.auth, opportunity_id=opportunity_id)
 
 
-@router.post("/opportunities", response={201: s.OpportunityOut, **ERRORS}, tags=["opportunities"])
+@router.post("/opportunities", response={201: s.OpportunityOut, **s.ERRORS}, tags=["opportunities"])
 def create_opportunity(request: HttpRequest, payload: s.OpportunityCreateIn):
     """Create a deal in the first open stage of its process (or ``stage_key``)."""
     opp = opportunity_create(user=request.auth, **payload.model_dump())
@@ -108,7 +107,7 @@ def create_opportunity(request: HttpRequest, payload: s.OpportunityCreateIn):
 
 @router.patch(
     "/opportunities/{opportunity_id}",
-    response={200: s.OpportunityOut, 409: s.ConflictOut, **ERRORS},
+    response={200: s.OpportunityOut, 409: s.ConflictOut, **s.ERRORS},
     tags=["opportunities"],
 )
 def update_opportunity(request: HttpRequest, opportunity_id: int, payload: s.OpportunityPatchIn):
@@ -125,7 +124,7 @@ def update_opportunity(request: HttpRequest, opportunity_id: int, payload: s.Opp
 
 @router.post(
     "/opportunities/{opportunity_id}/move",
-    response={200: s.MoveOut, 409: s.ConflictOut, **ERRORS},
+    response={200: s.MoveOut, 409: s.ConflictOut, **s.ERRORS},
     tags=["opportunities"],
 )
 def move_opportunity(request: HttpRequest, opportunity_id: int, payload: s.MoveIn):
@@ -150,7 +149,7 @@ def move_opportunity(request: HttpRequest, opportunity_id: int, payload: s.MoveI
 
 @router.get(
     "/opportunities/{opportunity_id}/transitions",
-    response={200: list[s.TransitionOut], **ERRORS},
+    response={200: list[s.TransitionOut], **s.ERRORS},
     tags=["opportunities"],
 )
 def list_transitions(request: HttpRequest, opportunity_id: int):
@@ -160,7 +159,7 @@ def list_transitions(request: HttpRequest, opportunity_id: int):
 
 @router.get(
     "/opportunities/{opportunity_id}/contacts",
-    response={200: list[s.OpportunityContactOut], **ERRORS},
+    response={200: list[s.OpportunityContactOut], **s.ERRORS},
     tags=["opportunities"],
 )
 def list_opportunity_contacts(request: HttpRequest, opportunity_id: int):
@@ -170,7 +169,7 @@ def list_opportunity_contacts(request: HttpRequest, opportunity_id: int):
 
 @router.post(
     "/opportunities/{opportunity_id}/contacts",
-    response={201: s.OpportunityContactOut, **ERRORS},
+    response={201: s.OpportunityContactOut, **s.ERRORS},
     tags=["opportunities"],
 )
 def add_opportunity_contact(
@@ -187,7 +186,7 @@ def add_opportunity_contact(
 
 @router.delete(
     "/opportunities/{opportunity_id}/contacts/{link_id}",
-    response={204: None, **ERRORS},
+    response={204: None, **s.ERRORS},
     tags=["opportunities"],
 )
 def remove_opportunity_contact(request: HttpRequest, opportunity_id: int, link_id: int):
@@ -198,7 +197,7 @@ def remove_opportunity_contact(request: HttpRequest, opportunity_id: int, link_i
 
 @router.get(
     "/opportunities/{opportunity_id}/activities",
-    response={200: list[s.ActivityOut], **ERRORS},
+    response={200: list[s.ActivityOut], **s.ERRORS},
     tags=["opportunities"],
 )
 def list_activities(request: HttpRequest, opportunity_id: int):
@@ -208,7 +207,7 @@ def list_activities(request: HttpRequest, opportunity_id: int):
 
 @router.post(
     "/opportunities/{opportunity_id}/activities",
-    response={201: s.ActivityOut, **ERRORS},
+    response={201: s.ActivityOut, **s.ERRORS},
     tags=["opportunities"],
 )
 def log_activity(request: HttpRequest, opportunity_id: int, payload: s.ActivityIn):
@@ -226,12 +225,12 @@ def list_accounts(request: HttpRequest, query: Query[s.AccountQuery]):
     return _page(account_list(user=request.auth, search=query.q), query)
 
 
-@router.get("/accounts/{account_id}", response={200: s.AccountOut, **ERRORS}, tags=["accounts"])
+@router.get("/accounts/{account_id}", response={200: s.AccountOut, **s.ERRORS}, tags=["accounts"])
 def get_account(request: HttpRequest, account_id: int):
     return account_get(user=request.auth, account_id=account_id)
 
 
-@router.post("/accounts", response={201: s.AccountOut, **ERRORS}, tags=["accounts"])
+@router.post("/accounts", response={201: s.AccountOut, **s.ERRORS}, tags=["accounts"])
 def create_account(request: HttpRequest, payload: s.AccountIn):
     """Any signed-in user may add an account; they own it unless ``owner_id`` says otherwise."""
     return Status(201, account_create(user=request.auth, **payload.model_dump()))
@@ -246,12 +245,12 @@ def list_contacts(request: HttpRequest, query: Query[s.ContactQuery]):
     return _page(qs, query)
 
 
-@router.get("/contacts/{contact_id}", response={200: s.ContactOut, **ERRORS}, tags=["contacts"])
+@router.get("/contacts/{contact_id}", response={200: s.ContactOut, **s.ERRORS}, tags=["contacts"])
 def get_contact(request: HttpRequest, contact_id: int):
     return contact_get(user=request.auth, contact_id=contact_id)
 
 
-@router.post("/contacts", response={201: s.ContactOut, **ERRORS}, tags=["contacts"])
+@router.post("/contacts", response={201: s.ContactOut, **s.ERRORS}, tags=["contacts"])
 def create_contact(request: HttpRequest, payload: s.ContactIn):
     """Add a contact to an account you may see."""
     return Status(201, contact_create(user=request.auth, **payload.model_dump()))

@@ -301,3 +301,9 @@ class ErrorOut(Schema):
 class ConflictOut(Schema):
     detail: str
     current_version: int
+
+
+# The error answers every row-level endpoint declares: 404 for a row the caller may not see (or
+# that does not exist), 422 for bad input naming the field, and 409 for a stale version.
+ERRORS: dict[int, type[Schema]] = {404: ErrorOut, 422: ErrorOut}
+WRITE_ERRORS: dict[int, type[Schema]] = {409: ConflictOut, **ERRORS}
