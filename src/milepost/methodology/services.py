@@ -17,7 +17,9 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from milepost.accounts.models import Contact
 from milepost.engine.methodology_schema import (
+    InfluenceModelDef,
     MethodologyDef,
     check_process_packs,
     parse_methodology,
@@ -134,7 +136,10 @@ def _pack_of_deal(opportunity: Opportunity, pack_key: str) -> MethodologyDef:
     return packs[pack_key]
 
 
-def _contacts(*, user: User, opportunity: Opportunity, contact_ids: list[int], field: str) -> list:
+def _contacts(
+    *, user: User, opportunity: Opportunity, contact_ids: list[int], field: str
+) -> list[Contact]:
+    """The deal's account contacts with these ids (visible to ``user``), or InvalidChange."""
     ids = sorted(set(contact_ids))
     if not ids:
         return []
@@ -288,7 +293,7 @@ def assessment_record(
     return current
 
 
-def _influence_model(opportunity: Opportunity, pack: str):  # type: ignore[no-untyped-def]
+def _influence_model(opportunity: Opportunity, pack: str) -> InfluenceModelDef:
     definition = _pack_of_deal(opportunity, pack)
     if definition.buying_influences is None:
         raise InvalidChange(f"{definition.name} has no buying influences", field="pack")
