@@ -147,11 +147,14 @@ def load_pipeline(
     from django.core.management.color import no_style
     from django.db import transaction
 
+    from milepost.pipeline.facts import activity_facts_refresh
+
     stats = LoadStats()
     models = _models_by_table()
     params = history_params(config)
     refs = process_refs(params)
     bases = id_bases(connection)
+    first_deal = bases.next_id["pipeline_opportunity"]
     sqlite_fast = fast and connection.vendor == "sqlite"
     pg_fast = fast and connection.vendor == "postgresql"
     with connection.cursor() as cursor:
@@ -187,6 +190,13 @@ def load_pipeline(
                         f"(generate {stats.seconds['generate']:.1f} s, "
                         f"write {stats.seconds.get('write', 0.0):.1f} s)"
                     )
+            # The activity facts, as every write path keeps them (raw rows send no signals):
+            # one set-based rebuild over the whole table when it was empty before.
+            started = time.perf_counter()
+            first = first_deal
+            last = bases.next_id["pipeline_opportunity"]
+            activity_facts_refresh(None if first == 1 else range(first, last))
+            stats.add_time("facts", time.perf_counter() - started)
             started = time.perf_counter()
             statements = connection.ops.sequence_reset_sql(
                 no_style(), [models[t] for t in stats.rows]

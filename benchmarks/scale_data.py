@@ -97,6 +97,18 @@ class ProcessRefs:
     forecast_category: tuple[str, ...]
     # (open stage index, criterion key, verifier) for criteria without a rule
     evidence_criteria: tuple[tuple[int, str, str], ...]
+    kinds: tuple[str, ...] = ()  # open / won / lost per stage index
+    positions: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+    def stage_steps(self, t_from: np.ndarray, t_to: np.ndarray) -> pl.Series:
+        """:func:`milepost.pipeline.facts.stage_steps` for every move at once (the synthetic
+        source: no process changes)."""
+        kinds = np.array(self.kinds)
+        has_from = t_from >= 0
+        from_index = np.maximum(t_from, 0)
+        keep = has_from & (kinds[from_index] == "open") & (kinds[t_to] != "lost")
+        steps = self.positions[t_to] - self.positions[from_index]
+        return _where(steps, keep)
 
 
 TABLES = (
@@ -168,6 +180,8 @@ def process_refs(params: HistoryParams, process_key: str = PROCESS_KEY) -> Proce
         probability=np.array([s.default_probability for s in ordered], dtype=np.int64),
         forecast_category=tuple(s.default_forecast_category for s in ordered),
         evidence_criteria=tuple(criteria),
+        kinds=tuple(s.kind for s in ordered),
+        positions=np.array([s.position for s in ordered], dtype=np.int64),
     )
 
 
@@ -435,6 +449,7 @@ def opportunity_batch(
             "seconds_in_from_stage": _where(history.t_seconds, history.t_seconds >= 0),
             "source": _const(SOURCE, t_n),
             "note": _const("", t_n),
+            "stage_steps": refs.stage_steps(t_from, history.t_to.astype(np.int64)),
         }
     )
 

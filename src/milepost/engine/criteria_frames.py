@@ -125,6 +125,7 @@ class CriteriaPlan:
         self.schema: Mapping[str, pl.DataType] = schema or opportunity_schema()
         self.role_aggs: dict[str, str] = {}
         self.activity_aggs: dict[tuple[tuple[str, ...], int | None], str] = {}
+        self.activity_thresholds: dict[str, int] = {}
         self.engaged_aggs: dict[int, str] = {}
         self.element_aggs: dict[tuple[str, str], str] = {}
         self.scales: Scales = scales or {}
@@ -151,12 +152,21 @@ class CriteriaPlan:
         days = int(within_days)
         return self.engaged_aggs.setdefault(days, f"__engaged_{days}")
 
-    def activity_column(self, types: tuple[str, ...], within_days: int | None) -> str:
-        """Register (once) and name the count of activities of ``types`` in the window."""
+    def activity_column(
+        self, types: tuple[str, ...], within_days: int | None, at_least: int = 1
+    ) -> str:
+        """Register (once) and name the count of activities of ``types`` in the window.
+
+        ``at_least``: the count a rule compares it with; :attr:`activity_thresholds` keeps the
+        largest per column, so a reader that only knows *whether* such an activity happened in
+        the window (a last-activity date) can tell when that is enough (threshold 1).
+        """
         key = (tuple(sorted(types)), within_days)
-        return self.activity_aggs.setdefault(
+        name = self.activity_aggs.setdefault(
             key, f"__activity_{'+'.join(key[0])}_{within_days or 'ever'}"
         )
+        self.activity_thresholds[name] = max(self.activity_thresholds.get(name, 0), at_least)
+        return name
 
     def element_column(self, pack: str, element: str) -> str:
         """Register (once) and name the level column of a methodology element."""
@@ -174,8 +184,11 @@ class CriteriaPlan:
             return pl.col(self.engaged_column(spec["within_days"])) >= int(spec["min"])
         if kind == "activity":
             days = spec.get("within_days")
-            column = self.activity_column(activity_types(spec), int(days) if days else None)
-            return pl.col(column) >= int(spec.get("min", 1))
+            at_least = int(spec.get("min", 1))
+            column = self.activity_column(
+                activity_types(spec), int(days) if days else None, at_least
+            )
+            return pl.col(column) >= at_least
         if kind == "methodology":
             levels, need = methodology_threshold(spec, self.scales)
             if need < 0:

@@ -50,6 +50,7 @@ from milepost.methodology.models import (
 )
 from milepost.methodology.selectors import pack_definitions
 from milepost.pipeline.choices import TransitionSource
+from milepost.pipeline.facts import activity_facts_refresh, stage_steps
 from milepost.pipeline.models import (
     Activity,
     Opportunity,
@@ -842,6 +843,13 @@ def _write_histories(
     opp_close = [adapt_date(o.close_date) for o in opps]
     moved_at = [adapt_dt(d) for d in when(history.t_at)]
     source = TransitionSource.SYNTHETIC.value
+
+    def steps(f: int, t: int) -> int | None:
+        if f < 0:
+            return None
+        a, b = stage_by_index[f], stage_by_index[t]
+        return stage_steps(a.kind, a.position, b.kind, b.position, source)
+
     transitions = [
         (
             opp_ids[o],
@@ -854,6 +862,7 @@ def _write_histories(
             s if s >= 0 else None,
             source,
             "",
+            steps(f, t),
         )
         for j, (o, f, t, s) in enumerate(
             zip(
@@ -878,6 +887,7 @@ def _write_histories(
             "seconds_in_from_stage",
             "source",
             "note",
+            "stage_steps",
         ],
         transitions,
     )
@@ -935,6 +945,7 @@ def _write_histories(
         ["activity", "contact"],
         [(a, c) for a, c in zip(activity_ids, links, strict=True) if c is not None],
     )
+    activity_facts_refresh(opp_ids)  # raw inserts send no signals
     evidence, pushes = _write_synthetic_evidence(
         new,
         opps,

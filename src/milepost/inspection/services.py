@@ -24,7 +24,8 @@ from typing import Any
 
 import polars as pl
 from django.conf import settings
-from django.db.models import Count, F, Max, Q, QuerySet, Sum
+from django.db.models import Case, Count, F, Max, Q, QuerySet, Sum, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from milepost.engine.control_frames import StageCriteria, control_frame, evidence_codes
@@ -62,9 +63,9 @@ from milepost.inspection.selectors import opportunity_snapshot
 from milepost.inspection.sql_frames import Reads, consistent_reads, read_frame
 from milepost.methodology.models import ElementAssessment
 from milepost.methodology.selectors import scales as methodology_scales
-from milepost.pipeline.choices import TransitionSource
 from milepost.pipeline.models import (
     Activity,
+    ContactEngagement,
     Opportunity,
     OpportunityChange,
     OpportunityContact,
@@ -174,34 +175,57 @@ Read = Callable[[], pl.DataFrame]
 def _aggregate_frames(
     plan: CriteriaPlan, visible: QuerySet[Opportunity] | None, as_of: datetime
 ) -> list[pl.DataFrame]:
-    """One ``GROUP BY opportunity`` query per related table, for every registered count."""
-    return [read() for read in _aggregate_reads(plan, visible, as_of)]
+    """Every aggregate column of ``plan`` from the raw rows (no stored facts): one
+    ``GROUP BY opportunity`` query per related table. What the stale deals of a run use."""
+    return [read() for read in _raw_reads(plan, visible, as_of, list(plan.activity_aggs))]
 
 
-def _aggregate_reads(
-    plan: CriteriaPlan, visible: QuerySet[Opportunity] | None, as_of: datetime
+def _roles_read(plan: CriteriaPlan, visible: QuerySet[Opportunity] | None) -> Read:
+    # (deal, contact, role) is unique, so counting rows counts distinct contacts: a
+    # hash aggregate, where COUNT(DISTINCT) would sort.
+    aggs = {name: Count("id", filter=Q(buying_role=role)) for role, name in plan.role_aggs.items()}
+    qs = (
+        OpportunityContact.objects.filter(_within(visible))
+        .order_by()
+        .values("opportunity_id")
+        .annotate(**aggs)
+        .values_list("opportunity_id", *aggs)
+    )
+    return partial(read_frame, qs, {"opportunity_id": pl.Int64, **dict.fromkeys(aggs, pl.Int64)})
+
+
+def _raw_reads(
+    plan: CriteriaPlan,
+    visible: QuerySet[Opportunity] | None,
+    as_of: datetime,
+    activity_keys: Sequence[tuple[tuple[str, ...], int | None]],
 ) -> list[Read]:
-    """The reads of :func:`_aggregate_frames`, not yet run (see :class:`Reads`)."""
-    frames: list[Read] = []
+    """Contact roles, then the activity counts of ``activity_keys`` with the last activity,
+    then engaged contacts, element levels: all from the raw rows."""
+    reads: list[Read] = []
     if plan.role_aggs:
-        # (deal, contact, role) is unique, so counting rows counts distinct contacts: a
-        # hash aggregate, where COUNT(DISTINCT) would sort.
-        aggs = {
-            name: Count("id", filter=Q(buying_role=role)) for role, name in plan.role_aggs.items()
-        }
-        qs = (
-            OpportunityContact.objects.filter(_within(visible))
-            .order_by()
-            .values("opportunity_id")
-            .annotate(**aggs)
-            .values_list("opportunity_id", *aggs)
-        )
-        frames.append(
-            partial(read_frame, qs, {"opportunity_id": pl.Int64, **dict.fromkeys(aggs, pl.Int64)})
-        )
+        reads.append(_roles_read(plan, visible))
+    reads.append(partial(_raw_activity_frame, plan, visible, as_of, activity_keys))
+    if plan.engaged_aggs:
+        reads.append(partial(_raw_engaged_frame, plan, visible))
+    if plan.element_aggs:
+        reads.append(partial(_element_frame, plan, visible))
+    return reads
+
+
+def _raw_activity_frame(
+    plan: CriteriaPlan,
+    visible: QuerySet[Opportunity] | None,
+    as_of: datetime,
+    keys: Sequence[tuple[tuple[str, ...], int | None]],
+) -> pl.DataFrame:
+    """Activities counted per registered (types, window) in ``keys``, and the last one that
+    happened, per deal."""
     aggs = {
-        name: Count("id", filter=Q(type__in=list(types)) & _window_q(plan, days))
-        for (types, days), name in plan.activity_aggs.items()
+        plan.activity_aggs[(types, days)]: Count(
+            "id", filter=Q(type__in=list(types)) & _window_q(plan, days)
+        )
+        for types, days in keys
     }
     qs = (
         Activity.objects.filter(_within(visible))
@@ -210,22 +234,10 @@ def _aggregate_reads(
         .annotate(**aggs, last_activity_at=Max("occurred_at", filter=Q(occurred_at__lte=as_of)))
         .values_list("opportunity_id", *aggs, "last_activity_at")
     )
-    frames.append(
-        partial(
-            read_frame,
-            qs,
-            {
-                "opportunity_id": pl.Int64,
-                **dict.fromkeys(aggs, pl.Int64),
-                "last_activity_at": _UTC,
-            },
-        )
+    return read_frame(
+        qs,
+        {"opportunity_id": pl.Int64, **dict.fromkeys(aggs, pl.Int64), "last_activity_at": _UTC},
     )
-    if plan.element_aggs:
-        frames.append(partial(_element_frame, plan, visible))
-    if plan.engaged_aggs:
-        frames.insert(0, partial(_engaged_frame, plan, visible))  # the slowest first
-    return frames
 
 
 def _element_frame(plan: CriteriaPlan, visible: QuerySet[Opportunity] | None) -> pl.DataFrame:
@@ -243,13 +255,9 @@ def _element_frame(plan: CriteriaPlan, visible: QuerySet[Opportunity] | None) ->
     return plan.pivot_elements(levels.lazy()).collect()
 
 
-def _engaged_frame(plan: CriteriaPlan, visible: QuerySet[Opportunity] | None) -> pl.DataFrame:
-    """Distinct contacts on the activities that happened in each registered window, per deal.
-
-    (A two-level form, last activity per (deal, contact) then a count per deal, avoids the sort
-    of COUNT(DISTINCT) but measured slower on PostgreSQL: its inner aggregate does not run in
-    parallel. See benchmarks/README.md.)
-    """
+def _raw_engaged_frame(plan: CriteriaPlan, visible: QuerySet[Opportunity] | None) -> pl.DataFrame:
+    """Distinct contacts on the activities that happened in each registered window, per deal,
+    from the activity-contact links (the stale deals of a run)."""
     through = Activity.contacts.through
     aggs = {
         name: Count("contact_id", distinct=True, filter=_window_q(plan, days, "activity__"))
@@ -265,37 +273,70 @@ def _engaged_frame(plan: CriteriaPlan, visible: QuerySet[Opportunity] | None) ->
     return read_frame(qs, {"opportunity_id": pl.Int64, **dict.fromkeys(aggs, pl.Int64)})
 
 
+def _engaged_frame(plan: CriteriaPlan, visible: QuerySet[Opportunity] | None) -> pl.DataFrame:
+    """Contacts engaged in each registered window, per deal, from the stored engagement (one
+    row per deal and contact, with its last activity). Exact for every deal whose activities
+    all happened by the moment inspected; the others are re-read raw (:func:`_stale_fix`)."""
+    aggs = {
+        name: Count("id", filter=Q(last_engaged_at__gte=plan.window(days)[0]))
+        for days, name in plan.engaged_aggs.items()
+    }
+    earliest = min(plan.window(days)[0] for days in plan.engaged_aggs)  # type: ignore[type-var]
+    qs = (
+        ContactEngagement.objects.filter(_within(visible), last_engaged_at__gte=earliest)
+        .order_by()
+        .values("opportunity_id")
+        .annotate(**aggs)
+        .values_list("opportunity_id", *aggs)
+    )
+    return read_frame(qs, {"opportunity_id": pl.Int64, **dict.fromkeys(aggs, pl.Int64)})
+
+
+def _from_summary(
+    plan: CriteriaPlan,
+) -> tuple[dict[str, Any], list[tuple[tuple[str, ...], int | None]]]:
+    """The activity columns the per-deal summary answers, as SQL expressions on the deal
+    (through its one-to-one summary), and the (types, window) keys it cannot answer.
+
+    A count with no window is the sum of the types' counts. In a window, the summary only
+    knows the last activity of each type, which says whether *one* happened there: enough
+    for a threshold of 1, not for "at least 3 calls in 30 days" (read raw instead).
+    """
+    columns: dict[str, Any] = {}
+    raw: list[tuple[tuple[str, ...], int | None]] = []
+    for (types, days), name in plan.activity_aggs.items():
+        if days is None:
+            total: Any = Value(0)
+            for kind in types:
+                total = total + Coalesce(F(f"activity_summary__{kind}_count"), Value(0))
+            columns[name] = total
+        elif plan.activity_thresholds.get(name, 1) <= 1:
+            earliest = plan.window(days)[0]
+            happened = Q()
+            for kind in types:
+                happened |= Q(**{f"activity_summary__{kind}_last_at__gte": earliest})
+            columns[name] = Case(When(happened, then=Value(1)), default=Value(0))
+        else:
+            raw.append((types, days))
+    return columns, raw
+
+
 def _history_reads(visible: QuerySet[Opportunity] | None, as_of: datetime) -> list[Read]:
     """Skips and backward moves from the transitions; close-date pushes and the original
     amount from the change history (reads not yet run)."""
-    open_or_won = [StageKind.OPEN, StageKind.WON]
     # A process change moves deals between versions whose stage positions need not line up
     # (stages reordered, added, removed): not a move a person made, so never a skip or a step
     # back.
+    # ``stage_steps`` is stored on each move (see milepost.pipeline.facts.stage_steps, which
+    # leaves process changes out); the partial index holds only skips and steps back.
     moves = (
-        StageTransition.objects.filter(
-            _within(visible), from_stage__isnull=False, moved_at__lte=as_of
-        )
-        .exclude(source=TransitionSource.PROCESS_CHANGE)
+        StageTransition.objects.filter(_within(visible), moved_at__lte=as_of)
+        .filter(Q(stage_steps__gt=1) | Q(stage_steps__lt=0))
         .order_by()
         .values("opportunity_id")
         .annotate(
-            skips=Count(
-                "id",
-                filter=Q(
-                    from_stage__kind=StageKind.OPEN,
-                    to_stage__kind__in=open_or_won,
-                    to_stage__position__gt=F("from_stage__position") + 1,
-                ),
-            ),
-            backs=Count(
-                "id",
-                filter=Q(
-                    from_stage__kind=StageKind.OPEN,
-                    to_stage__kind=StageKind.OPEN,
-                    to_stage__position__lt=F("from_stage__position"),
-                ),
-            ),
+            skips=Count("id", filter=Q(stage_steps__gt=1)),
+            backs=Count("id", filter=Q(stage_steps__lt=0)),
         )
         .values_list("opportunity_id", "skips", "backs")
     )
@@ -355,7 +396,10 @@ def _evidence_frame(visible: QuerySet[Opportunity] | None) -> pl.DataFrame:
     return read_frame(qs, EVIDENCE_SCHEMA)
 
 
-def _opportunity_frame(scope: QuerySet[Opportunity]) -> pl.DataFrame:
+def _opportunity_frame(scope: QuerySet[Opportunity], activity: dict[str, Any]) -> pl.DataFrame:
+    """The deals, with the activity columns their summary answers (``activity``: column name
+    → SQL expression), the last activity and ``__facts_until`` (the summary's latest activity,
+    for :func:`_stale_fix`)."""
     fields = [_FIELD_COLUMNS[f] for f in OPPORTUNITY_FIELDS]
     schema: dict[str, Any] = {
         **opportunity_schema(AMOUNT_SCALE),
@@ -365,8 +409,13 @@ def _opportunity_frame(scope: QuerySet[Opportunity]) -> pl.DataFrame:
         "stage_kind": pl.String,
         "stage_entered_at": _UTC,
         "created_at": _UTC,
+        **dict.fromkeys(activity, pl.Int64),
+        "__facts_until": _UTC,
     }
-    qs = scope.values_list(
+    qs = scope.annotate(
+        **activity,
+        _last_activity=F("activity_summary__last_activity_at"),
+    ).values_list(
         "id",
         *fields,
         "stage__version_id",
@@ -375,8 +424,12 @@ def _opportunity_frame(scope: QuerySet[Opportunity]) -> pl.DataFrame:
         "stage__kind",
         "stage_entered_at",
         "created_at",
+        *activity,
+        "_last_activity",
     )
-    return read_frame(qs, schema)
+    frame = read_frame(qs, schema)
+    # Exact for every deal that is not stale; the stale ones are corrected afterwards.
+    return frame.with_columns(pl.col("__facts_until").alias("last_activity_at"))
 
 
 def _empty_result(as_of: datetime, timings: dict[str, float]) -> InspectionResult:
@@ -531,30 +584,115 @@ def _read(scope: QuerySet[Opportunity], as_of: datetime, reads: Reads, *, everyt
         plans[vid] = plan
         union.role_aggs.update(plan.role_aggs)
         union.activity_aggs.update(plan.activity_aggs)
+        for name, need in plan.activity_thresholds.items():
+            union.activity_thresholds[name] = max(union.activity_thresholds.get(name, 0), need)
         union.engaged_aggs.update(plan.engaged_aggs)
         union.element_aggs.update(plan.element_aggs)
     visible = None if everything else scope.values("id")
-    aggregate_reads = _aggregate_reads(union, visible, as_of)
-    history_reads = _history_reads(visible, as_of)
-    # Longest first, so two connections finish together: engaged contacts and the deals.
-    tasks: list[Read] = [
-        aggregate_reads[0],
-        partial(_opportunity_frame, scope),
-        *aggregate_reads[1:],
-        partial(_evidence_frame, visible),
-        *history_reads,
-    ]
+    tasks = _deal_reads(union, scope, visible, as_of)
+    tasks += [partial(_evidence_frame, visible), *_history_reads(visible, as_of)]
     frames = reads.run(tasks)
-    opportunities = frames[1]
-    related = [frames[0], *frames[2 : 1 + len(aggregate_reads)]]
-    evidence = frames[1 + len(aggregate_reads)]
-    related += frames[2 + len(aggregate_reads) :]
+    opportunities, related, evidence = frames[0], frames[1:-4], frames[-4]
+    related += frames[-3:]
     if opportunities.is_empty():
         return None
     # A deal whose version was not in scope when versions were read (moved meanwhile, on
     # SQLite's per-statement snapshots) waits for the next run rather than half-evaluate.
     opportunities = opportunities.filter(pl.col("process_version_id").is_in(versions))
+    opportunities = _stale_fix(opportunities, related, union, scope, as_of, reads)
     return opportunities, processes, plans, union, related, evidence
+
+
+def _deal_reads(
+    plan: CriteriaPlan,
+    scope: QuerySet[Opportunity],
+    visible: QuerySet[Opportunity] | None,
+    as_of: datetime,
+) -> list[Read]:
+    """The deals with their stored activity facts first, then one read per other aggregate
+    (contact roles, engaged contacts, element levels, counts the facts cannot answer)."""
+    summary_columns, raw_keys = _from_summary(plan)
+    tasks: list[Read] = [partial(_opportunity_frame, scope, summary_columns)]
+    if plan.role_aggs:
+        tasks.append(_roles_read(plan, visible))
+    if plan.engaged_aggs:
+        tasks.append(partial(_engaged_frame, plan, visible))
+    if plan.element_aggs:
+        tasks.append(partial(_element_frame, plan, visible))
+    if raw_keys:
+        tasks.append(partial(_raw_activity_counts, plan, visible, as_of, raw_keys))
+    return tasks
+
+
+def aggregate_wide(
+    plan: CriteriaPlan, scope: QuerySet[Opportunity], as_of: datetime
+) -> pl.DataFrame:
+    """The deals of ``scope`` with every aggregate column of ``plan``, read as
+    :func:`inspect_pipeline` reads them (stored facts, stale deals re-read raw): the frame
+    ``plan.statuses`` evaluates. For tests that hold this path to the explained form."""
+    with consistent_reads() as reads:
+        frames = reads.run(_deal_reads(plan, scope.order_by(), scope.values("id"), as_of))
+        related = frames[1:]
+        wide = _stale_fix(frames[0], related, plan, scope, as_of, reads)
+    for frame in related:
+        wide = wide.join(frame, on="opportunity_id", how="left")
+    return plan.fill_counts(wide.lazy()).collect()
+
+
+def _raw_activity_counts(
+    plan: CriteriaPlan,
+    visible: QuerySet[Opportunity] | None,
+    as_of: datetime,
+    keys: Sequence[tuple[tuple[str, ...], int | None]],
+) -> pl.DataFrame:
+    """The activity counts the summary cannot answer (without the last activity, which the
+    summary has)."""
+    return _raw_activity_frame(plan, visible, as_of, keys).drop("last_activity_at")
+
+
+def _stale_fix(
+    opportunities: pl.DataFrame,
+    related: list[pl.DataFrame],
+    plan: CriteriaPlan,
+    scope: QuerySet[Opportunity],
+    as_of: datetime,
+    reads: Reads,
+) -> pl.DataFrame:
+    """Deals with an activity dated after ``as_of`` (planned ahead, or a past ``as_of``): the
+    summary counted it, so their activity columns and engaged contacts come from the raw rows.
+
+    Engaged counts arrive in their own frame (in ``related``); they are moved onto the deals
+    here so that one frame can be corrected. Usually no deal is stale and nothing is read.
+    """
+    engaged_columns = list(plan.engaged_aggs.values())
+    if engaged_columns:
+        index = next(i for i, f in enumerate(related) if engaged_columns[0] in f.columns)
+        engaged = related.pop(index)
+        opportunities = opportunities.join(engaged, on="opportunity_id", how="left")
+    stale = opportunities.filter(pl.col("__facts_until") > as_of)
+    if stale.is_empty():
+        return opportunities.drop("__facts_until")
+    stale_scope = scope.filter(activity_summary__last_activity_at__gt=as_of).values("id")
+    # Only what came from the facts: counts the facts cannot answer were read raw already.
+    keys = [key for key, name in plan.activity_aggs.items() if name in opportunities.columns]
+    raw_reads = [partial(_raw_activity_frame, plan, stale_scope, as_of, keys)]
+    if engaged_columns:
+        raw_reads.append(partial(_raw_engaged_frame, plan, stale_scope))
+    fixed = stale.select("opportunity_id")
+    for frame in reads.run(raw_reads):
+        fixed = fixed.join(frame, on="opportunity_id", how="left")
+    columns = [c for c in fixed.columns if c != "opportunity_id"]
+    return (
+        opportunities.join(fixed, on="opportunity_id", how="left", suffix="__raw")
+        .with_columns(
+            pl.when(pl.col("__facts_until") > as_of)
+            .then(pl.col(f"{c}__raw"))
+            .otherwise(pl.col(c))
+            .alias(c)
+            for c in columns
+        )
+        .drop("__facts_until", *(f"{c}__raw" for c in columns))
+    )
 
 
 def _evaluate(

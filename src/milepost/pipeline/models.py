@@ -201,12 +201,23 @@ class StageTransition(AppendOnly):
     source = models.CharField(max_length=16, choices=TransitionSource.choices)
     criteria_result = models.JSONField(null=True, blank=True)
     note = models.CharField(max_length=500, blank=True)
+    # Stage positions moved, forward (+) or back (-), for a move a person made from an open
+    # stage to an open or won one; null otherwise (first stage, lost, reopened, process
+    # change). Fixed at the move (process versions never change), so inspection finds skips
+    # (> 1) and steps back (< 0) through a partial index instead of joining every row to the
+    # stages. Set by :func:`milepost.pipeline.facts.stage_steps` wherever transitions are written.
+    stage_steps = models.SmallIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["opportunity", "moved_at", "id"]
         indexes = [
             models.Index(fields=["opportunity", "moved_at"]),
             models.Index(fields=["to_stage", "moved_at"]),
+            models.Index(
+                fields=["opportunity", "moved_at", "stage_steps"],
+                condition=models.Q(stage_steps__gt=1) | models.Q(stage_steps__lt=0),
+                name="transition_skip_or_back",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -272,3 +283,71 @@ class Activity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_type_display()}: {self.subject}"
+
+
+class ActivitySummary(models.Model):
+    """Per deal: how many activities of each type it has and when the last one happened.
+
+    Derived data, kept so that inspection reads one row per deal instead of aggregating
+    millions of activities on every run. Maintained in the same transaction as every activity
+    write (see :mod:`milepost.pipeline.facts`); ``milepost pipeline_facts --rebuild`` recomputes
+    it from the activities. It counts every activity, including any dated in the future, so
+    inspection uses it only for a deal whose ``last_activity_at`` is not after the moment
+    inspected, and aggregates the raw rows of the other deals.
+    """
+
+    opportunity = models.OneToOneField(
+        Opportunity, primary_key=True, on_delete=models.CASCADE, related_name="activity_summary"
+    )
+    activities = models.PositiveIntegerField()
+    last_activity_at = models.DateTimeField()
+    call_count = models.PositiveIntegerField(default=0)
+    call_last_at = models.DateTimeField(null=True, blank=True)
+    meeting_count = models.PositiveIntegerField(default=0)
+    meeting_last_at = models.DateTimeField(null=True, blank=True)
+    email_count = models.PositiveIntegerField(default=0)
+    email_last_at = models.DateTimeField(null=True, blank=True)
+    demo_count = models.PositiveIntegerField(default=0)
+    demo_last_at = models.DateTimeField(null=True, blank=True)
+    workshop_count = models.PositiveIntegerField(default=0)
+    workshop_last_at = models.DateTimeField(null=True, blank=True)
+    proposal_sent_count = models.PositiveIntegerField(default=0)
+    proposal_sent_last_at = models.DateTimeField(null=True, blank=True)
+    negotiation_count = models.PositiveIntegerField(default=0)
+    negotiation_last_at = models.DateTimeField(null=True, blank=True)
+    note_count = models.PositiveIntegerField(default=0)
+    note_last_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["last_activity_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.activities} activities on deal {self.opportunity_id}"
+
+
+class ContactEngagement(models.Model):
+    """Per (deal, contact): the last activity the contact took part in, and how many.
+
+    Derived from activities and their contacts like :class:`ActivitySummary` (same upkeep),
+    so "N contacts engaged in the last D days" counts one row per contact instead of joining
+    every activity-contact link to its activity.
+    """
+
+    opportunity = models.ForeignKey(
+        Opportunity, on_delete=models.CASCADE, related_name="contact_engagements"
+    )
+    contact = models.ForeignKey(
+        "accounts.Contact", on_delete=models.CASCADE, related_name="engagements"
+    )
+    last_engaged_at = models.DateTimeField()
+    activities = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["opportunity", "contact"], name="one_engagement_per_contact_deal"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"contact {self.contact_id} on deal {self.opportunity_id}"

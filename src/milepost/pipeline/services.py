@@ -20,6 +20,7 @@ from django.utils import timezone
 from milepost.inspection.gates import gate_enforce
 from milepost.pipeline.choices import TransitionSource
 from milepost.pipeline.errors import InvalidChange, NotFound, VersionConflict
+from milepost.pipeline.facts import stage_steps
 from milepost.pipeline.models import Opportunity, OpportunityChange, StageTransition
 from milepost.pipeline.selectors import account_get, opportunity_get
 from milepost.process.models import ForecastCategory, ProcessVersion, Stage, StageKind
@@ -296,6 +297,13 @@ def stage_change(
         seconds_in_from_stage=int((at - opportunity.stage_entered_at).total_seconds()),
         source=source,
         note=note[:500],
+        stage_steps=stage_steps(
+            opportunity.stage.kind,
+            opportunity.stage.position,
+            target.kind,
+            target.position,
+            source,
+        ),
     )
     opportunity.stage = target
     opportunity.stage_entered_at = at

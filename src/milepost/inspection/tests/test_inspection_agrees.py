@@ -152,18 +152,25 @@ def test_sql_aggregates_agree_with_the_explained_rules(
     with transaction.atomic():
         deals = _write(pool, owners, specs)
         scope = Opportunity.objects.filter(pk__in=[d.pk for d in deals])
-        opportunities = services._opportunity_frame(scope)
+        opportunities = services._opportunity_frame(scope, {})
         plan = CriteriaPlan(criteria, AS_OF, opportunities.schema, SCALES)
-        wide = opportunities
+        # The raw aggregates (every row read) and the stored-facts path inspection takes.
+        raw = opportunities
         for frame in services._aggregate_frames(plan, scope.values("id"), AS_OF):
-            wide = wide.join(frame, on="opportunity_id", how="left")
-        statuses = plan.statuses(plan.fill_counts(wide.lazy()))
-        got = {(r["opportunity_id"], r["criterion_id"]): r["status"] for r in statuses.to_dicts()}
-        for deal in deals:
-            snapshot = opportunity_snapshot(user=org.admin, opportunity_id=deal.pk)
-            for cid, rule in criteria:
-                expected = evaluate_criterion({"rule": rule}, snapshot, AS_OF, SCALES).status
-                assert got[(deal.pk, cid)] == expected, (rule, deal.pk)
+            raw = raw.join(frame, on="opportunity_id", how="left")
+        paths = {
+            "raw": plan.statuses(plan.fill_counts(raw.lazy())),
+            "facts": plan.statuses(services.aggregate_wide(plan, scope, AS_OF)),
+        }
+        for path, statuses in paths.items():
+            got = {
+                (r["opportunity_id"], r["criterion_id"]): r["status"] for r in statuses.to_dicts()
+            }
+            for deal in deals:
+                snapshot = opportunity_snapshot(user=org.admin, opportunity_id=deal.pk)
+                for cid, rule in criteria:
+                    expected = evaluate_criterion({"rule": rule}, snapshot, AS_OF, SCALES).status
+                    assert got[(deal.pk, cid)] == expected, (path, rule, deal.pk)
         transaction.set_rollback(True)
 
 
@@ -233,7 +240,7 @@ def test_sql_window_bounds_match_the_explained_form(
     deal.activities.create(type="call", occurred_at=AS_OF + offset, owner=org.rep_a1, subject="x")
     rule = {"activity": {"type": ["call"], "within_days": 30}}
     scope = Opportunity.objects.filter(pk=deal.pk)
-    opportunities = services._opportunity_frame(scope)
+    opportunities = services._opportunity_frame(scope, {})
     plan = CriteriaPlan([("r", rule)], AS_OF, opportunities.schema)
     (aggregates,) = [
         f for f in services._aggregate_frames(plan, scope.values("id"), AS_OF) if f.height
@@ -242,6 +249,9 @@ def test_sql_window_bounds_match_the_explained_form(
     explained = evaluate_criterion({"rule": rule}, snapshot, AS_OF).status
     column = plan.activity_column(("call",), 30)
     assert aggregates[column].to_list() == [1 if counts else 0]
+    # The stored summary answers the same (or, for the activity after as_of, hands the deal
+    # to the raw read).
+    assert services.aggregate_wide(plan, scope, AS_OF)[column].to_list() == [1 if counts else 0]
     assert explained == ("met" if counts else "unmet")
 
 
@@ -265,12 +275,13 @@ def test_sql_engaged_window_bounds_match_the_explained_form(
     activity.contacts.set([contact])
     rule = {"contacts_engaged": {"min": 1, "within_days": 30}}
     scope = Opportunity.objects.filter(pk=deal.pk)
-    plan = CriteriaPlan([("r", rule)], AS_OF, services._opportunity_frame(scope).schema)
-    engaged = services._engaged_frame(plan, scope.values("id"))
+    plan = CriteriaPlan([("r", rule)], AS_OF, services._opportunity_frame(scope, {}).schema)
+    raw = services._raw_engaged_frame(plan, scope.values("id"))
     column = plan.engaged_column(30)
-    assert engaged.filter(pl.col("opportunity_id") == deal.pk)[column].to_list() == (
-        [1] if counts else ([0] if engaged.height else [])
+    assert raw.filter(pl.col("opportunity_id") == deal.pk)[column].to_list() == (
+        [1] if counts else ([0] if raw.height else [])
     )
+    assert services.aggregate_wide(plan, scope, AS_OF)[column].to_list() == [1 if counts else 0]
     snapshot = opportunity_snapshot(user=org.admin, opportunity_id=deal.pk)
     explained = evaluate_criterion({"rule": rule}, snapshot, AS_OF).status
     assert explained == ("met" if counts else "unmet")
