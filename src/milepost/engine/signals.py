@@ -139,20 +139,11 @@ def _days(expr: pl.Expr) -> pl.Expr:
     return expr.dt.total_days()
 
 
-def _signal(name: str, fires: pl.Expr, reason: pl.Expr, weight: int) -> pl.Expr:
-    """A struct (signal, weight, reason) when ``fires``, else null."""
-    return (
-        pl.when(fires.fill_null(False))
-        .then(
-            pl.struct(
-                pl.lit(name).alias("signal"),
-                pl.lit(weight, dtype=pl.Int64).alias("weight"),
-                reason.alias("reason"),
-            )
-        )
-        .otherwise(None)
-        .alias(name)
-    )
+def _signal(
+    name: str, fires: pl.Expr, reason: pl.Expr, weight: int
+) -> tuple[str, pl.Expr, pl.Expr, int]:
+    """One signal: its name, when it fires, its reason and its weight."""
+    return name, fires, reason, weight
 
 
 def _fmt_amount(expr: pl.Expr) -> pl.Expr:
@@ -295,18 +286,25 @@ def compute_signals(
             w["no_recent_activity"],
         ),
     ]
-    return (
-        facts.lazy()
-        .select("opportunity_id", pl.concat_list(signals).alias("__s"))
-        .explode("__s")
-        .drop_nulls("__s")
-        .unnest("__s")
-        .select(
+    # Each signal filters the deals first and writes its reason for those only: formatting a
+    # reason for every deal and signal and then dropping most of them was most of the time.
+    # Rows come out per deal (in the facts' order), then in signal order.
+    indexed = facts.lazy().with_row_index("__row")
+    fired = [
+        indexed.filter(fires.fill_null(False)).select(
+            "__row",
+            pl.lit(order, dtype=pl.UInt32).alias("__order"),
             pl.col("opportunity_id").cast(pl.Int64),
-            pl.col("signal").cast(pl.String),
-            pl.col("weight").cast(pl.Int64),
-            pl.col("reason").cast(pl.String),
+            pl.lit(name).alias("signal"),
+            pl.lit(weight, dtype=pl.Int64).alias("weight"),
+            reason.cast(pl.String).alias("reason"),
         )
+        for order, (name, fires, reason, weight) in enumerate(signals)
+    ]
+    return (
+        pl.concat(fired)
+        .sort("__row", "__order")
+        .select("opportunity_id", "signal", "weight", "reason")
         .collect()
     )
 

@@ -4,8 +4,13 @@ Inspection reads a million-row pipeline; Django's model and ``values_list`` mach
 microseconds per value, which at that size is most of the time. Here the queryset is compiled to
 SQL by Django (so its row-level scoping and parameters stay exactly as written), then:
 
-* on PostgreSQL, ``COPY (query) TO STDOUT (FORMAT csv)`` streams text that Polars parses in
-  native code;
+* on PostgreSQL, inside :func:`consistent_reads` at the outermost level, a second, native
+  connection (Apache Arrow's ADBC driver) imports the reading transaction's snapshot and
+  streams binary ``COPY`` straight into Arrow columns: no Python per row at all (psycopg's
+  ``COPY`` hands Python one message per row, which at millions of rows was most of the read);
+* otherwise on PostgreSQL (inside a caller's transaction, whose uncommitted rows another
+  connection cannot see), ``COPY (query) TO STDOUT (FORMAT csv)`` on Django's connection,
+  parsed by Polars in native code;
 * on SQLite, the cursor's rows are transposed into columns once and cast by Polars.
 
 Values arrive as text (PostgreSQL) or as SQLite's storage classes and are cast to the declared
@@ -15,13 +20,18 @@ schema here, in one place: datetimes become ``Datetime("us", "UTC")``, dates ``D
 
 from __future__ import annotations
 
+import contextlib
 import io
+import threading
+import urllib.parse
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 import polars as pl
+import pyarrow as pa
 from django.db import connection, transaction
 from django.db.models import QuerySet
 
@@ -44,6 +54,15 @@ def _cast(column: pl.Expr, dtype: pl.DataType, *, vendor: str) -> pl.Expr:
     return column.cast(dtype)
 
 
+def _cast_typed(column: pl.Expr, have: pl.DataType, want: Any) -> pl.Expr:
+    """A typed Arrow column to the declared schema (text only for ``numeric``)."""
+    if isinstance(want, pl.Datetime) or want == pl.Datetime:
+        if isinstance(have, pl.Datetime) and have.time_zone is None:
+            return column.dt.replace_time_zone("UTC").dt.cast_time_unit("us")
+        return column.dt.convert_time_zone("UTC").dt.cast_time_unit("us")
+    return column.cast(want)
+
+
 def _raw_dtype(dtype: pl.DataType, vendor: str) -> Any:
     """How a column arrives before casting."""
     if vendor == "postgresql":
@@ -55,11 +74,112 @@ def _raw_dtype(dtype: pl.DataType, vendor: str) -> Any:
     return pl.Int64
 
 
+class ArrowReader:
+    """Reads query results as Arrow columns over a native ADBC connection (PostgreSQL).
+
+    One per thread, kept open between inspections like Django's own persistent connection;
+    :func:`consistent_reads` begins a read-only transaction on the reading snapshot before use
+    and ends it after.
+    """
+
+    _local = threading.local()
+
+    def __init__(self, uri: str):
+        import adbc_driver_postgresql.dbapi as adbc
+
+        self.uri = uri
+        self.connection = adbc.connect(uri, autocommit=True)
+
+    @classmethod
+    def for_default_database(cls) -> ArrowReader:
+        uri = _libpq_uri(connection.settings_dict)
+        reader: ArrowReader | None = getattr(cls._local, "reader", None)
+        if reader is None or reader.uri != uri:
+            if reader is not None:
+                reader.close()
+            reader = cls._local.reader = cls(uri)
+        return reader
+
+    @classmethod
+    def discard(cls) -> None:
+        reader: ArrowReader | None = getattr(cls._local, "reader", None)
+        cls._local.reader = None
+        if reader is not None:
+            reader.close()
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):  # already broken: nothing left to release
+            self.connection.close()
+
+    def execute(self, sql: str) -> None:
+        with self.connection.cursor() as cursor:
+            cursor.execute(sql)
+
+    def begin(self, snapshot: str) -> None:
+        self.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        # The snapshot id comes from pg_export_snapshot(), never from input.
+        self.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
+        self.execute("SET LOCAL jit = off")
+
+    def end(self) -> None:
+        self.execute("ROLLBACK")
+
+    def read(self, sql: str) -> pa.Table:
+        with self.connection.cursor() as cursor:
+            cursor.execute(sql)
+            table: pa.Table = cursor.fetch_arrow_table()
+        return _plain_storage(table)
+
+
+def _plain_storage(table: pa.Table) -> pa.Table:
+    """PostgreSQL types Arrow has no match for (``numeric``) arrive as an opaque extension over
+    their text form: keep the text; the schema cast turns it into a Decimal."""
+    for index, field in enumerate(table.schema):
+        if isinstance(field.type, pa.BaseExtensionType):
+            column = table.column(index)
+            plain = pa.chunked_array(
+                [chunk.storage for chunk in column.chunks], type=field.type.storage_type
+            )
+            table = table.set_column(index, field.name, plain)
+    return table
+
+
+def _libpq_uri(settings: dict[str, Any]) -> str:
+    quote = urllib.parse.quote
+    user = quote(settings.get("USER") or "", safe="")
+    password = settings.get("PASSWORD") or ""
+    auth = f"{user}:{quote(password, safe='')}@" if password else (f"{user}@" if user else "")
+    host = settings.get("HOST") or "localhost"
+    port = f":{settings['PORT']}" if settings.get("PORT") else ""
+    return f"postgresql://{auth}{quote(host, safe='')}{port}/{quote(settings['NAME'], safe='')}"
+
+
+# Set by consistent_reads while its snapshot is open on an ArrowReader (this thread only).
+_ARROW: ContextVar[ArrowReader | None] = ContextVar("milepost_arrow_reader", default=None)
+
+
+def _arrow_frame(reader: ArrowReader, sql: str, params: Sequence[Any], names: list[str]):
+    # Parameters are bound by psycopg's own client-side quoting (Django's cursor), so the
+    # native connection runs exactly the statement Django compiled.
+    with connection.cursor() as cursor:
+        statement = cursor.mogrify(sql, params)
+    frame = pl.from_arrow(reader.read(statement))
+    assert isinstance(frame, pl.DataFrame)
+    return frame.rename(dict(zip(frame.columns, names, strict=True)))
+
+
 def read_frame(queryset: QuerySet[Any], schema: dict[str, Any]) -> pl.DataFrame:
     """Rows of ``queryset`` (a ``values_list`` with one entry per schema column, in order)."""
     sql, params = queryset.query.sql_with_params()
     names = list(schema)
     vendor = connection.vendor
+    reader = _ARROW.get()
+    if reader is not None:
+        frame = _arrow_frame(reader, sql, params, names)
+        return frame.select(
+            _cast_typed(pl.col(name), frame.schema[name], dtype).alias(name)
+            for name, dtype in schema.items()
+        )
     with connection.cursor() as cursor:
         if vendor == "postgresql":
             buffer = io.BytesIO()
@@ -151,7 +271,37 @@ def consistent_reads(threads: int = 1) -> Iterator[Reads]:
             if outermost:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             cursor.execute("SET LOCAL jit = off")
-            if outermost and threads > 1:
+            if outermost:
                 cursor.execute("SELECT pg_export_snapshot()")
                 (snapshot,) = cursor.fetchone()
-        yield Reads(snapshot, threads if snapshot else 1)
+        if snapshot is None:
+            yield Reads(None, 1)
+            return
+        if threads > 1:
+            yield Reads(snapshot, threads)
+            return
+        with _arrow_reads(snapshot):
+            yield Reads(snapshot, 1)
+
+
+@contextmanager
+def _arrow_reads(snapshot: str) -> Iterator[None]:
+    """Route this thread's :func:`read_frame` calls through the native Arrow connection, on
+    ``snapshot``, for the duration of the block."""
+    reader = ArrowReader.for_default_database()
+    try:
+        reader.begin(snapshot)
+    except Exception:
+        # A connection that went away between inspections: open a fresh one, once.
+        ArrowReader.discard()
+        reader = ArrowReader.for_default_database()
+        reader.begin(snapshot)
+    token = _ARROW.set(reader)
+    try:
+        yield
+    finally:
+        _ARROW.reset(token)
+        try:
+            reader.end()
+        except Exception:  # a broken connection is replaced next time
+            ArrowReader.discard()

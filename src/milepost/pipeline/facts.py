@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Count, Max, Q, QuerySet
 
 from milepost.pipeline.choices import ActivityType, TransitionSource
@@ -140,12 +140,13 @@ def activity_facts_refresh(opportunity_ids: Iterable[int] | None) -> None:
     Call inside the transaction that wrote the activities, so readers never see one without
     the other.
     """
-    if opportunity_ids is None:
-        _refresh(None)
-        return
-    ids = sorted(set(opportunity_ids))
-    for start in range(0, len(ids), _ID_BATCH):
-        _refresh(ids[start : start + _ID_BATCH])
+    with transaction.atomic():  # the deletes and inserts land together, or not at all
+        if opportunity_ids is None:
+            _refresh(None)
+            return
+        ids = sorted(set(opportunity_ids))
+        for start in range(0, len(ids), _ID_BATCH):
+            _refresh(ids[start : start + _ID_BATCH])
 
 
 def activity_facts_mismatches(opportunity_ids: Iterable[int] | None = None) -> list[str]:

@@ -348,6 +348,8 @@ class ContactEngagement(models.Model):
                 fields=["opportunity", "contact"], name="one_engagement_per_contact_deal"
             )
         ]
+        # Covers "contacts engaged since D, per deal": read from the index alone.
+        indexes = [models.Index(fields=["opportunity", "last_engaged_at"])]
 
     def __str__(self) -> str:
         return f"contact {self.contact_id} on deal {self.opportunity_id}"

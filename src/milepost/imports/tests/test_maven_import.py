@@ -20,8 +20,10 @@ from milepost.imports.maven import DATASET_HORIZON, MavenSourceError, default_da
 from milepost.imports.models import ImportIssue, ImportRun
 from milepost.imports.services import ImportRefused, maven_import, shift_for, username_for
 from milepost.methodology.models import ElementAssessment
+from milepost.pipeline.facts import activity_facts_mismatches, transition_steps_mismatches
 from milepost.pipeline.models import (
     Activity,
+    ActivitySummary,
     Opportunity,
     OpportunityContact,
     Product,
@@ -215,6 +217,10 @@ def test_rows_become_consistent_records(processes, dataset):
     for activity in Activity.objects.filter(opportunity=won):
         assert won.created_at <= activity.occurred_at <= won.closed_at
         assert activity.owner_id == won.owner_id
+    # The bulk writes kept the derived facts inspection reads.
+    assert ActivitySummary.objects.filter(opportunity=won).exists()
+    assert activity_facts_mismatches() == []
+    assert transition_steps_mismatches() == []
 
 
 def test_second_run_changes_nothing(processes, dataset):
@@ -263,6 +269,8 @@ def test_changed_rows_are_updated_and_outcomes_appended(processes, tmp_path):
     assert opp3.closed_at.date() == date(2017, 12, 1)
     assert StageTransition.objects.count() == before + 1
     assert _last(opp3).source == "import"
+    assert transition_steps_mismatches() == []
+    assert activity_facts_mismatches() == []
 
 
 def test_an_import_that_closes_a_deal_ends_a_persons_probability_override(processes, tmp_path):

@@ -138,6 +138,7 @@ def test_publish_moves_every_open_deal_with_a_process_change_transition(org, dea
         assert transition.from_stage_id == old.stage_id
         assert transition.to_stage_id == opp.stage_id
         assert transition.note == "process change v1 -> v2"
+        assert transition.stage_steps is None  # never a skip or a step back
         assert transition.moved_by == org.admin
         assert (transition.amount, transition.close_date) == (old.amount, old.close_date)
         if name.startswith("discover"):  # a different stage: time in stage starts again
