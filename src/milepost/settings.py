@@ -203,7 +203,8 @@ MILEPOST_DEFAULT_CURRENCY = os.environ.get("MILEPOST_DEFAULT_CURRENCY", "USD")
 MILEPOST_API_PAGE_SIZE_MAX = 500
 
 # Inspection reads its queries on this many database connections at once (outside a
-# transaction; on PostgreSQL all on one exported snapshot). 1 = one after the other. On the
-# 2-core reference machine 2 gained nothing on PostgreSQL (its queries already use both cores)
-# and lost on SQLite (benchmarks/README.md); raise it where there are cores to spare.
+# transaction; on PostgreSQL each a native Arrow connection on one exported snapshot). 1 = one
+# after the other. On the 2-core reference machine 2 gained about 1 s of 11 on PostgreSQL (the
+# database and the client already fill both cores) and lost on SQLite (benchmarks/README.md);
+# raise it where there are cores to spare.
 MILEPOST_INSPECTION_READ_THREADS = int(os.environ.get("MILEPOST_INSPECTION_READ_THREADS", "1"))

@@ -233,12 +233,10 @@ class Reads:
     def _in_thread(self, task: Callable[[], T]) -> T:
         # A worker thread has its own connection (Django's are per thread); close it after.
         try:
-            if connection.vendor != "postgresql":
+            if connection.vendor != "postgresql" or self.snapshot is None:
                 return task()
-            with transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-                cursor.execute("SET TRANSACTION SNAPSHOT %s", [self.snapshot])
-                cursor.execute("SET LOCAL jit = off")
+            # The worker's own native connection, on the same exported snapshot.
+            with _arrow_reads(self.snapshot):
                 return task()
         finally:
             connection.close()
@@ -277,11 +275,8 @@ def consistent_reads(threads: int = 1) -> Iterator[Reads]:
         if snapshot is None:
             yield Reads(None, 1)
             return
-        if threads > 1:
-            yield Reads(snapshot, threads)
-            return
         with _arrow_reads(snapshot):
-            yield Reads(snapshot, 1)
+            yield Reads(snapshot, threads)
 
 
 @contextmanager
