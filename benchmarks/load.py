@@ -147,7 +147,7 @@ def load_pipeline(
     from django.core.management.color import no_style
     from django.db import transaction
 
-    from milepost.pipeline.facts import activity_facts_refresh
+    from milepost.pipeline.facts import deal_facts_refresh
 
     stats = LoadStats()
     models = _models_by_table()
@@ -190,12 +190,12 @@ def load_pipeline(
                         f"(generate {stats.seconds['generate']:.1f} s, "
                         f"write {stats.seconds.get('write', 0.0):.1f} s)"
                     )
-            # The activity facts, as every write path keeps them (raw rows send no signals):
+            # The deal facts, as every write path keeps them (raw rows send no signals):
             # one set-based rebuild over the whole table when it was empty before.
             started = time.perf_counter()
             first = first_deal
             last = bases.next_id["pipeline_opportunity"]
-            activity_facts_refresh(None if first == 1 else range(first, last))
+            deal_facts_refresh(None if first == 1 else range(first, last))
             stats.add_time("facts", time.perf_counter() - started)
             started = time.perf_counter()
             statements = connection.ops.sequence_reset_sql(

@@ -126,6 +126,7 @@ class CriteriaPlan:
         self.role_aggs: dict[str, str] = {}
         self.activity_aggs: dict[tuple[tuple[str, ...], int | None], str] = {}
         self.activity_thresholds: dict[str, int] = {}
+        self.fields: set[str] = set()  # the opportunity fields the rules read
         self.engaged_aggs: dict[int, str] = {}
         self.element_aggs: dict[tuple[str, str], str] = {}
         self.scales: Scales = scales or {}
@@ -213,6 +214,7 @@ class CriteriaPlan:
         raise ValueError(f"unknown rule kind: {kind}")
 
     def _is_set(self, field: str) -> pl.Expr:
+        self.fields.add(field)
         column = pl.col(field)
         if field in TEXT_FIELDS:
             return (column.str.strip_chars(BLANK) != "").fill_null(False)
@@ -220,6 +222,7 @@ class CriteriaPlan:
 
     def _compare(self, spec: Mapping[str, Any]) -> pl.Expr:
         field, op = spec["field"], spec["op"]
+        self.fields.add(field)
         operand = compare_operand(field, spec["value"])
         if operand is None:
             return _UNKNOWN

@@ -50,7 +50,7 @@ from milepost.methodology.models import (
 )
 from milepost.methodology.selectors import pack_definitions
 from milepost.pipeline.choices import TransitionSource
-from milepost.pipeline.facts import activity_facts_refresh, stage_steps
+from milepost.pipeline.facts import deal_facts_refresh, stage_steps
 from milepost.pipeline.models import (
     Activity,
     Opportunity,
@@ -945,7 +945,7 @@ def _write_histories(
         ["activity", "contact"],
         [(a, c) for a, c in zip(activity_ids, links, strict=True) if c is not None],
     )
-    activity_facts_refresh(opp_ids)  # raw inserts send no signals
+    deal_facts_refresh(opp_ids)  # raw inserts send no signals
     evidence, pushes = _write_synthetic_evidence(
         new,
         opps,

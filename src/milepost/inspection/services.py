@@ -63,6 +63,7 @@ from milepost.inspection.selectors import opportunity_snapshot
 from milepost.inspection.sql_frames import Reads, consistent_reads, read_frame
 from milepost.methodology.models import ElementAssessment
 from milepost.methodology.selectors import scales as methodology_scales
+from milepost.pipeline.choices import BuyingRole
 from milepost.pipeline.models import (
     Activity,
     ContactEngagement,
@@ -72,7 +73,7 @@ from milepost.pipeline.models import (
     StageTransition,
 )
 from milepost.pipeline.selectors import opportunity_get, opportunity_scope
-from milepost.process.models import ProcessVersion, StageKind
+from milepost.process.models import ProcessVersion, Stage, StageKind
 from milepost.team.models import User
 from milepost.team.selectors import visible_user_ids
 
@@ -400,17 +401,30 @@ def _evidence_frame(visible: QuerySet[Opportunity] | None) -> pl.DataFrame:
     return read_frame(qs, EVIDENCE_SCHEMA)
 
 
-def _opportunity_frame(scope: QuerySet[Opportunity], activity: dict[str, Any]) -> pl.DataFrame:
+# Read for every deal whatever the rules say: the signals use them.
+_ALWAYS_READ = ("amount", "close_date", "next_step", "next_step_date")
+
+
+def _opportunity_frame(
+    scope: QuerySet[Opportunity],
+    activity: dict[str, Any],
+    fields: Sequence[str] = OPPORTUNITY_FIELDS,
+) -> pl.DataFrame:
     """The deals, with the activity columns their summary answers (``activity``: column name
     → SQL expression), the last activity and ``__facts_until`` (the summary's latest activity,
-    for :func:`_stale_fix`)."""
-    fields = [_FIELD_COLUMNS[f] for f in OPPORTUNITY_FIELDS]
+    for :func:`_stale_fix`).
+
+    Only ``fields`` (those the criteria read) and what the signals need are read; the stage
+    comes as its id and is named from a small stage lookup, not joined per row. The other
+    opportunity fields are null columns, so every frame has the same shape.
+    """
+    wanted = [f for f in OPPORTUNITY_FIELDS if f in fields or f in _ALWAYS_READ]
+    full = opportunity_schema(AMOUNT_SCALE)
     schema: dict[str, Any] = {
-        **opportunity_schema(AMOUNT_SCALE),
-        "process_version_id": pl.Int64,
+        "opportunity_id": pl.Int64,
+        **{f: full[f] for f in wanted},
+        "stage_id": pl.Int64,
         "owner_id": pl.Int64,
-        "stage_key": pl.String,
-        "stage_kind": pl.String,
         "stage_entered_at": _UTC,
         "created_at": _UTC,
         **dict.fromkeys(activity, pl.Int64),
@@ -421,19 +435,36 @@ def _opportunity_frame(scope: QuerySet[Opportunity], activity: dict[str, Any]) -
         _last_activity=F("activity_summary__last_activity_at"),
     ).values_list(
         "id",
-        *fields,
-        "stage__version_id",
+        *(_FIELD_COLUMNS[f] for f in wanted),
+        "stage_id",
         "owner_id",
-        "stage__key",
-        "stage__kind",
         "stage_entered_at",
         "created_at",
         *activity,
         "_last_activity",
     )
     frame = read_frame(qs, schema)
-    # Exact for every deal that is not stale; the stale ones are corrected afterwards.
-    return frame.with_columns(pl.col("__facts_until").alias("last_activity_at"))
+    stage_ids = frame["stage_id"].unique().to_list()
+    stages = pl.DataFrame(
+        list(Stage.objects.filter(pk__in=stage_ids).values_list("id", "version_id", "key", "kind")),
+        schema={
+            "stage_id": pl.Int64,
+            "process_version_id": pl.Int64,
+            "stage_key": pl.String,
+            "stage_kind": pl.String,
+        },
+        orient="row",
+    )
+    skipped = [f for f in OPPORTUNITY_FIELDS if f not in wanted]
+    return (
+        frame.join(stages, on="stage_id", how="left")
+        .with_columns(
+            # Exact for every deal that is not stale; the stale ones are corrected afterwards.
+            pl.col("__facts_until").alias("last_activity_at"),
+            *(pl.lit(None, dtype=full[f]).alias(f) for f in skipped),
+        )
+        .drop("stage_id")
+    )
 
 
 def _empty_result(as_of: datetime, timings: dict[str, float]) -> InspectionResult:
@@ -588,6 +619,7 @@ def _read(scope: QuerySet[Opportunity], as_of: datetime, reads: Reads, *, everyt
         plans[vid] = plan
         union.role_aggs.update(plan.role_aggs)
         union.activity_aggs.update(plan.activity_aggs)
+        union.fields |= plan.fields
         for name, need in plan.activity_thresholds.items():
             union.activity_thresholds[name] = max(union.activity_thresholds.get(name, 0), need)
         union.engaged_aggs.update(plan.engaged_aggs)
@@ -616,8 +648,12 @@ def _deal_reads(
     """The deals with their stored activity facts first, then one read per other aggregate
     (contact roles, engaged contacts, element levels, counts the facts cannot answer)."""
     summary_columns, raw_keys = _from_summary(plan)
-    tasks: list[Read] = [partial(_opportunity_frame, scope, summary_columns)]
-    if plan.role_aggs:
+    # Buying-role counts come with the deal too, from its stored role summary.
+    roles = {role: name for role, name in plan.role_aggs.items() if role in BuyingRole.values}
+    for role, name in roles.items():
+        summary_columns[name] = Coalesce(F(f"role_summary__{role}"), Value(0))
+    tasks: list[Read] = [partial(_opportunity_frame, scope, summary_columns, plan.fields)]
+    if len(roles) < len(plan.role_aggs):  # a role outside the vocabulary: counted raw
         tasks.append(_roles_read(plan, visible))
     if plan.engaged_aggs:
         tasks.append(partial(_engaged_frame, plan, visible))

@@ -27,8 +27,15 @@ from typing import Any
 from django.db import connection, transaction
 from django.db.models import Count, Max, Q, QuerySet
 
-from milepost.pipeline.choices import ActivityType, TransitionSource
-from milepost.pipeline.models import Activity, ActivitySummary, ContactEngagement, Opportunity
+from milepost.pipeline.choices import ActivityType, BuyingRole, TransitionSource
+from milepost.pipeline.models import (
+    Activity,
+    ActivitySummary,
+    BuyingRoleSummary,
+    ContactEngagement,
+    Opportunity,
+    OpportunityContact,
+)
 from milepost.process.models import StageKind
 
 # The refresh statements carry the deal ids as parameters; SQLite allows 32,766 per statement.
@@ -108,20 +115,24 @@ def _insert_select(model: Any, columns: Sequence[str], source: QuerySet[Any]) ->
         cursor.execute(f"INSERT INTO {qn(meta.db_table)} ({target}) {sql}", params)
 
 
+def _lock(ids: Sequence[int]) -> None:
+    """Two transactions refreshing one deal at once would each delete, then both insert (a
+    duplicate key) or one would miss the other's row. Locking the deals first serialises
+    them; NO KEY UPDATE does not wait on the key-share locks that inserting a child row takes
+    on its deal, so it cannot deadlock against those."""
+    list(
+        Opportunity.objects.select_for_update(no_key=True)
+        .filter(pk__in=ids)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
 def _refresh(ids: Sequence[int] | None) -> None:
     summary = ActivitySummary.objects.all()
     engagement = ContactEngagement.objects.all()
     if ids is not None:
-        # Two transactions refreshing one deal at once would each delete, then both insert
-        # (a duplicate key) or one would miss the other's activity. Locking the deals first
-        # serialises them; NO KEY UPDATE does not wait on the key-share locks that inserting
-        # an activity takes on its deal, so it cannot deadlock against those.
-        list(
-            Opportunity.objects.select_for_update(no_key=True)
-            .filter(pk__in=ids)
-            .order_by("pk")
-            .values_list("pk", flat=True)
-        )
+        _lock(ids)
         summary = summary.filter(opportunity_id__in=ids)
         engagement = engagement.filter(opportunity_id__in=ids)
     summary._raw_delete(summary.db)  # derived rows: nothing cascades from them
@@ -147,6 +158,64 @@ def activity_facts_refresh(opportunity_ids: Iterable[int] | None) -> None:
         ids = sorted(set(opportunity_ids))
         for start in range(0, len(ids), _ID_BATCH):
             _refresh(ids[start : start + _ID_BATCH])
+
+
+def _role_source(ids: Sequence[int] | None) -> QuerySet[Any]:
+    rows = (
+        OpportunityContact.objects.all()
+        if ids is None
+        else OpportunityContact.objects.filter(opportunity_id__in=ids)
+    )
+    # (deal, contact, role) is unique: counting rows counts distinct contacts.
+    aggs = {role: Count("id", filter=Q(buying_role=role)) for role in BuyingRole.values}
+    return (
+        rows.order_by()
+        .values("opportunity_id")
+        .annotate(**aggs)
+        .values_list("opportunity_id", *aggs)
+    )
+
+
+def role_facts_refresh(opportunity_ids: Iterable[int] | None) -> None:
+    """Recompute the buying-role counts of these deals (``None``: all), like
+    :func:`activity_facts_refresh`."""
+    with transaction.atomic():
+        if opportunity_ids is None:
+            batches: list[list[int] | None] = [None]
+        else:
+            ids = sorted(set(opportunity_ids))
+            batches = [ids[i : i + _ID_BATCH] for i in range(0, len(ids), _ID_BATCH)]
+        for batch in batches:
+            stored = BuyingRoleSummary.objects.all()
+            if batch is not None:
+                _lock(batch)
+                stored = stored.filter(opportunity_id__in=batch)
+            stored._raw_delete(stored.db)
+            _insert_select(
+                BuyingRoleSummary, ["opportunity", *BuyingRole.values], _role_source(batch)
+            )
+
+
+def deal_facts_refresh(opportunity_ids: Iterable[int] | None) -> None:
+    """Every derived fact of these deals: for bulk writers, after their raw inserts."""
+    ids = None if opportunity_ids is None else sorted(set(opportunity_ids))
+    activity_facts_refresh(ids)
+    role_facts_refresh(ids)
+
+
+def role_facts_mismatches(opportunity_ids: Iterable[int] | None = None) -> list[str]:
+    """Deals whose stored buying-role counts differ from their contact roles (empty: none)."""
+    ids = None if opportunity_ids is None else sorted(set(opportunity_ids))
+    stored = BuyingRoleSummary.objects.all()
+    if ids is not None:
+        stored = stored.filter(opportunity_id__in=ids)
+    want = {row[0]: row for row in _role_source(ids)}
+    have = {row[0]: row for row in stored.values_list("opportunity", *BuyingRole.values)}
+    return [
+        f"buying roles of deal {deal}: stored {have.get(deal)}, contact roles say {want.get(deal)}"
+        for deal in sorted(set(want) | set(have))
+        if want.get(deal) != have.get(deal)
+    ]
 
 
 def activity_facts_mismatches(opportunity_ids: Iterable[int] | None = None) -> list[str]:
@@ -214,6 +283,9 @@ def transition_steps_mismatches(opportunity_ids: Iterable[int] | None = None) ->
 __all__ = [
     "activity_facts_mismatches",
     "activity_facts_refresh",
+    "deal_facts_refresh",
+    "role_facts_mismatches",
+    "role_facts_refresh",
     "stage_steps",
     "transition_steps_mismatches",
 ]

@@ -353,3 +353,23 @@ class ContactEngagement(models.Model):
 
     def __str__(self) -> str:
         return f"contact {self.contact_id} on deal {self.opportunity_id}"
+
+
+class BuyingRoleSummary(models.Model):
+    """Per deal: how many contacts play each buying role (derived from
+    :class:`OpportunityContact`, kept like :class:`ActivitySummary`), so inspection reads the
+    counts with the deal instead of grouping every contact role on each run."""
+
+    opportunity = models.OneToOneField(
+        Opportunity, primary_key=True, on_delete=models.CASCADE, related_name="role_summary"
+    )
+    economic_buyer = models.PositiveIntegerField(default=0)
+    champion = models.PositiveIntegerField(default=0)
+    technical_buyer = models.PositiveIntegerField(default=0)
+    user_buyer = models.PositiveIntegerField(default=0)
+    coach = models.PositiveIntegerField(default=0)
+    influencer = models.PositiveIntegerField(default=0)
+    blocker = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"buying roles of deal {self.opportunity_id}"

@@ -1,7 +1,8 @@
-"""Keep the activity facts (:mod:`milepost.pipeline.facts`) in step with ORM writes.
+"""Keep the deal facts (:mod:`milepost.pipeline.facts`) in step with ORM writes.
 
-Services, the admin and the shell all write activities through the ORM; a receiver here
-refreshes the deal's facts in the same transaction, so no path can forget to. Bulk inserts
+Services, the admin and the shell all write activities and contact roles through the ORM; a
+receiver here refreshes the deal's facts in the same transaction, so no path can forget to.
+Bulk inserts
 (``bulk_create``, raw ``INSERT``) send no signals: those callers refresh themselves.
 """
 
@@ -12,8 +13,8 @@ from typing import Any
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 from django.dispatch import receiver
 
-from milepost.pipeline.facts import activity_facts_refresh
-from milepost.pipeline.models import Activity
+from milepost.pipeline.facts import activity_facts_refresh, role_facts_refresh
+from milepost.pipeline.models import Activity, OpportunityContact
 
 
 @receiver(pre_save, sender=Activity, dispatch_uid="activity_facts_pre_save")
@@ -59,3 +60,21 @@ def _contacts_changed(
             "opportunity_id", flat=True
         )
     activity_facts_refresh(list(deals))
+
+
+@receiver(pre_save, sender=OpportunityContact, dispatch_uid="role_facts_pre_save")
+def _remember_role_deal(sender: Any, instance: OpportunityContact, **kwargs: Any) -> None:
+    instance._facts_previous_deal = (  # type: ignore[attr-defined]
+        OpportunityContact.objects.filter(pk=instance.pk)
+        .values_list("opportunity_id", flat=True)
+        .first()
+        if instance.pk is not None
+        else None
+    )
+
+
+@receiver(post_save, sender=OpportunityContact, dispatch_uid="role_facts_post_save")
+@receiver(post_delete, sender=OpportunityContact, dispatch_uid="role_facts_post_delete")
+def _role_changed(sender: Any, instance: OpportunityContact, **kwargs: Any) -> None:
+    previous = getattr(instance, "_facts_previous_deal", None)
+    role_facts_refresh({instance.opportunity_id, *([previous] if previous else [])})

@@ -20,7 +20,11 @@ from milepost.imports.maven import DATASET_HORIZON, MavenSourceError, default_da
 from milepost.imports.models import ImportIssue, ImportRun
 from milepost.imports.services import ImportRefused, maven_import, shift_for, username_for
 from milepost.methodology.models import ElementAssessment
-from milepost.pipeline.facts import activity_facts_mismatches, transition_steps_mismatches
+from milepost.pipeline.facts import (
+    activity_facts_mismatches,
+    role_facts_mismatches,
+    transition_steps_mismatches,
+)
 from milepost.pipeline.models import (
     Activity,
     ActivitySummary,
@@ -220,6 +224,7 @@ def test_rows_become_consistent_records(processes, dataset):
     # The bulk writes kept the derived facts inspection reads.
     assert ActivitySummary.objects.filter(opportunity=won).exists()
     assert activity_facts_mismatches() == []
+    assert role_facts_mismatches() == []
     assert transition_steps_mismatches() == []
 
 

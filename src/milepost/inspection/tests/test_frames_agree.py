@@ -51,7 +51,7 @@ from milepost.inspection.selectors import (
 from milepost.methodology.models import ElementAssessment
 from milepost.methodology.selectors import scales as methodology_scales
 from milepost.pipeline.errors import NotFound
-from milepost.pipeline.facts import activity_facts_refresh
+from milepost.pipeline.facts import deal_facts_refresh
 from milepost.pipeline.models import Activity, Opportunity, OpportunityContact, Product
 from milepost.process.models import ProcessVersion, Stage
 from milepost.team.models import User
@@ -146,7 +146,7 @@ def _write(pool: Pool, owners: list[User], specs: list[DealSpec]) -> list[Opport
             for c in sorted(set(who))
         ]
     )
-    activity_facts_refresh([d.pk for d in deals])  # bulk inserts send no signals
+    deal_facts_refresh([d.pk for d in deals])  # bulk inserts send no signals
     ElementAssessment.objects.bulk_create(
         [
             ElementAssessment(

@@ -8,21 +8,31 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.db import connection, connections, transaction
 
 from milepost.accounts.models import Contact
 from milepost.pipeline.facts import (
     activity_facts_mismatches,
     activity_facts_refresh,
+    role_facts_mismatches,
     transition_steps_mismatches,
 )
 from milepost.pipeline.models import (
     Activity,
     ActivitySummary,
+    BuyingRoleSummary,
     ContactEngagement,
+    Opportunity,
     StageTransition,
 )
-from milepost.pipeline.services import activity_log, opportunity_move_stage
+from milepost.pipeline.services import (
+    activity_log,
+    opportunity_contact_add,
+    opportunity_contact_remove,
+    opportunity_move_stage,
+)
 from milepost.testing.factories import make_contact, make_opportunity
 
 pytestmark = pytest.mark.django_db
@@ -191,3 +201,53 @@ def _wait_for_a_lock_wait(*, other_than: int) -> None:
             if cursor.fetchone()[0]:
                 return
     pytest.fail("the second writer never waited for the first")
+
+
+def test_the_command_checks_and_rebuilds(org, processes, capsys):
+    deal = make_opportunity(org.rep_a1)
+    call_command("pipeline_facts", "--check")
+    assert "match" in capsys.readouterr().out
+    Activity.objects.bulk_create(
+        [Activity(opportunity=deal, type="demo", occurred_at=T0, owner=org.rep_a1, subject="x")]
+    )
+    with pytest.raises(CommandError, match="1 difference"):
+        call_command("pipeline_facts", "--check")
+    assert f"activity summary of deal {deal.pk}" in capsys.readouterr().out
+    call_command("pipeline_facts", "--rebuild")
+    call_command("pipeline_facts", "--check")
+    assert ActivitySummary.objects.get(opportunity=deal).demo_count == 1
+
+
+def test_buying_role_counts_follow_the_contact_roles(org, processes):
+    deal = make_opportunity(org.rep_a1)
+    ann, bob = make_contact(deal.account), make_contact(deal.account)
+    opportunity_contact_add(
+        user=org.rep_a1, opportunity_id=deal.pk, contact_id=ann.pk, buying_role="champion"
+    )
+    link = opportunity_contact_add(
+        user=org.rep_a1, opportunity_id=deal.pk, contact_id=bob.pk, buying_role="champion"
+    )
+    opportunity_contact_add(
+        user=org.rep_a1, opportunity_id=deal.pk, contact_id=ann.pk, buying_role="economic_buyer"
+    )
+    summary = BuyingRoleSummary.objects.get(opportunity=deal)
+    assert (summary.champion, summary.economic_buyer, summary.coach) == (2, 1, 0)
+    opportunity_contact_remove(user=org.rep_a1, opportunity_id=deal.pk, link_id=link.pk)
+    assert BuyingRoleSummary.objects.get(opportunity=deal).champion == 1
+    Contact.objects.filter(pk=ann.pk).delete()  # its roles go, and the counts follow
+    assert not BuyingRoleSummary.objects.filter(opportunity=deal).exists()
+    assert role_facts_mismatches() == []
+
+
+def test_deleting_a_deal_takes_its_facts_along(org, processes):
+    deal = make_opportunity(org.rep_a1)
+    ann = make_contact(deal.account)
+    _log(org.rep_a1, deal, "call", T0, [ann])
+    opportunity_contact_add(
+        user=org.rep_a1, opportunity_id=deal.pk, contact_id=ann.pk, buying_role="coach"
+    )
+    StageTransition.objects.filter(opportunity=deal)._raw_delete(StageTransition.objects.db)
+    Opportunity.objects.filter(pk=deal.pk).delete()
+    assert not ActivitySummary.objects.exists()
+    assert not ContactEngagement.objects.exists()
+    assert not BuyingRoleSummary.objects.exists()
