@@ -21,7 +21,7 @@ import time
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=2)
-    parser.add_argument("--read-threads", type=int, default=1)
+    parser.add_argument("--read-threads", type=int, default=None, help="default: the service's")
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "milepost.settings")
     os.environ["MILEPOST_DEBUG"] = "0"

@@ -204,7 +204,7 @@ MILEPOST_API_PAGE_SIZE_MAX = 500
 
 # Inspection reads its queries on this many database connections at once (outside a
 # transaction; on PostgreSQL each a native Arrow connection on one exported snapshot). 1 = one
-# after the other. On the 2-core reference machine 2 gained about 1 s of 11 on PostgreSQL (the
-# database and the client already fill both cores) and lost on SQLite (benchmarks/README.md);
-# raise it where there are cores to spare.
-MILEPOST_INSPECTION_READ_THREADS = int(os.environ.get("MILEPOST_INSPECTION_READ_THREADS", "1"))
+# after the other. Unset: 2 on PostgreSQL (on the 2-core reference machine about 0.5 s of 11
+# faster) and 1 on SQLite (where it was slower); see benchmarks/README.md.
+_READ_THREADS = os.environ.get("MILEPOST_INSPECTION_READ_THREADS", "")
+MILEPOST_INSPECTION_READ_THREADS: int | None = int(_READ_THREADS) if _READ_THREADS else None

@@ -239,6 +239,8 @@ class Reads:
             with _arrow_reads(self.snapshot):
                 return task()
         finally:
+            # The pool's threads end with the run: close what they opened.
+            ArrowReader.discard()
             connection.close()
 
 
