@@ -13,6 +13,6 @@ def _close_arrow_reader() -> Iterator[None]:
     close it after each test, as the end of a request would not, so the test database can be
     dropped at the end of the session."""
     yield
-    from milepost.inspection.sql_frames import ArrowReader
+    from milepost.inspection.sql_frames import close_native_readers
 
-    ArrowReader.discard()
+    close_native_readers()

@@ -288,11 +288,11 @@ def compute_signals(
     ]
     # Each signal filters the deals first and writes its reason for those only: formatting a
     # reason for every deal and signal and then dropping most of them was most of the time.
-    # Rows come out per deal (in the facts' order), then in signal order.
-    indexed = facts.lazy().with_row_index("__row")
+    # Rows come out by deal id, then in signal order, whatever order the deals were read in.
     fired = [
-        indexed.filter(fires.fill_null(False)).select(
-            "__row",
+        facts.lazy()
+        .filter(fires.fill_null(False))
+        .select(
             pl.lit(order, dtype=pl.UInt32).alias("__order"),
             pl.col("opportunity_id").cast(pl.Int64),
             pl.lit(name).alias("signal"),
@@ -303,7 +303,7 @@ def compute_signals(
     ]
     return (
         pl.concat(fired)
-        .sort("__row", "__order")
+        .sort("opportunity_id", "__order")
         .select("opportunity_id", "signal", "weight", "reason")
         .collect()
     )

@@ -587,7 +587,9 @@ def inspect_pipeline(
         process_version_id=process_version_id,
         include_closed=include_closed,
     )
-    with consistent_reads(threads=read_threads) as reads:
+    # A few named deals (a deal page, a list's rows): one plain connection is quickest.
+    native = opportunity_ids is None
+    with consistent_reads(threads=read_threads if native else 1, native=native) as reads:
         frames = _read(
             scope,
             as_of,

@@ -22,12 +22,15 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import threading
 import urllib.parse
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from contextvars import ContextVar
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, TypeVar
 
 import polars as pl
@@ -36,6 +39,7 @@ from django.db import connection, transaction
 from django.db.models import QuerySet
 
 T = TypeVar("T")
+logger = logging.getLogger(__name__)
 _PG_DATETIME = "%Y-%m-%d %H:%M:%S%.f%#z"
 _SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S%.f"
 
@@ -60,6 +64,18 @@ def _cast_typed(column: pl.Expr, have: pl.DataType, want: Any) -> pl.Expr:
         if isinstance(have, pl.Datetime) and have.time_zone is None:
             return column.dt.replace_time_zone("UTC").dt.cast_time_unit("us")
         return column.dt.convert_time_zone("UTC").dt.cast_time_unit("us")
+    return column.cast(want)
+
+
+def _cast_sqlite_typed(column: pl.Expr, have: pl.DataType, want: Any) -> pl.Expr:
+    """An inferred SQLite column to the declared schema. Dates and times are text in
+    Django's SQLite; a column that is null throughout arrives untyped."""
+    if have == pl.String:
+        return _cast(column, want, vendor="sqlite")
+    if isinstance(want, pl.Datetime) or want in (pl.Date, pl.String):
+        return column.cast(pl.String).pipe(_cast, want, vendor="sqlite")
+    if want == pl.Boolean:
+        return column.cast(pl.Int64) != 0
     return column.cast(want)
 
 
@@ -154,16 +170,98 @@ def _libpq_uri(settings: dict[str, Any]) -> str:
     return f"postgresql://{auth}{quote(host, safe='')}{port}/{quote(settings['NAME'], safe='')}"
 
 
-# Set by consistent_reads while its snapshot is open on an ArrowReader (this thread only).
-_ARROW: ContextVar[ArrowReader | None] = ContextVar("milepost_arrow_reader", default=None)
+class SqliteArrowReader:
+    """The SQLite twin of :class:`ArrowReader`: ADBC's SQLite driver reads the database file
+    straight into Arrow columns (``fetchall`` built a Python object per value, most of the
+    SQLite read time). Each statement reads the latest committed state, as Django's own
+    SQLite reads outside a transaction do. Column types are inferred from the values; the
+    schema cast below makes them the declared ones.
+    """
+
+    _local = threading.local()
+
+    def __init__(self, path: str):
+        import adbc_driver_sqlite.dbapi as adbc
+
+        self.path = path
+        self.connection = adbc.connect(path, autocommit=True)
+
+    @classmethod
+    def for_default_database(cls) -> SqliteArrowReader:
+        path = str(connection.settings_dict["NAME"])
+        reader: SqliteArrowReader | None = getattr(cls._local, "reader", None)
+        if reader is None or reader.path != path:
+            if reader is not None:
+                reader.close()
+            reader = cls._local.reader = cls(path)
+        return reader
+
+    @classmethod
+    def discard(cls) -> None:
+        reader: SqliteArrowReader | None = getattr(cls._local, "reader", None)
+        cls._local.reader = None
+        if reader is not None:
+            reader.close()
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):  # already broken: nothing left to release
+            self.connection.close()
+
+    def read_query(self, sql: str, params: Sequence[Any]) -> pa.Table:
+        # Django writes %s placeholders and adapts values for sqlite3; do the same here.
+        from django.db.backends.sqlite3.base import FORMAT_QMARK_REGEX
+
+        statement = FORMAT_QMARK_REGEX.sub("?", sql).replace("%%", "%")
+        with self.connection.cursor() as cursor:
+            cursor.execute(statement, tuple(_sqlite_param(p) for p in params))
+            table: pa.Table = cursor.fetch_arrow_table()
+        return table
 
 
-def _arrow_frame(reader: ArrowReader, sql: str, params: Sequence[Any], names: list[str]):
-    # Parameters are bound by psycopg's own client-side quoting (Django's cursor), so the
-    # native connection runs exactly the statement Django compiled.
-    with connection.cursor() as cursor:
-        statement = cursor.mogrify(sql, params)
-    frame = pl.from_arrow(reader.read(statement))
+def _sqlite_param(value: Any) -> Any:
+    """A parameter as Django's SQLite backend stores and compares it (text for dates and
+    times, text for decimals, integers for booleans)."""
+    if isinstance(value, datetime):
+        return str(connection.ops.adapt_datetimefield_value(value))
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, bool):
+        return int(value)
+    return value
+
+
+def close_native_readers() -> None:
+    """Close this thread's native readers (end of a request, end of a test)."""
+    ArrowReader.discard()
+    SqliteArrowReader.discard()
+
+
+def sqlite_file(settings: dict[str, Any]) -> bool:
+    """Whether the SQLite database is a file another connection can open (not in memory)."""
+    name = str(settings.get("NAME") or "")
+    return bool(name) and ":memory:" not in name and "mode=memory" not in name
+
+
+# Set by consistent_reads while a native reader serves this thread's reads.
+_ARROW: ContextVar[ArrowReader | SqliteArrowReader | None] = ContextVar(
+    "milepost_arrow_reader", default=None
+)
+
+
+def _arrow_frame(
+    reader: ArrowReader | SqliteArrowReader, sql: str, params: Sequence[Any], names: list[str]
+) -> pl.DataFrame:
+    if isinstance(reader, SqliteArrowReader):
+        table = reader.read_query(sql, params)
+    else:
+        # Parameters are bound by psycopg's own client-side quoting (Django's cursor), so
+        # the native connection runs exactly the statement Django compiled.
+        with connection.cursor() as cursor:
+            statement = cursor.mogrify(sql, params)
+        table = reader.read(statement)
+    frame = pl.from_arrow(table)
     assert isinstance(frame, pl.DataFrame)
     return frame.rename(dict(zip(frame.columns, names, strict=True)))
 
@@ -174,10 +272,18 @@ def read_frame(queryset: QuerySet[Any], schema: dict[str, Any]) -> pl.DataFrame:
     names = list(schema)
     vendor = connection.vendor
     reader = _ARROW.get()
-    if reader is not None:
+    if isinstance(reader, SqliteArrowReader):
+        try:
+            frame = _arrow_frame(reader, sql, params, names)
+        except Exception:  # inferred types that do not fit: read it the slow, sure way
+            logger.warning("native SQLite read failed; reading through Django", exc_info=True)
+            reader = None
+    elif reader is not None:
         frame = _arrow_frame(reader, sql, params, names)
+    if reader is not None:
+        cast = _cast_sqlite_typed if isinstance(reader, SqliteArrowReader) else _cast_typed
         return frame.select(
-            _cast_typed(pl.col(name), frame.schema[name], dtype).alias(name)
+            cast(pl.col(name), frame.schema[name], dtype).alias(name)
             for name, dtype in schema.items()
         )
     with connection.cursor() as cursor:
@@ -245,8 +351,11 @@ class Reads:
 
 
 @contextmanager
-def consistent_reads(threads: int = 1) -> Iterator[Reads]:
+def consistent_reads(threads: int = 1, *, native: bool = True) -> Iterator[Reads]:
     """Run several reads as one consistent, read-only snapshot where the database allows it.
+
+    ``native`` (PostgreSQL, outermost only): read through the native Arrow connection, which
+    pays off from thousands of rows; a handful of deals reads faster on Django's connection.
 
     On PostgreSQL, an outermost transaction is REPEATABLE READ (every query sees the same
     snapshot: no deal counted in one aggregate and missing from the next) and JIT compilation,
@@ -263,7 +372,15 @@ def consistent_reads(threads: int = 1) -> Iterator[Reads]:
     """
     outermost = not connection.in_atomic_block
     if connection.vendor != "postgresql":
-        yield Reads(None, threads if outermost else 1)
+        if not (outermost and native and sqlite_file(connection.settings_dict)):
+            yield Reads(None, threads if outermost else 1)
+            return
+        reader = SqliteArrowReader.for_default_database()
+        token = _ARROW.set(reader)
+        try:
+            yield Reads(None, 1)
+        finally:
+            _ARROW.reset(token)
         return
     with transaction.atomic():
         snapshot = None
@@ -274,7 +391,7 @@ def consistent_reads(threads: int = 1) -> Iterator[Reads]:
             if outermost:
                 cursor.execute("SELECT pg_export_snapshot()")
                 (snapshot,) = cursor.fetchone()
-        if snapshot is None:
+        if snapshot is None or not native:
             yield Reads(None, 1)
             return
         with _arrow_reads(snapshot):

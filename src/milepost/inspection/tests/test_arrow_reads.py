@@ -10,6 +10,7 @@ from decimal import Decimal
 import polars as pl
 import pytest
 from django.db import connection, transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from milepost.inspection import sql_frames
@@ -121,3 +122,26 @@ def test_a_dropped_arrow_connection_is_replaced() -> None:
         again = _deals_frame()
     assert again.equals(first)
     assert ArrowReader.for_default_database() is not reader
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_inspection_page_closes_its_arrow_connection_when_the_request_ends(client) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("the native Arrow reader is PostgreSQL's")
+    process_load_defaults()
+    org = make_org()
+    make_opportunity(owner=org.rep_a1, stage_key="evaluate")
+
+    def other_sessions() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            return cursor.fetchone()[0]
+
+    before = other_sessions()
+    client.force_login(org.manager_a)
+    response = client.get(reverse("inspection:list"))
+    assert response.status_code == 200
+    assert other_sessions() == before  # the reader the page opened is gone again
