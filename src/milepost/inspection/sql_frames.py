@@ -11,11 +11,14 @@ SQL by Django (so its row-level scoping and parameters stay exactly as written),
 * otherwise on PostgreSQL (inside a caller's transaction, whose uncommitted rows another
   connection cannot see), ``COPY (query) TO STDOUT (FORMAT csv)`` on Django's connection,
   parsed by Polars in native code;
-* on SQLite, the cursor's rows are transposed into columns once and cast by Polars.
+* on SQLite, inside :func:`consistent_reads` at the outermost level and when the database is
+  a file, ADBC's SQLite driver reads the file straight into Arrow columns (each statement on
+  the latest committed state, as Django's own reads outside a transaction);
+* otherwise on SQLite, the cursor's rows are transposed into columns once and cast by Polars.
 
-Values arrive as text (PostgreSQL) or as SQLite's storage classes and are cast to the declared
-schema here, in one place: datetimes become ``Datetime("us", "UTC")``, dates ``Date``, decimals
-``Decimal(38, scale)``, booleans ``Boolean``.
+Values arrive typed (Arrow), as text (PostgreSQL ``COPY``) or as SQLite's storage classes and
+are cast to the declared schema here: datetimes become ``Datetime("us", "UTC")``, dates
+``Date``, decimals ``Decimal(38, scale)``, booleans ``Boolean``.
 """
 
 from __future__ import annotations
@@ -354,8 +357,9 @@ class Reads:
 def consistent_reads(threads: int = 1, *, native: bool = True) -> Iterator[Reads]:
     """Run several reads as one consistent, read-only snapshot where the database allows it.
 
-    ``native`` (PostgreSQL, outermost only): read through the native Arrow connection, which
-    pays off from thousands of rows; a handful of deals reads faster on Django's connection.
+    ``native`` (outermost only; on SQLite, a database file only): read through a native
+    Arrow connection, which pays off from thousands of rows; a handful of deals reads faster
+    on Django's connection.
 
     On PostgreSQL, an outermost transaction is REPEATABLE READ (every query sees the same
     snapshot: no deal counted in one aggregate and missing from the next) and JIT compilation,
@@ -366,9 +370,9 @@ def consistent_reads(threads: int = 1, *, native: bool = True) -> Iterator[Reads
 
     On SQLite each statement reads its own WAL snapshot: a transaction would take the write
     lock (the project uses ``BEGIN IMMEDIATE``) and block writers for the whole inspection.
-    Parallel reads there are separate connections, each on its own snapshot: a write landing
-    between them can make one deal's aggregates disagree for that run, which a single-node
-    embedded deployment accepts for the speed.
+    The native reader and parallel reads are separate connections, each statement on its own
+    snapshot: a write landing between two reads can make one deal's aggregates disagree for
+    that run, which a single-node embedded deployment accepts for the speed.
     """
     outermost = not connection.in_atomic_block
     if connection.vendor != "postgresql":
