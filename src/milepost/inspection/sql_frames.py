@@ -34,7 +34,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 import polars as pl
 import pyarrow as pa
@@ -93,35 +93,36 @@ def _raw_dtype(dtype: pl.DataType, vendor: str) -> Any:
     return pl.Int64
 
 
-class ArrowReader:
-    """Reads query results as Arrow columns over a native ADBC connection (PostgreSQL).
+class _NativeReader:
+    """One native (ADBC) connection per thread and database, kept between inspections like
+    Django's persistent connections, closed by :func:`close_native_readers`."""
 
-    One per thread, kept open between inspections like Django's own persistent connection;
-    :func:`consistent_reads` begins a read-only transaction on the reading snapshot before use
-    and ends it after.
-    """
+    _local: threading.local  # one per subclass
 
-    _local = threading.local()
+    def __init_subclass__(cls) -> None:
+        cls._local = threading.local()
 
-    def __init__(self, uri: str):
-        import adbc_driver_postgresql.dbapi as adbc
-
-        self.uri = uri
-        self.connection = adbc.connect(uri, autocommit=True)
+    def __init__(self, key: str, native_connection: Any):
+        self.key = key
+        self.connection = native_connection
 
     @classmethod
-    def for_default_database(cls) -> ArrowReader:
-        uri = _libpq_uri(connection.settings_dict)
-        reader: ArrowReader | None = getattr(cls._local, "reader", None)
-        if reader is None or reader.uri != uri:
+    def default_key(cls) -> str:
+        raise NotImplementedError
+
+    @classmethod
+    def for_default_database(cls) -> Self:
+        key = cls.default_key()
+        reader: Self | None = getattr(cls._local, "reader", None)
+        if reader is None or reader.key != key:
             if reader is not None:
                 reader.close()
-            reader = cls._local.reader = cls(uri)
+            reader = cls._local.reader = cls(key)  # type: ignore[call-arg]
         return reader
 
     @classmethod
     def discard(cls) -> None:
-        reader: ArrowReader | None = getattr(cls._local, "reader", None)
+        reader: _NativeReader | None = getattr(cls._local, "reader", None)
         cls._local.reader = None
         if reader is not None:
             reader.close()
@@ -129,6 +130,24 @@ class ArrowReader:
     def close(self) -> None:
         with contextlib.suppress(Exception):  # already broken: nothing left to release
             self.connection.close()
+
+
+class ArrowReader(_NativeReader):
+    """Reads query results as Arrow columns over a native ADBC connection (PostgreSQL).
+
+    One per thread, kept open between inspections like Django's own persistent connection;
+    :func:`consistent_reads` begins a read-only transaction on the reading snapshot before use
+    and ends it after.
+    """
+
+    def __init__(self, uri: str):
+        import adbc_driver_postgresql.dbapi as adbc
+
+        super().__init__(uri, adbc.connect(uri, autocommit=True))
+
+    @classmethod
+    def default_key(cls) -> str:
+        return _libpq_uri(connection.settings_dict)
 
     def execute(self, sql: str) -> None:
         with self.connection.cursor() as cursor:
@@ -173,7 +192,7 @@ def _libpq_uri(settings: dict[str, Any]) -> str:
     return f"postgresql://{auth}{quote(host, safe='')}{port}/{quote(settings['NAME'], safe='')}"
 
 
-class SqliteArrowReader:
+class SqliteArrowReader(_NativeReader):
     """The SQLite twin of :class:`ArrowReader`: ADBC's SQLite driver reads the database file
     straight into Arrow columns (``fetchall`` built a Python object per value, most of the
     SQLite read time). Each statement reads the latest committed state, as Django's own
@@ -181,34 +200,14 @@ class SqliteArrowReader:
     schema cast below makes them the declared ones.
     """
 
-    _local = threading.local()
-
     def __init__(self, path: str):
         import adbc_driver_sqlite.dbapi as adbc
 
-        self.path = path
-        self.connection = adbc.connect(path, autocommit=True)
+        super().__init__(path, adbc.connect(path, autocommit=True))
 
     @classmethod
-    def for_default_database(cls) -> SqliteArrowReader:
-        path = str(connection.settings_dict["NAME"])
-        reader: SqliteArrowReader | None = getattr(cls._local, "reader", None)
-        if reader is None or reader.path != path:
-            if reader is not None:
-                reader.close()
-            reader = cls._local.reader = cls(path)
-        return reader
-
-    @classmethod
-    def discard(cls) -> None:
-        reader: SqliteArrowReader | None = getattr(cls._local, "reader", None)
-        cls._local.reader = None
-        if reader is not None:
-            reader.close()
-
-    def close(self) -> None:
-        with contextlib.suppress(Exception):  # already broken: nothing left to release
-            self.connection.close()
+    def default_key(cls) -> str:
+        return str(connection.settings_dict["NAME"])
 
     def read_query(self, sql: str, params: Sequence[Any]) -> pa.Table:
         # Django writes %s placeholders and adapts values for sqlite3; do the same here.
@@ -344,9 +343,14 @@ class Reads:
         try:
             if connection.vendor != "postgresql" or self.snapshot is None:
                 return task()
-            # The worker's own native connection, on the same exported snapshot.
-            with _arrow_reads(self.snapshot):
-                return task()
+            # The worker's Django connection and its own native one, both on the same
+            # exported snapshot (a task may also run a small ORM query).
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                cursor.execute("SET TRANSACTION SNAPSHOT %s", [self.snapshot])
+                cursor.execute("SET LOCAL jit = off")
+                with _arrow_reads(self.snapshot):
+                    return task()
         finally:
             # The pool's threads end with the run: close what they opened.
             ArrowReader.discard()
