@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "django_tables2",
     "django_filters",
     "ninja",
+    "milepost.core",
     "milepost.team",
     "milepost.accounts",
     "milepost.process",

@@ -5,7 +5,7 @@
 - :func:`contact_create`: a contact is added to an account the user may see.
 
 Neither edits nor merges existing rows; bad input raises
-:class:`~milepost.pipeline.errors.InvalidChange` naming the field and writes nothing.
+:class:`~milepost.core.errors.InvalidChange` naming the field and writes nothing.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 
 from milepost.accounts.models import Account, Contact
-from milepost.pipeline.errors import InvalidChange, NotFound
-from milepost.pipeline.selectors import account_get
+from milepost.accounts.selectors import account_get
+from milepost.core.errors import InvalidChange, NotFound
 from milepost.team.models import User
 from milepost.team.selectors import visible_user_ids
 

@@ -11,7 +11,7 @@ stored, read-only, to help support.
 from django.contrib import admin
 
 from milepost.coaching.models import CompetencyModel
-from milepost.web.admin_base import ReadOnlyAdmin
+from milepost.core.admin import ReadOnlyAdmin
 
 
 @admin.register(CompetencyModel)

@@ -25,19 +25,20 @@ from milepost.coaching.competency_services import competency_labels, competency_
 from milepost.coaching.models import AgendaItem, CoachingCadence, CoachingSession, ItemKind
 from milepost.coaching.selectors import manages_rep, open_action_items_for_rep
 from milepost.coaching.services import next_sessions, session_create
+from milepost.core.errors import InvalidChange, NotFound
 from milepost.engine.agenda import AgendaDraft, DealFacts, OpenAction, draft_agenda
 from milepost.engine.criteria import MET
 from milepost.engine.methodology_schema import MethodologyDef
 from milepost.engine.process_schema import ProcessDef, StageDef
 from milepost.engine.signals import SIGNAL_LABELS
 from milepost.engine.skill_gaps import indicator_hits, skill_gaps
-from milepost.inspection.services import inspect_pipeline, process_definitions
+from milepost.inspection.services import inspect_pipeline
 from milepost.methodology.models import ElementAssessment
 from milepost.methodology.selectors import pack_definitions
 from milepost.methodology.selectors import scales as methodology_scales
-from milepost.pipeline.errors import InvalidChange, NotFound
 from milepost.pipeline.models import Opportunity
 from milepost.process.models import StageKind
+from milepost.process.selectors import process_definitions
 from milepost.team.models import User
 from milepost.team.selectors import subordinate_ids
 

@@ -3,7 +3,7 @@ agenda draft preview and the .ics invitation.
 
 Every read goes through the privacy rule of :mod:`milepost.coaching.selectors` (hidden -> 404,
 exactly like missing); the services decide who may write, and the global handlers in
-:mod:`milepost.pipeline.api_errors` map NotFound / VersionConflict / InvalidChange.
+:mod:`milepost.core.api_errors` map NotFound / VersionConflict / InvalidChange.
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ from milepost.coaching.selectors import (
     session_get,
     session_scope,
 )
-from milepost.pipeline.errors import NotFound
-from milepost.pipeline.schemas import ERRORS, WRITE_ERRORS
+from milepost.core.errors import NotFound
+from milepost.core.schemas import ERRORS, WRITE_ERRORS
 
 router = Router(tags=["coaching"])
 

@@ -30,6 +30,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from milepost.coaching.models import CompetencyModel
+from milepost.core.errors import VersionConflict
 from milepost.engine.competency_schema import (
     CompetencyDef,
     CompetencyModelDef,
@@ -38,7 +39,6 @@ from milepost.engine.competency_schema import (
 from milepost.engine.methodology_schema import MethodologyDef
 from milepost.engine.process_schema import ProcessError, ProcessInvalid, line_of
 from milepost.methodology.selectors import pack_definitions
-from milepost.pipeline.errors import VersionConflict
 from milepost.process.models import ProcessVersion
 
 MODEL_KEY = "default"

@@ -77,10 +77,3 @@ class CadenceForm(forms.Form):
     duration_minutes = forms.IntegerField(label="Minutes", min_value=5, max_value=480, initial=30)
     timezone = forms.CharField(label="Time zone", max_length=64, initial="UTC")
     starts_on = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
-
-
-def first_error(form: forms.Form) -> tuple[str, str]:
-    """(field, message) of the first problem, for the message next to the form."""
-    for name, errors in form.errors.items():
-        return name, f"{name.replace('_', ' ')}: {errors[0]}" if name != "__all__" else errors[0]
-    return "", ""

@@ -24,7 +24,7 @@ from icalendar import Calendar, Event, vCalAddress, vRecur
 from milepost.coaching.models import CoachingSession
 from milepost.coaching.selectors import session_get
 from milepost.coaching.services import WEEKDAYS, manages_session
-from milepost.pipeline.errors import InvalidChange
+from milepost.core.errors import InvalidChange
 from milepost.team.models import User
 
 PRODID = "-//Milepost//Coaching 1:1//EN"

@@ -34,6 +34,7 @@ from milepost.coaching.models import (
     SessionStatus,
 )
 from milepost.coaching.selectors import action_item_scope, coaching_visible_rep_ids, session_scope
+from milepost.core.errors import NotFound
 from milepost.engine.coaching_effect import (
     COACHED_SCHEMA,
     DISCUSSED_SCHEMA,
@@ -47,7 +48,6 @@ from milepost.engine.coaching_effect import (
     week_start,
 )
 from milepost.inspection.services import inspect_pipeline
-from milepost.pipeline.errors import NotFound
 from milepost.pipeline.models import Opportunity
 from milepost.process.models import StageKind
 from milepost.team.models import Role, User

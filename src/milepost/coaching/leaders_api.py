@@ -22,9 +22,9 @@ from milepost.coaching.leaders import (
     leader_overview,
     visible_managers,
 )
+from milepost.core.errors import NotFound
+from milepost.core.schemas import ErrorOut
 from milepost.engine.coaching_effect import CAVEAT
-from milepost.pipeline.errors import NotFound
-from milepost.pipeline.schemas import ErrorOut
 
 router = Router(tags=["coaching"])
 

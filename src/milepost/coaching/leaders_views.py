@@ -23,7 +23,7 @@ from milepost.coaching.leaders import (
     leader_overview,
     visible_managers,
 )
-from milepost.pipeline.errors import NotFound
+from milepost.core.errors import NotFound
 
 
 def int_param(request: HttpRequest, name: str, default: int, low: int, high: int) -> int:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from milepost.pipeline.models import AppendOnly
+from milepost.core.models import AppendOnly
 
 
 class CompetencyModel(models.Model):

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from ninja import Field, Schema
 
-from milepost.pipeline.schemas import StrictInput
+from milepost.core.schemas import StrictInput
 
 
 class AgendaItemOut(Schema):

@@ -23,7 +23,7 @@ from milepost.coaching.models import (
     CoachingSession,
     SessionStatus,
 )
-from milepost.pipeline.errors import NotFound
+from milepost.core.errors import NotFound
 from milepost.team.models import User
 from milepost.team.selectors import subordinate_ids
 

@@ -33,7 +33,7 @@ from milepost.coaching.models import (
     SessionStatus,
 )
 from milepost.coaching.selectors import action_item_get, manages_rep, session_get
-from milepost.pipeline.errors import InvalidChange, NotFound, VersionConflict
+from milepost.core.errors import InvalidChange, NotFound, check_version
 from milepost.pipeline.selectors import opportunity_get
 from milepost.team.models import User
 
@@ -49,11 +49,6 @@ def competency_keys() -> set[str]:
 
 # --------------------------------------------------------------------------------------------
 # Helpers
-
-
-def _check_version(row: Any, expected_version: int | None, what: str) -> None:
-    if expected_version is not None and expected_version != row.version:
-        raise VersionConflict(row.version, what=what)
 
 
 def _clean_title(title: str, field: str = "title") -> str:
@@ -91,7 +86,7 @@ def _session_for_write(
     session = CoachingSession.objects.select_for_update().get(pk=session_id)
     if not manages_session(user, session) and not (rep_may and user.id == session.rep_id):
         raise InvalidChange("only the rep's manager may change this session", field="session")
-    _check_version(session, expected_version, "session")
+    check_version(session.version, expected_version, what="session", required=False)
     if session.status not in statuses:
         raise InvalidChange(
             f"the session is {session.get_status_display().lower()}", field="status"
@@ -414,7 +409,7 @@ def _action_for_write(
     is_manager = manages_session(user, item.session)
     if not is_manager and not (owner_may and user.id == item.owner_id):
         raise InvalidChange("only the owner or the rep's manager may change it", field="owner")
-    _check_version(item, expected_version, "action item")
+    check_version(item.version, expected_version, what="action item", required=False)
     return item
 
 
@@ -527,7 +522,7 @@ def cadence_set(
     )
     if cadence is None:
         return CoachingCadence.objects.create(manager=user, rep_id=rep_id, **values)
-    _check_version(cadence, expected_version, "cadence")
+    check_version(cadence.version, expected_version, what="cadence", required=False)
     for name, value in values.items():
         setattr(cadence, name, value)
     cadence.version += 1

@@ -27,8 +27,8 @@ from django.utils import timezone
 from milepost.coaching.competency_services import effective_competencies
 from milepost.coaching.models import CoachingSession, SkillRating
 from milepost.coaching.selectors import coaching_visible_rep_ids, manages_rep, session_scope
+from milepost.core.errors import InvalidChange, NotFound
 from milepost.engine.competency_schema import CompetencyDef
-from milepost.pipeline.errors import InvalidChange, NotFound
 from milepost.team.models import User
 from milepost.team.selectors import subordinate_ids
 

@@ -20,8 +20,8 @@ from pydantic import ConfigDict, Field
 from milepost.coaching import competency_services as models_svc
 from milepost.coaching import skills
 from milepost.coaching.models import SkillRating
+from milepost.core.schemas import ConflictOut, ErrorOut
 from milepost.engine.process_schema import ProcessInvalid
-from milepost.pipeline.schemas import ConflictOut, ErrorOut
 
 router = Router(tags=["coaching"])
 

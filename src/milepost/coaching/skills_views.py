@@ -28,8 +28,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from milepost.coaching import competency_services as models_svc
 from milepost.coaching import skills
 from milepost.coaching.selectors import open_action_items_for_rep
+from milepost.core.errors import InvalidChange, NotFound, VersionConflict
+from milepost.core.htmx import is_partial
 from milepost.engine.process_schema import ProcessInvalid
-from milepost.pipeline.errors import InvalidChange, NotFound, VersionConflict
 from milepost.team.selectors import subordinate_ids
 
 SCORE_CHOICES = [
@@ -148,7 +149,7 @@ def skills_home(request: HttpRequest) -> HttpResponse:
 def rep_page(request: HttpRequest, rep_id: int) -> HttpResponse:
     """The rep's coaching page: skills and trend, and the open action items of their 1:1s."""
     context = _rep_context(request, rep_id)
-    if request.htmx:
+    if is_partial(request):
         return render(request, "coaching/skills/_competencies.html", context)
     context.update(
         items=list(open_action_items_for_rep(user=request.user, rep_id=rep_id)),
@@ -182,7 +183,7 @@ def rate(request: HttpRequest, rep_id: int) -> HttpResponse:
             error = str(exc)
         else:
             flash = f"Saved: {rating.score} on {rating.competency.replace('_', ' ')}."
-            if request.htmx:
+            if is_partial(request):
                 context = _rep_context(request, rep.pk, flash=flash)
                 return render(request, "coaching/skills/_competencies.html", context)
             messages.success(request, flash)
@@ -199,7 +200,9 @@ def rate(request: HttpRequest, rep_id: int) -> HttpResponse:
         selected=request.POST.get("competency", ""),
         values=request.POST,
     )
-    template = "coaching/skills/_competencies.html" if request.htmx else "coaching/skills/rep.html"
+    template = (
+        "coaching/skills/_competencies.html" if is_partial(request) else "coaching/skills/rep.html"
+    )
     return render(request, template, context, status=422)
 
 

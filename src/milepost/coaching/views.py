@@ -38,7 +38,9 @@ from milepost.coaching.selectors import (
     session_get,
     sessions_for_rep,
 )
-from milepost.pipeline.errors import InvalidChange, NotFound, VersionConflict
+from milepost.core.errors import InvalidChange, NotFound, VersionConflict
+from milepost.core.forms import first_error
+from milepost.core.htmx import is_partial
 from milepost.pipeline.selectors import opportunity_get, opportunity_scope
 from milepost.process.models import StageKind
 from milepost.team.models import User
@@ -47,11 +49,6 @@ CONFLICT = (
     "This 1:1 was changed by someone else since you loaded the page, so nothing was saved. "
     "The current version is shown; make your change again."
 )
-
-
-def _partial(request: HttpRequest) -> bool:
-    htmx = getattr(request, "htmx", None)
-    return bool(htmx) and not htmx.boosted
 
 
 def _labelled(items: Any) -> list[ActionItem]:
@@ -131,7 +128,7 @@ def session_new(request: HttpRequest, rep_id: int) -> HttpResponse:
         raise Http404
     form = f.NewSessionForm(request.POST)
     if not form.is_valid():
-        messages.error(request, f.first_error(form)[1])
+        messages.error(request, first_error(form)[1])
         return HttpResponseRedirect(reverse("coaching:home"))
     scheduled: datetime = form.cleaned_data["scheduled_for"]
     try:
@@ -173,7 +170,7 @@ def cadence(request: HttpRequest, rep_id: int) -> HttpResponse:
         return HttpResponseRedirect(reverse("coaching:home"))
     form = f.CadenceForm(request.POST)
     if not form.is_valid():
-        messages.error(request, f.first_error(form)[1])
+        messages.error(request, first_error(form)[1])
         return HttpResponseRedirect(reverse("coaching:home"))
     d = form.cleaned_data
     try:
@@ -279,7 +276,7 @@ def _write(
         session = session_get(user, session_id)
     except NotFound:
         raise Http404 from None
-    if _partial(request):
+    if is_partial(request):
         ctx = _session_context(request, session, error=error, error_field=field, focus=focus)
         return render(request, "coaching/_session_body.html", ctx, status=status)
     if error:
@@ -296,7 +293,7 @@ def item_add(request: HttpRequest, session_id: int) -> HttpResponse:
 
     def act(user: User) -> None:
         if not form.is_valid():
-            raise InvalidChange(f.first_error(form)[1], field="title")
+            raise InvalidChange(first_error(form)[1], field="title")
         svc.agenda_item_add(
             user=user,
             session_id=session_id,
@@ -408,7 +405,7 @@ def action_add(request: HttpRequest, session_id: int) -> HttpResponse:
             competencies=[(c.key, c.key) for c in effective_competencies()],
         )
         if not form.is_valid():
-            field, message = f.first_error(form)
+            field, message = first_error(form)
             raise InvalidChange(message, field=field)
         d = form.cleaned_data
         svc.action_item_add(
@@ -505,7 +502,9 @@ def deal_actions(request: HttpRequest, opportunity_id: int) -> HttpResponse:
     items: list[ActionItem] = list(
         open_action_items_for_deal(user=user, opportunity_id=opportunity_id)
     )
-    template = "coaching/_deal_actions.html" if _partial(request) else "coaching/actions_deal.html"
+    template = (
+        "coaching/_deal_actions.html" if is_partial(request) else "coaching/actions_deal.html"
+    )
     return render(
         request,
         template,

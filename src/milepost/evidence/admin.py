@@ -1,7 +1,7 @@
 from django.contrib import admin
 
+from milepost.core.admin import ReadOnlyAdmin
 from milepost.evidence.models import Evidence, EvidenceEvent
-from milepost.web.admin_base import ReadOnlyAdmin
 
 
 @admin.register(Evidence)

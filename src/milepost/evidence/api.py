@@ -2,7 +2,7 @@
 
 Handlers parse input, call one service or selector and shape the answer; the services check who
 may see, record, verify or reject (a hidden deal is a 404 like a missing one) and the global
-handlers in :mod:`milepost.pipeline.api_errors` map NotFound / VersionConflict / InvalidChange.
+handlers in :mod:`milepost.core.api_errors` map NotFound / VersionConflict / InvalidChange.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Router, Status
 
+from milepost.core.schemas import ERRORS, WRITE_ERRORS
 from milepost.engine.signals import SIGNAL_LABELS
 from milepost.evidence import schemas as s
 from milepost.evidence.selectors import evidence_for_opportunity, evidence_history
@@ -22,7 +23,6 @@ from milepost.evidence.services import (
     evidence_withdraw,
 )
 from milepost.inspection.services import inspect_opportunity
-from milepost.pipeline.schemas import ERRORS, WRITE_ERRORS
 
 router = Router(tags=["evidence"])
 

@@ -31,11 +31,3 @@ class EvidenceReviewForm(forms.Form):
 
 class EvidenceRejectForm(EvidenceReviewForm):
     reason = forms.CharField(required=False, max_length=500, label="Why is it rejected?")
-
-
-def first_error(form: forms.Form) -> tuple[str, str]:
-    """(field, message) of the first error of an invalid form, for a 422 answer."""
-    for name, errors in form.errors.items():
-        label = form.fields[name].label if name in form.fields else name
-        return name, f"{label}: {errors[0]}"
-    return "", "the form is not valid"

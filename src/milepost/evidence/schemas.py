@@ -10,7 +10,7 @@ from datetime import date, datetime
 
 from ninja import Field, Schema
 
-from milepost.pipeline.schemas import StrictInput
+from milepost.core.schemas import StrictInput
 
 
 class EvidenceOut(Schema):

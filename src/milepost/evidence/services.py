@@ -26,6 +26,8 @@ from django.core.validators import URLValidator
 from django.db import transaction
 from django.utils import timezone
 
+from milepost.accounts.selectors import contact_scope
+from milepost.core.errors import InvalidChange, NotFound, check_version
 from milepost.evidence.models import (
     Evidence,
     EvidenceAction,
@@ -33,18 +35,12 @@ from milepost.evidence.models import (
     EvidenceLevel,
     EvidenceState,
 )
-from milepost.pipeline.errors import InvalidChange, NotFound, VersionConflict
 from milepost.pipeline.models import Opportunity
-from milepost.pipeline.selectors import contact_scope, opportunity_get
+from milepost.pipeline.services import opportunity_lock
 from milepost.process.models import ExitCriterion
 from milepost.team.models import User
 
 _URL = URLValidator(schemes=["http", "https"])
-
-
-def _deal(*, user: User, opportunity_id: int) -> Opportunity:
-    opportunity_get(user=user, opportunity_id=opportunity_id)  # NotFound when hidden
-    return Opportunity.objects.select_for_update().select_related("stage").get(pk=opportunity_id)
 
 
 def _criterion(*, opportunity: Opportunity, criterion_key: str) -> ExitCriterion:
@@ -65,11 +61,6 @@ def _current(*, opportunity: Opportunity, criterion_key: str) -> Evidence | None
         .filter(opportunity=opportunity, criterion_key=criterion_key)
         .first()
     )
-
-
-def _check_version(evidence: Evidence, expected_version: int | None) -> None:
-    if expected_version is None or evidence.version != expected_version:
-        raise VersionConflict(evidence.version, what="evidence")
 
 
 def _event(evidence: Evidence, *, action: str, actor: User | None, reason: str = "") -> None:
@@ -159,7 +150,7 @@ def evidence_record(
     recording the first evidence needs none. Raises NotFound, InvalidChange, VersionConflict
     and writes nothing in those cases.
     """
-    opportunity = _deal(user=user, opportunity_id=opportunity_id)
+    opportunity = opportunity_lock(user=user, opportunity_id=opportunity_id)
     _criterion(opportunity=opportunity, criterion_key=criterion_key)
     content = _clean_content(
         user=user,
@@ -199,7 +190,7 @@ def evidence_record(
         )
         action = EvidenceAction.RECORDED
     else:
-        _check_version(evidence, expected_version)
+        check_version(evidence.version, expected_version, what="evidence")
         for name, value in fresh.items():
             setattr(evidence, name, value)
         evidence.version += 1
@@ -212,11 +203,11 @@ def evidence_record(
 def _reviewable(
     *, user: User, opportunity_id: int, criterion_key: str, expected_version: int | None
 ) -> Evidence:
-    opportunity = _deal(user=user, opportunity_id=opportunity_id)
+    opportunity = opportunity_lock(user=user, opportunity_id=opportunity_id)
     evidence = _current(opportunity=opportunity, criterion_key=criterion_key)
     if evidence is None:
         raise NotFound(f"no evidence recorded for {criterion_key!r}")
-    _check_version(evidence, expected_version)
+    check_version(evidence.version, expected_version, what="evidence")
     return evidence
 
 

@@ -23,6 +23,9 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from milepost.accounts.selectors import contact_list
+from milepost.core.errors import InvalidChange, NotFound, VersionConflict
+from milepost.core.forms import first_error
+from milepost.core.htmx import is_partial
 from milepost.engine.criteria import MET, UNKNOWN
 from milepost.engine.process_schema import StageDef
 from milepost.engine.signals import SIGNAL_LABELS
@@ -30,7 +33,6 @@ from milepost.evidence.forms import (
     EvidenceRecordForm,
     EvidenceRejectForm,
     EvidenceReviewForm,
-    first_error,
 )
 from milepost.evidence.models import Evidence, EvidenceEvent, EvidenceState
 from milepost.evidence.selectors import evidence_history
@@ -46,7 +48,6 @@ from milepost.inspection.services import (
     StageView,
     inspect_opportunity,
 )
-from milepost.pipeline.errors import InvalidChange, NotFound, VersionConflict
 from milepost.pipeline.selectors import opportunity_get
 from milepost.process.models import StageKind
 from milepost.team.models import User
@@ -245,7 +246,7 @@ def _render_map(
 def map_view(request: HttpRequest, opportunity_id: int) -> HttpResponse:
     """The map partial (HTMX reload); a plain request goes to the opportunity page."""
     pmap = _map_or_404(request.user, opportunity_id)
-    if getattr(request, "htmx", None):
+    if is_partial(request):
         return _render_map(request, pmap)
     return HttpResponseRedirect(_detail_url(opportunity_id))
 
@@ -297,7 +298,7 @@ DONE = {
 
 
 def _act(request: HttpRequest, opportunity_id: int, criterion_key: str, action: str):
-    is_htmx = bool(getattr(request, "htmx", None))
+    is_htmx = is_partial(request)
     status, error = 200, ""
     try:
         # Visibility first: a hidden deal is a 404 whatever was posted.

@@ -11,11 +11,11 @@ from django.conf import settings
 from django.http import HttpRequest
 from ninja import Query, Router
 
+from milepost.core.schemas import ErrorOut
 from milepost.engine.signals import SIGNAL_LABELS
 from milepost.inspection import schemas as s
 from milepost.inspection.forms import DealFilters, signal_matrix, signals_by_deal
 from milepost.inspection.services import inspect_opportunity, inspect_pipeline
-from milepost.pipeline.schemas import ErrorOut
 from milepost.pipeline.selectors import opportunity_scope
 from milepost.team.selectors import user_list
 

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from milepost.core.errors import InvalidChange
 from milepost.engine.criteria import MET
 from milepost.inspection.services import explain_criteria
-from milepost.pipeline.errors import InvalidChange
 from milepost.pipeline.models import Opportunity
 from milepost.process.models import Stage, StageKind
 from milepost.team.models import User

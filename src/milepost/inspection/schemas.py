@@ -11,8 +11,8 @@ from typing import Literal
 
 from ninja import Field, Schema
 
+from milepost.core.schemas import PageQuery
 from milepost.engine.process_schema import SignalName
-from milepost.pipeline.schemas import PageQuery
 
 SignalKey = SignalName  # one list of signals: the process file's
 Period = Literal["this_month", "this_quarter", "next_quarter", "overdue"]

@@ -14,12 +14,11 @@ Nothing here writes. Process definitions are read from the immutable process ver
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache, partial
+from functools import partial
 from typing import Any
 
 import polars as pl
@@ -87,7 +86,8 @@ from milepost.pipeline.models import (
     StageTransition,
 )
 from milepost.pipeline.selectors import opportunity_get, opportunity_scope
-from milepost.process.models import ProcessVersion, Stage, StageKind
+from milepost.process.models import Stage, StageKind
+from milepost.process.selectors import process_definition, process_definitions
 from milepost.team.models import User
 from milepost.team.selectors import visible_user_ids
 
@@ -115,23 +115,6 @@ STATUSES_SCHEMA: dict[str, Any] = {
     "criterion_id": pl.String,
     "status": STATUS,
 }
-
-
-@lru_cache(maxsize=64)
-def _parsed(checksum: str, definition_json: str) -> ProcessDef:
-    return ProcessDef.model_validate_json(definition_json)
-
-
-def process_definitions(version_ids: Sequence[int]) -> dict[int, ProcessDef]:
-    """Parsed definitions of process versions, one query; parsing is cached by checksum."""
-    rows = ProcessVersion.objects.filter(pk__in=list(version_ids)).values_list(
-        "id", "checksum", "definition"
-    )
-    return {vid: _parsed(checksum, json.dumps(d)) for vid, checksum, d in rows}
-
-
-def process_definition(version_id: int) -> ProcessDef:
-    return process_definitions([version_id])[version_id]
 
 
 def _criteria(process: ProcessDef) -> list[tuple[StageDef, ExitCriterionDef]]:

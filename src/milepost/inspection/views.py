@@ -21,6 +21,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from milepost.coaching.selectors import overdue_counts_by_rep
+from milepost.core.errors import NotFound
+from milepost.core.htmx import is_partial
 from milepost.engine.criteria import MET
 from milepost.engine.signals import SIGNAL_LABELS
 from milepost.inspection.forms import (
@@ -29,7 +31,6 @@ from milepost.inspection.forms import (
     signals_by_deal,
 )
 from milepost.inspection.services import inspect_opportunity, inspect_pipeline
-from milepost.pipeline.errors import NotFound
 from milepost.pipeline.presentation import format_date, format_money, today
 from milepost.pipeline.selectors import opportunity_scope
 from milepost.process.models import Stage, StageKind
@@ -164,10 +165,9 @@ def matrix_rows(matrix: pl.DataFrame, users: dict[int, User], query: Any) -> lis
 
 
 def _template(request: HttpRequest) -> str:
-    htmx = getattr(request, "htmx", None)
-    if not htmx or htmx.history_restore_request or htmx.boosted:
+    if not is_partial(request):
         return "inspection/list.html"
-    if htmx.target == BODY_TARGET:
+    if request.htmx.target == BODY_TARGET:  # type: ignore[attr-defined]
         return "inspection/partials/body.html"
     return "inspection/partials/results.html"
 
@@ -251,7 +251,6 @@ def explain(request: HttpRequest, opportunity_id: int) -> HttpResponse:
         "unmet": unmet,
         "deal_url": reverse("pipeline:detail", args=[opportunity_id]),
     }
-    htmx = getattr(request, "htmx", None)
-    if htmx and not htmx.history_restore_request and not htmx.boosted:
+    if is_partial(request):
         return render(request, "inspection/partials/explanation.html", context)
     return render(request, "inspection/explanation.html", context)

@@ -2,7 +2,7 @@
 
 Handlers parse input, call one service or selector and shape the answer. A deal the caller may
 not see is a 404 like a missing one; the global handlers in
-:mod:`milepost.pipeline.api_errors` map NotFound / VersionConflict (409) / InvalidChange (422).
+:mod:`milepost.core.api_errors` map NotFound / VersionConflict (409) / InvalidChange (422).
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Router, Status
 
+from milepost.core.errors import NotFound
+from milepost.core.schemas import ERRORS, WRITE_ERRORS, ErrorOut
 from milepost.methodology import schemas as s
 from milepost.methodology.models import BuyingInfluence, ElementAssessment
 from milepost.methodology.panel import ElementRow, element_history, methodology_panel
@@ -23,8 +25,6 @@ from milepost.methodology.selectors import (
     pack_list,
 )
 from milepost.methodology.services import assessment_record, influence_remove, influence_save
-from milepost.pipeline.errors import NotFound
-from milepost.pipeline.schemas import ERRORS, WRITE_ERRORS, ErrorOut
 from milepost.pipeline.selectors import opportunity_get
 
 router = Router(tags=["methodology"])

@@ -73,11 +73,3 @@ class InfluenceForm(forms.Form):
 
 class VersionForm(forms.Form):
     version = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
-
-
-def first_error(form: forms.Form) -> tuple[str, str]:
-    """(field, message) of the first error of an invalid form, for a 422 answer."""
-    for name, errors in form.errors.items():
-        label = form.fields[name].label if name in form.fields else name
-        return name, f"{label}: {errors[0]}"
-    return "", "the form is not valid"

@@ -22,6 +22,7 @@ from typing import Any
 
 from milepost.accounts.models import Contact
 from milepost.accounts.selectors import contact_list
+from milepost.core.errors import NotFound
 from milepost.engine.methodology_schema import (
     ElementDef,
     InfluenceModelDef,
@@ -30,7 +31,6 @@ from milepost.engine.methodology_schema import (
     ScaleDef,
 )
 from milepost.engine.process_schema import ProcessDef, StageDef
-from milepost.inspection.services import process_definition
 from milepost.methodology.models import (
     BuyingInfluence,
     ElementAssessment,
@@ -42,9 +42,9 @@ from milepost.methodology.selectors import (
     deal_influences,
     pack_definitions,
 )
-from milepost.pipeline.errors import NotFound
 from milepost.pipeline.models import Opportunity, OpportunityContact
 from milepost.pipeline.selectors import opportunity_contacts, opportunity_get
+from milepost.process.selectors import process_definition
 from milepost.team.models import User
 
 # A handful: more questions than a rep can ask on one call is a list nobody reads.

@@ -3,7 +3,7 @@
 Who may write on a deal: anyone who may see it (its owner, the managers above the owner, an
 admin), the same as for evidence. Every change is atomic, version-checked (optimistic lock) and
 appends a history row with who and when. A bad value raises
-:class:`~milepost.pipeline.errors.InvalidChange` naming the field, and nothing is written.
+:class:`~milepost.core.errors.InvalidChange` naming the field, and nothing is written.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from milepost.accounts.models import Contact
+from milepost.accounts.selectors import contact_scope
+from milepost.core.errors import InvalidChange, NotFound, VersionConflict, check_version
 from milepost.engine.methodology_schema import (
     InfluenceModelDef,
     MethodologyDef,
@@ -34,9 +36,8 @@ from milepost.methodology.models import (
     MethodologyPack,
 )
 from milepost.methodology.selectors import pack_definitions
-from milepost.pipeline.errors import InvalidChange, NotFound, VersionConflict
 from milepost.pipeline.models import Opportunity
-from milepost.pipeline.selectors import contact_scope, opportunity_get
+from milepost.pipeline.services import opportunity_lock
 from milepost.process.models import ProcessVersion
 from milepost.team.models import User
 
@@ -113,15 +114,6 @@ def _check_still_fits_processes(definition: MethodologyDef) -> None:
 
 # ---------------------------------------------------------------------------------------------
 # On a deal.
-
-
-def _deal(*, user: User, opportunity_id: int) -> Opportunity:
-    opportunity_get(user=user, opportunity_id=opportunity_id)  # NotFound when hidden
-    return (
-        Opportunity.objects.select_for_update()
-        .select_related("stage__version")
-        .get(pk=opportunity_id)
-    )
 
 
 def _pack_of_deal(opportunity: Opportunity, pack_key: str) -> MethodologyDef:
@@ -225,7 +217,7 @@ def assessment_record(
     Updating an existing assessment needs ``expected_version`` (the version the caller read);
     a stale one raises :class:`VersionConflict` and writes nothing.
     """
-    opportunity = _deal(user=user, opportunity_id=opportunity_id)
+    opportunity = opportunity_lock(user=user, opportunity_id=opportunity_id)
     definition = _pack_of_deal(opportunity, pack)
     try:
         scale = definition.scale_of(element)
@@ -269,8 +261,7 @@ def assessment_record(
             updated_at=now,
         )
     else:
-        if expected_version is None or current.version != expected_version:
-            raise VersionConflict(current.version, what="assessment")
+        check_version(current.version, expected_version, what="assessment")
         previous = current.level
         current.level, current.notes, current.answers = level, notes, clean
         current.updated_by, current.updated_at = user, now
@@ -333,7 +324,7 @@ def influence_save(
     expected_version: int | None = None,
 ) -> BuyingInfluence:
     """Add a buying influence, or update one (``influence_id`` + ``expected_version``)."""
-    opportunity = _deal(user=user, opportunity_id=opportunity_id)
+    opportunity = opportunity_lock(user=user, opportunity_id=opportunity_id)
     model = _influence_model(opportunity, pack)
     for name, value, options in (
         ("role", role, model.roles),
@@ -377,8 +368,7 @@ def influence_save(
         _influence_event(influence, action=InfluenceAction.ADDED, actor=user)
         return influence
     influence = _own_influence(opportunity, influence_id)
-    if expected_version is None or influence.version != expected_version:
-        raise VersionConflict(influence.version, what="buying influence")
+    check_version(influence.version, expected_version, what="buying influence")
     if clash.exclude(pk=influence.pk).exists():
         raise InvalidChange(
             f"{contact} is already recorded as {role.replace('_', ' ')} on this deal",
@@ -407,9 +397,8 @@ def _own_influence(opportunity: Opportunity, influence_id: int) -> BuyingInfluen
 def influence_remove(
     *, user: User, opportunity_id: int, influence_id: int, expected_version: int
 ) -> None:
-    opportunity = _deal(user=user, opportunity_id=opportunity_id)
+    opportunity = opportunity_lock(user=user, opportunity_id=opportunity_id)
     influence = _own_influence(opportunity, influence_id)
-    if influence.version != expected_version:
-        raise VersionConflict(influence.version, what="buying influence")
+    check_version(influence.version, expected_version, what="buying influence")
     _influence_event(influence, action=InfluenceAction.REMOVED, actor=user)
     influence.delete()

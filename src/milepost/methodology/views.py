@@ -16,11 +16,13 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from milepost.core.errors import InvalidChange, NotFound, VersionConflict
+from milepost.core.forms import first_error
+from milepost.core.htmx import is_partial
 from milepost.methodology.forms import (
     AssessmentForm,
     InfluenceForm,
     VersionForm,
-    first_error,
 )
 from milepost.methodology.panel import (
     BlueSheet,
@@ -31,17 +33,12 @@ from milepost.methodology.panel import (
 )
 from milepost.methodology.selectors import pack_definitions
 from milepost.methodology.services import assessment_record, influence_remove, influence_save
-from milepost.pipeline.errors import InvalidChange, NotFound, VersionConflict
 from milepost.pipeline.selectors import opportunity_get
 
 CONFLICT_MESSAGE = (
     "Someone else changed this since you loaded the page, so nothing was saved. "
     "Reload to see their change, then try again."
 )
-
-
-def _is_htmx(request: HttpRequest) -> bool:
-    return bool(getattr(request, "htmx", None))
 
 
 def _panel_or_404(request: HttpRequest, opportunity_id: int) -> MethodologyPanel:
@@ -57,7 +54,7 @@ def _detail_url(opportunity_id: int, anchor: str = "methodology-panel") -> str:
 
 def _render_panel(request: HttpRequest, panel: MethodologyPanel, status: int = 200) -> HttpResponse:
     template = (
-        "methodology/partials/panel.html" if _is_htmx(request) else "methodology/panel_page.html"
+        "methodology/partials/panel.html" if is_partial(request) else "methodology/panel_page.html"
     )
     return render(request, template, {"panel": panel, "opp": panel.opportunity}, status=status)
 
@@ -119,7 +116,7 @@ def element_save(request: HttpRequest, opportunity_id: int, pack: str, element: 
         except InvalidChange as exc:
             status, error = 422, f"Nothing was saved: {exc}."
     anchor = f"element-{pack}-{element}"
-    if not _is_htmx(request):
+    if not is_partial(request):
         if error:
             messages.error(request, error)
         else:
@@ -151,7 +148,7 @@ def history(request: HttpRequest, opportunity_id: int, pack: str, element: str):
         raise Http404("No such opportunity or element") from None
     template = (
         "methodology/partials/history.html"
-        if _is_htmx(request)
+        if is_partial(request)
         else "methodology/history_page.html"
     )
     return render(request, template, {"history": result, "opp": result.opportunity})
@@ -170,7 +167,7 @@ def _sheet_or_404(request: HttpRequest, opportunity_id: int, pack: str) -> BlueS
 def _render_sheet(request: HttpRequest, sheet: BlueSheet, status: int = 200) -> HttpResponse:
     template = (
         "methodology/partials/blue_sheet.html"
-        if _is_htmx(request)
+        if is_partial(request)
         else "methodology/blue_sheet_page.html"
     )
     return render(request, template, {"sheet": sheet, "opp": sheet.opportunity}, status=status)
@@ -225,7 +222,7 @@ def _sheet_action(
     except InvalidChange as exc:
         status, error = 422, f"Nothing was saved: {exc}."
     done = {"add": "Buying influence added.", "edit": "Saved.", "remove": "Removed."}[action]
-    if not _is_htmx(request):
+    if not is_partial(request):
         if error:
             messages.error(request, error)
         else:

@@ -2,8 +2,8 @@
 
 from django.contrib import admin
 
+from milepost.core.admin import ReadOnlyAdmin
 from milepost.pipeline.models import Activity, Lead, Opportunity, Product, StageTransition
-from milepost.web.admin_base import ReadOnlyAdmin
 
 
 @admin.register(Product)

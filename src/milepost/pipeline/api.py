@@ -2,7 +2,7 @@
 
 Handlers only parse input, call a selector or a service, and shape the answer. Row-level access
 comes from the selectors (a hidden row is a 404, exactly like a missing one); domain errors are
-mapped to HTTP in :mod:`milepost.pipeline.api_errors`.
+mapped to HTTP in :mod:`milepost.core.api_errors`.
 """
 
 from __future__ import annotations
@@ -12,15 +12,14 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from ninja import Query, Router, Status
 
-from milepost.accounts.selectors import account_list, contact_list
+from milepost.accounts.selectors import account_get, account_list, contact_get, contact_list
 from milepost.accounts.services import account_create, contact_create
+from milepost.core.errors import InvalidChange
+from milepost.core.schemas import ERRORS, ConflictOut, PageQuery
 from milepost.pipeline import schemas as s
 from milepost.pipeline.choices import TransitionSource
-from milepost.pipeline.errors import InvalidChange
 from milepost.pipeline.selectors import (
     OpportunityFilters,
-    account_get,
-    contact_get,
     opportunity_activities,
     opportunity_contacts,
     opportunity_get,
@@ -56,7 +55,7 @@ def _ordering(key: str) -> tuple[str, ...]:
     return tuple(f"-{f}" for f in fields) if descending else fields
 
 
-def _page(qs: QuerySet, query: s.PageQuery) -> dict:
+def _page(qs: QuerySet, query: PageQuery) -> dict:
     """One page of ``qs`` and the total count; the page size is capped by the settings."""
     limit = min(query.limit, settings.MILEPOST_API_PAGE_SIZE_MAX)
     return {
@@ -91,14 +90,14 @@ def list_opportunities(request: HttpRequest, query: Query[s.OpportunityQuery]):
 
 @router.get(
     "/opportunities/{opportunity_id}",
-    response={200: s.OpportunityOut, **s.ERRORS},
+    response={200: s.OpportunityOut, **ERRORS},
     tags=["opportunities"],
 )
 def get_opportunity(request: HttpRequest, opportunity_id: int):
     return opportunity_get(user=request.auth, opportunity_id=opportunity_id)
 
 
-@router.post("/opportunities", response={201: s.OpportunityOut, **s.ERRORS}, tags=["opportunities"])
+@router.post("/opportunities", response={201: s.OpportunityOut, **ERRORS}, tags=["opportunities"])
 def create_opportunity(request: HttpRequest, payload: s.OpportunityCreateIn):
     """Create a deal in the first open stage of its process (or ``stage_key``)."""
     opp = opportunity_create(user=request.auth, **payload.model_dump())
@@ -107,7 +106,7 @@ def create_opportunity(request: HttpRequest, payload: s.OpportunityCreateIn):
 
 @router.patch(
     "/opportunities/{opportunity_id}",
-    response={200: s.OpportunityOut, 409: s.ConflictOut, **s.ERRORS},
+    response={200: s.OpportunityOut, 409: ConflictOut, **ERRORS},
     tags=["opportunities"],
 )
 def update_opportunity(request: HttpRequest, opportunity_id: int, payload: s.OpportunityPatchIn):
@@ -124,7 +123,7 @@ def update_opportunity(request: HttpRequest, opportunity_id: int, payload: s.Opp
 
 @router.post(
     "/opportunities/{opportunity_id}/move",
-    response={200: s.MoveOut, 409: s.ConflictOut, **s.ERRORS},
+    response={200: s.MoveOut, 409: ConflictOut, **ERRORS},
     tags=["opportunities"],
 )
 def move_opportunity(request: HttpRequest, opportunity_id: int, payload: s.MoveIn):
@@ -149,7 +148,7 @@ def move_opportunity(request: HttpRequest, opportunity_id: int, payload: s.MoveI
 
 @router.get(
     "/opportunities/{opportunity_id}/transitions",
-    response={200: list[s.TransitionOut], **s.ERRORS},
+    response={200: list[s.TransitionOut], **ERRORS},
     tags=["opportunities"],
 )
 def list_transitions(request: HttpRequest, opportunity_id: int):
@@ -159,7 +158,7 @@ def list_transitions(request: HttpRequest, opportunity_id: int):
 
 @router.get(
     "/opportunities/{opportunity_id}/contacts",
-    response={200: list[s.OpportunityContactOut], **s.ERRORS},
+    response={200: list[s.OpportunityContactOut], **ERRORS},
     tags=["opportunities"],
 )
 def list_opportunity_contacts(request: HttpRequest, opportunity_id: int):
@@ -169,7 +168,7 @@ def list_opportunity_contacts(request: HttpRequest, opportunity_id: int):
 
 @router.post(
     "/opportunities/{opportunity_id}/contacts",
-    response={201: s.OpportunityContactOut, **s.ERRORS},
+    response={201: s.OpportunityContactOut, **ERRORS},
     tags=["opportunities"],
 )
 def add_opportunity_contact(
@@ -186,7 +185,7 @@ def add_opportunity_contact(
 
 @router.delete(
     "/opportunities/{opportunity_id}/contacts/{link_id}",
-    response={204: None, **s.ERRORS},
+    response={204: None, **ERRORS},
     tags=["opportunities"],
 )
 def remove_opportunity_contact(request: HttpRequest, opportunity_id: int, link_id: int):
@@ -197,7 +196,7 @@ def remove_opportunity_contact(request: HttpRequest, opportunity_id: int, link_i
 
 @router.get(
     "/opportunities/{opportunity_id}/activities",
-    response={200: list[s.ActivityOut], **s.ERRORS},
+    response={200: list[s.ActivityOut], **ERRORS},
     tags=["opportunities"],
 )
 def list_activities(request: HttpRequest, opportunity_id: int):
@@ -207,7 +206,7 @@ def list_activities(request: HttpRequest, opportunity_id: int):
 
 @router.post(
     "/opportunities/{opportunity_id}/activities",
-    response={201: s.ActivityOut, **s.ERRORS},
+    response={201: s.ActivityOut, **ERRORS},
     tags=["opportunities"],
 )
 def log_activity(request: HttpRequest, opportunity_id: int, payload: s.ActivityIn):
@@ -225,12 +224,12 @@ def list_accounts(request: HttpRequest, query: Query[s.AccountQuery]):
     return _page(account_list(user=request.auth, search=query.q), query)
 
 
-@router.get("/accounts/{account_id}", response={200: s.AccountOut, **s.ERRORS}, tags=["accounts"])
+@router.get("/accounts/{account_id}", response={200: s.AccountOut, **ERRORS}, tags=["accounts"])
 def get_account(request: HttpRequest, account_id: int):
     return account_get(user=request.auth, account_id=account_id)
 
 
-@router.post("/accounts", response={201: s.AccountOut, **s.ERRORS}, tags=["accounts"])
+@router.post("/accounts", response={201: s.AccountOut, **ERRORS}, tags=["accounts"])
 def create_account(request: HttpRequest, payload: s.AccountIn):
     """Any signed-in user may add an account; they own it unless ``owner_id`` says otherwise."""
     return Status(201, account_create(user=request.auth, **payload.model_dump()))
@@ -245,12 +244,12 @@ def list_contacts(request: HttpRequest, query: Query[s.ContactQuery]):
     return _page(qs, query)
 
 
-@router.get("/contacts/{contact_id}", response={200: s.ContactOut, **s.ERRORS}, tags=["contacts"])
+@router.get("/contacts/{contact_id}", response={200: s.ContactOut, **ERRORS}, tags=["contacts"])
 def get_contact(request: HttpRequest, contact_id: int):
     return contact_get(user=request.auth, contact_id=contact_id)
 
 
-@router.post("/contacts", response={201: s.ContactOut, **s.ERRORS}, tags=["contacts"])
+@router.post("/contacts", response={201: s.ContactOut, **ERRORS}, tags=["contacts"])
 def create_contact(request: HttpRequest, payload: s.ContactIn):
     """Add a contact to an account you may see."""
     return Status(201, contact_create(user=request.auth, **payload.model_dump()))

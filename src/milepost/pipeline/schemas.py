@@ -12,26 +12,12 @@ from decimal import Decimal
 from typing import Literal
 
 from ninja import Field, Schema
-from pydantic import ConfigDict
 
+from milepost.core.schemas import PageQuery, StrictInput
 from milepost.pipeline.choices import ActivityType, BuyingRole
 from milepost.process.models import ForecastCategory
 
-
-class StrictInput(Schema):
-    """Base for request bodies: unknown fields are an error, not ignored."""
-
-    model_config = ConfigDict(extra="forbid")
-
-
 # --- lists ---------------------------------------------------------------------------------
-
-
-class PageQuery(Schema):
-    """``limit`` is capped at ``settings.MILEPOST_API_PAGE_SIZE_MAX`` (the response says so)."""
-
-    limit: int = Field(100, ge=1, description="Page size; capped at the server maximum")
-    offset: int = Field(0, ge=0)
 
 
 OpportunityOrdering = Literal[
@@ -291,19 +277,3 @@ class ContactIn(StrictInput):
     title: str = ""
     email: str = ""
     phone: str = ""
-
-
-class ErrorOut(Schema):
-    detail: str
-    field: str = ""
-
-
-class ConflictOut(Schema):
-    detail: str
-    current_version: int
-
-
-# The error answers every row-level endpoint declares: 404 for a row the caller may not see (or
-# that does not exist), 422 for bad input naming the field, and 409 for a stale version.
-ERRORS: dict[int, type[Schema]] = {404: ErrorOut, 422: ErrorOut}
-WRITE_ERRORS: dict[int, type[Schema]] = {409: ConflictOut, **ERRORS}

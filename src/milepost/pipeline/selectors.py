@@ -15,8 +15,7 @@ from decimal import Decimal
 from django.db.models import Count, F, Q, QuerySet, Sum, Window
 from django.db.models.functions import RowNumber
 
-from milepost.accounts.models import Account, Contact
-from milepost.pipeline.errors import NotFound
+from milepost.core.errors import NotFound
 from milepost.pipeline.models import Activity, Opportunity, OpportunityContact, StageTransition
 from milepost.team.models import User
 from milepost.team.selectors import team_members, visible_user_ids
@@ -103,40 +102,6 @@ def opportunity_activities(*, opportunity: Opportunity) -> QuerySet[Activity]:
 
 def opportunity_contacts(*, opportunity: Opportunity) -> QuerySet[OpportunityContact]:
     return opportunity.contact_roles.select_related("contact")
-
-
-def account_scope(*, user: User) -> QuerySet[Account]:
-    ids = visible_user_ids(user)
-    if ids is None:
-        return Account.objects.all()
-    return Account.objects.filter(
-        Q(owner_id__in=ids) | Q(opportunities__owner_id__in=ids)
-    ).distinct()
-
-
-def account_get(*, user: User, account_id: int) -> Account:
-    try:
-        return account_scope(user=user).get(pk=account_id)
-    except (Account.DoesNotExist, ValueError, TypeError):
-        raise NotFound(f"account {account_id} not found") from None
-
-
-def contact_scope(*, user: User) -> QuerySet[Contact]:
-    ids = visible_user_ids(user)
-    qs = Contact.objects.select_related("account")
-    if ids is None:
-        return qs
-    return qs.filter(account__in=account_scope(user=user).values("id"))
-
-
-def contact_get(*, user: User, contact_id: int) -> Contact:
-    try:
-        return contact_scope(user=user).get(pk=contact_id)
-    except (Contact.DoesNotExist, ValueError, TypeError):
-        raise NotFound(f"contact {contact_id} not found") from None
-
-
-# Board reads.
 
 
 @dataclass(frozen=True)

@@ -17,12 +17,13 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from milepost.accounts.selectors import account_get, contact_scope
+from milepost.core.errors import InvalidChange, NotFound, VersionConflict, check_version
 from milepost.inspection.gates import gate_enforce
 from milepost.pipeline.choices import TransitionSource
-from milepost.pipeline.errors import InvalidChange, NotFound, VersionConflict
 from milepost.pipeline.facts import stage_steps
 from milepost.pipeline.models import Opportunity, OpportunityChange, StageTransition
-from milepost.pipeline.selectors import account_get, opportunity_get
+from milepost.pipeline.selectors import opportunity_get
 from milepost.process.models import ForecastCategory, ProcessVersion, Stage, StageKind
 from milepost.team.models import User
 from milepost.team.selectors import visible_user_ids
@@ -200,11 +201,21 @@ def opportunity_create(
     return opp
 
 
-def _locked(*, user: User, opportunity_id: int, expected_version: int | None) -> Opportunity:
+def opportunity_lock(*, user: User, opportunity_id: int) -> Opportunity:
+    """The deal ``user`` may see, locked for the rest of the transaction (``NotFound`` when
+    hidden). Every write that hangs off a deal (evidence, scores, contacts) starts here, so
+    two writers to one deal queue instead of interleaving."""
     opportunity_get(user=user, opportunity_id=opportunity_id)  # visibility: NotFound if hidden
-    opp = Opportunity.objects.select_for_update().select_related("stage").get(pk=opportunity_id)
-    if expected_version is not None and opp.version != expected_version:
-        raise VersionConflict(opp.version)
+    return (
+        Opportunity.objects.select_for_update()
+        .select_related("stage__version")
+        .get(pk=opportunity_id)
+    )
+
+
+def _locked(*, user: User, opportunity_id: int, expected_version: int | None) -> Opportunity:
+    opp = opportunity_lock(user=user, opportunity_id=opportunity_id)
+    check_version(opp.version, expected_version, what="opportunity", required=False)
     return opp
 
 
@@ -405,7 +416,6 @@ from django.db import IntegrityError  # noqa: E402
 from milepost.accounts.models import Contact  # noqa: E402
 from milepost.pipeline.choices import ActivityType, BuyingRole  # noqa: E402
 from milepost.pipeline.models import Activity, OpportunityContact  # noqa: E402
-from milepost.pipeline.selectors import contact_scope  # noqa: E402
 
 
 def _account_contacts(

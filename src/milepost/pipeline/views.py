@@ -25,10 +25,11 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 from django_tables2 import RequestConfig
 
+from milepost.core.errors import InvalidChange, NotFound, VersionConflict
+from milepost.core.htmx import is_partial
 from milepost.inspection.gates import GateBlocked
 from milepost.inspection.services import control_by_deal
 from milepost.pipeline import presentation
-from milepost.pipeline.errors import InvalidChange, NotFound, VersionConflict
 from milepost.pipeline.forms import MoveForm, PipelineFilterForm, TableFilterForm
 from milepost.pipeline.selectors import opportunity_list
 from milepost.pipeline.services import opportunity_move_stage
@@ -38,11 +39,6 @@ from milepost.team.selectors import user_list
 
 DEFAULT_PROCESS = "new_business"
 TABLE_PAGE_SIZE = 50
-
-
-def _wants_partial(request: HttpRequest) -> bool:
-    htmx = getattr(request, "htmx", None)
-    return bool(htmx) and not htmx.history_restore_request and not htmx.boosted
 
 
 def _process_choices() -> list[tuple[str, str]]:
@@ -82,7 +78,7 @@ def board(request: HttpRequest) -> HttpResponse:
         "table_query": table_query,
         "per_column": presentation.CARDS_PER_COLUMN,
     }
-    if _wants_partial(request):
+    if is_partial(request):
         return render(request, "pipeline/partials/board_columns.html", context)
     return render(request, "pipeline/board.html", context)
 
@@ -122,7 +118,7 @@ def table(request: HttpRequest) -> HttpResponse:
         "filters_invalid": filters is None,
         "csv_query": csv_query.urlencode(),
     }
-    if _wants_partial(request):
+    if is_partial(request):
         return render(request, "pipeline/partials/table_results.html", context)
     return render(request, "pipeline/table.html", context)
 
@@ -175,7 +171,7 @@ def opportunity_move(request: HttpRequest, opportunity_id: int) -> HttpResponse:
     form = MoveForm(request.POST)
     detail_url = reverse("pipeline:detail", args=[opportunity_id])
     back = _safe_next(request, request.POST.get("next", ""), detail_url)
-    is_htmx = bool(getattr(request, "htmx", None))
+    is_htmx = is_partial(request)
 
     def fail(status: int, text: str, gate: str = "") -> HttpResponse:
         if is_htmx:

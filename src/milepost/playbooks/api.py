@@ -11,7 +11,7 @@ from dataclasses import asdict
 from django.http import HttpRequest
 from ninja import Router, Schema
 
-from milepost.pipeline.errors import NotFound
+from milepost.core.errors import NotFound
 from milepost.playbooks.render import render_markdown
 from milepost.playbooks.selectors import StageGuide, stage_guide
 

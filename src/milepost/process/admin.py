@@ -2,8 +2,8 @@
 
 from django.contrib import admin
 
+from milepost.core.admin import ReadOnlyAdmin
 from milepost.process.models import ExitCriterion, ProcessVersion, SalesProcess, Stage
-from milepost.web.admin_base import ReadOnlyAdmin
 
 
 @admin.register(SalesProcess)

@@ -165,10 +165,10 @@ from ninja import Status  # noqa: E402
 from ninja.errors import HttpError  # noqa: E402
 from pydantic import ConfigDict  # noqa: E402
 
+from milepost.core.errors import InvalidChange  # noqa: E402
+from milepost.core.schemas import ConflictOut, ErrorOut  # noqa: E402
 from milepost.engine.process_export import export_process  # noqa: E402
 from milepost.engine.process_schema import ProcessInvalid  # noqa: E402
-from milepost.pipeline.errors import InvalidChange  # noqa: E402
-from milepost.pipeline.schemas import ConflictOut, ErrorOut  # noqa: E402
 from milepost.process import designer  # noqa: E402
 from milepost.process.migration import (  # noqa: E402
     MappingRequired,

@@ -29,6 +29,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import F
 
+from milepost.core.errors import InvalidChange, NotFound, VersionConflict
 from milepost.engine.process_diff import describe_changes, diff_processes
 from milepost.engine.process_export import export_process
 from milepost.engine.process_schema import (
@@ -37,7 +38,6 @@ from milepost.engine.process_schema import (
     ProcessInvalid,
     parse_process,
 )
-from milepost.pipeline.errors import InvalidChange, NotFound, VersionConflict
 from milepost.process.models import ProcessDraft, ProcessVersion, SalesProcess
 from milepost.process.services import check_against_packs
 from milepost.team.models import User

@@ -12,6 +12,7 @@ from typing import Any
 
 from django import forms
 
+from milepost.core.errors import InvalidChange
 from milepost.engine.methodology_schema import MethodologyDef
 from milepost.engine.vocabulary import (
     BUYER_PHASES,
@@ -19,7 +20,6 @@ from milepost.engine.vocabulary import (
     STAGE_KINDS,
     VERIFIERS,
 )
-from milepost.pipeline.errors import InvalidChange
 from milepost.process.designer import parse_rule
 
 NOT_RELEVANT, RECOMMENDED, REQUIRED = "", "recommended", "required"

@@ -31,10 +31,10 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
+from milepost.core.errors import InvalidChange, NotFound, VersionConflict
 from milepost.engine.process_export import export_process
 from milepost.engine.process_schema import ProcessDef
 from milepost.pipeline.choices import TransitionSource
-from milepost.pipeline.errors import InvalidChange, NotFound, VersionConflict
 from milepost.pipeline.models import Opportunity, StageTransition
 from milepost.pipeline.services import stage_change
 from milepost.process.designer import draft_definition, require_designer

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
+from functools import lru_cache
+
 from django.db.models import Count, Prefetch, QuerySet
 
+from milepost.engine.process_schema import ProcessDef
 from milepost.process.models import ExitCriterion, ProcessVersion, SalesProcess, Stage
 
 
@@ -67,3 +72,21 @@ def process_overview() -> list[SalesProcess]:
             Prefetch("versions", queryset=versions, to_attr="all_versions")
         )
     )
+
+
+@lru_cache(maxsize=64)
+def _parsed(checksum: str, definition_json: str) -> ProcessDef:
+    return ProcessDef.model_validate_json(definition_json)
+
+
+def process_definitions(version_ids: Sequence[int]) -> dict[int, ProcessDef]:
+    """Parsed definitions of process versions, one query; parsing is cached by checksum."""
+    rows = ProcessVersion.objects.filter(pk__in=list(version_ids)).values_list(
+        "id", "checksum", "definition"
+    )
+    return {vid: _parsed(checksum, json.dumps(d)) for vid, checksum, d in rows}
+
+
+def process_definition(version_id: int) -> ProcessDef:
+    """The parsed definition of one process version."""
+    return process_definitions([version_id])[version_id]

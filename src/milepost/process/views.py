@@ -15,6 +15,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from milepost.core.htmx import is_partial
 from milepost.engine.process_diff import Change, describe_changes, diff_processes
 from milepost.engine.process_schema import ProcessDef
 from milepost.engine.rule_text import rule_sentence
@@ -115,10 +116,10 @@ from django.http import HttpResponseRedirect  # noqa: E402
 from django.urls import reverse  # noqa: E402
 from django.views.decorators.http import require_http_methods, require_POST  # noqa: E402
 
+from milepost.core.errors import InvalidChange, NotFound, VersionConflict  # noqa: E402
 from milepost.engine.process_schema import ProcessInvalid  # noqa: E402
 from milepost.engine.rule_text import methodology_label  # noqa: E402
 from milepost.methodology.selectors import pack_definitions  # noqa: E402
-from milepost.pipeline.errors import InvalidChange, NotFound, VersionConflict  # noqa: E402
 from milepost.process import designer, forms  # noqa: E402
 from milepost.process.api import export_response  # noqa: E402
 from milepost.process.migration import (  # noqa: E402
@@ -380,7 +381,7 @@ def _render_draft(
 ) -> HttpResponse:
     template = (
         "process/designer/_draft_body.html"
-        if getattr(request, "htmx", None)
+        if is_partial(request)
         else "process/designer/draft.html"
     )
     return render(request, template, _draft_context(draft, **extra), status=status)
@@ -417,7 +418,7 @@ def _run_edit(
     else:
         messages.success(request, done)
         status = 200
-    if getattr(request, "htmx", None) and back.startswith(_draft_url(draft.pk).split("#")[0]):
+    if is_partial(request) and back.startswith(_draft_url(draft.pk).split("#")[0]):
         draft.refresh_from_db()
         focus = request.POST.get("focus", "")
         return _render_draft(request, draft, status=status, focus=focus)

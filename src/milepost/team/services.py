@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
-from milepost.pipeline.errors import InvalidChange, NotFound
+from milepost.core.errors import InvalidChange, NotFound
 from milepost.team.models import ApiToken, User
 
 

@@ -8,7 +8,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from milepost.pipeline.errors import InvalidChange, NotFound
+from milepost.core.errors import InvalidChange, NotFound
 from milepost.team.models import ApiToken
 from milepost.team.services import api_token_create, api_token_revoke
 

@@ -6,7 +6,7 @@ import pytest
 
 from milepost.accounts.models import Account, Contact
 from milepost.accounts.services import account_create, contact_create
-from milepost.pipeline.errors import InvalidChange
+from milepost.core.errors import InvalidChange
 from milepost.testing.factories import make_account
 
 pytestmark = pytest.mark.django_db

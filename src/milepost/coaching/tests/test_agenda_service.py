@@ -13,12 +13,13 @@ from django.utils import timezone
 from milepost.coaching import services as svc
 from milepost.coaching.agenda_service import agenda_draft, quarter_end, session_create_from_draft
 from milepost.coaching.models import ActionItem, ItemKind
+from milepost.core.errors import NotFound
 from milepost.engine.agenda import closeness
-from milepost.inspection.services import inspect_pipeline, process_definition
+from milepost.inspection.services import inspect_pipeline
 from milepost.methodology.models import ElementAssessment
 from milepost.methodology.selectors import pack_definitions
-from milepost.pipeline.errors import NotFound
 from milepost.pipeline.models import Opportunity
+from milepost.process.selectors import process_definition
 from milepost.testing.factories import make_opportunity
 
 pytestmark = pytest.mark.django_db

@@ -11,8 +11,8 @@ from django.test import Client
 
 from milepost.coaching import competency_services as svc
 from milepost.coaching.models import CompetencyModel
+from milepost.core.errors import VersionConflict
 from milepost.engine.process_schema import ProcessInvalid
-from milepost.pipeline.errors import VersionConflict
 
 pytestmark = pytest.mark.django_db
 

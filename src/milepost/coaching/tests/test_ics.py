@@ -12,7 +12,7 @@ from icalendar import Calendar
 
 from milepost.coaching import services as svc
 from milepost.coaching.ics import session_ics, session_invite_send
-from milepost.pipeline.errors import InvalidChange, NotFound
+from milepost.core.errors import InvalidChange, NotFound
 
 pytestmark = pytest.mark.django_db
 PARIS = ZoneInfo("Europe/Paris")

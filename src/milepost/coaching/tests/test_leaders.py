@@ -20,6 +20,7 @@ from milepost.coaching.models import (
     ItemKind,
     SessionStatus,
 )
+from milepost.core.errors import NotFound
 from milepost.evidence.models import (
     Evidence,
     EvidenceAction,
@@ -27,7 +28,6 @@ from milepost.evidence.models import (
     EvidenceLevel,
     EvidenceState,
 )
-from milepost.pipeline.errors import NotFound
 from milepost.testing.factories import make_opportunity
 
 pytestmark = pytest.mark.django_db

@@ -18,7 +18,7 @@ from milepost.coaching.models import (
     CoachingSession,
     SessionStatus,
 )
-from milepost.pipeline.errors import InvalidChange, NotFound, VersionConflict
+from milepost.core.errors import InvalidChange, NotFound, VersionConflict
 from milepost.testing.factories import make_opportunity
 
 pytestmark = pytest.mark.django_db

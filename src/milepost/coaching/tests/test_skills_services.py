@@ -14,8 +14,8 @@ from django.utils import timezone
 from milepost.coaching import skills
 from milepost.coaching.competency_services import competency_model, effective_competencies
 from milepost.coaching.models import CoachingSession, SkillRating
+from milepost.core.errors import InvalidChange, NotFound
 from milepost.engine.vocabulary import CORE_SKILLS
-from milepost.pipeline.errors import InvalidChange, NotFound
 from milepost.testing.factories import make_user
 
 pytestmark = pytest.mark.django_db

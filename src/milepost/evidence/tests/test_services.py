@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from milepost.core.errors import InvalidChange, NotFound, VersionConflict
 from milepost.evidence.models import Evidence, EvidenceEvent
 from milepost.evidence.services import (
     evidence_record,
@@ -16,7 +17,6 @@ from milepost.evidence.services import (
 )
 from milepost.inspection.services import explain_criteria
 from milepost.methodology.services import assessment_record
-from milepost.pipeline.errors import InvalidChange, NotFound, VersionConflict
 from milepost.pipeline.models import Opportunity
 from milepost.testing.factories import Org, make_account, make_contact, make_opportunity
 

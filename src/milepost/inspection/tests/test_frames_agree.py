@@ -19,6 +19,7 @@ from django.test.utils import CaptureQueriesContext
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from milepost.core.errors import NotFound
 from milepost.engine.criteria import (
     ActivityFact,
     OpportunitySnapshot,
@@ -50,7 +51,6 @@ from milepost.inspection.selectors import (
 )
 from milepost.methodology.models import ElementAssessment
 from milepost.methodology.selectors import scales as methodology_scales
-from milepost.pipeline.errors import NotFound
 from milepost.pipeline.facts import deal_facts_refresh
 from milepost.pipeline.models import Activity, Opportunity, OpportunityContact, Product
 from milepost.process.models import ProcessVersion, Stage

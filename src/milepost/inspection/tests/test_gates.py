@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
+from milepost.core.models import AppendOnlyError
 from milepost.evidence.services import evidence_record
 from milepost.inspection.gates import GateBlocked
 from milepost.pipeline.models import (
-    AppendOnlyError,
     Opportunity,
     OpportunityContact,
     StageTransition,

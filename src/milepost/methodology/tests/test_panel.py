@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from milepost.core.errors import NotFound
 from milepost.methodology.panel import (
     CARRIED,
     RECOMMENDED,
@@ -23,7 +24,6 @@ from milepost.methodology.tests.panel_support import (
     load_test_methodology,
     make_deal,
 )
-from milepost.pipeline.errors import NotFound
 
 pytestmark = pytest.mark.django_db
 
@@ -174,8 +174,8 @@ def test_row_carries_score_rubric_notes_answers_and_who(org, method):
 def test_a_pack_that_is_not_loaded_is_named_not_shown(org, method):
     deal = make_deal(org.rep_a1, stage_key="second")
     panel = methodology_panel(user=org.rep_a1, opportunity_id=deal.pk)
-    from milepost.inspection.services import process_definition
     from milepost.methodology.selectors import pack_definitions
+    from milepost.process.selectors import process_definition
 
     packs = {k: v for k, v in pack_definitions().items() if k != "sheet"}
     rebuilt = build_panel(

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from milepost.core.errors import InvalidChange, NotFound, VersionConflict
 from milepost.methodology.models import (
     BuyingInfluence,
     BuyingInfluenceEvent,
@@ -16,7 +17,6 @@ from milepost.methodology.models import (
 )
 from milepost.methodology.services import assessment_record, influence_remove, influence_save
 from milepost.methodology.tests.panel_support import contact, load_test_methodology, make_deal
-from milepost.pipeline.errors import InvalidChange, NotFound, VersionConflict
 from milepost.testing.factories import make_account, make_contact
 
 pytestmark = pytest.mark.django_db

@@ -6,8 +6,9 @@ from decimal import Decimal
 
 import pytest
 
-from milepost.pipeline.errors import InvalidChange, NotFound, VersionConflict
-from milepost.pipeline.models import AppendOnlyError, Opportunity, StageTransition
+from milepost.core.errors import InvalidChange, NotFound, VersionConflict
+from milepost.core.models import AppendOnlyError
+from milepost.pipeline.models import Opportunity, StageTransition
 from milepost.pipeline.services import opportunity_move_stage, opportunity_update
 from milepost.testing.factories import make_opportunity
 

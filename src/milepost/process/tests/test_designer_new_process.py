@@ -6,7 +6,7 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
-from milepost.pipeline.errors import InvalidChange
+from milepost.core.errors import InvalidChange
 from milepost.process import designer as d
 from milepost.process.migration import draft_publish
 from milepost.process.models import ProcessDraft, SalesProcess

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import PermissionDenied
 
+from milepost.core.errors import InvalidChange, NotFound, VersionConflict
 from milepost.engine.process_schema import ProcessDef
-from milepost.pipeline.errors import InvalidChange, NotFound, VersionConflict
 from milepost.process import designer as d
 from milepost.process.models import ProcessDraft
 

@@ -12,8 +12,8 @@ from django.db.models import Sum
 from django.db.models.query import QuerySet
 from django.utils import timezone
 
+from milepost.core.errors import InvalidChange, VersionConflict
 from milepost.pipeline.choices import TransitionSource
-from milepost.pipeline.errors import InvalidChange, VersionConflict
 from milepost.pipeline.models import Opportunity, StageTransition
 from milepost.pipeline.services import opportunity_move_stage, opportunity_update
 from milepost.process.designer import (

@@ -13,7 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import ValidationError
 
-from milepost.pipeline.errors import InvalidChange, NotFound, VersionConflict
+from milepost.core.errors import InvalidChange, NotFound, VersionConflict
 
 # Parts of a pydantic/ninja error location that are containers, not the field the client sent.
 _LOC_CONTAINERS = frozenset({"body", "query", "path", "header", "cookie", "form", "payload"})

@@ -1,4 +1,4 @@
-"""Domain errors raised by pipeline services; views and the API map them to 404 / 409 / 422."""
+"""Domain errors raised by services; views and the API map them to 404 / 409 / 422."""
 
 
 class NotFound(LookupError):
@@ -22,3 +22,18 @@ class InvalidChange(ValueError):
     def __init__(self, message: str, field: str = ""):
         self.field = field
         super().__init__(message)
+
+
+def check_version(current: int, expected: int | None, *, what: str, required: bool = True) -> None:
+    """Optimistic locking: refuse a write based on a version other than ``current``.
+
+    ``required`` says whether a caller may omit the version (``None``) and write anyway; an
+    omitted version is a conflict when it is required, since the caller cannot have seen the
+    row as it is.
+    """
+    if expected is None:
+        if required:
+            raise VersionConflict(current, what=what)
+        return
+    if expected != current:
+        raise VersionConflict(current, what=what)
