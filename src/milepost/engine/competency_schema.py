@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from milepost.engine import yaml_text
 from milepost.engine.checksums import canonical_checksum
 from milepost.engine.methodology_schema import MethodologyDef
 from milepost.engine.process_schema import (
@@ -148,7 +149,7 @@ class CompetencyModelDef(_Strict):
 def parse_competency_model(text: str) -> CompetencyModelDef:
     """Parse and validate; raise :class:`ProcessInvalid` listing every problem with its place."""
     try:
-        data = yaml.safe_load(text)
+        data = yaml_text.safe_load(text)
     except yaml.YAMLError as exc:
         raise ProcessInvalid([ProcessError("YAML", f"not valid YAML: {exc}")]) from exc
     if not isinstance(data, dict):

@@ -29,8 +29,8 @@ from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
-import yaml
 
+from milepost.engine import yaml_text
 from milepost.engine.vocabulary import ACTIVITY_TYPES, BUYING_ROLES
 
 PARAMS_DIR = Path(__file__).resolve().parent / "params"
@@ -112,7 +112,7 @@ class HistoryParams:
 
 def load_params(path: Path | str = DEFAULT_PARAMS_FILE) -> HistoryParams:
     """Read and validate a parameter file (YAML)."""
-    return params_from_dict(yaml.safe_load(Path(path).read_text()))
+    return params_from_dict(yaml_text.safe_load(Path(path).read_text()))
 
 
 def params_from_dict(doc: dict[str, Any]) -> HistoryParams:

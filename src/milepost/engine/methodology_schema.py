@@ -17,6 +17,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from milepost.engine import yaml_text
 from milepost.engine.checksums import canonical_checksum
 from milepost.engine.process_schema import (
     SLUG,
@@ -201,7 +202,7 @@ class MethodologyDef(_Strict):
 def parse_methodology(text: str) -> MethodologyDef:
     """Parse and validate a pack; raise :class:`ProcessInvalid` listing every problem."""
     try:
-        data = yaml.safe_load(text)
+        data = yaml_text.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "YAML"

@@ -28,6 +28,7 @@ from pydantic import (
     model_validator,
 )
 
+from milepost.engine import yaml_text
 from milepost.engine.checksums import canonical_checksum
 from milepost.engine.vocabulary import (
     FORECAST_CATEGORIES,
@@ -747,7 +748,7 @@ def _error(loc: list[Any], message: str, data: Any, root: yaml.Node | None) -> P
 def parse_process(text: str) -> ProcessDef:
     """Parse and validate YAML text; raise :class:`ProcessInvalid` listing every error."""
     try:
-        data = yaml.safe_load(text)
+        data = yaml_text.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "YAML"
@@ -765,7 +766,7 @@ def parse_process(text: str) -> ProcessDef:
 
 def _compose(text: str) -> yaml.Node | None:
     try:
-        return yaml.compose(text, Loader=yaml.SafeLoader)
+        return yaml_text.compose(text)
     except yaml.YAMLError:  # pragma: no cover - safe_load already accepted the text
         return None
 
