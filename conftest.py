@@ -7,6 +7,22 @@ from collections.abc import Iterator
 import pytest
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker) -> None:
+    """The test database, with the shipped processes and methodology packs loaded once.
+
+    Most tests need them, and loading them (two processes, seven packs) for each test was a
+    large share of the suite's time. Each test still runs in a transaction that is rolled back,
+    so what a test changes in them is gone for the next one. Tests that commit
+    (``transaction=True``, the browser tests) end with a flush that empties the database; the
+    ``processes`` fixture loads them again where they are missing.
+    """
+    from milepost.testing.factories import load_default_processes
+
+    with django_db_blocker.unblock():
+        load_default_processes()
+
+
 @pytest.fixture(autouse=True)
 def _close_arrow_reader() -> Iterator[None]:
     """Inspection keeps a native Arrow connection per thread between runs (PostgreSQL);

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from milepost.testing.factories import Org, load_default_processes, make_org
+from milepost.testing.factories import Org, ensure_default_processes, make_org, remove_definitions
 
 
 @pytest.fixture
@@ -14,7 +14,15 @@ def org(db) -> Org:
 
 @pytest.fixture
 def processes(db) -> None:
-    load_default_processes()
+    """The shipped processes and packs: loaded once per session, again after a flush."""
+    ensure_default_processes()
+
+
+@pytest.fixture
+def without_definitions(db) -> None:
+    """An empty catalogue (no process, no pack), for tests of loading itself: the first load,
+    idempotence, refusals that must write nothing. Undone with the test's transaction."""
+    remove_definitions()
 
 
 @pytest.fixture

@@ -1,6 +1,10 @@
 """Browser tests: a real Chromium (Debian's, driven by Playwright's sync API) against
 pytest-django's ``live_server``.
 
+They run on PostgreSQL, the production database, only: they test what a person sees and does,
+which does not depend on the database, and each one empties the database after it (a flush),
+so running them twice doubled the slowest part of the suite. On SQLite they are not collected.
+
 Playwright's sync API runs an asyncio loop in this thread, which makes Django refuse ORM calls
 ("async unsafe") in the test body; the tests only touch the database between browser steps, so
 that guard is switched off here.
@@ -13,9 +17,13 @@ import os
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 import pytest
+from django.conf import settings
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from milepost.testing.factories import PASSWORD, Org, load_default_processes, make_org
+from milepost.testing.factories import PASSWORD, Org, ensure_default_processes, make_org
+
+if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    collect_ignore_glob = ["test_*.py"]
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -70,7 +78,7 @@ def org(transactional_db) -> Org:
 
 @pytest.fixture
 def processes(transactional_db) -> None:
-    load_default_processes()
+    ensure_default_processes()
 
 
 @pytest.fixture

@@ -18,8 +18,10 @@ from decimal import Decimal
 from django.utils import timezone
 
 from milepost.accounts.models import Account, Contact
+from milepost.methodology.models import MethodologyPack
 from milepost.pipeline.models import Opportunity
 from milepost.pipeline.services import opportunity_create
+from milepost.process.models import ProcessVersion, SalesProcess
 from milepost.process.services import process_load_defaults
 from milepost.team.models import Role, User
 
@@ -85,6 +87,18 @@ def make_org() -> Org:
 
 def load_default_processes() -> None:
     process_load_defaults()
+
+
+def remove_definitions() -> None:
+    """No processes and no methodology packs: the database as before anything was loaded."""
+    SalesProcess.objects.all().delete()
+    MethodologyPack.objects.all().delete()
+
+
+def ensure_default_processes() -> None:
+    """The shipped processes and packs, loaded unless they already are (see conftest.py)."""
+    if not ProcessVersion.objects.exists():
+        process_load_defaults()
 
 
 def make_account(name: str | None = None, owner: User | None = None) -> Account:

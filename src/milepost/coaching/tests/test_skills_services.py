@@ -229,6 +229,7 @@ def test_heat_map_is_one_query_for_ratings(org, django_assert_max_num_queries):
     assert frame.height == 2 * len(CORE_SKILLS)
 
 
+@pytest.mark.usefixtures("without_definitions")
 def test_core_competencies_without_processes(org):
     keys = [c.key for c in effective_competencies()]
     assert keys[: len(CORE_SKILLS)] == list(CORE_SKILLS)

@@ -339,6 +339,7 @@ def test_dates_shift_by_whole_weeks_and_the_shift_is_fixed(processes, dataset):
         maven_import(directory=dataset)
 
 
+@pytest.mark.usefixtures("without_definitions")
 def test_missing_file_or_process_writes_nothing(db, tmp_path, dataset):
     with pytest.raises(ImportRefused, match="not loaded"):
         maven_import(directory=dataset)

@@ -225,6 +225,7 @@ def test_invalid_pack_reports_each_problem():
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("without_definitions")
 def test_pack_load_is_idempotent():
     first = pack_load(text=_shipped("meddpicc"), source_name="meddpicc.yaml")
     assert first.created

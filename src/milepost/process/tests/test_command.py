@@ -14,7 +14,8 @@ from django.core.management.base import CommandError
 from milepost.process.models import ProcessVersion, SalesProcess
 from milepost.process.services import DEFAULTS_DIR, process_load
 
-pytestmark = pytest.mark.django_db
+# These tests load definitions themselves, into an empty catalogue.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("without_definitions")]
 
 NB = str(DEFAULTS_DIR / "new_business.yaml")
 RENEWAL = str(DEFAULTS_DIR / "renewal.yaml")

@@ -8,7 +8,8 @@ from milepost.engine.process_schema import ProcessInvalid
 from milepost.process.models import ExitCriterion, ProcessVersion, SalesProcess, Stage
 from milepost.process.services import process_load, process_load_defaults
 
-pytestmark = pytest.mark.django_db
+# These tests load definitions themselves, into an empty catalogue.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("without_definitions")]
 
 
 def test_first_load_creates_version_1_with_stage_and_criterion_rows(nb_text):
