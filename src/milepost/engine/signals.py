@@ -150,6 +150,31 @@ def _fmt_amount(expr: pl.Expr) -> pl.Expr:
     return expr.round(0).cast(pl.Int64).cast(pl.String)
 
 
+def _format(template: str, *args: pl.Expr) -> pl.Expr:
+    """``template`` with each ``{}`` replaced by the next of ``args``: ``pl.format``'s result
+    (null where any argument is null), built with ``pl.concat_str``.
+
+    Not ``pl.format`` itself: its kernel in Polars 2.1.0 (``str_format`` in polars-ops) reads
+    index 0 of an argument's first chunk, and of the next chunk after finishing one, without
+    checking that the chunk is not empty. A zero-length chunk anywhere but last panics with
+    ``assertion failed: i < self.len()`` (polars-arrow ``binview``). The deal facts come out
+    of a streaming join in one chunk per thread; a streaming morsel of them that holds the
+    last deals of one chunk, none of which fires the signal, then rows of the next, comes out
+    of the signal's filter with a zero-length chunk first. Polars issues #25339 and #25525
+    (open; 2.1.0 is the newest release). ``concat_str`` walks the chunks correctly; see
+    ``benchmarks/polars_format_empty_chunk.py``.
+    """
+    texts = template.split("{}")
+    if len(texts) != len(args) + 1:
+        raise ValueError(f"{template!r} has {len(texts) - 1} placeholders for {len(args)} args")
+    parts: list[pl.Expr] = [pl.lit(texts[0])] if texts[0] else []
+    for arg, text in zip(args, texts[1:], strict=True):
+        parts.append(arg)
+        if text:
+            parts.append(pl.lit(text))
+    return pl.concat_str(parts)
+
+
 def compute_signals(
     facts: pl.DataFrame | pl.LazyFrame, settings: SignalSettings, as_of: datetime
 ) -> pl.DataFrame:
@@ -178,7 +203,7 @@ def compute_signals(
         _signal(
             "criteria_unmet",
             ~pl.col("under_control"),
-            pl.format(
+            _format(
                 "{} exit criteria of earlier stages not met (first gap: {})",
                 pl.col("unmet_before"),
                 pl.col("first_gap").replace_strict(
@@ -190,13 +215,13 @@ def compute_signals(
         _signal(
             "stalled_in_stage",
             in_stage > max_days,
-            pl.format("{} days in {} (max {})", in_stage, label, max_days),
+            _format("{} days in {} (max {})", in_stage, label, max_days),
             w["stalled_in_stage"],
         ),
         _signal(
             "close_date_past",
             pl.col("close_date") < pl.lit(today),
-            pl.format(
+            _format(
                 "close date {} is {} days past",
                 pl.col("close_date").dt.to_string("%Y-%m-%d"),
                 (pl.lit(today) - pl.col("close_date")).dt.total_days(),
@@ -206,7 +231,7 @@ def compute_signals(
         _signal(
             "close_date_pushed",
             pl.col("pushes") > settings.pushes_allowed,
-            pl.format(
+            _format(
                 "close date pushed {} times, {} days in total",
                 pl.col("pushes"),
                 pl.col("pushed_days"),
@@ -216,7 +241,7 @@ def compute_signals(
         _signal(
             "amount_changed",
             change_pct > settings.amount_change_pct,
-            pl.format(
+            _format(
                 "amount {} {}% ({} → {})",
                 pl.when(pl.col("amount") < pl.col("original_amount"))
                 .then(pl.lit("cut"))
@@ -230,13 +255,13 @@ def compute_signals(
         _signal(
             "stage_skipped",
             pl.col("skips") > 0,
-            pl.format("skipped over a stage {} time(s)", pl.col("skips")),
+            _format("skipped over a stage {} time(s)", pl.col("skips")),
             w["stage_skipped"],
         ),
         _signal(
             "went_backwards",
             pl.col("backs") > 0,
-            pl.format("moved back to an earlier stage {} time(s)", pl.col("backs")),
+            _format("moved back to an earlier stage {} time(s)", pl.col("backs")),
             w["went_backwards"],
         ),
         _signal(
@@ -245,7 +270,7 @@ def compute_signals(
             pl.when(blank_step)
             .then(pl.lit("no next step recorded"))
             .otherwise(
-                pl.format(
+                _format(
                     "next step overdue since {}", pl.col("next_step_date").dt.to_string("%Y-%m-%d")
                 )
             ),
@@ -259,7 +284,7 @@ def compute_signals(
                 else pl.lit(False)
             )
             & (pl.col("engaged_recent") <= 1),
-            pl.format(
+            _format(
                 "{} contact(s) engaged in the last {} days",
                 pl.col("engaged_recent"),
                 pl.lit(settings.engaged_within_days),
@@ -281,8 +306,8 @@ def compute_signals(
             "no_recent_activity",
             _days(now - quiet_since) > settings.no_activity_days,
             pl.when(pl.col("last_activity_at").is_null())
-            .then(pl.format("no activity since created {} days ago", _days(now - quiet_since)))
-            .otherwise(pl.format("no activity in {} days", _days(now - quiet_since))),
+            .then(_format("no activity since created {} days ago", _days(now - quiet_since)))
+            .otherwise(_format("no activity in {} days", _days(now - quiet_since))),
             w["no_recent_activity"],
         ),
     ]

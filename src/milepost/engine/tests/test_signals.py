@@ -227,3 +227,57 @@ def test_next_actions_start_with_the_earliest_unmet_criteria() -> None:
 
 def test_every_signal_has_a_label_weight_and_fires_somewhere() -> None:
     assert set(SETTINGS.weights) == set(SIGNALS)
+
+
+def loud_deal(opportunity_id: int) -> dict[str, Any]:
+    """A deal that fires every signal."""
+    return quiet_deal(
+        opportunity_id=opportunity_id,
+        stage_key="evaluate",
+        under_control=False,
+        first_gap="engage",
+        unmet_before=2,
+        stage_entered_at=AS_OF - timedelta(days=200),
+        close_date=TODAY - timedelta(days=3),
+        pushes=3,
+        pushed_days=40,
+        original_amount=2000.0,
+        skips=1,
+        backs=1,
+        next_step="",
+        engaged_recent=1,
+        economic_buyers=0,
+        last_activity_at=None,
+        created_at=AS_OF - timedelta(days=300),
+    )
+
+
+@pytest.mark.parametrize(
+    "chunks",
+    [
+        pytest.param([("quiet", 3), ("loud", 5000)], id="quiet chunk first"),
+        pytest.param([("loud", 100), ("quiet", 3), ("loud", 5000)], id="quiet chunk between"),
+    ],
+)
+def test_signals_of_facts_in_several_chunks(chunks: list[tuple[str, int]]) -> None:
+    """Deal facts come out of a join in several chunks. The streaming engine cuts its input
+    into one morsel per thread, so a morsel can hold a short piece of one chunk none of whose
+    deals fires a signal, then rows of the next: the signal's filter leaves a zero-length
+    chunk there, on which Polars 2.1.0's ``pl.format`` panicked (``assertion failed:
+    i < self.len()``; benchmarks from 30,000 deals). A chunk of 3 quiet deals before thousands
+    of loud ones is inside the first morsel whatever the thread count. The signals must be
+    those of the same facts in one chunk."""
+    frames, next_id = [], 1
+    for kind, count in chunks:
+        deal = quiet_deal if kind == "quiet" else loud_deal
+        rows = [deal(opportunity_id=i) for i in range(next_id, next_id + count)]
+        frames.append(pl.DataFrame(rows, schema=DEAL_FACTS_SCHEMA, orient="row"))
+        next_id += count
+    facts = pl.concat(frames, rechunk=False)
+    assert facts["opportunity_id"].chunk_lengths() == [count for _, count in chunks]
+
+    signals = compute_signals(facts, SETTINGS, AS_OF)
+
+    assert signals.equals(compute_signals(facts.rechunk(), SETTINGS, AS_OF))
+    loud = sum(count for kind, count in chunks if kind == "loud")
+    assert signals.height == loud * len(SIGNALS)
