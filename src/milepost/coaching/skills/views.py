@@ -30,6 +30,7 @@ from milepost.coaching.skills import selectors
 from milepost.coaching.skills.forms import SCORE_CHOICES, RatingForm
 from milepost.coaching.skills.services import rating_add
 from milepost.core.errors import InvalidChange, NotFound
+from milepost.core.forms import first_error
 from milepost.core.htmx import is_partial
 from milepost.team.selectors import subordinate_ids
 
@@ -160,9 +161,7 @@ def rate(request: HttpRequest, rep_id: int) -> HttpResponse:
             url = reverse("skills:rep", args=[rep.pk]) + f"#c-{rating.competency}"
             return HttpResponseRedirect(url)
     else:
-        name, messages_ = next(iter(form.errors.items()))
-        label = form.fields[name].label or name if name in form.fields else name
-        error = f"{label}: {messages_[0]}"
+        error = first_error(form)[1]
     context = _rep_context(
         request,
         rep.pk,
