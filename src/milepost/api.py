@@ -9,8 +9,6 @@ from __future__ import annotations
 from ninja import NinjaAPI
 
 from milepost.coaching.api import router as coaching_router
-from milepost.coaching.leaders_api import router as leaders_router
-from milepost.coaching.skills_api import router as skills_router
 from milepost.core.api_errors import install_error_handlers
 from milepost.evidence.api import router as evidence_router
 from milepost.inspection.api import router as inspection_router
@@ -36,8 +34,6 @@ api.add_router("", team_router)
 api.add_router("", inspection_router)
 api.add_router("", methodology_router)
 api.add_router("", coaching_router)
-api.add_router("", skills_router)
-api.add_router("", leaders_router)
 
 api.add_router("/", process_router)
 api.add_router("/", playbooks_router)

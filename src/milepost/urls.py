@@ -30,8 +30,6 @@ urlpatterns = [
     path("team/", include("milepost.team.urls")),
     path("inspection/", include("milepost.inspection.urls")),
     path("coaching/", include("milepost.coaching.urls")),
-    path("coaching/skills/", include("milepost.coaching.skills_urls")),
-    path("coaching/", include("milepost.coaching.leaders_urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]

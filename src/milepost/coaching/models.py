@@ -3,7 +3,7 @@
 Privacy is the point of this app: a session, its notes and its action items are visible to the
 session's manager, the rep, and managers above the rep in the reporting line — never to peers,
 and not to sales-ops admins by role alone (they see every deal, not every coaching
-conversation). The rule lives in :mod:`milepost.coaching.selectors`.
+conversation). The rule lives in :mod:`milepost.coaching.sessions.selectors`.
 
 Competencies are keys of the competency model (:class:`CompetencyModel`, a validated YAML
 document editable by admins), not rows, so the model can change without migrating ratings.

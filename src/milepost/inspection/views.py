@@ -20,7 +20,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from milepost.coaching.selectors import overdue_counts_by_rep
+from milepost.coaching.sessions.selectors import overdue_counts_by_rep
 from milepost.core.errors import NotFound
 from milepost.core.htmx import is_partial
 from milepost.engine.criteria import MET

@@ -16,14 +16,14 @@ from django.core import mail
 from django.test import Client
 from django.utils import timezone
 
-from milepost.coaching.agenda_service import session_create_from_draft
+from milepost.coaching.agenda.services import session_create_from_draft
 from milepost.coaching.models import (
     ActionItem,
     AgendaItem,
     CoachingCadence,
     CoachingSession,
 )
-from milepost.coaching.services import action_item_add
+from milepost.coaching.sessions.services import action_item_add
 from milepost.testing.factories import make_opportunity
 
 pytestmark = pytest.mark.django_db

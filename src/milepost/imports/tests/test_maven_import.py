@@ -501,7 +501,7 @@ def test_demo_habits_show_up_as_skill_gaps_in_the_coaching_agenda(processes):
     """The demo exists to show the routine: reps with a habit get it on their 1:1 agenda."""
     from django.utils import timezone
 
-    from milepost.coaching.agenda_service import agenda_draft
+    from milepost.coaching.agenda.services import agenda_draft
     from milepost.imports.services import HISTORY_SEED
     from milepost.imports.synthetic_evidence import rep_habits
     from milepost.team.models import Role, User

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from django.db.models import F
 
-from milepost.coaching.agenda_service import agenda_draft
+from milepost.coaching.agenda.services import agenda_draft
 from milepost.coaching.models import (
     ActionItem,
     ActionStatus,

@@ -12,7 +12,7 @@ from datetime import date
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from milepost.coaching.digest import digest_managers, digest_send
+from milepost.coaching.leaders.digest import digest_managers, digest_send
 from milepost.engine.coaching_effect import week_start
 
 
