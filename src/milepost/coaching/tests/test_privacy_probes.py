@@ -24,7 +24,8 @@ from milepost.coaching.models import (
     CoachingSession,
 )
 from milepost.coaching.sessions.services import action_item_add
-from milepost.testing.factories import make_opportunity
+from milepost.testing.factories import make_opportunity, make_org
+from milepost.testing.worlds import shared_world
 
 pytestmark = pytest.mark.django_db
 
@@ -33,8 +34,15 @@ SEES = ("rep_a1", "manager_a", "leader")
 HIDDEN = ("rep_a2", "manager_b", "admin", "rep_solo")
 
 
-@pytest.fixture
-def world(org, processes):
+@pytest.fixture(scope="module")
+def world(django_db_setup, django_db_blocker):
+    """Built once for the module's probes; each probe's writes are undone after it."""
+    with shared_world(django_db_blocker):
+        yield _build_world()
+
+
+def _build_world() -> dict:
+    org = make_org()
     for u in org.everyone:
         u.email = f"{u.username}@example.com"
         u.save()
