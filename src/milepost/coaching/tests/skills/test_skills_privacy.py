@@ -11,7 +11,7 @@ from django.test import Client
 from django.utils import timezone
 
 from milepost.coaching.models import CoachingSession, SkillRating
-from milepost.team.services import api_token_create
+from milepost.testing.clients import api_client
 
 pytestmark = pytest.mark.django_db
 
@@ -31,15 +31,6 @@ def rated(org) -> SkillRating:
         observation=SECRET,
         rated_at=timezone.now(),
     )
-
-
-def api_client(user, auth: str) -> Client:
-    if auth == "token":
-        secret = api_token_create(user=user, name="probe").secret
-        return Client(headers={"Authorization": f"Bearer {secret}"})
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @pytest.mark.parametrize("who", EVERYONE)
