@@ -24,8 +24,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from milepost.engine.history import History, HistoryParams, iter_simulate, load_params
-from milepost.imports.services import (
+from milepost.demo.importer import (
     ACTIVITY_SUBJECTS,
     CONTACT_TITLES,
     CURRENCY,
@@ -33,6 +32,7 @@ from milepost.imports.services import (
     LAST_NAMES,
     PROCESS_KEY,
 )
+from milepost.engine.history import History, HistoryParams, iter_simulate, load_params
 
 SOURCE = "synthetic"  # TransitionSource.SYNTHETIC
 DAY = 86_400

@@ -16,10 +16,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import Count
 
-from milepost.imports.maven import MavenSourceError, default_data_dir
-from milepost.imports.models import ImportRun
-from milepost.imports.report import import_report
-from milepost.imports.services import (
+from milepost.demo.importer import (
     ADMIN_PERSON,
     IMPORT_KIND,
     USER_EMAIL_DOMAIN,
@@ -28,6 +25,9 @@ from milepost.imports.services import (
     maven_import,
     username_for,
 )
+from milepost.demo.maven import MavenSourceError, default_data_dir
+from milepost.imports.models import ImportRun
+from milepost.imports.report import import_report
 from milepost.pipeline.models import Opportunity
 from milepost.process.services import process_load_defaults
 from milepost.team.models import Role, User

@@ -1,6 +1,6 @@
-"""Writes for imports: load the Maven CRM dataset with a synthetic, dated stage history.
+"""The demo import: load the Maven CRM dataset with a synthetic, dated stage history.
 
-:func:`maven_import` turns the validated records of :mod:`milepost.imports.maven` into users,
+:func:`maven_import` turns the validated records of :mod:`milepost.demo.maven` into users,
 accounts, contacts, products, opportunities, stage transitions (source ``synthetic``), contact
 roles and activities, and records what it did in an :class:`ImportRun` with one
 :class:`ImportIssue` per correction, warning or rejection.
@@ -35,11 +35,11 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 
 from milepost.accounts.models import Account, Contact
+from milepost.demo import maven, synthetic_coaching, synthetic_evidence, synthetic_methodology
+from milepost.demo.maven import CORRECTED, PIPELINE_FILE, WARNING, MavenData
 from milepost.engine.history import HistoryParams, fit_histories, load_params
 from milepost.engine.process_schema import ProcessDef
 from milepost.evidence.models import Evidence
-from milepost.imports import maven, synthetic_coaching, synthetic_evidence, synthetic_methodology
-from milepost.imports.maven import CORRECTED, PIPELINE_FILE, WARNING, MavenData
 from milepost.imports.models import ImportIssue, ImportRun
 from milepost.methodology.models import (
     BuyingInfluence,

@@ -3,7 +3,7 @@
 This module only *reads*: every row becomes a clean record or a rejection, and every correction
 or doubt becomes an :class:`Issue` naming the file, the row number (the line in the CSV file,
 header = line 1), the field, the value and the reason. Writing to the database is
-:func:`milepost.imports.services.maven_import`'s job.
+:func:`milepost.demo.importer.maven_import`'s job.
 
 Known flaws of the dataset and what is done about them (see docs/demo-data.md):
 
