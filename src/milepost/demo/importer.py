@@ -40,7 +40,8 @@ from milepost.demo.maven import CORRECTED, PIPELINE_FILE, WARNING, MavenData
 from milepost.engine.history import HistoryParams, fit_histories, load_params
 from milepost.engine.process_schema import ProcessDef
 from milepost.evidence.models import Evidence
-from milepost.imports.models import ImportIssue, ImportRun
+from milepost.imports.models import ImportRun
+from milepost.imports.services import Issue, RowCounts, import_run_finish
 from milepost.methodology.models import (
     BuyingInfluence,
     BuyingInfluenceEvent,
@@ -184,22 +185,6 @@ class ImportRefused(RuntimeError):
     """The import cannot run as asked (no process loaded, or a different date shift)."""
 
 
-@dataclass
-class _Counts:
-    """Per-file row outcomes."""
-
-    created: Counter[str]
-    updated: Counter[str]
-    unchanged: Counter[str]
-
-    @classmethod
-    def empty(cls) -> _Counts:
-        return cls(Counter(), Counter(), Counter())
-
-    def add(self, file: str, outcome: str) -> None:
-        getattr(self, outcome)[file] += 1
-
-
 def _bulk_create(model: type[models.Model], objs: list[Any]) -> list[Any]:
     """Every insert of the importer goes through here (one place to batch, and to fail in tests)."""
     if not objs:
@@ -268,7 +253,6 @@ def maven_import(
 def _import(
     data: MavenData, *, shift: int, user: User | None, params: HistoryParams, seed: int
 ) -> ImportRun:
-    started = timezone.now()
     version = ProcessVersion.objects.filter(process__key=PROCESS_KEY, is_current=True).first()
     if version is None:
         raise ImportRefused(f"process {PROCESS_KEY!r} is not loaded (run process_load_defaults)")
@@ -277,8 +261,7 @@ def _import(
     if missing:
         raise ImportRefused(f"process {PROCESS_KEY!r} has no stages {missing}")
     run = ImportRun.objects.create(kind=IMPORT_KIND, source=str(data.directory), started_by=user)
-    counts = _Counts.empty()
-    aggregated: list[maven.Issue] = []
+    counts = RowCounts.empty()
 
     users = _import_users(data, counts)
     products = _import_products(data, counts)
@@ -302,59 +285,27 @@ def _import(
     history_counts |= synthetic_coaching.write_coaching_history(
         today=maven.DATASET_HORIZON + timedelta(days=shift + 1), seed=seed + 6
     )
-    aggregated += _aggregated_issues(data, cycle_days, histories=len(new_deals))
+    aggregated = _aggregated_issues(data, cycle_days, histories=len(new_deals))
 
-    issues = [*data.issues, *aggregated]
-    _bulk_create(
-        ImportIssue,
-        [
-            ImportIssue(
-                run=run,
-                file=i.file,
-                row_number=i.row,
-                field=i.field,
-                severity=i.severity,
-                message=i.message[:500],
-                value=i.value[:300],
-            )
-            for i in issues
-        ],
-    )
-    files: dict[str, dict[str, int]] = {}
-    for name in maven.FILES:
-        files[name] = {
-            "read": data.read[name],
-            "created": counts.created[name],
-            "updated": counts.updated[name],
-            "unchanged": counts.unchanged[name],
-            "rejected": data.rejected[name],
-        }
-        accounted = sum(v for k, v in files[name].items() if k != "read")
-        if accounted != files[name]["read"]:  # pragma: no cover - a bug, never data
-            raise AssertionError(f"{name}: {files[name]} does not add up")
-    run.rows_read = sum(f["read"] for f in files.values())
-    run.rows_created = sum(f["created"] for f in files.values())
-    run.rows_updated = sum(f["updated"] for f in files.values())
-    run.rows_unchanged = sum(f["unchanged"] for f in files.values())
-    run.rows_rejected = sum(f["rejected"] for f in files.values())
-    by_severity = Counter(i.severity for i in issues)
-    run.summary = {
-        "files": files,
-        "shift_days": shift,
-        "as_of": (maven.DATASET_HORIZON + timedelta(days=shift)).isoformat(),
-        "dataset_horizon": maven.DATASET_HORIZON.isoformat(),
-        "issues": dict(by_severity),
-        "synthetic": {
-            "leaders_and_admin": users.synthetic_created,
-            "contacts": contacts.created,
-            **history_counts,
+    return import_run_finish(
+        run,
+        files=maven.FILES,
+        read=data.read,
+        rejected=data.rejected,
+        counts=counts,
+        issues=[*data.issues, *aggregated],
+        summary={
+            "shift_days": shift,
+            "as_of": (maven.DATASET_HORIZON + timedelta(days=shift)).isoformat(),
+            "dataset_horizon": maven.DATASET_HORIZON.isoformat(),
+            "synthetic": {
+                "leaders_and_admin": users.synthetic_created,
+                "contacts": contacts.created,
+                **history_counts,
+            },
+            "expected_cycle_days": cycle_days,
         },
-        "expected_cycle_days": cycle_days,
-        "seconds": round((timezone.now() - started).total_seconds(), 2),
-    }
-    run.finished_at = timezone.now()
-    run.save()
-    return run
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -371,7 +322,7 @@ def _person(first: str, last: str) -> tuple[str, str, str]:
     return username_for(f"{first} {last}"), first, last
 
 
-def _import_users(data: MavenData, counts: _Counts) -> _Users:
+def _import_users(data: MavenData, counts: RowCounts) -> _Users:
     """Agents (reps) and managers from the file; directors, a VP and an admin invented."""
     offices = sorted({a.office for a in data.agents})
     office_of_manager: dict[str, str] = {}
@@ -491,7 +442,7 @@ def _unique(username: str, taken: dict[str, Any]) -> str:
 # Products and accounts
 
 
-def _import_products(data: MavenData, counts: _Counts) -> dict[str, Product]:
+def _import_products(data: MavenData, counts: RowCounts) -> dict[str, Product]:
     existing = {p.name: p for p in Product.objects.filter(name__in=[r.name for r in data.products])}
     new, changed = [], []
     for row in data.products:
@@ -540,7 +491,7 @@ _ACCOUNT_FIELDS = [
 ]
 
 
-def _import_accounts(data: MavenData, counts: _Counts, users: _Users) -> dict[str, Account]:
+def _import_accounts(data: MavenData, counts: RowCounts, users: _Users) -> dict[str, Account]:
     names = [r.name for r in data.accounts]
     owners = _account_owners(data, users)
     existing = {a.name: a for a in Account.objects.filter(name__in=names)}
@@ -649,7 +600,7 @@ def _deal_name(row: maven.DealRow) -> str:
 
 def _import_deals(
     data: MavenData,
-    counts: _Counts,
+    counts: RowCounts,
     users: _Users,
     products: dict[str, Product],
     accounts: dict[str, Account],
@@ -1313,7 +1264,7 @@ def _insert_rows(model: type[models.Model], fields: list[str], rows: list[tuple[
             cursor.executemany(sql, rows[i : i + 10_000])
 
 
-def _aggregated_issues(data: MavenData, cycle_days: int, histories: int) -> list[maven.Issue]:
+def _aggregated_issues(data: MavenData, cycle_days: int, histories: int) -> list[Issue]:
     """One issue per systematic gap of the dataset, with the count and the first rows."""
     out = []
 
@@ -1352,7 +1303,7 @@ def _aggregated_issues(data: MavenData, cycle_days: int, histories: int) -> list
     for deals, column, message in specs:
         if deals:
             out.append(
-                maven.Issue(
+                Issue(
                     PIPELINE_FILE,
                     None,
                     column,
@@ -1363,7 +1314,7 @@ def _aggregated_issues(data: MavenData, cycle_days: int, histories: int) -> list
             )
     if histories:
         out.append(
-            maven.Issue(
+            Issue(
                 PIPELINE_FILE,
                 None,
                 "deal_stage",

@@ -26,6 +26,8 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from milepost.imports.services import Issue
+
 DATASET_HORIZON = date(2017, 12, 31)
 """The last date in the dataset (latest close date); "today" of the data."""
 
@@ -79,16 +81,6 @@ def default_data_dir() -> Path:
     if env:
         return Path(env).expanduser().resolve()
     return (REPO_ROOT / ".." / "shared" / "data" / "maven-crm-sales-opportunities").resolve()
-
-
-@dataclass(frozen=True)
-class Issue:
-    file: str
-    row: int | None
-    field: str
-    severity: str
-    message: str
-    value: str = ""
 
 
 @dataclass(frozen=True)
