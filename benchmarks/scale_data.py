@@ -24,14 +24,10 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from milepost.demo.importer import (
-    ACTIVITY_SUBJECTS,
-    CONTACT_TITLES,
-    CURRENCY,
-    FIRST_NAMES,
-    LAST_NAMES,
-    PROCESS_KEY,
-)
+from milepost.demo.histories import ACTIVITY_SUBJECTS
+from milepost.demo.importer import PROCESS_KEY
+from milepost.demo.maven import CURRENCY
+from milepost.demo.people import CONTACT_TITLES, FIRST_NAMES, LAST_NAMES
 from milepost.engine.history import History, HistoryParams, iter_simulate, load_params
 
 SOURCE = "synthetic"  # TransitionSource.SYNTHETIC

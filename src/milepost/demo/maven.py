@@ -31,6 +31,9 @@ from milepost.imports.services import Issue
 DATASET_HORIZON = date(2017, 12, 31)
 """The last date in the dataset (latest close date); "today" of the data."""
 
+CURRENCY = "USD"
+"""The currency of the dataset's prices and close values."""
+
 DATA_ENV_VAR = "MILEPOST_DEMO_DATA"
 REPO_ROOT = Path(__file__).resolve().parents[3]
 

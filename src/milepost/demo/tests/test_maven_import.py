@@ -15,9 +15,10 @@ from django.core.management import call_command
 from django.db.models import Sum
 
 from milepost.accounts.models import Account, Contact
-from milepost.demo import importer
-from milepost.demo.importer import ImportRefused, maven_import, shift_for, username_for
+from milepost.demo import bulk
+from milepost.demo.importer import ImportRefused, maven_import, shift_for
 from milepost.demo.maven import DATASET_HORIZON, MavenSourceError, default_data_dir
+from milepost.demo.people import username_for
 from milepost.imports.models import ImportIssue, ImportRun
 from milepost.methodology.models import ElementAssessment
 from milepost.pipeline.facts import (
@@ -298,7 +299,7 @@ def test_an_import_that_closes_a_deal_ends_a_persons_probability_override(proces
 
 @pytest.mark.parametrize("fail_on", ["opportunity", "activity"])
 def test_a_failure_mid_run_leaves_nothing(processes, dataset, monkeypatch, fail_on):
-    real_bulk, real_insert = importer._bulk_create, importer._insert_rows
+    real_bulk, real_insert = bulk.bulk_create, bulk.insert_rows
 
     def failing_bulk(model, objs):
         if fail_on == "opportunity" and model is Opportunity:
@@ -310,8 +311,8 @@ def test_a_failure_mid_run_leaves_nothing(processes, dataset, monkeypatch, fail_
             raise RuntimeError("disk full")
         return real_insert(model, fields, rows)
 
-    monkeypatch.setattr(importer, "_bulk_create", failing_bulk)
-    monkeypatch.setattr(importer, "_insert_rows", failing_insert)
+    monkeypatch.setattr(bulk, "bulk_create", failing_bulk)
+    monkeypatch.setattr(bulk, "insert_rows", failing_insert)
 
     with pytest.raises(RuntimeError, match="disk full"):
         maven_import(directory=dataset)
