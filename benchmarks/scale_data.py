@@ -24,15 +24,11 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from milepost.demo.histories import ACTIVITY_SUBJECTS
+from milepost.demo.importer import PROCESS_KEY
+from milepost.demo.maven import CURRENCY
+from milepost.demo.people import CONTACT_TITLES, FIRST_NAMES, LAST_NAMES
 from milepost.engine.history import History, HistoryParams, iter_simulate, load_params
-from milepost.imports.services import (
-    ACTIVITY_SUBJECTS,
-    CONTACT_TITLES,
-    CURRENCY,
-    FIRST_NAMES,
-    LAST_NAMES,
-    PROCESS_KEY,
-)
 
 SOURCE = "synthetic"  # TransitionSource.SYNTHETIC
 DAY = 86_400

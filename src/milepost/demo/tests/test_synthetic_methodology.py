@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from django.db.models import F
 
+from milepost.demo import synthetic_evidence
+from milepost.demo.synthetic_methodology import assessment_rows, influence_rows
 from milepost.engine.methodology_schema import parse_methodology
 from milepost.engine.process_schema import parse_process
-from milepost.imports import synthetic_evidence
-from milepost.imports.synthetic_methodology import assessment_rows, influence_rows
 from milepost.methodology.services import PACKS_DIR
 from milepost.process.services import DEFAULTS_DIR
 
@@ -150,8 +150,8 @@ def test_diligence_is_the_evidence_diligence():
 
 @pytest.mark.django_db
 def test_demo_import_writes_assessments_history_and_influences(processes):
-    from milepost.imports.services import maven_import
-    from milepost.imports.tests.test_maven_import import REAL
+    from milepost.demo.importer import maven_import
+    from milepost.demo.tests.test_maven_import import REAL
     from milepost.methodology.models import (
         BuyingInfluence,
         BuyingInfluenceEvent,

@@ -15,10 +15,11 @@ from django.core.management import call_command
 from django.db.models import Sum
 
 from milepost.accounts.models import Account, Contact
-from milepost.imports import services
-from milepost.imports.maven import DATASET_HORIZON, MavenSourceError, default_data_dir
+from milepost.demo import bulk
+from milepost.demo.importer import ImportRefused, maven_import, shift_for
+from milepost.demo.maven import DATASET_HORIZON, MavenSourceError, default_data_dir
+from milepost.demo.people import username_for
 from milepost.imports.models import ImportIssue, ImportRun
-from milepost.imports.services import ImportRefused, maven_import, shift_for, username_for
 from milepost.methodology.models import ElementAssessment
 from milepost.pipeline.facts import (
     activity_facts_mismatches,
@@ -298,7 +299,7 @@ def test_an_import_that_closes_a_deal_ends_a_persons_probability_override(proces
 
 @pytest.mark.parametrize("fail_on", ["opportunity", "activity"])
 def test_a_failure_mid_run_leaves_nothing(processes, dataset, monkeypatch, fail_on):
-    real_bulk, real_insert = services._bulk_create, services._insert_rows
+    real_bulk, real_insert = bulk.bulk_create, bulk.insert_rows
 
     def failing_bulk(model, objs):
         if fail_on == "opportunity" and model is Opportunity:
@@ -310,8 +311,8 @@ def test_a_failure_mid_run_leaves_nothing(processes, dataset, monkeypatch, fail_
             raise RuntimeError("disk full")
         return real_insert(model, fields, rows)
 
-    monkeypatch.setattr(services, "_bulk_create", failing_bulk)
-    monkeypatch.setattr(services, "_insert_rows", failing_insert)
+    monkeypatch.setattr(bulk, "bulk_create", failing_bulk)
+    monkeypatch.setattr(bulk, "insert_rows", failing_insert)
 
     with pytest.raises(RuntimeError, match="disk full"):
         maven_import(directory=dataset)
@@ -423,10 +424,10 @@ def test_real_dataset_matches_source_md(processes):
 
 
 def test_synthetic_evidence_covers_passed_stages_and_pushes_chain(processes):
+    from milepost.demo.importer import HISTORY_SEED
+    from milepost.demo.synthetic_evidence import rep_habits
     from milepost.engine.process_schema import ProcessDef
     from milepost.evidence.models import Evidence
-    from milepost.imports.services import HISTORY_SEED
-    from milepost.imports.synthetic_evidence import rep_habits
     from milepost.pipeline.models import OpportunityChange
     from milepost.team.models import User
 
@@ -502,8 +503,8 @@ def test_demo_habits_show_up_as_skill_gaps_in_the_coaching_agenda(processes):
     from django.utils import timezone
 
     from milepost.coaching.agenda.services import agenda_draft
-    from milepost.imports.services import HISTORY_SEED
-    from milepost.imports.synthetic_evidence import rep_habits
+    from milepost.demo.importer import HISTORY_SEED
+    from milepost.demo.synthetic_evidence import rep_habits
     from milepost.team.models import Role, User
 
     maven_import(directory=REAL, as_of=timezone.localdate())  # as the demo: dated up to today

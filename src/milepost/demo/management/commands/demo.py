@@ -16,18 +16,11 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import Count
 
-from milepost.imports.maven import MavenSourceError, default_data_dir
+from milepost.demo.importer import IMPORT_KIND, ImportRefused, maven_import
+from milepost.demo.maven import MavenSourceError, default_data_dir
+from milepost.demo.people import ADMIN_PERSON, USER_EMAIL_DOMAIN, VP_PERSON, username_for
 from milepost.imports.models import ImportRun
 from milepost.imports.report import import_report
-from milepost.imports.services import (
-    ADMIN_PERSON,
-    IMPORT_KIND,
-    USER_EMAIL_DOMAIN,
-    VP_PERSON,
-    ImportRefused,
-    maven_import,
-    username_for,
-)
 from milepost.pipeline.models import Opportunity
 from milepost.process.services import process_load_defaults
 from milepost.team.models import Role, User

@@ -19,9 +19,9 @@ from milepost.coaching.models import (
     SessionStatus,
     SkillRating,
 )
-from milepost.imports.services import maven_import
-from milepost.imports.synthetic_coaching import WEEKS, DealRow, coaching_rows
-from milepost.imports.tests.test_maven_import import write_dataset
+from milepost.demo.importer import maven_import
+from milepost.demo.synthetic_coaching import WEEKS, DealRow, coaching_rows
+from milepost.demo.tests.test_maven_import import write_dataset
 from milepost.team.models import Role, User
 
 TODAY = date(2026, 3, 4)

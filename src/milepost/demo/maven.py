@@ -3,7 +3,7 @@
 This module only *reads*: every row becomes a clean record or a rejection, and every correction
 or doubt becomes an :class:`Issue` naming the file, the row number (the line in the CSV file,
 header = line 1), the field, the value and the reason. Writing to the database is
-:func:`milepost.imports.services.maven_import`'s job.
+:func:`milepost.demo.importer.maven_import`'s job.
 
 Known flaws of the dataset and what is done about them (see docs/demo-data.md):
 
@@ -26,8 +26,13 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from milepost.imports.services import Issue
+
 DATASET_HORIZON = date(2017, 12, 31)
 """The last date in the dataset (latest close date); "today" of the data."""
+
+CURRENCY = "USD"
+"""The currency of the dataset's prices and close values."""
 
 DATA_ENV_VAR = "MILEPOST_DEMO_DATA"
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -79,16 +84,6 @@ def default_data_dir() -> Path:
     if env:
         return Path(env).expanduser().resolve()
     return (REPO_ROOT / ".." / "shared" / "data" / "maven-crm-sales-opportunities").resolve()
-
-
-@dataclass(frozen=True)
-class Issue:
-    file: str
-    row: int | None
-    field: str
-    severity: str
-    message: str
-    value: str = ""
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,9 @@ from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from milepost.imports.maven import MavenSourceError, default_data_dir
+from milepost.demo.importer import ImportRefused, maven_import
+from milepost.demo.maven import MavenSourceError, default_data_dir
 from milepost.imports.report import import_report
-from milepost.imports.services import ImportRefused, maven_import
 
 
 class Command(BaseCommand):

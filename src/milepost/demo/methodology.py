@@ -1,0 +1,218 @@
+"""Write the synthetic methodology scores (with their history) and buying influences of new
+deals.
+
+The rows are drawn by :mod:`.synthetic_methodology` (plain Python, no database) with the same
+per-deal diligence as the evidence; this module inserts them. Not for deals that already have a
+history.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db import connection
+from django.utils import timezone
+
+from milepost.demo import bulk, synthetic_evidence, synthetic_methodology
+from milepost.engine.process_schema import ProcessDef
+from milepost.methodology.models import (
+    BuyingInfluence,
+    BuyingInfluenceEvent,
+    ElementAssessment,
+    ElementAssessmentEvent,
+    InfluenceAction,
+)
+from milepost.methodology.selectors import pack_definitions
+from milepost.pipeline.models import Opportunity
+from milepost.process.models import Stage, StageKind
+
+
+def write_methodology(
+    opps: list[Opportunity],
+    history: Any,
+    stage_by_index: list[Stage],
+    roles: list[tuple[Any, ...]],
+    *,
+    created_at: list[datetime],
+    entered_at: list[datetime],
+    seed: int,
+) -> tuple[int, int]:
+    """Element scores with their history, and buying influences, for the new deals, by the
+    same per-deal diligence as their evidence (see :mod:`.synthetic_methodology`)."""
+    process = ProcessDef.model_validate(stage_by_index[0].version.definition)
+    packs = {
+        k: v
+        for k, v in pack_definitions().items()
+        if k in {use.pack for use in process.methodologies}
+    }
+    if not packs:
+        return 0, 0
+    k = len(process.open_stages)
+    kinds = [stage_by_index[int(f)].kind for f in history.final_stage.tolist()]
+    finals = history.final_stage.tolist()
+    current = [
+        int(f) if kind == StageKind.OPEN else None for f, kind in zip(finals, kinds, strict=True)
+    ]
+    passed = [
+        int(f) if kind == StageKind.OPEN else (k if kind == StageKind.WON else 0)
+        for f, kind in zip(finals, kinds, strict=True)
+    ]
+    index = {o.pk: i for i, o in enumerate(opps)}
+    deal_roles: list[list[tuple[int, str]]] = [[] for _ in opps]
+    for opp_id, contact_id, role, *_ in roles:
+        deal_roles[index[opp_id]].append((contact_id, role))
+    diligence = synthetic_evidence.deal_diligence(len(opps), seed=seed + 1)  # as the evidence
+    now = timezone.now()
+    args = (process, packs, passed, current, diligence, deal_roles, created_at, entered_at, now)
+    rows = synthetic_methodology.assessment_rows(*args, seed=seed + 4)
+    adapt_dt = connection.ops.adapt_datetimefield_value
+
+    def adapt_json(value: Any) -> Any:
+        return connection.ops.adapt_json_value(value, None)
+
+    def deal(r: dict[str, Any]) -> Opportunity:
+        return opps[r["deal"]]
+
+    bulk.insert_rows(
+        ElementAssessment,
+        [
+            "opportunity",
+            "pack",
+            "element",
+            "level",
+            "notes",
+            "answers",
+            "updated_by",
+            "updated_at",
+            "version",
+        ],
+        [
+            (
+                deal(r).pk,
+                r["pack"],
+                r["element"],
+                r["level"],
+                r["notes"],
+                adapt_json(r["answers"]),
+                deal(r).owner_id,
+                adapt_dt(r["events"][-1][2]),
+                len(r["events"]),
+            )
+            for r in rows
+        ],
+    )
+    # Rows inserted in one transaction get increasing ids: match them to ``rows`` in order.
+    ids = list(
+        ElementAssessment.objects.filter(opportunity_id__in=list(index))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    if len(ids) != len(rows):  # pragma: no cover - would be a bug
+        raise AssertionError("assessment ids do not match the inserted rows")
+    bulk.insert_rows(
+        ElementAssessment.contacts.through,
+        ["elementassessment", "contact"],
+        [(a, c) for a, r in zip(ids, rows, strict=True) for c in r["contact_ids"]],
+    )
+    bulk.insert_rows(
+        ElementAssessmentEvent,
+        [
+            "assessment",
+            "opportunity",
+            "pack",
+            "element",
+            "level",
+            "previous_level",
+            "notes",
+            "answers",
+            "contact_ids",
+            "actor",
+            "at",
+        ],
+        [
+            (
+                a,
+                deal(r).pk,
+                r["pack"],
+                r["element"],
+                level,
+                previous,
+                r["notes"],
+                adapt_json(r["answers"]),
+                adapt_json(r["contact_ids"]),
+                deal(r).owner_id,
+                adapt_dt(at),
+            )
+            for a, r in zip(ids, rows, strict=True)
+            for level, previous, at in r["events"]
+        ],
+    )
+    influences = synthetic_methodology.influence_rows(*args, seed=seed + 5)
+    bulk.insert_rows(
+        BuyingInfluence,
+        [
+            "opportunity",
+            "contact",
+            "pack",
+            "role",
+            "degree",
+            "response_mode",
+            "rating",
+            "notes",
+            "win_results",
+            "updated_by",
+            "updated_at",
+            "version",
+        ],
+        [
+            (
+                deal(r).pk,
+                r["contact"],
+                r["pack"],
+                r["role"],
+                r["degree"],
+                r["response_mode"],
+                r["rating"],
+                r["notes"],
+                "",
+                deal(r).owner_id,
+                adapt_dt(r["at"]),
+                1,
+            )
+            for r in influences
+        ],
+    )
+    bulk.insert_rows(
+        BuyingInfluenceEvent,
+        [
+            "opportunity",
+            "action",
+            "contact",
+            "role",
+            "degree",
+            "response_mode",
+            "rating",
+            "win_results",
+            "notes",
+            "actor",
+            "at",
+        ],
+        [
+            (
+                deal(r).pk,
+                InfluenceAction.ADDED.value,
+                r["contact"],
+                r["role"],
+                r["degree"],
+                r["response_mode"],
+                r["rating"],
+                "",
+                r["notes"],
+                deal(r).owner_id,
+                adapt_dt(r["at"]),
+            )
+            for r in influences
+        ],
+    )
+    return len(rows), len(influences)
