@@ -4,20 +4,17 @@ nothing, a failure leaves nothing behind, and the real dataset matches SOURCE.md
 from __future__ import annotations
 
 import csv
-import itertools
-from collections import Counter
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from django.core.management import call_command
-from django.db.models import Sum
 
 from milepost.accounts.models import Account, Contact
 from milepost.demo import bulk
 from milepost.demo.importer import ImportRefused, maven_import, shift_for
-from milepost.demo.maven import DATASET_HORIZON, MavenSourceError, default_data_dir
+from milepost.demo.maven import DATASET_HORIZON, MavenSourceError
 from milepost.demo.people import username_for
 from milepost.imports.models import ImportIssue, ImportRun
 from milepost.methodology.models import ElementAssessment
@@ -379,151 +376,3 @@ def test_demo_command_loads_once_and_prints_logins(db, dataset, capsys):
 
     assert "already loaded" in capsys.readouterr().out
     assert ImportRun.objects.count() == runs
-
-
-# ---------------------------------------------------------------------------------------------
-# The real dataset
-
-REAL = default_data_dir()
-
-
-@pytest.mark.skipif(
-    not (REAL / "sales_pipeline.csv").is_file(),
-    reason=f"Maven CRM dataset not found at {REAL} (set MILEPOST_DEMO_DATA to its folder)",
-)
-def test_real_dataset_matches_source_md(processes):
-    run = maven_import(directory=REAL)
-    files = run.summary["files"]
-
-    assert files["sales_pipeline.csv"]["read"] == 8_800
-    assert files["sales_pipeline.csv"]["rejected"] == 0
-    assert files["sales_teams.csv"]["read"] == 35
-    assert files["accounts.csv"]["read"] == 85
-    assert files["products.csv"]["read"] == 7
-    assert Opportunity.objects.filter(stage__kind="won").count() == 4_238
-    assert Opportunity.objects.filter(stage__kind="lost").count() == 2_473
-    assert Opportunity.objects.filter(stage__kind="open").count() == 1_589 + 500
-    assert Opportunity.objects.filter(stage__kind="won").aggregate(s=Sum("amount"))["s"] == (
-        Decimal("10005534")
-    )
-    issues = run.issues.filter(row_number__isnull=False)
-    assert issues.filter(field="account", severity="warning").count() == 1_425
-    assert issues.filter(field="product", severity="corrected").count() == 1_480
-    assert issues.filter(field="sector", severity="corrected").count() == 12
-    no_deals = issues.filter(file="sales_teams.csv", message="agent has no deals")
-    assert no_deals.count() == 5
-    assert User.objects.filter(role=Role.REP).count() == 35
-    assert User.objects.filter(role=Role.MANAGER).count() == 6
-    assert User.objects.filter(role=Role.LEADER).count() == 3 + 1
-    # every deal has a history ending in its current stage, dated consistently
-    assert StageTransition.objects.filter(from_stage=None).count() == 8_800
-    last_moves = Opportunity.objects.filter(stage__kind="won").values_list(
-        "close_date", "closed_at"
-    )
-    assert all(closed.date() == close for close, closed in last_moves)
-
-
-def test_synthetic_evidence_covers_passed_stages_and_pushes_chain(processes):
-    from milepost.demo.importer import HISTORY_SEED
-    from milepost.demo.synthetic_evidence import rep_habits
-    from milepost.engine.process_schema import ProcessDef
-    from milepost.evidence.models import Evidence
-    from milepost.pipeline.models import OpportunityChange
-    from milepost.team.models import User
-
-    run = maven_import(directory=REAL)
-    synthetic = run.summary["synthetic"]
-    assert synthetic["evidence"] == Evidence.objects.count() > 0
-    assert synthetic["close_date_pushes"] == OpportunityChange.objects.count() > 0
-    version = Opportunity.objects.filter(stage__kind="open").first().stage.version
-    process = ProcessDef.model_validate(version.definition)
-    position = {c.id: i for i, s in enumerate(process.open_stages) for c in s.exit_criteria}
-    open_position = {s.key: i for i, s in enumerate(process.open_stages)}
-    rows = Evidence.objects.values_list(
-        "criterion_key",
-        "opportunity__stage__key",
-        "opportunity__stage__kind",
-        "level",
-        "confirmed_by__account_id",
-        "opportunity__account_id",
-    )
-    for key, stage_key, kind, level, contact_account, deal_account in rows.iterator():
-        assert kind != "lost"
-        if kind == "open":  # evidence only for stages the deal has passed
-            assert position[key] < open_position[stage_key]
-        if level == "buyer":  # confirmed by a contact of the deal's own account
-            assert contact_account == deal_account is not None
-    # next steps only on open deals: most of them, far fewer for reps who skip them by habit
-    assert not Opportunity.objects.exclude(stage__kind="open").exclude(next_step="").exists()
-    open_deals = Opportunity.objects.filter(stage__kind="open")
-    owners = Opportunity.objects.values_list("owner_id", flat=True)  # as the import drew them
-    teams = dict(User.objects.values_list("pk", "manager_id"))
-    habits = rep_habits(list(owners), seed=HISTORY_SEED + 5, teams=teams)
-    # one rep in five per team, at least one: every team of three or more has one
-    by_team = Counter(teams[rep] for rep in habits)
-    assert set(by_team.values()) <= {1, 2}
-    assert set(Counter(habits.values())) == {"skips_next_steps", "shallow_discovery"}
-    skippers = {rep for rep, habit in habits.items() if habit == "skips_next_steps"}
-    assert skippers, "some reps skip next steps by habit"
-    for group, low, high in (
-        (open_deals.exclude(owner_id__in=skippers), 0.78, 0.92),
-        (open_deals.filter(owner_id__in=skippers), 0.2, 0.4),
-    ):
-        with_step = group.exclude(next_step="").filter(next_step_date__isnull=False).count()
-        assert low < with_step / group.count() < high
-    # shallow discoverers' won deals seldom have the discovery stage's evidence at its level
-    shallow = {rep for rep, habit in habits.items() if habit == "shallow_discovery"}
-    discover = [c for c in process.open_stages[1].exit_criteria if c.needs_evidence]
-    assert shallow
-    assert discover
-    won = Opportunity.objects.filter(stage__kind="won")
-    needed = {c.id: c.verifier for c in discover}
-    order = ["rep", "manager", "buyer"]
-
-    def share_at_level(deals) -> float:
-        rows = Evidence.objects.filter(
-            opportunity__in=deals, criterion_key__in=needed, state="active"
-        ).values_list("criterion_key", "level")
-        good = sum(1 for key, level in rows if order.index(level) >= order.index(needed[key]))
-        return good / (deals.count() * len(needed))
-
-    assert share_at_level(won.filter(owner_id__in=shallow)) < 0.3
-    assert share_at_level(won.exclude(owner_id__in=shallow)) > 0.6
-    # pushes chain: each starts where the previous ended, the last ends at the close date
-    for opp in Opportunity.objects.filter(changes__isnull=False).distinct()[:50]:
-        changes = list(opp.changes.order_by("changed_at", "id"))
-        for before, after in itertools.pairwise(changes):
-            assert after.close_date_from == before.close_date_to
-        assert changes[-1].close_date_to == opp.close_date
-        assert all(c.close_date_shift_days > 0 for c in changes)
-
-
-def test_demo_habits_show_up_as_skill_gaps_in_the_coaching_agenda(processes):
-    """The demo exists to show the routine: reps with a habit get it on their 1:1 agenda."""
-    from django.utils import timezone
-
-    from milepost.coaching.agenda.services import agenda_draft
-    from milepost.demo.importer import HISTORY_SEED
-    from milepost.demo.synthetic_evidence import rep_habits
-    from milepost.team.models import Role, User
-
-    maven_import(directory=REAL, as_of=timezone.localdate())  # as the demo: dated up to today
-    teams = dict(User.objects.values_list("pk", "manager_id"))
-    owners = list(Opportunity.objects.values_list("owner_id", flat=True))
-    habits = rep_habits(owners, seed=HISTORY_SEED + 5, teams=teams)
-    pointing_at = {
-        "skips_next_steps": {"no_next_step"},
-        "shallow_discovery": {"problem_cost_unconfirmed", "discovery_recap_not_accepted"},
-    }
-    found = 0
-    without_habit_flagged = 0
-    reps = User.objects.filter(role=Role.REP, manager__role=Role.MANAGER).select_related("manager")
-    for rep in reps:
-        draft, _ = agenda_draft(manager=rep.manager, rep_id=rep.pk)
-        indicators = {item.indicator for item in draft.skill_items}
-        if rep.pk in habits:
-            found += bool(indicators & pointing_at[habits[rep.pk]])
-        else:
-            without_habit_flagged += bool(indicators)
-    assert found >= len(habits) / 2
-    assert without_habit_flagged <= 0.15 * (reps.count() - len(habits))
