@@ -12,6 +12,7 @@ from milepost.coaching.api import router as coaching_router
 from milepost.coaching.leaders_api import router as leaders_router
 from milepost.coaching.skills_api import router as skills_router
 from milepost.core.api_errors import install_error_handlers
+from milepost.designer.api import router as designer_router
 from milepost.evidence.api import router as evidence_router
 from milepost.inspection.api import router as inspection_router
 from milepost.methodology.api import router as methodology_router
@@ -40,4 +41,5 @@ api.add_router("", skills_router)
 api.add_router("", leaders_router)
 
 api.add_router("/", process_router)
+api.add_router("/", designer_router)
 api.add_router("/", playbooks_router)
