@@ -38,8 +38,8 @@ from milepost.engine.competency_schema import (
 )
 from milepost.engine.methodology_schema import MethodologyDef
 from milepost.engine.process_schema import ProcessError, ProcessInvalid, line_of
-from milepost.methodology.selectors import pack_definitions
 from milepost.process.models import ProcessVersion
+from milepost.process.selectors import pack_definitions
 
 MODEL_KEY = "default"
 DEFAULT_PATH = Path(__file__).resolve().parent / "defaults" / "competencies.yaml"

@@ -30,9 +30,8 @@ from milepost.designer import forms, selectors, services, validation
 from milepost.designer.access import can_design
 from milepost.designer.publish import MappingRequired, draft_publish
 from milepost.engine.process_schema import ProcessInvalid
-from milepost.methodology.selectors import pack_definitions
 from milepost.process.models import ProcessDraft
-from milepost.process.selectors import process_list
+from milepost.process.selectors import pack_definitions, process_list
 
 CONFLICT = (
     "Someone else changed this draft since you loaded the page, so nothing was saved. "

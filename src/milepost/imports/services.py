@@ -48,7 +48,6 @@ from milepost.methodology.models import (
     ElementAssessmentEvent,
     InfluenceAction,
 )
-from milepost.methodology.selectors import pack_definitions
 from milepost.pipeline.choices import TransitionSource
 from milepost.pipeline.facts import deal_facts_refresh, stage_steps
 from milepost.pipeline.models import (
@@ -61,6 +60,7 @@ from milepost.pipeline.models import (
 )
 from milepost.pipeline.services import stage_change
 from milepost.process.models import ProcessVersion, Stage, StageKind
+from milepost.process.selectors import pack_definitions
 from milepost.team.models import Role, User
 
 IMPORT_KIND = "maven_crm"

@@ -21,10 +21,10 @@ from django.views.decorators.http import require_GET
 from milepost.engine.process_diff import Change, describe_changes, diff_processes
 from milepost.engine.process_schema import ProcessDef
 from milepost.engine.rule_text import methodology_label, rule_sentence
-from milepost.methodology.selectors import pack_definitions
 from milepost.process.export import export_response
 from milepost.process.models import ProcessVersion
 from milepost.process.selectors import (
+    pack_definitions,
     process_overview,
     process_version,
     process_versions,
