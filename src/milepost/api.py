@@ -10,6 +10,7 @@ from ninja import NinjaAPI
 
 from milepost.coaching.api import router as coaching_router
 from milepost.core.api_errors import install_error_handlers
+from milepost.designer.api import router as designer_router
 from milepost.evidence.api import router as evidence_router
 from milepost.inspection.api import router as inspection_router
 from milepost.methodology.api import router as methodology_router
@@ -36,4 +37,5 @@ api.add_router("", methodology_router)
 api.add_router("", coaching_router)
 
 api.add_router("/", process_router)
+api.add_router("/", designer_router)
 api.add_router("/", playbooks_router)

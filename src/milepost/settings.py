@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "milepost.inspection",
     "milepost.coaching",
     "milepost.demo",
+    "milepost.designer",
     "milepost.web",
 ]
 

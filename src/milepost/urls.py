@@ -1,4 +1,9 @@
-"""Top-level URL map: pages per app, the versioned API, auth."""
+"""Top-level URL map: pages per app, the versioned API, auth.
+
+The process designer's pages share the ``process`` namespace and the ``/process/`` prefix with
+the read-only process pages (their URL names predate the designer app); its patterns come
+first, so ``designer/`` is not read as a process key.
+"""
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
@@ -6,6 +11,10 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from milepost.api import api
+from milepost.designer import urls as designer_urls
+from milepost.process import urls as process_urls
+
+process_pages = [*designer_urls.urlpatterns, *process_urls.urlpatterns]
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="pipeline:board", permanent=False), name="home"),
@@ -25,7 +34,7 @@ urlpatterns = [
         "pipeline/opportunities/<int:opportunity_id>/methodology/",
         include("milepost.methodology.urls"),
     ),
-    path("process/", include("milepost.process.urls")),
+    path("process/", include((process_pages, process_urls.app_name))),
     path("process/", include("milepost.playbooks.urls")),
     path("team/", include("milepost.team.urls")),
     path("inspection/", include("milepost.inspection.urls")),

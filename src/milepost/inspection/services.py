@@ -75,7 +75,6 @@ from milepost.evidence.models import Evidence, EvidenceState
 from milepost.inspection.selectors import opportunity_snapshot
 from milepost.inspection.sql_frames import Reads, consistent_reads, read_frame
 from milepost.methodology.models import ElementAssessment
-from milepost.methodology.selectors import scales as methodology_scales
 from milepost.pipeline.choices import BuyingRole
 from milepost.pipeline.models import (
     Activity,
@@ -88,6 +87,7 @@ from milepost.pipeline.models import (
 from milepost.pipeline.selectors import opportunity_get, opportunity_scope
 from milepost.process.models import Stage, StageKind
 from milepost.process.selectors import process_definition, process_definitions
+from milepost.process.selectors import scales as methodology_scales
 from milepost.team.models import User
 from milepost.team.selectors import visible_user_ids
 

@@ -21,11 +21,10 @@ from milepost.methodology.selectors import (
     deal_assessments,
     deal_influence_history,
     deal_influences,
-    pack_definitions,
-    pack_list,
 )
 from milepost.methodology.services import assessment_record, influence_remove, influence_save
 from milepost.pipeline.selectors import opportunity_get
+from milepost.process.selectors import pack_definitions, pack_list
 
 router = Router(tags=["methodology"])
 

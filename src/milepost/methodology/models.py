@@ -1,11 +1,11 @@
-"""Methodology packs as stored data, and what reps record against them on a deal.
+"""What reps record on a deal against the methodology packs its process uses.
 
-A :class:`MethodologyPack` holds a validated pack document (see
-:mod:`milepost.engine.methodology_schema`); processes name packs by key. On a deal, one
-:class:`ElementAssessment` row per (pack, element) holds the current score, notes, answers and
-linked contacts; :class:`ElementAssessmentEvent` is its append-only history, so inspection and
-coaching can see how qualification evolved. :class:`BuyingInfluence` is a Strategic-Selling
-buying influence (a contact in a buying role with degree of influence, response mode, rating).
+The packs themselves are reference data next to the processes that map them
+(:class:`milepost.process.models.MethodologyPack`). On a deal, one :class:`ElementAssessment`
+row per (pack, element) holds the current score, notes, answers and linked contacts;
+:class:`ElementAssessmentEvent` is its append-only history, so inspection and coaching can see
+how qualification evolved. :class:`BuyingInfluence` is a Strategic-Selling buying influence (a
+contact in a buying role with degree of influence, response mode, rating).
 """
 
 from __future__ import annotations
@@ -14,23 +14,6 @@ from django.conf import settings
 from django.db import models
 
 from milepost.core.models import AppendOnly
-
-
-class MethodologyPack(models.Model):
-    """The current version of one methodology pack (reloading a changed file replaces it)."""
-
-    key = models.SlugField(max_length=64, unique=True)
-    name = models.CharField(max_length=120)
-    definition = models.JSONField()
-    checksum = models.CharField(max_length=64)
-    source_name = models.CharField(max_length=255, blank=True)
-    loaded_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        ordering = ["name"]
-
-    def __str__(self) -> str:
-        return self.name
 
 
 class ElementAssessment(models.Model):

@@ -40,11 +40,10 @@ from milepost.methodology.selectors import (
     deal_assessment_history,
     deal_assessments,
     deal_influences,
-    pack_definitions,
 )
 from milepost.pipeline.models import Opportunity, OpportunityContact
 from milepost.pipeline.selectors import opportunity_contacts, opportunity_get
-from milepost.process.selectors import process_definition
+from milepost.process.selectors import pack_definitions, process_definition
 from milepost.team.models import User
 
 # A handful: more questions than a rep can ask on one call is a list nobody reads.

@@ -1,43 +1,19 @@
-"""Reads for methodologies: the loaded packs (cached by checksum) and a deal's assessments."""
+"""Reads for methodologies on a deal: element assessments, buying influences, their history.
+
+The loaded packs themselves are read with :func:`milepost.process.selectors.pack_definitions`.
+"""
 
 from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from milepost.engine.methodology_schema import MethodologyDef, element_scales
 from milepost.methodology.models import (
     BuyingInfluence,
     BuyingInfluenceEvent,
     ElementAssessment,
     ElementAssessmentEvent,
-    MethodologyPack,
 )
 from milepost.pipeline.models import Opportunity
-
-_CACHE: dict[tuple[tuple[str, str], ...], dict[str, MethodologyDef]] = {}
-
-
-def pack_definitions() -> dict[str, MethodologyDef]:
-    """Every loaded pack, validated, by key. One small query; parsing is cached by checksum."""
-    stamp = tuple(MethodologyPack.objects.order_by("key").values_list("key", "checksum"))
-    cached = _CACHE.get(stamp)
-    if cached is None:
-        cached = {
-            pack.key: MethodologyDef.model_validate(pack.definition)
-            for pack in MethodologyPack.objects.order_by("key")
-        }
-        _CACHE.clear()
-        _CACHE[stamp] = cached
-    return cached
-
-
-def scales() -> dict[tuple[str, str], tuple[str, ...]]:
-    """(pack, element) -> level keys lowest first, for exit-criterion rules on elements."""
-    return element_scales(pack_definitions())
-
-
-def pack_list() -> QuerySet[MethodologyPack]:
-    return MethodologyPack.objects.order_by("name")
 
 
 def deal_assessments(*, opportunity: Opportunity) -> dict[tuple[str, str], ElementAssessment]:

@@ -1,4 +1,6 @@
-"""Writes for methodologies: load packs; score elements and record buying influences on a deal.
+"""Writes for methodologies: score elements and record buying influences on a deal.
+
+Loading packs is :mod:`milepost.process.services` (packs are reference data like processes).
 
 Who may write on a deal: anyone who may see it (its owner, the managers above the owner, an
 admin), the same as for evidence. Every change is atomic, version-checked (optimistic lock) and
@@ -8,10 +10,8 @@ appends a history row with who and when. A bad value raises
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
 from typing import Any
 
 from django.db import transaction
@@ -23,94 +23,18 @@ from milepost.core.errors import InvalidChange, NotFound, VersionConflict, check
 from milepost.engine.methodology_schema import (
     InfluenceModelDef,
     MethodologyDef,
-    check_process_packs,
-    parse_methodology,
 )
-from milepost.engine.process_schema import ProcessDef, ProcessError, ProcessInvalid
 from milepost.methodology.models import (
     BuyingInfluence,
     BuyingInfluenceEvent,
     ElementAssessment,
     ElementAssessmentEvent,
     InfluenceAction,
-    MethodologyPack,
 )
-from milepost.methodology.selectors import pack_definitions
 from milepost.pipeline.models import Opportunity
 from milepost.pipeline.services import opportunity_lock
-from milepost.process.models import ProcessVersion
+from milepost.process.selectors import pack_definitions
 from milepost.team.models import User
-
-PACKS_DIR = Path(__file__).resolve().parent / "packs"
-
-
-@dataclass(frozen=True)
-class PackLoadResult:
-    pack: MethodologyPack
-    created: bool
-    changed: bool
-
-
-def pack_store(*, definition: MethodologyDef, source_name: str = "") -> PackLoadResult:
-    """Store a validated pack as the current one for its key (unchanged: nothing written)."""
-    checksum = definition.checksum()
-    existing = MethodologyPack.objects.filter(key=definition.key).first()
-    if existing is not None and existing.checksum == checksum:
-        return PackLoadResult(existing, created=False, changed=False)
-    pack, created = MethodologyPack.objects.update_or_create(
-        key=definition.key,
-        defaults={
-            "name": definition.name,
-            "definition": definition.canonical(),
-            "checksum": checksum,
-            "source_name": source_name,
-        },
-    )
-    return PackLoadResult(pack, created=created, changed=True)
-
-
-@transaction.atomic
-def pack_load(*, text: str, source_name: str = "") -> PackLoadResult:
-    """Validate a pack file and store it. Raises ``ProcessInvalid`` listing every problem.
-
-    A changed pack must still have every element and level the current processes use.
-    """
-    definition = parse_methodology(text)
-    _check_still_fits_processes(definition)
-    return pack_store(definition=definition, source_name=source_name)
-
-
-def pack_load_defaults() -> list[PackLoadResult]:
-    """Load every pack shipped in ``methodology/packs`` (idempotent)."""
-    return [
-        pack_load(text=path.read_text(), source_name=path.name)
-        for path in sorted(PACKS_DIR.glob("*.yaml"))
-    ]
-
-
-def ensure_packs(keys: set[str]) -> None:
-    """Load shipped packs a process names that the database does not hold yet."""
-    missing = keys - set(MethodologyPack.objects.filter(key__in=keys).values_list("key", flat=True))
-    for key in sorted(missing):
-        path = PACKS_DIR / f"{key}.yaml"
-        if path.exists():
-            pack_store(definition=parse_methodology(path.read_text()), source_name=path.name)
-
-
-def _check_still_fits_processes(definition: MethodologyDef) -> None:
-    problems: list[ProcessError] = []
-    # The process is checked against every loaded pack with this one replaced: checking it
-    # against this pack alone would call the other packs it lists unknown.
-    packs = {**pack_definitions(), definition.key: definition}
-    for version in ProcessVersion.objects.filter(is_current=True).select_related("process"):
-        process = ProcessDef.model_validate(version.definition)
-        if definition.key not in {use.pack for use in process.methodologies}:
-            continue
-        for error in check_process_packs(process, packs):
-            problems.append(ProcessError(f"{version.process.key}: {error.location}", error.message))
-    if problems:
-        raise ProcessInvalid(problems)
-
 
 # ---------------------------------------------------------------------------------------------
 # On a deal.

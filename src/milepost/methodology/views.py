@@ -31,9 +31,9 @@ from milepost.methodology.panel import (
     element_history,
     methodology_panel,
 )
-from milepost.methodology.selectors import pack_definitions
 from milepost.methodology.services import assessment_record, influence_remove, influence_save
 from milepost.pipeline.selectors import opportunity_get
+from milepost.process.selectors import pack_definitions
 
 CONFLICT_MESSAGE = (
     "Someone else changed this since you loaded the page, so nothing was saved. "

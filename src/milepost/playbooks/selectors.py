@@ -10,10 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from milepost.engine.process_schema import ProcessDef, StageDef
-from milepost.methodology.selectors import pack_definitions
 from milepost.playbooks.job_aid import JobAid, StageNotFound, build_job_aid, find_stage
 from milepost.process.models import ProcessVersion
-from milepost.process.selectors import process_version
+from milepost.process.selectors import pack_definitions, process_version
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ A :class:`SalesProcess` (new business, renewal, partner ...) has immutable
 readable. Stages and exit criteria are stored as rows of the version that defined them, so an
 opportunity's stage (a foreign key) always means exactly what it meant when it was set.
 The YAML schema itself lives in :mod:`milepost.engine.process_schema` (no Django there).
+The methodology packs a process maps (:class:`MethodologyPack`) are stored here too.
 """
 
 from __future__ import annotations
@@ -180,3 +181,27 @@ class ProcessDraft(models.Model):
 
     def __str__(self) -> str:
         return f"draft of {self.document.get('key', '?')} ({self.pk})"
+
+
+class MethodologyPack(models.Model):
+    """The current version of one methodology pack (reloading a changed file replaces it).
+
+    Reference data like a process: a process maps pack elements to its stages and is checked
+    against the loaded packs, and a changed pack must still fit the current processes, so the
+    two live in one app. What reps score on a deal is in :mod:`milepost.methodology`. The table
+    keeps the name it had when the model was part of the methodology app.
+    """
+
+    key = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=120)
+    definition = models.JSONField()
+    checksum = models.CharField(max_length=64)
+    source_name = models.CharField(max_length=255, blank=True)
+    loaded_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "methodology_methodologypack"
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

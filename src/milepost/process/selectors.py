@@ -1,4 +1,5 @@
-"""Reads for sales processes. Process definitions are readable by every signed-in user."""
+"""Reads for sales processes and the methodology packs they map: readable by every signed-in
+user."""
 
 from __future__ import annotations
 
@@ -8,8 +9,15 @@ from functools import lru_cache
 
 from django.db.models import Count, Prefetch, QuerySet
 
+from milepost.engine.methodology_schema import MethodologyDef, element_scales
 from milepost.engine.process_schema import ProcessDef
-from milepost.process.models import ExitCriterion, ProcessVersion, SalesProcess, Stage
+from milepost.process.models import (
+    ExitCriterion,
+    MethodologyPack,
+    ProcessVersion,
+    SalesProcess,
+    Stage,
+)
 
 
 def process_list() -> QuerySet[SalesProcess]:
@@ -90,3 +98,29 @@ def process_definitions(version_ids: Sequence[int]) -> dict[int, ProcessDef]:
 def process_definition(version_id: int) -> ProcessDef:
     """The parsed definition of one process version."""
     return process_definitions([version_id])[version_id]
+
+
+_CACHE: dict[tuple[tuple[str, str], ...], dict[str, MethodologyDef]] = {}
+
+
+def pack_definitions() -> dict[str, MethodologyDef]:
+    """Every loaded pack, validated, by key. One small query; parsing is cached by checksum."""
+    stamp = tuple(MethodologyPack.objects.order_by("key").values_list("key", "checksum"))
+    cached = _CACHE.get(stamp)
+    if cached is None:
+        cached = {
+            pack.key: MethodologyDef.model_validate(pack.definition)
+            for pack in MethodologyPack.objects.order_by("key")
+        }
+        _CACHE.clear()
+        _CACHE[stamp] = cached
+    return cached
+
+
+def scales() -> dict[tuple[str, str], tuple[str, ...]]:
+    """(pack, element) -> level keys lowest first, for exit-criterion rules on elements."""
+    return element_scales(pack_definitions())
+
+
+def pack_list() -> QuerySet[MethodologyPack]:
+    return MethodologyPack.objects.order_by("name")

@@ -1,4 +1,11 @@
-"""Writes for sales processes: load a YAML definition as a new immutable version."""
+"""Writes for sales processes and methodology packs: load each from YAML.
+
+A process maps elements of methodology packs to its stages, and is checked against the loaded
+packs when it is stored; a changed pack must still have what the current processes use. The two
+checks need each other, so packs are loaded here, next to processes, and this module depends on
+nothing above ``process`` (pack definitions are reference data; scoring deals against them is
+:mod:`milepost.methodology`, a layer above pipeline).
+"""
 
 from __future__ import annotations
 
@@ -7,14 +14,24 @@ from pathlib import Path
 
 from django.db import transaction
 
-from milepost.engine.methodology_schema import check_process_packs
-from milepost.engine.process_schema import ProcessDef, ProcessInvalid, parse_process
-from milepost.methodology.selectors import pack_definitions
-from milepost.methodology.services import ensure_packs, pack_load_defaults
-from milepost.process.models import ExitCriterion, ProcessVersion, SalesProcess, Stage
+from milepost.engine.methodology_schema import (
+    MethodologyDef,
+    check_process_packs,
+    parse_methodology,
+)
+from milepost.engine.process_schema import ProcessDef, ProcessError, ProcessInvalid, parse_process
+from milepost.process.models import (
+    ExitCriterion,
+    MethodologyPack,
+    ProcessVersion,
+    SalesProcess,
+    Stage,
+)
+from milepost.process.selectors import pack_definitions
 from milepost.team.models import User
 
 DEFAULTS_DIR = Path(__file__).resolve().parent / "defaults"
+PACKS_DIR = Path(__file__).resolve().parent / "packs"
 
 
 @dataclass(frozen=True)
@@ -151,3 +168,74 @@ def check_against_packs(definition: ProcessDef) -> None:
     errors = check_process_packs(definition, pack_definitions())
     if errors:
         raise ProcessInvalid(errors)
+
+
+# --- Methodology packs ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PackLoadResult:
+    pack: MethodologyPack
+    created: bool
+    changed: bool
+
+
+def pack_store(*, definition: MethodologyDef, source_name: str = "") -> PackLoadResult:
+    """Store a validated pack as the current one for its key (unchanged: nothing written)."""
+    checksum = definition.checksum()
+    existing = MethodologyPack.objects.filter(key=definition.key).first()
+    if existing is not None and existing.checksum == checksum:
+        return PackLoadResult(existing, created=False, changed=False)
+    pack, created = MethodologyPack.objects.update_or_create(
+        key=definition.key,
+        defaults={
+            "name": definition.name,
+            "definition": definition.canonical(),
+            "checksum": checksum,
+            "source_name": source_name,
+        },
+    )
+    return PackLoadResult(pack, created=created, changed=True)
+
+
+@transaction.atomic
+def pack_load(*, text: str, source_name: str = "") -> PackLoadResult:
+    """Validate a pack file and store it. Raises ``ProcessInvalid`` listing every problem.
+
+    A changed pack must still have every element and level the current processes use.
+    """
+    definition = parse_methodology(text)
+    _check_still_fits_processes(definition)
+    return pack_store(definition=definition, source_name=source_name)
+
+
+def pack_load_defaults() -> list[PackLoadResult]:
+    """Load every pack shipped in ``process/packs`` (idempotent)."""
+    return [
+        pack_load(text=path.read_text(), source_name=path.name)
+        for path in sorted(PACKS_DIR.glob("*.yaml"))
+    ]
+
+
+def ensure_packs(keys: set[str]) -> None:
+    """Load shipped packs a process names that the database does not hold yet."""
+    missing = keys - set(MethodologyPack.objects.filter(key__in=keys).values_list("key", flat=True))
+    for key in sorted(missing):
+        path = PACKS_DIR / f"{key}.yaml"
+        if path.exists():
+            pack_store(definition=parse_methodology(path.read_text()), source_name=path.name)
+
+
+def _check_still_fits_processes(definition: MethodologyDef) -> None:
+    problems: list[ProcessError] = []
+    # The process is checked against every loaded pack with this one replaced: checking it
+    # against this pack alone would call the other packs it lists unknown.
+    packs = {**pack_definitions(), definition.key: definition}
+    for version in ProcessVersion.objects.filter(is_current=True).select_related("process"):
+        process = ProcessDef.model_validate(version.definition)
+        if definition.key not in {use.pack for use in process.methodologies}:
+            continue
+        for error in check_process_packs(process, packs):
+            problems.append(ProcessError(f"{version.process.key}: {error.location}", error.message))
+    if problems:
+        raise ProcessInvalid(problems)

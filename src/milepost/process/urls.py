@@ -1,31 +1,13 @@
+"""Process pages, read-only. :mod:`milepost.urls` mounts them under ``/process/`` in the
+``process`` namespace, after the designer's pages (:mod:`milepost.designer.urls`)."""
+
 from django.urls import path
 
 from milepost.process import views
 
 app_name = "process"
-draft = "drafts/<int:draft_id>/"
-stage = draft + "stages/<int:stage>/"
-criterion = stage + "criteria/<int:criterion>/"
 urlpatterns = [
     path("", views.process_list_view, name="list"),
-    # The designer (sales-ops admins), before the process-key patterns.
-    path("designer/", views.designer_home, name="designer"),
-    path("designer/new/", views.draft_new_process, name="draft_new_process"),
-    path(draft, views.draft_view, name="draft"),
-    path(draft + "settings/", views.draft_settings, name="draft_settings"),
-    path(draft + "stages/add/", views.draft_stage_add, name="draft_stage_add"),
-    path(stage, views.draft_stage, name="draft_stage"),
-    path(stage + "move/", views.draft_stage_move, name="draft_stage_move"),
-    path(stage + "delete/", views.draft_stage_delete, name="draft_stage_delete"),
-    path(stage + "criteria/add/", views.draft_criterion_add, name="draft_criterion_add"),
-    path(criterion, views.draft_criterion_edit, name="draft_criterion"),
-    path(criterion + "move/", views.draft_criterion_move, name="draft_criterion_move"),
-    path(criterion + "delete/", views.draft_criterion_delete, name="draft_criterion_delete"),
-    path(draft + "yaml/", views.draft_yaml, name="draft_yaml"),
-    path(draft + "publish/", views.draft_publish_view, name="draft_publish"),
-    path(draft + "discard/", views.draft_discard_view, name="draft_discard"),
-    path("<slug:key>/drafts/new/", views.draft_new, name="draft_new"),
-    # Reading a process: everyone signed in.
     path("<slug:key>/", views.process_detail, name="detail"),
     path("<slug:key>/map/", views.process_map_view, name="map"),
     path("<slug:key>/v<int:number>/", views.process_detail, name="version"),

@@ -34,11 +34,10 @@ from milepost.engine.signals import SIGNAL_LABELS
 from milepost.engine.skill_gaps import indicator_hits, skill_gaps
 from milepost.inspection.services import inspect_pipeline
 from milepost.methodology.models import ElementAssessment
-from milepost.methodology.selectors import pack_definitions
-from milepost.methodology.selectors import scales as methodology_scales
 from milepost.pipeline.models import Opportunity
 from milepost.process.models import StageKind
-from milepost.process.selectors import process_definitions
+from milepost.process.selectors import pack_definitions, process_definitions
+from milepost.process.selectors import scales as methodology_scales
 from milepost.team.models import User
 from milepost.team.selectors import subordinate_ids
 

@@ -22,8 +22,8 @@ from milepost.core.errors import VersionConflict, check_version
 from milepost.engine.competency_schema import CompetencyModelDef, parse_competency_model
 from milepost.engine.methodology_schema import MethodologyDef
 from milepost.engine.process_schema import ProcessError, ProcessInvalid, line_of
-from milepost.methodology.selectors import pack_definitions
 from milepost.process.models import ProcessVersion
+from milepost.process.selectors import pack_definitions
 
 # --- Validation with lines ------------------------------------------------------------------
 

@@ -393,7 +393,7 @@ def _met_events(deal_ids: list[int], since: datetime, until: datetime) -> pl.Dat
     methodology elements reaching the top of their scale (key ``pack.element``)."""
     from milepost.evidence.models import EvidenceAction, EvidenceEvent, EvidenceState
     from milepost.methodology.models import ElementAssessmentEvent
-    from milepost.methodology.selectors import scales
+    from milepost.process.selectors import scales
 
     rows = list(
         EvidenceEvent.objects.filter(
@@ -430,7 +430,7 @@ def _period_hits(
     from milepost.coaching.competencies.selectors import competency_model
     from milepost.engine.skill_gaps import indicator_hits
     from milepost.methodology.models import ElementAssessmentEvent
-    from milepost.methodology.selectors import scales
+    from milepost.process.selectors import scales
 
     model = competency_model()
     usable = [i for i in model.indicators if i.when.criterion_unmet is None]

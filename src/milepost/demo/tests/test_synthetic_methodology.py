@@ -11,8 +11,7 @@ from milepost.demo import synthetic_evidence
 from milepost.demo.synthetic_methodology import assessment_rows, influence_rows
 from milepost.engine.methodology_schema import parse_methodology
 from milepost.engine.process_schema import parse_process
-from milepost.methodology.services import PACKS_DIR
-from milepost.process.services import DEFAULTS_DIR
+from milepost.process.services import DEFAULTS_DIR, PACKS_DIR
 
 PROCESS = parse_process((DEFAULTS_DIR / "new_business.yaml").read_text())
 PACKS = {

@@ -478,7 +478,7 @@ def test_naive_times_are_refused() -> None:
 def test_every_default_rule_evaluates() -> None:
     process = parse_process(NEW_BUSINESS)
     criteria = [c for s in process.open_stages for c in s.exit_criteria]
-    packs = Path(__file__).resolve().parents[2] / "methodology" / "packs"
+    packs = Path(__file__).resolve().parents[2] / "process" / "packs"
     scales = element_scales(
         {p.stem: parse_methodology(p.read_text()) for p in packs.glob("*.yaml")}
     )

@@ -50,10 +50,10 @@ from milepost.inspection.selectors import (
     stage_criteria,
 )
 from milepost.methodology.models import ElementAssessment
-from milepost.methodology.selectors import scales as methodology_scales
 from milepost.pipeline.facts import deal_facts_refresh
 from milepost.pipeline.models import Activity, Opportunity, OpportunityContact, Product
 from milepost.process.models import ProcessVersion, Stage
+from milepost.process.selectors import scales as methodology_scales
 from milepost.team.models import User
 from milepost.testing.factories import Org, make_account, make_contact
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
+from milepost.designer.publish import draft_publish
+from milepost.designer.services import draft_stage_move, draft_start
 from milepost.inspection.services import inspect_pipeline
 from milepost.pipeline.choices import TransitionSource
 from milepost.pipeline.models import StageTransition
-from milepost.process.designer import draft_stage_move, draft_start
-from milepost.process.migration import draft_publish
 from milepost.testing.factories import make_opportunity
 
 pytestmark = pytest.mark.django_db

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 from milepost.accounts.models import Contact
 from milepost.engine.methodology_schema import parse_methodology
-from milepost.methodology.services import pack_store
 from milepost.pipeline.models import Opportunity, OpportunityContact
-from milepost.process.services import process_load
+from milepost.process.services import pack_store, process_load
 from milepost.team.models import User
 from milepost.testing.factories import make_account, make_contact, make_opportunity
 

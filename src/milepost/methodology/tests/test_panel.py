@@ -174,8 +174,7 @@ def test_row_carries_score_rubric_notes_answers_and_who(org, method):
 def test_a_pack_that_is_not_loaded_is_named_not_shown(org, method):
     deal = make_deal(org.rep_a1, stage_key="second")
     panel = methodology_panel(user=org.rep_a1, opportunity_id=deal.pk)
-    from milepost.methodology.selectors import pack_definitions
-    from milepost.process.selectors import process_definition
+    from milepost.process.selectors import pack_definitions, process_definition
 
     packs = {k: v for k, v in pack_definitions().items() if k != "sheet"}
     rebuilt = build_panel(

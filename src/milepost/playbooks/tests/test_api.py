@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from milepost.methodology.selectors import pack_definitions
+from milepost.process.selectors import pack_definitions
 from milepost.process.services import process_load
 
 pytestmark = pytest.mark.django_db

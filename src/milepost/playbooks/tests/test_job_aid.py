@@ -8,9 +8,8 @@ import pytest
 
 from milepost.engine.methodology_schema import MethodologyDef, parse_methodology
 from milepost.engine.process_schema import ProcessDef, parse_process
-from milepost.methodology.services import PACKS_DIR
 from milepost.playbooks.job_aid import StageNotFound, build_job_aid
-from milepost.process.services import DEFAULTS_DIR, with_playbook_files
+from milepost.process.services import DEFAULTS_DIR, PACKS_DIR, with_playbook_files
 
 
 @pytest.fixture(scope="module")

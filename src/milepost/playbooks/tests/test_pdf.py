@@ -11,10 +11,9 @@ from pypdf import PdfReader
 
 from milepost.engine.methodology_schema import parse_methodology
 from milepost.engine.process_schema import parse_process
-from milepost.methodology.services import PACKS_DIR
 from milepost.playbooks.job_aid import build_job_aid
 from milepost.playbooks.pdf import job_aid_pdf, latin1
-from milepost.process.services import DEFAULTS_DIR, with_playbook_files
+from milepost.process.services import DEFAULTS_DIR, PACKS_DIR, with_playbook_files
 
 PACKS = {
     pack.key: pack

@@ -7,8 +7,8 @@ from django.urls import reverse
 
 from milepost.engine.process_schema import ProcessDef, parse_process
 from milepost.engine.rule_text import rule_sentence
-from milepost.methodology.selectors import pack_definitions
 from milepost.process.models import ProcessVersion
+from milepost.process.selectors import pack_definitions
 
 pytestmark = pytest.mark.django_db
 ROLES = ["admin", "leader", "manager_a", "rep_a1", "rep_solo"]

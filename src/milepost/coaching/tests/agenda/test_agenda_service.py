@@ -17,9 +17,8 @@ from milepost.core.errors import NotFound
 from milepost.engine.agenda import closeness
 from milepost.inspection.services import inspect_pipeline
 from milepost.methodology.models import ElementAssessment
-from milepost.methodology.selectors import pack_definitions
 from milepost.pipeline.models import Opportunity
-from milepost.process.selectors import process_definition
+from milepost.process.selectors import pack_definitions, process_definition
 from milepost.testing.factories import make_opportunity
 
 pytestmark = pytest.mark.django_db

@@ -20,7 +20,7 @@ from milepost.engine.vocabulary import CORE_SKILLS
 SRC = Path(__file__).resolve().parents[3]
 MODEL_PATH = SRC / "coaching" / "defaults" / "competencies.yaml"
 PROCESS_PATH = SRC / "process" / "defaults" / "new_business.yaml"
-PACKS_DIR = SRC / "methodology" / "packs"
+PACKS_DIR = SRC / "process" / "packs"
 TEXT = MODEL_PATH.read_text(encoding="utf-8")
 
 

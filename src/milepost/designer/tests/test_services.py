@@ -7,8 +7,8 @@ import pytest
 from django.core.exceptions import PermissionDenied
 
 from milepost.core.errors import InvalidChange, NotFound, VersionConflict
+from milepost.designer import selectors, services, validation
 from milepost.engine.process_schema import ProcessDef
-from milepost.process import designer as d
 from milepost.process.models import ProcessDraft
 
 pytestmark = pytest.mark.django_db
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def draft(org, processes) -> ProcessDraft:
-    return d.draft_start(user=org.admin, process_key="new_business")
+    return services.draft_start(user=org.admin, process_key="new_business")
 
 
 def _keys(draft: ProcessDraft) -> list[str]:
@@ -24,39 +24,39 @@ def _keys(draft: ProcessDraft) -> list[str]:
 
 
 def test_a_draft_starts_as_a_copy_of_the_live_version(org, draft):
-    live = d.live_version(draft)
+    live = selectors.live_version(draft)
     assert draft.based_on == live
     assert draft.document == live.definition
     assert draft.version == 1
-    assert d.draft_problems(draft.document) == []
-    assert d.draft_diff(draft) == []
+    assert validation.draft_problems(draft.document) == []
+    assert selectors.draft_diff(draft) == []
 
 
 @pytest.mark.parametrize("role", ["rep_a1", "manager_a", "leader"])
 def test_only_admins_start_read_or_edit_drafts(org, draft, role):
     user = getattr(org, role)
     with pytest.raises(PermissionDenied):
-        d.draft_start(user=user, process_key="new_business")
+        services.draft_start(user=user, process_key="new_business")
     with pytest.raises(PermissionDenied):
-        d.draft_get(user=user, draft_id=draft.pk)
+        selectors.draft_get(user=user, draft_id=draft.pk)
     with pytest.raises(PermissionDenied):
-        d.draft_get(user=user, draft_id=draft.pk + 999)  # same answer for a missing draft
+        selectors.draft_get(user=user, draft_id=draft.pk + 999)  # same answer for a missing draft
     with pytest.raises(PermissionDenied):
-        d.draft_update_settings(
+        services.draft_update_settings(
             user=user, draft_id=draft.pk, expected_version=draft.version, name="X"
         )
 
 
 def test_unknown_process_or_draft_is_not_found(org, processes):
     with pytest.raises(NotFound):
-        d.draft_start(user=org.admin, process_key="nope")
+        services.draft_start(user=org.admin, process_key="nope")
     with pytest.raises(NotFound):
-        d.draft_get(user=org.admin, draft_id=12345)
+        selectors.draft_get(user=org.admin, draft_id=12345)
 
 
 def test_stage_edits_add_rename_rekey_reorder_delete(org, draft):
     admin = org.admin
-    draft = d.draft_stage_add(
+    draft = services.draft_stage_add(
         user=admin,
         draft_id=draft.pk,
         expected_version=draft.version,
@@ -68,11 +68,11 @@ def test_stage_edits_add_rename_rekey_reorder_delete(org, draft):
         forecast_category="pipeline",
     )
     assert _keys(draft)[6] == "qualify"  # after the last open stage, before won / lost
-    draft = d.draft_stage_move(
+    draft = services.draft_stage_move(
         user=admin, draft_id=draft.pk, expected_version=draft.version, stage=6, direction="up"
     )
     assert _keys(draft)[5:7] == ["qualify", "negotiate"]
-    draft = d.draft_stage_update(
+    draft = services.draft_stage_update(
         user=admin,
         draft_id=draft.pk,
         expected_version=draft.version,
@@ -83,25 +83,27 @@ def test_stage_edits_add_rename_rekey_reorder_delete(org, draft):
     )
     assert draft.document["stages"][0]["label"] == "Connect"
     assert "expected_days" not in draft.document["stages"][0]  # unset: the default applies
-    draft = d.draft_stage_delete(
+    draft = services.draft_stage_delete(
         user=admin, draft_id=draft.pk, expected_version=draft.version, stage=5
     )
     assert _keys(draft) == [
         "connect", "discover", "commit", "evaluate", "justify", "negotiate", "won", "lost"
     ]  # fmt: skip
     assert draft.version == 5
-    assert d.draft_problems(draft.document) == []
-    assert any("stage 'engage' removed" in line for line in d.draft_diff(draft))
+    assert validation.draft_problems(draft.document) == []
+    assert any("stage 'engage' removed" in line for line in selectors.draft_diff(draft))
     with pytest.raises(InvalidChange):
-        d.draft_stage_move(
+        services.draft_stage_move(
             user=admin, draft_id=draft.pk, expected_version=draft.version, stage=0, direction="up"
         )
 
 
 def test_criteria_edits_with_a_rule_typed_as_yaml(org, draft):
     admin = org.admin
-    rule = d.parse_rule("all:\n  - contact_role: {role: champion}\n  - not: {field_set: product}\n")
-    draft = d.draft_criterion_add(
+    rule = services.parse_rule(
+        "all:\n  - contact_role: {role: champion}\n  - not: {field_set: product}\n"
+    )
+    draft = services.draft_criterion_add(
         user=admin,
         draft_id=draft.pk,
         expected_version=draft.version,
@@ -116,7 +118,7 @@ def test_criteria_edits_with_a_rule_typed_as_yaml(org, draft):
         "all": [{"contact_role": {"role": "champion"}}, {"not": {"field_set": "product"}}]
     }
     last = len(criteria) - 1
-    draft = d.draft_criterion_move(
+    draft = services.draft_criterion_move(
         user=admin,
         draft_id=draft.pk,
         expected_version=draft.version,
@@ -125,7 +127,7 @@ def test_criteria_edits_with_a_rule_typed_as_yaml(org, draft):
         direction="up",
     )
     assert draft.document["stages"][1]["exit_criteria"][last - 1]["id"] == "champion_named"
-    draft = d.draft_criterion_update(
+    draft = services.draft_criterion_update(
         user=admin,
         draft_id=draft.pk,
         expected_version=draft.version,
@@ -135,17 +137,17 @@ def test_criteria_edits_with_a_rule_typed_as_yaml(org, draft):
         rule=None,
     )
     assert "rule" not in draft.document["stages"][1]["exit_criteria"][last - 1]
-    draft = d.draft_criterion_delete(
+    draft = services.draft_criterion_delete(
         user=admin, draft_id=draft.pk, expected_version=draft.version, stage=1, criterion=last - 1
     )
     assert "champion_named" not in {c["id"] for c in draft.document["stages"][1]["exit_criteria"]}
     with pytest.raises(InvalidChange, match="not valid YAML"):
-        d.parse_rule("all: [unclosed")
+        services.parse_rule("all: [unclosed")
 
 
 def test_problems_are_placed_at_the_stage_criterion_and_field(org, draft):
     admin = org.admin
-    draft = d.draft_stage_update(
+    draft = services.draft_stage_update(
         user=admin,
         draft_id=draft.pk,
         expected_version=draft.version,
@@ -154,7 +156,7 @@ def test_problems_are_placed_at_the_stage_criterion_and_field(org, draft):
         expected_days=90,
         max_days=10,
     )
-    draft = d.draft_criterion_update(
+    draft = services.draft_criterion_update(
         user=admin,
         draft_id=draft.pk,
         expected_version=draft.version,
@@ -163,16 +165,16 @@ def test_problems_are_placed_at_the_stage_criterion_and_field(org, draft):
         rule={"contact_role": {"role": "wizard"}},
         statement="no",
     )
-    draft = d.draft_update_settings(
+    draft = services.draft_update_settings(
         user=admin, draft_id=draft.pk, expected_version=draft.version, gate_policy="sometimes"
     )
-    targets = {(t.stage, t.criterion, t.field) for t in d.draft_targets(draft.document)}
+    targets = {(t.stage, t.criterion, t.field) for t in validation.draft_targets(draft.document)}
     assert (2, None, "probability") in targets
     assert (1, 1, "rule") in targets
     assert (1, 1, "statement") in targets
     assert (None, None, "gate_policy") in targets
     with pytest.raises(Exception, match="probability"):
-        d.draft_diff(draft)
+        selectors.draft_diff(draft)
 
 
 def test_pack_problems_come_from_the_same_check_as_process_store(org, draft):
@@ -184,46 +186,46 @@ def test_pack_problems_come_from_the_same_check_as_process_store(org, draft):
     pack = next(iter(document["stages"][stage]["methodology"]))
     mapping = dict(document["stages"][stage]["methodology"])
     mapping[pack] = {"required": ["no_such_element"]}
-    draft = d.draft_stage_update(
+    draft = services.draft_stage_update(
         user=org.admin,
         draft_id=draft.pk,
         expected_version=draft.version,
         stage=stage,
         methodology=mapping,
     )
-    (target,) = d.draft_targets(draft.document)
+    (target,) = validation.draft_targets(draft.document)
     assert (target.stage, target.criterion, target.field) == (stage, None, "methodology")
     assert "no_such_element" in target.message
 
 
 def test_whole_document_as_yaml_round_trips_and_bad_yaml_is_refused(org, draft):
-    text = d.document_yaml(draft.document)
+    text = validation.document_yaml(draft.document)
     changed = text.replace("label: Engage\n", "label: Engage the buyer\n")
-    draft = d.draft_replace(
+    draft = services.draft_replace(
         user=org.admin, draft_id=draft.pk, expected_version=draft.version, text=changed
     )
     assert draft.document["stages"][0]["label"] == "Engage the buyer"
     assert ProcessDef.model_validate(draft.document).stages[0].label == "Engage the buyer"
     with pytest.raises(InvalidChange, match="line"):
-        d.draft_replace(
+        services.draft_replace(
             user=org.admin, draft_id=draft.pk, expected_version=draft.version, text="key: [x"
         )
     with pytest.raises(InvalidChange, match="mapping"):
-        d.draft_replace(
+        services.draft_replace(
             user=org.admin, draft_id=draft.pk, expected_version=draft.version, text="- a\n- b\n"
         )
-    draft = d.draft_replace(
+    draft = services.draft_replace(
         user=org.admin, draft_id=draft.pk, expected_version=draft.version, text="key: x\n"
     )
-    assert {t.field for t in d.draft_targets(draft.document)} >= {"name", "stages"}
+    assert {t.field for t in validation.draft_targets(draft.document)} >= {"name", "stages"}
 
 
 def test_concurrent_edits_conflict(org, draft):
-    d.draft_update_settings(
+    services.draft_update_settings(
         user=org.admin, draft_id=draft.pk, expected_version=1, name="New business 2"
     )
     with pytest.raises(VersionConflict):
-        d.draft_update_settings(
+        services.draft_update_settings(
             user=org.admin, draft_id=draft.pk, expected_version=1, name="Something else"
         )
     draft.refresh_from_db()

@@ -11,10 +11,14 @@ import pytest
 from milepost.engine.methodology_schema import check_process_packs, parse_methodology
 from milepost.engine.process_schema import ProcessInvalid, parse_process
 from milepost.engine.vocabulary import CORE_SKILLS
-from milepost.methodology.models import MethodologyPack
-from milepost.methodology.services import PACKS_DIR, pack_load, pack_load_defaults
-from milepost.process.models import ProcessVersion
-from milepost.process.services import DEFAULTS_DIR, process_load_defaults
+from milepost.process.models import MethodologyPack, ProcessVersion
+from milepost.process.services import (
+    DEFAULTS_DIR,
+    PACKS_DIR,
+    pack_load,
+    pack_load_defaults,
+    process_load_defaults,
+)
 
 SHIPPED = sorted(PACKS_DIR.glob("*.yaml"))
 

@@ -2,7 +2,7 @@
 
 The forms parse types only (a whole number, a choice, lines of text, a rule as YAML): whether
 the process is valid is decided by the CLI's validator on the saved draft
-(:func:`milepost.process.designer.draft_problems`), whose problems the pages show at the field.
+(:func:`milepost.designer.validation.draft_problems`), whose problems the pages show at the field.
 So a form accepts e.g. a probability of 150; the page then says why it cannot be published.
 """
 
@@ -13,6 +13,7 @@ from typing import Any
 from django import forms
 
 from milepost.core.errors import InvalidChange
+from milepost.designer.services import parse_rule
 from milepost.engine.methodology_schema import MethodologyDef
 from milepost.engine.vocabulary import (
     BUYER_PHASES,
@@ -20,7 +21,6 @@ from milepost.engine.vocabulary import (
     STAGE_KINDS,
     VERIFIERS,
 )
-from milepost.process.designer import parse_rule
 
 NOT_RELEVANT, RECOMMENDED, REQUIRED = "", "recommended", "required"
 _LEVELS = [(NOT_RELEVANT, "Not relevant"), (RECOMMENDED, "Recommended"), (REQUIRED, "Required")]

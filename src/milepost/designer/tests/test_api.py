@@ -1,5 +1,4 @@
-"""Designer API: drafts are admin-only (403 for every other role, token or session); export is
-for everyone signed in."""
+"""Designer API: drafts are admin-only (403 for every other role, token or session)."""
 
 from __future__ import annotations
 
@@ -7,7 +6,6 @@ import json
 
 import pytest
 
-from milepost.engine.process_schema import parse_process
 from milepost.pipeline.models import Opportunity
 from milepost.process.models import ProcessDraft, ProcessVersion
 from milepost.testing.factories import make_opportunity
@@ -114,21 +112,3 @@ def test_publish_of_an_invalid_draft_lists_problems(org, client_for, draft_id):
     assert response.status_code == 422
     assert [p["field"] for p in response.json()["problems"]] == ["gate_policy"]
     assert ProcessVersion.objects.filter(process__key="new_business").count() == 1
-
-
-@pytest.mark.parametrize("role", ["admin", "leader", "manager_a", "rep_a1", "rep_solo"])
-def test_everyone_signed_in_exports_yaml(org, client_for, processes, role):
-    response = client_for(getattr(org, role)).get(
-        f"{API}/processes/new_business/versions/1/export.yaml"
-    )
-    assert response.status_code == 200
-    assert response["Content-Type"].startswith("application/yaml")
-    assert 'filename="new_business-v1.yaml"' in response["Content-Disposition"]
-    version = ProcessVersion.objects.get(process__key="new_business", number=1)
-    assert parse_process(response.content.decode()).checksum() == version.checksum
-
-
-def test_export_needs_sign_in_and_an_existing_version(client, org, client_for, processes):
-    assert client.get(f"{API}/processes/new_business/versions/1/export.yaml").status_code == 401
-    signed = client_for(org.rep_a1)
-    assert signed.get(f"{API}/processes/new_business/versions/9/export.yaml").status_code == 404

@@ -13,15 +13,15 @@ from django.db.models.query import QuerySet
 from django.utils import timezone
 
 from milepost.core.errors import InvalidChange, VersionConflict
-from milepost.pipeline.choices import TransitionSource
-from milepost.pipeline.models import Opportunity, StageTransition
-from milepost.pipeline.services import opportunity_move_stage, opportunity_update
-from milepost.process.designer import (
+from milepost.designer.publish import MappingRequired, draft_publish
+from milepost.designer.services import (
     draft_stage_delete,
     draft_stage_update,
     draft_start,
 )
-from milepost.process.migration import MappingRequired, draft_publish
+from milepost.pipeline.choices import TransitionSource
+from milepost.pipeline.models import Opportunity, StageTransition
+from milepost.pipeline.services import opportunity_move_stage, opportunity_update
 from milepost.process.models import ProcessDraft, ProcessVersion
 from milepost.testing.factories import make_opportunity
 

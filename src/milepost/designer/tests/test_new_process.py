@@ -7,18 +7,18 @@ from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
 from milepost.core.errors import InvalidChange
-from milepost.process import designer as d
-from milepost.process.migration import draft_publish
+from milepost.designer import services, validation
+from milepost.designer.publish import draft_publish
 from milepost.process.models import ProcessDraft, SalesProcess
 
 pytestmark = pytest.mark.django_db
 
 
 def test_new_process_draft_is_valid_and_publishes_as_version_1(org, processes):
-    draft = d.draft_start_new(user=org.admin, key="partner_resale", name="Partner resale")
+    draft = services.draft_start_new(user=org.admin, key="partner_resale", name="Partner resale")
     assert draft.process is None
-    assert d.draft_problems(draft.document) == []
-    draft = d.draft_stage_update(
+    assert validation.draft_problems(draft.document) == []
+    draft = services.draft_stage_update(
         user=org.admin,
         draft_id=draft.pk,
         expected_version=draft.version,
@@ -48,15 +48,15 @@ def test_new_process_draft_is_valid_and_publishes_as_version_1(org, processes):
 )
 def test_bad_new_process_is_refused_naming_the_field(org, processes, key, name, field):
     with pytest.raises(InvalidChange) as info:
-        d.draft_start_new(user=org.admin, key=key, name=name)
+        services.draft_start_new(user=org.admin, key=key, name=name)
     assert info.value.field == field
     assert not ProcessDraft.objects.exists()
 
 
 def test_a_new_process_draft_cannot_take_over_an_existing_key(org, processes):
-    draft = d.draft_start_new(user=org.admin, key="brand_new", name="Brand new")
+    draft = services.draft_start_new(user=org.admin, key="brand_new", name="Brand new")
     doc = dict(draft.document, key="new_business")
-    draft = d.draft_replace(
+    draft = services.draft_replace(
         user=org.admin, draft_id=draft.pk, expected_version=draft.version, document=doc
     )
     versions = SalesProcess.objects.get(key="new_business").versions.count()
@@ -69,7 +69,7 @@ def test_a_new_process_draft_cannot_take_over_an_existing_key(org, processes):
 @pytest.mark.parametrize("role", ["rep_a1", "manager_a", "leader"])
 def test_only_admins_start_a_new_process(org, processes, client_for, role):
     with pytest.raises(PermissionDenied):
-        d.draft_start_new(user=getattr(org, role), key="x_process", name="X")
+        services.draft_start_new(user=getattr(org, role), key="x_process", name="X")
     url = reverse("process:draft_new_process")
     response = client_for(getattr(org, role)).post(url, {"key": "x_process", "name": "X"})
     assert response.status_code == 403

@@ -32,12 +32,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from milepost.core.errors import InvalidChange, NotFound, VersionConflict
+from milepost.designer.access import require_designer
+from milepost.designer.selectors import StageOnHold, stages_needing_mapping
+from milepost.designer.validation import draft_definition
 from milepost.engine.process_export import export_process
 from milepost.engine.process_schema import ProcessDef
 from milepost.pipeline.choices import TransitionSource
 from milepost.pipeline.models import Opportunity, StageTransition
 from milepost.pipeline.services import stage_change
-from milepost.process.designer import draft_definition, require_designer
 from milepost.process.models import ProcessDraft, ProcessVersion, SalesProcess, Stage, StageKind
 from milepost.process.services import process_store
 from milepost.team.models import User
@@ -54,19 +56,6 @@ _MOVED_FIELDS = [
     "updated_at",
     "version",
 ]
-
-
-@dataclass(frozen=True)
-class StageOnHold:
-    """An old stage with open deals that the new version cannot take as it is."""
-
-    key: str
-    label: str
-    open_deals: int
-
-    def __str__(self) -> str:
-        deals = f"{self.open_deals} open deal{'s' if self.open_deals != 1 else ''}"
-        return f"{self.label} ({self.key}): {deals}"
 
 
 class MappingRequired(InvalidChange):
@@ -88,32 +77,6 @@ class PublishResult:
     moved: int
     # (old key, new key) -> deals moved that way
     moves: dict[tuple[str, str], int] = field(default_factory=dict)
-
-
-def open_deals_by_stage(*, process_id: int) -> dict[str, StageOnHold]:
-    """Open deals on every version of the process, by stage key (label of the newest version)."""
-    counts: Counter[str] = Counter(
-        Opportunity.objects.filter(
-            stage__version__process_id=process_id, stage__kind=StageKind.OPEN
-        ).values_list("stage__key", flat=True)
-    )
-    labels: dict[str, str] = {}
-    for key, label in (
-        Stage.objects.filter(version__process_id=process_id, key__in=list(counts))
-        .order_by("version__number")
-        .values_list("key", "label")
-    ):
-        labels[key] = label
-    return {key: StageOnHold(key, labels.get(key, key), n) for key, n in sorted(counts.items())}
-
-
-def stages_needing_mapping(*, process_id: int | None, new: ProcessDef) -> list[StageOnHold]:
-    """Old stages with open deals whose key is not an open stage of ``new``."""
-    if process_id is None:
-        return []
-    open_keys = {s.key for s in new.open_stages}
-    held = open_deals_by_stage(process_id=process_id)
-    return [stage for key, stage in held.items() if key not in open_keys]
 
 
 def _check_mapping(

@@ -8,8 +8,8 @@ import re
 import pytest
 from django.urls import reverse
 
+from milepost.designer import services, validation
 from milepost.pipeline.models import Opportunity, StageTransition
-from milepost.process import designer
 from milepost.process.models import ProcessDraft, ProcessVersion
 from milepost.testing.factories import make_opportunity
 
@@ -20,7 +20,7 @@ NOT_DESIGNERS = ["leader", "manager_a", "rep_a1"]
 
 @pytest.fixture
 def draft(org, processes) -> ProcessDraft:
-    return designer.draft_start(user=org.admin, process_key="new_business")
+    return services.draft_start(user=org.admin, process_key="new_business")
 
 
 def _pages(draft: ProcessDraft) -> list[str]:
@@ -175,7 +175,7 @@ def test_criterion_rule_as_yaml_and_a_yaml_syntax_error_is_refused(org, client_f
 def test_yaml_page_saves_the_whole_document(org, client_for, draft):
     client = client_for(org.admin)
     url = reverse("process:draft_yaml", args=[draft.pk])
-    text = designer.document_yaml(draft.document).replace(
+    text = validation.document_yaml(draft.document).replace(
         "name: New business", "name: New logo business"
     )
     assert client.post(url, {"version": 1, "text": text}).status_code == 302
@@ -188,7 +188,7 @@ def test_yaml_page_saves_the_whole_document(org, client_for, draft):
 
 def test_publish_page_shows_the_diff_and_asks_for_a_mapping(org, client_for, draft):
     deals = [make_opportunity(org.rep_a1, stage_key="discover") for _ in range(2)]
-    draft = designer.draft_stage_delete(
+    draft = services.draft_stage_delete(
         user=org.admin, draft_id=draft.pk, expected_version=draft.version, stage=1
     )
     client = client_for(org.admin)
@@ -211,7 +211,7 @@ def test_publish_page_shows_the_diff_and_asks_for_a_mapping(org, client_for, dra
 
 
 def test_publish_page_lists_problems_instead_of_publishing(org, client_for, draft):
-    draft = designer.draft_update_settings(
+    draft = services.draft_update_settings(
         user=org.admin, draft_id=draft.pk, expected_version=draft.version, gate_policy="never"
     )
     client = client_for(org.admin)

@@ -1,17 +1,12 @@
-"""The process designer: a sales-ops admin edits a draft of a process, then publishes it.
+"""Writes of the process designer: start a draft, then one small locked service per edit.
 
 A draft (:class:`~milepost.process.models.ProcessDraft`) holds the process document as plain
-JSON and may be invalid while being worked on. Every edit is a small service that takes the
-draft's ``expected_version`` (optimistic lock: a second editor working from a stale page gets a
+JSON and may be invalid while being worked on. Every edit takes the draft's
+``expected_version`` (optimistic lock: a second editor working from a stale page gets a
 :class:`VersionConflict` instead of silently overwriting), applies one change to the document
-and bumps the version. Edits do not validate the whole process: :func:`draft_problems` runs the
-same validator as ``milepost process load`` (YAML parse, :class:`ProcessDef`, the methodology
-pack check of ``process_store``) and :func:`error_target` says which stage, criterion and field
-each problem belongs to, so the pages show it at the field. Publishing, which moves open deals,
-is :mod:`milepost.process.migration`.
-
-Only admins (``User.is_admin``: the sales-ops role or a superuser) may use the designer;
-everyone else gets :class:`PermissionDenied` whatever the draft id (existence is not revealed).
+and bumps the version. Edits do not validate the whole process: the pages show the
+validator's problems at their fields (:mod:`milepost.designer.validation`). Publishing, which
+moves open deals, is :mod:`milepost.designer.publish`.
 """
 
 from __future__ import annotations
@@ -19,27 +14,19 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 import yaml
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import F
 
 from milepost.core.errors import InvalidChange, NotFound, VersionConflict
-from milepost.engine.process_diff import describe_changes, diff_processes
-from milepost.engine.process_export import export_process
-from milepost.engine.process_schema import (
-    ProcessDef,
-    ProcessError,
-    ProcessInvalid,
-    parse_process,
-)
-from milepost.process.models import ProcessDraft, ProcessVersion, SalesProcess
-from milepost.process.services import check_against_packs
+from milepost.designer.access import require_designer
+from milepost.designer.selectors import draft_get
+from milepost.designer.validation import draft_definition
+from milepost.process.models import ProcessDraft, SalesProcess
 from milepost.team.models import User
 
 # What a stage form may set; anything else in a stage is left as it is.
@@ -60,143 +47,6 @@ STAGE_FIELDS = (
 )
 CRITERION_FIELDS = ("id", "statement", "verifier", "rule", "evidence", "guidance")
 SETTINGS_FIELDS = ("name", "description", "gate_policy", "currency", "methodologies")
-
-
-def can_design(user: Any) -> bool:
-    return bool(getattr(user, "is_authenticated", False) and getattr(user, "is_admin", False))
-
-
-def require_designer(user: Any) -> None:
-    """Raise PermissionDenied unless ``user`` may design processes."""
-    if not can_design(user):
-        raise PermissionDenied("only sales-ops admins design processes")
-
-
-# --- Reads ---------------------------------------------------------------------------------
-
-
-def draft_list(*, user: User) -> list[ProcessDraft]:
-    require_designer(user)
-    return list(
-        ProcessDraft.objects.select_related("process", "based_on", "created_by", "published_as")
-    )
-
-
-def draft_get(*, user: User, draft_id: int) -> ProcessDraft:
-    require_designer(user)
-    draft = (
-        ProcessDraft.objects.select_related("process", "based_on", "created_by", "published_as")
-        .filter(pk=draft_id)
-        .first()
-    )
-    if draft is None:
-        raise NotFound(f"draft {draft_id} not found")
-    return draft
-
-
-def live_version(draft: ProcessDraft) -> ProcessVersion | None:
-    if draft.process_id is None:
-        return None
-    return ProcessVersion.objects.filter(process_id=draft.process_id, is_current=True).first()
-
-
-# --- Validation: the CLI's validator, with problems placed at fields -------------------------
-
-
-def document_yaml(document: Any) -> str:
-    """The draft as YAML text (what "edit as YAML" shows): canonical when the draft is valid."""
-    try:
-        return export_process(ProcessDef.model_validate(document))
-    except Exception:  # an invalid draft is shown as it is stored
-        return yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
-
-
-def draft_definition(document: Any) -> ProcessDef:
-    """Validate a draft document exactly as ``milepost process load`` validates a file.
-
-    Raises :class:`ProcessInvalid` with every problem (schema first; the pack check runs once
-    the schema is satisfied, as in ``process_store``).
-    """
-    text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
-    definition = parse_process(text)
-    check_against_packs(definition)
-    return definition
-
-
-def draft_problems(document: Any) -> list[ProcessError]:
-    try:
-        draft_definition(document)
-    except ProcessInvalid as exc:
-        return list(exc.errors)
-    return []
-
-
-@dataclass(frozen=True)
-class ErrorTarget:
-    """Where a problem belongs in the designer: a stage (0-based), a criterion in it, a field.
-
-    ``stage`` None means the process settings; ``field`` "" means the stage / criterion /
-    process as a whole (e.g. "expected_days must not exceed max_days").
-    """
-
-    stage: int | None
-    criterion: int | None
-    field: str
-    message: str
-
-
-_STAGE = re.compile(r"^stage #(\d+)(?: '[^']*')?")
-_CRITERION_NO = re.compile(r"^ > criterion #(\d+)(?: '[^']*')?")
-_CRITERION_ID = re.compile(r"^ > criterion '([^']*)'")
-
-
-def error_target(error: ProcessError, document: Any) -> ErrorTarget:
-    """Place a validator problem (its human-readable location) on the designer's fields."""
-    location = error.location
-    stage: int | None = None
-    criterion: int | None = None
-    match = _STAGE.match(location)
-    if match:
-        stage = int(match.group(1)) - 1
-        location = location[match.end() :]
-        by_no = _CRITERION_NO.match(location)
-        by_id = _CRITERION_ID.match(location)
-        if by_no:
-            criterion = int(by_no.group(1)) - 1
-            location = location[by_no.end() :]
-        elif by_id:
-            criterion = _criterion_index(document, stage, by_id.group(1))
-            location = location[by_id.end() :]
-        location = location.removeprefix(" > ")
-    field = location.split(" > ", 1)[0] if location else ""
-    if stage is None and field.startswith("line "):
-        field = ""  # a YAML syntax error: it belongs to the text as a whole
-    return ErrorTarget(stage, criterion, field, error.message)
-
-
-def _criterion_index(document: Any, stage: int, criterion_id: str) -> int | None:
-    try:
-        criteria = document["stages"][stage].get("exit_criteria") or []
-        return next(i for i, c in enumerate(criteria) if c.get("id") == criterion_id)
-    except (KeyError, IndexError, TypeError, AttributeError, StopIteration):
-        return None
-
-
-def draft_targets(document: Any) -> list[ErrorTarget]:
-    return [error_target(e, document) for e in draft_problems(document)]
-
-
-def draft_diff(draft: ProcessDraft) -> list[str]:
-    """Readable lines from the live version to the (valid) draft; raises ProcessInvalid."""
-    new = draft_definition(draft.document)
-    live = live_version(draft)
-    if live is None:
-        return [f"new process {new.key!r} with {len(new.stages)} stages"]
-    old = ProcessDef.model_validate(live.definition)
-    return describe_changes(diff_processes(old, new))
-
-
-# --- Writes: start, and one small locked service per edit ------------------------------------
 
 
 def _json_safe(value: Any) -> Any:
