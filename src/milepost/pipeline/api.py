@@ -16,6 +16,7 @@ from milepost.accounts.selectors import account_get, account_list, contact_get, 
 from milepost.accounts.services import account_create, contact_create
 from milepost.core.errors import InvalidChange
 from milepost.core.schemas import ERRORS, ConflictOut, PageQuery
+from milepost.inspection.moves import opportunity_move_stage
 from milepost.pipeline import schemas as s
 from milepost.pipeline.choices import TransitionSource
 from milepost.pipeline.selectors import (
@@ -31,7 +32,6 @@ from milepost.pipeline.services import (
     opportunity_contact_add,
     opportunity_contact_remove,
     opportunity_create,
-    opportunity_move_stage,
     opportunity_update,
 )
 

@@ -28,11 +28,11 @@ from django_tables2 import RequestConfig
 from milepost.core.errors import InvalidChange, NotFound, VersionConflict
 from milepost.core.htmx import is_partial
 from milepost.inspection.gates import GateBlocked
+from milepost.inspection.moves import opportunity_move_stage
 from milepost.inspection.services import control_by_deal
 from milepost.pipeline import presentation
 from milepost.pipeline.forms import MoveForm, PipelineFilterForm, TableFilterForm
 from milepost.pipeline.selectors import opportunity_list
-from milepost.pipeline.services import opportunity_move_stage
 from milepost.pipeline.tables import OpportunityTable
 from milepost.process.selectors import current_version, process_list, version_stages
 from milepost.team.selectors import user_list

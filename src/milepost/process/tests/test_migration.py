@@ -13,9 +13,10 @@ from django.db.models.query import QuerySet
 from django.utils import timezone
 
 from milepost.core.errors import InvalidChange, VersionConflict
+from milepost.inspection.moves import opportunity_move_stage
 from milepost.pipeline.choices import TransitionSource
 from milepost.pipeline.models import Opportunity, StageTransition
-from milepost.pipeline.services import opportunity_move_stage, opportunity_update
+from milepost.pipeline.services import opportunity_update
 from milepost.process.designer import (
     draft_stage_delete,
     draft_stage_update,
