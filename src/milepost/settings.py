@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "milepost.imports",
     "milepost.inspection",
     "milepost.coaching",
+    "milepost.deals",
     "milepost.web",
 ]
 
