@@ -10,11 +10,11 @@ from ninja import NinjaAPI
 
 from milepost.coaching.api import router as coaching_router
 from milepost.core.api_errors import install_error_handlers
+from milepost.deals.api import router as deals_router
 from milepost.designer.api import router as designer_router
 from milepost.evidence.api import router as evidence_router
 from milepost.inspection.api import router as inspection_router
 from milepost.methodology.api import router as methodology_router
-from milepost.pipeline.api import router as pipeline_router
 from milepost.playbooks.api import router as playbooks_router
 from milepost.process.api import router as process_router
 from milepost.team.api import router as team_router
@@ -29,7 +29,7 @@ api = NinjaAPI(
     urls_namespace="api-1",
 )
 install_error_handlers(api)
-api.add_router("", pipeline_router)
+api.add_router("", deals_router)
 api.add_router("", evidence_router)
 api.add_router("", team_router)
 api.add_router("", inspection_router)

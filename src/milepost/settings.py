@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "milepost.coaching",
     "milepost.demo",
     "milepost.designer",
+    "milepost.deals",
     "milepost.web",
 ]
 

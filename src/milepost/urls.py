@@ -26,9 +26,10 @@ urlpatterns = [
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("pipeline/", include("milepost.pipeline.urls")),
+    path("pipeline/", include("milepost.deals.urls")),
     path(
-        "pipeline/opportunities/<int:opportunity_id>/evidence/", include("milepost.evidence.urls")
+        "pipeline/opportunities/<int:opportunity_id>/evidence/",
+        include("milepost.deals.evidence_urls"),
     ),
     path(
         "pipeline/opportunities/<int:opportunity_id>/methodology/",

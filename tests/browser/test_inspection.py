@@ -73,3 +73,31 @@ def test_a_matrix_cell_filters_the_list(org, processes, login, live_server):
     expect(page.get_by_label("Signal", exact=True)).to_have_value("close_date_past")
     expect(page.get_by_label("Rep", exact=True)).to_have_value(str(org.rep_a2.pk))
     expect(page.locator("#inspection-count")).to_be_focused()
+
+
+def test_overdue_coaching_items_per_rep_load_after_the_page(org, processes, login, live_server):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from milepost.coaching.agenda_service import session_create_from_draft
+    from milepost.coaching.services import action_item_add
+
+    make_opportunity(org.rep_a1, name="Late deal", stage_key="commit", close_in_days=-6)
+    make_opportunity(org.rep_a2, name="Timely deal", stage_key="discover", close_in_days=30)
+    session = session_create_from_draft(
+        org.manager_a, org.rep_a1.id, timezone.now() + timedelta(days=7)
+    )
+    action_item_add(
+        user=org.manager_a,
+        session_id=session.id,
+        title="Overdue thing",
+        due_date=timezone.localdate() - timedelta(days=3),
+        owner_id=org.rep_a1.id,
+    )
+    page = login(org.manager_a)
+    open_inspection(page, live_server)
+    matrix = page.locator(".matrix-table")
+    expect(matrix.get_by_role("columnheader", name="Overdue 1:1 items")).to_be_visible()
+    expect(page.locator(f"#coaching-overdue-{org.rep_a1.id}")).to_have_text("1")
+    expect(page.locator(f"#coaching-overdue-{org.rep_a2.id}")).to_have_text("0")

@@ -1,4 +1,5 @@
-"""Evidence and exit-criteria endpoints of the REST API.
+"""Evidence endpoints of the REST API (the deal's criteria are inspection's: see
+:mod:`milepost.inspection.api`).
 
 Handlers parse input, call one service or selector and shape the answer; the services check who
 may see, record, verify or reject (a hidden deal is a 404 like a missing one) and the global
@@ -7,13 +8,10 @@ handlers in :mod:`milepost.core.api_errors` map NotFound / VersionConflict / Inv
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.http import HttpRequest
 from ninja import Router, Status
 
 from milepost.core.schemas import ERRORS, WRITE_ERRORS
-from milepost.engine.signals import SIGNAL_LABELS
 from milepost.evidence import schemas as s
 from milepost.evidence.selectors import evidence_for_opportunity, evidence_history
 from milepost.evidence.services import (
@@ -22,68 +20,10 @@ from milepost.evidence.services import (
     evidence_verify,
     evidence_withdraw,
 )
-from milepost.inspection.services import inspect_opportunity
 
 router = Router(tags=["evidence"])
 
 EVIDENCE_PATH = "/opportunities/{opportunity_id}/evidence/{criterion_key}"
-
-
-@router.get(
-    "/opportunities/{opportunity_id}/criteria",
-    response={200: s.CriteriaOut, **ERRORS},
-    tags=["evidence", "inspection"],
-)
-def get_criteria(request: HttpRequest, opportunity_id: int) -> dict[str, Any]:
-    """The deal's process map: every open stage's exit criteria with status, reason, rule result
-    and evidence, the claimed and verified stage, control, risk, signals and next actions."""
-    inspection = inspect_opportunity(user=request.auth, opportunity_id=opportunity_id)
-    explanation = inspection.criteria
-    return {
-        "opportunity_id": opportunity_id,
-        "claimed_stage": explanation.claimed_stage,
-        "claimed_kind": explanation.claimed_kind,
-        "verified_stage": explanation.verified_stage,
-        "under_control": explanation.under_control,
-        "first_gap": explanation.first_gap,
-        "risk": inspection.risk,
-        "signals": [
-            {
-                "signal": sig["signal"],
-                "label": SIGNAL_LABELS.get(sig["signal"], sig["signal"]),
-                "weight": sig["weight"],
-                "reason": sig["reason"],
-            }
-            for sig in inspection.signals
-        ],
-        "next_actions": inspection.next_actions,
-        "stages": [
-            {
-                "key": view.stage.key,
-                "label": view.stage.label,
-                "position": view.position,
-                "all_met": view.all_met,
-                "criteria": [
-                    {
-                        "key": c.criterion.id,
-                        "statement": c.criterion.statement,
-                        "verifier": c.criterion.verifier,
-                        "needs_evidence": c.criterion.needs_evidence,
-                        "status": c.status,
-                        "reason": c.reason,
-                        "rule": (
-                            None
-                            if c.rule is None
-                            else {"status": c.rule.status, "reason": c.rule.reason}
-                        ),
-                        "evidence": c.evidence,
-                    }
-                    for c in view.criteria
-                ],
-            }
-            for view in explanation.stages
-        ],
-    }
 
 
 @router.get(

@@ -1,5 +1,5 @@
 """Inspection endpoints of the REST API: the ranked deals not under control, one deal's
-explanation, and the signal x rep counts.
+explanation, the signal x rep counts, and one deal's exit criteria (its process map).
 
 Every answer comes from one :func:`inspect_pipeline` (or :func:`inspect_opportunity`) call for
 the asker, so the row-level rule is the pipeline's; a hidden deal is a 404 like a missing one.
@@ -7,12 +7,17 @@ the asker, so the row-level rule is the pipeline's; a hidden deal is a 404 like 
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.http import HttpRequest
 from ninja import Query, Router
 
-from milepost.core.schemas import ErrorOut
+from milepost.core.schemas import ERRORS, ErrorOut
 from milepost.engine.signals import SIGNAL_LABELS
+
+# The criteria answer embeds evidence rows, so its shapes are the evidence API's.
+from milepost.evidence import schemas as evidence_schemas
 from milepost.inspection import schemas as s
 from milepost.inspection.forms import DealFilters, signal_matrix, signals_by_deal
 from milepost.inspection.services import inspect_opportunity, inspect_pipeline
@@ -132,4 +137,63 @@ def summary(request: HttpRequest, query: Query[s.SummaryQuery]):
     return {
         "signals": [{"key": k, "label": v} for k, v in SIGNAL_LABELS.items()],
         "reps": reps,
+    }
+
+
+@router.get(
+    "/opportunities/{opportunity_id}/criteria",
+    response={200: evidence_schemas.CriteriaOut, **ERRORS},
+    tags=["evidence", "inspection"],
+    # Published as the evidence API's operation before it moved here; clients depend on the id.
+    operation_id="milepost_evidence_api_get_criteria",
+)
+def get_criteria(request: HttpRequest, opportunity_id: int) -> dict[str, Any]:
+    """The deal's process map: every open stage's exit criteria with status, reason, rule result
+    and evidence, the claimed and verified stage, control, risk, signals and next actions."""
+    inspection = inspect_opportunity(user=request.auth, opportunity_id=opportunity_id)
+    explanation = inspection.criteria
+    return {
+        "opportunity_id": opportunity_id,
+        "claimed_stage": explanation.claimed_stage,
+        "claimed_kind": explanation.claimed_kind,
+        "verified_stage": explanation.verified_stage,
+        "under_control": explanation.under_control,
+        "first_gap": explanation.first_gap,
+        "risk": inspection.risk,
+        "signals": [
+            {
+                "signal": sig["signal"],
+                "label": SIGNAL_LABELS.get(sig["signal"], sig["signal"]),
+                "weight": sig["weight"],
+                "reason": sig["reason"],
+            }
+            for sig in inspection.signals
+        ],
+        "next_actions": inspection.next_actions,
+        "stages": [
+            {
+                "key": view.stage.key,
+                "label": view.stage.label,
+                "position": view.position,
+                "all_met": view.all_met,
+                "criteria": [
+                    {
+                        "key": c.criterion.id,
+                        "statement": c.criterion.statement,
+                        "verifier": c.criterion.verifier,
+                        "needs_evidence": c.criterion.needs_evidence,
+                        "status": c.status,
+                        "reason": c.reason,
+                        "rule": (
+                            None
+                            if c.rule is None
+                            else {"status": c.rule.status, "reason": c.rule.reason}
+                        ),
+                        "evidence": c.evidence,
+                    }
+                    for c in view.criteria
+                ],
+            }
+            for view in explanation.stages
+        ],
     }

@@ -20,7 +20,6 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from milepost.coaching.sessions.selectors import overdue_counts_by_rep
 from milepost.core.errors import NotFound
 from milepost.core.htmx import is_partial
 from milepost.engine.criteria import MET
@@ -213,12 +212,8 @@ def deal_list(request: HttpRequest) -> HttpResponse:
         "showing_flagged": showing_flagged,
         "signal_labels": list(SIGNAL_LABELS.items()),
         "matrix": matrix_rows(signal_matrix(result, counted), users, query),
-        # Overdue 1:1 action items per rep, under the coaching privacy rule (one query).
-        "coaching_overdue": overdue_counts_by_rep(user=request.user, today=today()),
         "body_target": BODY_TARGET,
     }
-    for row in context["matrix"]:
-        row["coaching_overdue"] = context["coaching_overdue"].get(row["owner_id"], 0)
     return render(request, _template(request), context)
 
 

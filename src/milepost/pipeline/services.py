@@ -3,12 +3,13 @@
 - :func:`opportunity_create` starts a deal in the first open stage of a process (or a named one)
   and records its first transition.
 - :func:`opportunity_update` changes plain fields under optimistic locking.
-- :func:`opportunity_move_stage` changes the stage and appends a :class:`StageTransition`.
+- :func:`stage_change` is the ungated stage-change primitive (moves, imports, process
+  migrations); the gated move a person asks for is
+  :func:`milepost.inspection.moves.opportunity_move_stage` (the gate needs exit criteria).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -19,7 +20,6 @@ from django.utils import timezone
 
 from milepost.accounts.selectors import account_get, contact_scope
 from milepost.core.errors import InvalidChange, NotFound, VersionConflict, check_version
-from milepost.inspection.gates import gate_enforce
 from milepost.pipeline.choices import TransitionSource
 from milepost.pipeline.facts import stage_steps
 from milepost.pipeline.models import Opportunity, OpportunityChange, StageTransition
@@ -329,66 +329,6 @@ def stage_change(
     return transition
 
 
-@dataclass(frozen=True)
-class MoveResult:
-    opportunity: Opportunity
-    transition: StageTransition
-
-
-@transaction.atomic
-def opportunity_move_stage(
-    *,
-    user: User,
-    opportunity_id: int,
-    to_stage_id: int | None = None,
-    to_stage_key: str | None = None,
-    expected_version: int | None = None,
-    source: str = TransitionSource.USER,
-    note: str = "",
-    lost_reason: str = "",
-    at: datetime | None = None,
-    justification: str = "",
-) -> MoveResult:
-    """Move a deal to another stage of its process version and append the transition.
-
-    The probability follows the new stage's default unless a person overrode it; the forecast
-    category follows the stage default. Moving to the stage it is already in is refused. The
-    process's stage gate is enforced (see :mod:`milepost.inspection.gates`): a forward move past
-    unmet exit criteria is refused (``block``) or needs a ``justification`` (``warn``); what the
-    criteria said is recorded on the transition either way.
-    """
-    opp = _locked(user=user, opportunity_id=opportunity_id, expected_version=expected_version)
-    stages = Stage.objects.filter(version_id=opp.stage.version_id)
-    try:
-        target = (
-            stages.get(pk=to_stage_id) if to_stage_id is not None else stages.get(key=to_stage_key)
-        )
-    except (Stage.DoesNotExist, ValueError):
-        wanted = to_stage_id if to_stage_id is not None else to_stage_key
-        raise InvalidChange(
-            f"stage {wanted!r} is not part of this deal's process", field="stage"
-        ) from None
-    if target.pk == opp.stage_id:
-        raise InvalidChange(f"the deal is already in {target.label}", field="stage")
-    now = at or timezone.now()
-    if now < opp.stage_entered_at:
-        raise InvalidChange("a move cannot be dated before the deal entered its stage", field="at")
-    criteria_result = gate_enforce(
-        user=user, opportunity=opp, target=target, at=now, justification=justification
-    )
-    transition = stage_change(
-        opportunity=opp, target=target, at=now, moved_by=user, source=source, note=note
-    )
-    transition.criteria_result = criteria_result
-    transition.save()
-    if target.kind == StageKind.LOST and lost_reason:
-        opp.lost_reason = lost_reason[:200]
-    opp.updated_at = now
-    opp.version += 1
-    opp.save()
-    return MoveResult(opportunity=opp, transition=transition)
-
-
 def ensure_visible(*, user: User, opportunity_id: int) -> None:
     """Raise :class:`NotFound` unless ``user`` may see the opportunity."""
     opportunity_get(user=user, opportunity_id=opportunity_id)
@@ -397,12 +337,10 @@ def ensure_visible(*, user: User, opportunity_id: int) -> None:
 __all__ = [
     "EDITABLE_FIELDS",
     "InvalidChange",
-    "MoveResult",
     "NotFound",
     "VersionConflict",
     "ensure_visible",
     "opportunity_create",
-    "opportunity_move_stage",
     "opportunity_update",
 ]
 

@@ -35,4 +35,5 @@ urlpatterns = [
     path("actions/", views.action_list, name="actions"),
     path("actions/<int:action_id>/status/", views.action_status, name="action_status"),
     path("deals/<int:opportunity_id>/actions/", views.deal_actions, name="deal_actions"),
+    path("reps/overdue/", views.rep_overdue, name="rep_overdue"),
 ]

@@ -1,5 +1,6 @@
 """1:1 pages: My 1:1s, the session page (draft agenda editor, then notes and action items),
-the action items list, the invitation (.ics) and the deal page's coaching partial.
+the action items list, the invitation (.ics), the deal page's coaching partial and the inspection
+page's overdue-items-per-rep column.
 
 Views parse input, call one service or selector and render. Hidden sessions, reps and items are
 404 (the privacy rule in :mod:`milepost.coaching.sessions.selectors`). Every write on the
@@ -36,12 +37,14 @@ from milepost.coaching.sessions.selectors import (
     last_and_next_sessions,
     manages_rep,
     open_action_items_for_deal,
+    overdue_counts_by_rep,
     session_get,
     sessions_for_rep,
 )
 from milepost.core.errors import InvalidChange, NotFound, VersionConflict
 from milepost.core.forms import first_error
 from milepost.core.htmx import is_partial
+from milepost.pipeline.presentation import today
 from milepost.pipeline.selectors import opportunity_get, opportunity_scope
 from milepost.process.models import StageKind
 from milepost.team.models import User
@@ -511,6 +514,23 @@ def deal_actions(request: HttpRequest, opportunity_id: int) -> HttpResponse:
         template,
         {"items": items, "today": timezone.localdate(), "opportunity_id": opportunity_id},
     )
+
+
+@login_required
+@require_GET
+def rep_overdue(request: HttpRequest) -> HttpResponse:
+    """The inspection page's "Overdue 1:1 items" column, loaded after the page (one request for
+    every rep on it): overdue open action items per rep named in ``rep``, under the coaching
+    privacy rule, as out-of-band swaps of the page's empty per-rep cells. Coaching sits above
+    inspection, so the inspection page only leaves the slots; nothing is sent when the viewer
+    sees no overdue item (the column stays hidden). A plain request goes to the items list."""
+    if not is_partial(request):
+        return HttpResponseRedirect(reverse("coaching:actions"))
+    user: User = request.user  # type: ignore[assignment]
+    rep_ids = sorted({int(r) for r in request.GET.getlist("rep") if r.isdecimal() and len(r) < 19})
+    counts = overdue_counts_by_rep(user=user, today=today())
+    rows = [(rep_id, counts.get(rep_id, 0)) for rep_id in rep_ids] if counts else []
+    return render(request, "coaching/_rep_overdue.html", {"rows": rows})
 
 
 # --------------------------------------------------------------------------------------------

@@ -21,7 +21,8 @@ from milepost.designer.services import (
 )
 from milepost.pipeline.choices import TransitionSource
 from milepost.pipeline.models import Opportunity, StageTransition
-from milepost.pipeline.services import opportunity_move_stage, opportunity_update
+from milepost.inspection.moves import opportunity_move_stage
+from milepost.pipeline.services import opportunity_update
 from milepost.process.models import ProcessDraft, ProcessVersion
 from milepost.testing.factories import make_opportunity
 

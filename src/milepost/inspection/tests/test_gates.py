@@ -11,12 +11,13 @@ from django.utils import timezone
 from milepost.core.models import AppendOnlyError
 from milepost.evidence.services import evidence_record
 from milepost.inspection.gates import GateBlocked
+from milepost.inspection.moves import opportunity_move_stage
 from milepost.pipeline.models import (
     Opportunity,
     OpportunityContact,
     StageTransition,
 )
-from milepost.pipeline.services import opportunity_move_stage, opportunity_update
+from milepost.pipeline.services import opportunity_update
 from milepost.process.services import process_load
 from milepost.testing.factories import Org, make_contact, make_opportunity
 

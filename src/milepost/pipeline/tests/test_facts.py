@@ -13,6 +13,7 @@ from django.core.management.base import CommandError
 from django.db import connection, connections, transaction
 
 from milepost.accounts.models import Contact
+from milepost.inspection.moves import opportunity_move_stage
 from milepost.pipeline.facts import (
     activity_facts_mismatches,
     activity_facts_refresh,
@@ -31,7 +32,6 @@ from milepost.pipeline.services import (
     activity_log,
     opportunity_contact_add,
     opportunity_contact_remove,
-    opportunity_move_stage,
 )
 from milepost.testing.factories import make_contact, make_opportunity
 

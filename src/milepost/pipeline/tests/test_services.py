@@ -8,8 +8,9 @@ import pytest
 
 from milepost.core.errors import InvalidChange, NotFound, VersionConflict
 from milepost.core.models import AppendOnlyError
+from milepost.inspection.moves import opportunity_move_stage
 from milepost.pipeline.models import Opportunity, StageTransition
-from milepost.pipeline.services import opportunity_move_stage, opportunity_update
+from milepost.pipeline.services import opportunity_update
 from milepost.testing.factories import make_opportunity
 
 pytestmark = pytest.mark.django_db

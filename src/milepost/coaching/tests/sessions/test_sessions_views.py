@@ -171,11 +171,38 @@ def test_inspection_shows_overdue_items_per_rep_within_the_rule(org, drafted, cl
         due_date=timezone.localdate() - timedelta(days=3),
         owner_id=org.rep_a1.id,
     )
-    page = client_for(org.manager_a).get("/inspection/").content.decode()
+    page = _inspection_with_coaching_column(client_for(org.manager_a))
     assert "Overdue 1:1 items" in page
     assert re.search(r'data-coaching-overdue><span class="badge badge-danger">1</span>', page)
-    admin_page = client_for(org.admin).get("/inspection/").content.decode()
+    admin_page = _inspection_with_coaching_column(client_for(org.admin))
     assert "Overdue 1:1 items" not in admin_page
+
+
+def test_overdue_column_never_counts_another_teams_items(org, drafted, client_for):
+    _, session = drafted
+    svc.action_item_add(
+        user=org.manager_a,
+        session_id=session.id,
+        title="Overdue thing",
+        due_date=timezone.localdate() - timedelta(days=3),
+        owner_id=org.rep_a1.id,
+    )
+    url = f"/coaching/reps/overdue/?rep={org.rep_a1.id}"
+    mine = client_for(org.manager_a).get(url, **HX).content.decode()
+    assert f'id="coaching-overdue-{org.rep_a1.id}" hx-swap-oob="true"' in mine
+    other = client_for(org.manager_b).get(url, **HX).content.decode()
+    assert "data-coaching-overdue" not in other
+    assert client_for(org.manager_a).get(url).status_code == 302  # plain request: the list
+
+
+def _inspection_with_coaching_column(client) -> str:
+    """The inspection page plus what its coaching slot loads after it (the per-rep column)."""
+    page = client.get("/inspection/").content.decode()
+    slot = re.search(r'hx-get="(/coaching/reps/overdue/[^"]*)"', page)
+    assert slot, "the inspection page loads the coaching column after the page"
+    column = client.get(slot.group(1).replace("&amp;", "&"), **HX)
+    assert column.status_code == 200
+    return page + column.content.decode()
 
 
 def test_deal_page_loads_the_coaching_partial(org, drafted):

@@ -1,8 +1,12 @@
-"""Pipeline endpoints of the REST API: opportunities, stage moves, accounts, contacts, activities.
+"""Deal endpoints of the REST API: opportunities, stage moves, accounts, contacts, activities.
 
 Handlers only parse input, call a selector or a service, and shape the answer. Row-level access
 comes from the selectors (a hidden row is a 404, exactly like a missing one); domain errors are
 mapped to HTTP in :mod:`milepost.core.api_errors`.
+
+Every operation names its ``operation_id``: django-ninja derives the default from the module
+path, and these endpoints were published as ``milepost_pipeline_api_*`` before they moved to the
+deals app; generated clients depend on the ids, so they stay.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from milepost.accounts.selectors import account_get, account_list, contact_get, 
 from milepost.accounts.services import account_create, contact_create
 from milepost.core.errors import InvalidChange
 from milepost.core.schemas import ERRORS, ConflictOut, PageQuery
+from milepost.inspection.moves import opportunity_move_stage
 from milepost.pipeline import schemas as s
 from milepost.pipeline.choices import TransitionSource
 from milepost.pipeline.selectors import (
@@ -31,7 +36,6 @@ from milepost.pipeline.services import (
     opportunity_contact_add,
     opportunity_contact_remove,
     opportunity_create,
-    opportunity_move_stage,
     opportunity_update,
 )
 
@@ -69,7 +73,12 @@ def _page(qs: QuerySet, query: PageQuery) -> dict:
 # --- opportunities -------------------------------------------------------------------------
 
 
-@router.get("/opportunities", response=s.OpportunityPage, tags=["opportunities"])
+@router.get(
+    "/opportunities",
+    response=s.OpportunityPage,
+    tags=["opportunities"],
+    operation_id="milepost_pipeline_api_list_opportunities",
+)
 def list_opportunities(request: HttpRequest, query: Query[s.OpportunityQuery]):
     """Opportunities you may see, filtered, ordered and paginated (``count`` is the total)."""
     filters = OpportunityFilters(
@@ -92,12 +101,18 @@ def list_opportunities(request: HttpRequest, query: Query[s.OpportunityQuery]):
     "/opportunities/{opportunity_id}",
     response={200: s.OpportunityOut, **ERRORS},
     tags=["opportunities"],
+    operation_id="milepost_pipeline_api_get_opportunity",
 )
 def get_opportunity(request: HttpRequest, opportunity_id: int):
     return opportunity_get(user=request.auth, opportunity_id=opportunity_id)
 
 
-@router.post("/opportunities", response={201: s.OpportunityOut, **ERRORS}, tags=["opportunities"])
+@router.post(
+    "/opportunities",
+    response={201: s.OpportunityOut, **ERRORS},
+    tags=["opportunities"],
+    operation_id="milepost_pipeline_api_create_opportunity",
+)
 def create_opportunity(request: HttpRequest, payload: s.OpportunityCreateIn):
     """Create a deal in the first open stage of its process (or ``stage_key``)."""
     opp = opportunity_create(user=request.auth, **payload.model_dump())
@@ -108,6 +123,7 @@ def create_opportunity(request: HttpRequest, payload: s.OpportunityCreateIn):
     "/opportunities/{opportunity_id}",
     response={200: s.OpportunityOut, 409: ConflictOut, **ERRORS},
     tags=["opportunities"],
+    operation_id="milepost_pipeline_api_update_opportunity",
 )
 def update_opportunity(request: HttpRequest, opportunity_id: int, payload: s.OpportunityPatchIn):
     """Change the fields sent. A stale ``version`` is a 409 carrying the current version."""
@@ -125,6 +141,7 @@ def update_opportunity(request: HttpRequest, opportunity_id: int, payload: s.Opp
     "/opportunities/{opportunity_id}/move",
     response={200: s.MoveOut, 409: ConflictOut, **ERRORS},
     tags=["opportunities"],
+    operation_id="milepost_pipeline_api_move_opportunity",
 )
 def move_opportunity(request: HttpRequest, opportunity_id: int, payload: s.MoveIn):
     """Move to another stage of the deal's process; the transition is recorded (source api)."""
@@ -150,6 +167,7 @@ def move_opportunity(request: HttpRequest, opportunity_id: int, payload: s.MoveI
     "/opportunities/{opportunity_id}/transitions",
     response={200: list[s.TransitionOut], **ERRORS},
     tags=["opportunities"],
+    operation_id="milepost_pipeline_api_list_transitions",
 )
 def list_transitions(request: HttpRequest, opportunity_id: int):
     opp = opportunity_get(user=request.auth, opportunity_id=opportunity_id)
@@ -160,6 +178,7 @@ def list_transitions(request: HttpRequest, opportunity_id: int):
     "/opportunities/{opportunity_id}/contacts",
     response={200: list[s.OpportunityContactOut], **ERRORS},
     tags=["opportunities"],
+    operation_id="milepost_pipeline_api_list_opportunity_contacts",
 )
 def list_opportunity_contacts(request: HttpRequest, opportunity_id: int):
     opp = opportunity_get(user=request.auth, opportunity_id=opportunity_id)
@@ -170,6 +189,7 @@ def list_opportunity_contacts(request: HttpRequest, opportunity_id: int):
     "/opportunities/{opportunity_id}/contacts",
     response={201: s.OpportunityContactOut, **ERRORS},
     tags=["opportunities"],
+    operation_id="milepost_pipeline_api_add_opportunity_contact",
 )
 def add_opportunity_contact(
     request: HttpRequest, opportunity_id: int, payload: s.OpportunityContactIn
@@ -187,6 +207,7 @@ def add_opportunity_contact(
     "/opportunities/{opportunity_id}/contacts/{link_id}",
     response={204: None, **ERRORS},
     tags=["opportunities"],
+    operation_id="milepost_pipeline_api_remove_opportunity_contact",
 )
 def remove_opportunity_contact(request: HttpRequest, opportunity_id: int, link_id: int):
     """Remove one contact-role row (its ``id`` from the list); the contact itself stays."""
@@ -198,6 +219,7 @@ def remove_opportunity_contact(request: HttpRequest, opportunity_id: int, link_i
     "/opportunities/{opportunity_id}/activities",
     response={200: list[s.ActivityOut], **ERRORS},
     tags=["opportunities"],
+    operation_id="milepost_pipeline_api_list_activities",
 )
 def list_activities(request: HttpRequest, opportunity_id: int):
     opp = opportunity_get(user=request.auth, opportunity_id=opportunity_id)
@@ -208,6 +230,7 @@ def list_activities(request: HttpRequest, opportunity_id: int):
     "/opportunities/{opportunity_id}/activities",
     response={201: s.ActivityOut, **ERRORS},
     tags=["opportunities"],
+    operation_id="milepost_pipeline_api_log_activity",
 )
 def log_activity(request: HttpRequest, opportunity_id: int, payload: s.ActivityIn):
     return Status(
@@ -218,18 +241,33 @@ def log_activity(request: HttpRequest, opportunity_id: int, payload: s.ActivityI
 # --- accounts ------------------------------------------------------------------------------
 
 
-@router.get("/accounts", response=s.AccountPage, tags=["accounts"])
+@router.get(
+    "/accounts",
+    response=s.AccountPage,
+    tags=["accounts"],
+    operation_id="milepost_pipeline_api_list_accounts",
+)
 def list_accounts(request: HttpRequest, query: Query[s.AccountQuery]):
     """Accounts you may see: owned by someone visible to you or carrying a deal you may see."""
     return _page(account_list(user=request.auth, search=query.q), query)
 
 
-@router.get("/accounts/{account_id}", response={200: s.AccountOut, **ERRORS}, tags=["accounts"])
+@router.get(
+    "/accounts/{account_id}",
+    response={200: s.AccountOut, **ERRORS},
+    tags=["accounts"],
+    operation_id="milepost_pipeline_api_get_account",
+)
 def get_account(request: HttpRequest, account_id: int):
     return account_get(user=request.auth, account_id=account_id)
 
 
-@router.post("/accounts", response={201: s.AccountOut, **ERRORS}, tags=["accounts"])
+@router.post(
+    "/accounts",
+    response={201: s.AccountOut, **ERRORS},
+    tags=["accounts"],
+    operation_id="milepost_pipeline_api_create_account",
+)
 def create_account(request: HttpRequest, payload: s.AccountIn):
     """Any signed-in user may add an account; they own it unless ``owner_id`` says otherwise."""
     return Status(201, account_create(user=request.auth, **payload.model_dump()))
@@ -238,18 +276,33 @@ def create_account(request: HttpRequest, payload: s.AccountIn):
 # --- contacts ------------------------------------------------------------------------------
 
 
-@router.get("/contacts", response=s.ContactPage, tags=["contacts"])
+@router.get(
+    "/contacts",
+    response=s.ContactPage,
+    tags=["contacts"],
+    operation_id="milepost_pipeline_api_list_contacts",
+)
 def list_contacts(request: HttpRequest, query: Query[s.ContactQuery]):
     qs = contact_list(user=request.auth, account_id=query.account_id, search=query.q)
     return _page(qs, query)
 
 
-@router.get("/contacts/{contact_id}", response={200: s.ContactOut, **ERRORS}, tags=["contacts"])
+@router.get(
+    "/contacts/{contact_id}",
+    response={200: s.ContactOut, **ERRORS},
+    tags=["contacts"],
+    operation_id="milepost_pipeline_api_get_contact",
+)
 def get_contact(request: HttpRequest, contact_id: int):
     return contact_get(user=request.auth, contact_id=contact_id)
 
 
-@router.post("/contacts", response={201: s.ContactOut, **ERRORS}, tags=["contacts"])
+@router.post(
+    "/contacts",
+    response={201: s.ContactOut, **ERRORS},
+    tags=["contacts"],
+    operation_id="milepost_pipeline_api_create_contact",
+)
 def create_contact(request: HttpRequest, payload: s.ContactIn):
     """Add a contact to an account you may see."""
     return Status(201, contact_create(user=request.auth, **payload.model_dump()))

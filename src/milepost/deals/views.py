@@ -1,4 +1,4 @@
-"""Pipeline pages: the board, the opportunity table, the opportunity page and the move endpoint.
+"""Deal pages: the board, the opportunity table, the opportunity page and the move endpoint.
 
 Views parse input, call selectors / services and render. An HTMX request gets the partial it
 asked for and a plain request the full page (same view, NetBox style). Errors from services map
@@ -27,13 +27,14 @@ from django_tables2 import RequestConfig
 
 from milepost.core.errors import InvalidChange, NotFound, VersionConflict
 from milepost.core.htmx import is_partial
+from milepost.deals.forms import MoveForm, PipelineFilterForm, TableFilterForm
+from milepost.deals.process_map import process_map
+from milepost.deals.tables import OpportunityTable
 from milepost.inspection.gates import GateBlocked
+from milepost.inspection.moves import opportunity_move_stage
 from milepost.inspection.services import control_by_deal
 from milepost.pipeline import presentation
-from milepost.pipeline.forms import MoveForm, PipelineFilterForm, TableFilterForm
 from milepost.pipeline.selectors import opportunity_list
-from milepost.pipeline.services import opportunity_move_stage
-from milepost.pipeline.tables import OpportunityTable
 from milepost.process.selectors import current_version, process_list, version_stages
 from milepost.team.selectors import user_list
 
@@ -141,8 +142,6 @@ def _csv_response(qs) -> StreamingHttpResponse:
 @login_required
 @require_GET
 def opportunity_detail(request: HttpRequest, opportunity_id: int) -> HttpResponse:
-    from milepost.evidence.views import process_map  # the evidence app renders the map
-
     try:
         page = presentation.opportunity_page(user=request.user, opportunity_id=opportunity_id)
         pmap = process_map(user=request.user, opportunity_id=opportunity_id)

@@ -1,6 +1,13 @@
+"""The deal pages, mounted under ``/pipeline/``.
+
+The namespace stays ``pipeline`` (``pipeline:board``, ``pipeline:detail`` ...): the URL names are
+what templates, tests and bookmarks use, and moving the pages to the deals app changes nothing
+for users.
+"""
+
 from django.urls import path
 
-from milepost.pipeline import views
+from milepost.deals import views
 
 app_name = "pipeline"
 urlpatterns = [

@@ -1,8 +1,12 @@
-"""Evidence actions on a deal, mounted under ``/pipeline/opportunities/<id>/evidence/``."""
+"""Evidence actions on a deal, mounted under ``/pipeline/opportunities/<id>/evidence/``.
+
+The namespace stays ``evidence`` (``evidence:record`` ...): the URL names are what templates,
+tests and bookmarks use, and moving the views to the deals app changes nothing for users.
+"""
 
 from django.urls import path
 
-from milepost.evidence import views
+from milepost.deals import evidence_actions as views
 
 app_name = "evidence"
 urlpatterns = [
