@@ -80,8 +80,8 @@ def test_overdue_coaching_items_per_rep_load_after_the_page(org, processes, logi
 
     from django.utils import timezone
 
-    from milepost.coaching.agenda_service import session_create_from_draft
-    from milepost.coaching.services import action_item_add
+    from milepost.coaching.agenda.services import session_create_from_draft
+    from milepost.coaching.sessions.services import action_item_add
 
     make_opportunity(org.rep_a1, name="Late deal", stage_key="commit", close_in_days=-6)
     make_opportunity(org.rep_a2, name="Timely deal", stage_key="discover", close_in_days=30)

@@ -23,9 +23,9 @@ from milepost.methodology.models import (
     ElementAssessmentEvent,
     InfluenceAction,
 )
-from milepost.methodology.selectors import pack_definitions
 from milepost.pipeline.models import Opportunity
 from milepost.process.models import Stage, StageKind
+from milepost.process.selectors import pack_definitions
 
 
 def write_methodology(

@@ -18,10 +18,9 @@ from decimal import Decimal
 from django.utils import timezone
 
 from milepost.accounts.models import Account, Contact
-from milepost.methodology.models import MethodologyPack
 from milepost.pipeline.models import Opportunity
 from milepost.pipeline.services import opportunity_create
-from milepost.process.models import ProcessVersion, SalesProcess
+from milepost.process.models import MethodologyPack, ProcessVersion, SalesProcess
 from milepost.process.services import process_load_defaults
 from milepost.team.models import Role, User
 

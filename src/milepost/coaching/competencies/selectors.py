@@ -28,8 +28,8 @@ from milepost.engine.competency_schema import (
     parse_competency_model,
 )
 from milepost.engine.methodology_schema import MethodologyDef
-from milepost.methodology.selectors import pack_definitions
 from milepost.process.models import ProcessVersion
+from milepost.process.selectors import pack_definitions
 
 MODEL_KEY = "default"
 # The shipped model stays in the app's defaults/ (packaged as data).

@@ -19,9 +19,9 @@ from milepost.designer.services import (
     draft_stage_update,
     draft_start,
 )
+from milepost.inspection.moves import opportunity_move_stage
 from milepost.pipeline.choices import TransitionSource
 from milepost.pipeline.models import Opportunity, StageTransition
-from milepost.inspection.moves import opportunity_move_stage
 from milepost.pipeline.services import opportunity_update
 from milepost.process.models import ProcessDraft, ProcessVersion
 from milepost.testing.factories import make_opportunity
