@@ -2,8 +2,8 @@
 
 Importing the 8,800 deals with their synthesised history takes several seconds, so the module
 imports them once, dated up to today as ``milepost demo`` does, and every test reads that
-import (each in a savepoint: what a test writes is undone). The tests are kept on one worker
-(``xdist_group``) so the import is not repeated on the other.
+import (each in a savepoint: what a test writes is undone). bin/test distributes tests by
+module (``--dist loadscope``), so the import is not repeated on the other worker.
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ pytestmark = [
         not (REAL / "sales_pipeline.csv").is_file(),
         reason=f"Maven CRM dataset not found at {REAL} (set MILEPOST_DEMO_DATA to its folder)",
     ),
-    pytest.mark.xdist_group("real_dataset"),
     pytest.mark.django_db,
 ]
 
