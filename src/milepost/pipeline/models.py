@@ -6,8 +6,12 @@ through :mod:`milepost.pipeline.selectors` (row-level access). Models hold no bu
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from django.conf import settings
-from django.db import models
+from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
 
 from milepost.pipeline.choices import ActivityType, BuyingRole, LeadStatus, TransitionSource
 from milepost.process.models import ForecastCategory
@@ -154,9 +158,17 @@ class AppendOnlyError(RuntimeError):
 
 
 class AppendOnly(models.Model):
-    """A history row: inserted once, never updated or deleted through the ORM.
+    """A history row: inserted once, never updated or deleted.
 
-    ``append_only_what`` names the rows in the error ("stage transitions").
+    ``save()`` of an existing row and ``delete()`` raise :class:`AppendOnlyError` here;
+    ``append_only_what`` names the rows in the error ("stage transitions"). The database
+    enforces the same for everything else (``QuerySet.update()``/``.delete()``, raw SQL, a
+    deleted parent cascading): triggers installed by each app's ``*_append_only_triggers``
+    migration refuse UPDATE and DELETE with an ``IntegrityError`` (details and the one UPDATE
+    they allow, a SET_NULL reference to a deleted row, in ``pipeline/migrations/_append_only.py``).
+    A new subclass needs such a migration: ``pipeline/tests/test_append_only_triggers.py``
+    finds every subclass and fails without it. To rewrite history on purpose, see
+    :func:`append_only_unlocked`.
     """
 
     append_only_what = "these rows"
@@ -171,6 +183,36 @@ class AppendOnly(models.Model):
 
     def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         raise AppendOnlyError(f"{self.append_only_what} are append-only")
+
+
+APPEND_ONLY_UNLOCK_TABLE = "append_only_unlock"  # created by pipeline migration 0006
+
+
+@contextmanager
+def append_only_unlocked(reason: str, *, using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
+    """Inside this block (one transaction), the database lets append-only rows be updated and
+    deleted. Nothing else may rewrite history, so every use says why in ``reason``.
+
+    It inserts a row into ``append_only_unlock``, which the triggers look for, and deletes it
+    again before the block's transaction ends: no other transaction ever sees it, and an error
+    in the block rolls it back with everything else. The Python-level guard of
+    :class:`AppendOnly` (``save()``/``delete()`` on an instance) stays on: use
+    ``QuerySet.update()``/``.delete()``. Used by the ``flush`` command (every table emptied
+    at once, e.g. after each transactional test) and available to a data migration that must
+    backfill a new column of a history table.
+    """
+    token = uuid.uuid4().hex
+    connection = connections[using]
+    table = connection.ops.quote_name(APPEND_ONLY_UNLOCK_TABLE)  # a constant, values are params
+    with transaction.atomic(using=using):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} (token, reason) VALUES (%s, %s)",  # noqa: S608
+                [token, reason[:200]],
+            )
+        yield
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {table} WHERE token = %s", [token])  # noqa: S608
 
 
 class StageTransition(AppendOnly):
