@@ -3,7 +3,7 @@
 from django.contrib import admin
 
 from milepost.pipeline.models import Activity, Lead, Opportunity, Product, StageTransition
-from milepost.web.admin_base import ReadOnlyAdmin
+from milepost.web.admin_base import KeepsHistoryAdmin, ReadOnlyAdmin
 
 
 @admin.register(Product)
@@ -19,7 +19,7 @@ class LeadAdmin(admin.ModelAdmin):
 
 
 @admin.register(Opportunity)
-class OpportunityAdmin(admin.ModelAdmin):
+class OpportunityAdmin(KeepsHistoryAdmin):
     list_display = ("name", "account", "owner", "stage", "amount", "close_date", "version")
     list_filter = ("stage__kind", "forecast_category")
     search_fields = ("name", "external_id", "account__name")

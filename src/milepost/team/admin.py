@@ -2,10 +2,11 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 
 from milepost.team.models import ApiToken, User
+from milepost.web.admin_base import KeepsHistoryAdmin
 
 
 @admin.register(User)
-class MilepostUserAdmin(UserAdmin):
+class MilepostUserAdmin(KeepsHistoryAdmin, UserAdmin):
     fieldsets = (
         *UserAdmin.fieldsets,
         ("Sales role", {"fields": ("role", "manager", "region", "title")}),
