@@ -48,7 +48,6 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "django_tables2",
-    "django_filters",
     "ninja",
     "milepost.core",
     "milepost.team",

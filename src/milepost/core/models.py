@@ -10,9 +10,17 @@ class AppendOnlyError(RuntimeError):
 
 
 class AppendOnly(models.Model):
-    """A history row: inserted once, never updated or deleted through the ORM.
+    """A history row: inserted once, never updated or deleted.
 
-    ``append_only_what`` names the rows in the error ("stage transitions").
+    ``save()`` of an existing row and ``delete()`` raise :class:`AppendOnlyError` here;
+    ``append_only_what`` names the rows in the error ("stage transitions"). The database
+    enforces the same for everything else (``QuerySet.update()``/``.delete()``, raw SQL, a
+    deleted parent cascading): triggers installed by each app's ``*_append_only_triggers``
+    migration refuse UPDATE and DELETE with an ``IntegrityError`` (details and the one UPDATE
+    they allow, a SET_NULL reference to a deleted row, in ``pipeline/migrations/_append_only.py``).
+    A new subclass needs such a migration: ``pipeline/tests/test_append_only_triggers.py``
+    finds every subclass and fails without it. To rewrite history on purpose, see
+    :func:`milepost.pipeline.append_only.append_only_unlocked`.
     """
 
     append_only_what = "these rows"

@@ -79,11 +79,17 @@ class IndicatorDef(_Strict):
 
 
 class GapThresholds(_Strict):
-    """When a rep's rate counts as a gap: enough deals, and clearly above the team's rate."""
+    """When a rep's rate counts as a gap: enough deals, and clearly above the team's rate.
+
+    The defaults are the shipped model's (coaching/defaults/competencies.yaml, docs/coaching.md):
+    a model file that leaves out ``thresholds`` gets the same gaps as the shipped one.
+    """
 
     min_deals: int = Field(default=3, ge=1)
-    min_gap_points: int = Field(default=20, ge=1, le=100)  # percentage points above the team
-    min_ratio: float = Field(default=1.5, ge=1.0)  # and at least this many times the team rate
+    min_gap_points: int = Field(default=15, ge=1, le=100)  # percentage points above the team
+    # The rep's odds of the pattern, rate / (1 - rate), at least this many times the team's
+    # (an odds ratio: a rate ratio can never pass for a pattern most of the team shows).
+    min_ratio: float = Field(default=1.25, ge=1.0)
     z_score: float = Field(default=1.64, ge=0.0)  # one-sided two-proportion test
 
 

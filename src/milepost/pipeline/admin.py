@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from milepost.core.admin import ReadOnlyAdmin
+from milepost.core.admin import KeepsHistoryAdmin, ReadOnlyAdmin
 from milepost.pipeline.models import Activity, Lead, Opportunity, Product, StageTransition
 
 
@@ -19,7 +19,7 @@ class LeadAdmin(admin.ModelAdmin):
 
 
 @admin.register(Opportunity)
-class OpportunityAdmin(admin.ModelAdmin):
+class OpportunityAdmin(KeepsHistoryAdmin):
     list_display = ("name", "account", "owner", "stage", "amount", "close_date", "version")
     list_filter = ("stage__kind", "forecast_category")
     search_fields = ("name", "external_id", "account__name")

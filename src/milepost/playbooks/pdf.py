@@ -1,21 +1,48 @@
-"""A stage's job aid as a one-page PDF (fpdf2, core fonts: nothing to install or bundle).
+"""A stage's job aid as a one-page PDF (fpdf2, with embedded Unicode fonts).
 
-Core PDF fonts only cover Latin-1, so text is transliterated first (curly quotes, dashes,
-bullets, arrows ...) and anything else degrades to its closest ASCII or "?" rather than
-failing. The page must stay one page: the layout is tried at decreasing font sizes, and at the
-smallest size whatever does not fit is cut with a note pointing to the playbook.
+Fonts (fpdf2 embeds only the glyphs a page uses, so the PDF stays small):
+
+- FiraGO regular, bold and italic (SIL Open Font License 1.1), from the pinned PyPI package
+  ``pymupdf-fonts``: Latin, Greek, Cyrillic, Arabic, Hebrew, Georgian, Thai, Devanagari and the
+  usual punctuation, arrows and maths signs. The package ships the fonts as compressed Python
+  modules; fpdf2 wants files, so they are written once per process to a private temporary
+  folder.
+- Droid Sans Fallback (Apache License 2.0), from Debian's ``fonts-droid-fallback`` (``bin/setup``
+  installs it), for Chinese, Japanese and Korean: added to a document only when its text has
+  characters FiraGO lacks (loading it takes about a second). Without it, such characters print
+  as "?" and a warning is logged.
+
+A character neither font has (an emoji, a check mark) is transliterated to its closest ASCII
+(curly quotes, arrows, ticks ...) or "?" rather than failing. The page must stay one page: the
+layout is tried at decreasing font sizes, and at the smallest size whatever does not fit is cut
+with a note pointing to the playbook.
 """
 
 from __future__ import annotations
 
+import atexit
+import functools
+import io
+import logging
+import shutil
+import tempfile
 import unicodedata
+from collections.abc import Callable
+from pathlib import Path
 
+import pymupdf_fonts
+from fontTools.ttLib import TTFont
 from fpdf import FPDF
 
 from milepost.playbooks.job_aid import JobAid
 from milepost.playbooks.render import plain_lines
 
-FONT = "Helvetica"
+logger = logging.getLogger(__name__)
+
+FONT = "FiraGO"
+_FONT_KEYS = {"": "figo", "B": "figbo", "I": "figit"}  # pymupdf-fonts' names, by fpdf2 style
+FALLBACK_FONT = "DroidSansFallback"
+FALLBACK_FONT_FILES = (Path("/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf"),)
 SIZES = (10.0, 9.0, 8.0, 7.5, 7.0, 6.5)
 MARGIN = 12.0
 
@@ -35,23 +62,65 @@ _REPLACEMENTS = {
 }  # fmt: skip
 
 
-def latin1(text: str) -> str:
-    """``text`` made printable with a core font: Latin-1 kept, the rest transliterated."""
+def printable(text: str, covered: Callable[[str], bool]) -> str:
+    """``text`` with every character ``covered`` kept and the rest transliterated (the table
+    above, then the letters of its Unicode decomposition), or "?" when nothing fits."""
     out: list[str] = []
     for char in text:
-        if ord(char) < 256:
+        if covered(char):
             out.append(char)
         elif char in _REPLACEMENTS:
             out.append(_REPLACEMENTS[char])
         else:
             decomposed = unicodedata.normalize("NFKD", char)
-            kept = "".join(c for c in decomposed if ord(c) < 256 and not unicodedata.combining(c))
+            kept = "".join(c for c in decomposed if covered(c) and not unicodedata.combining(c))
             out.append(kept or "?")
     return "".join(out)
 
 
+# Glyph substitution and positioning (ligatures, kerning) are applied only when fpdf2 shapes
+# text with HarfBuzz, which a job aid does not do; subsetting them took most of each PDF's time.
+_UNUSED_TABLES = ("GSUB", "GPOS", "GDEF", "kern")
+
+
+def _font_files() -> dict[str, Path]:
+    files = _written_font_files()
+    if not all(path.is_file() for path in files.values()):  # a temp cleaner took them
+        _written_font_files.cache_clear()
+        files = _written_font_files()
+    return files
+
+
+@functools.cache
+def _written_font_files() -> dict[str, Path]:
+    folder = Path(tempfile.mkdtemp(prefix="milepost-fonts-"))  # private (0700), unguessable
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    files = {}
+    for style, key in _FONT_KEYS.items():
+        font = TTFont(io.BytesIO(pymupdf_fonts.myfont(key)))
+        for table in _UNUSED_TABLES:
+            if table in font:
+                del font[table]
+        files[style] = folder / f"{FONT}-{key}.ttf"
+        font.save(files[style])
+    return files
+
+
+@functools.cache
+def _characters(*paths: Path) -> frozenset[str]:
+    """The characters every one of the font files has a glyph for."""
+    cmaps = [set(TTFont(path, lazy=True).getBestCmap()) for path in paths]
+    return frozenset(chr(code) for code in set.intersection(*cmaps))
+
+
+def _fallback_file() -> Path | None:
+    return next((path for path in FALLBACK_FONT_FILES if path.is_file()), None)
+
+
 class _Full(Exception):
-    """The page is full (raised only in the final, truncating pass)."""
+    """The page is full: the text spilled onto a second page (a pass at a larger size gives up
+    at once, as building each PDF is no longer cheap) or, in the final truncating pass, the
+    next block would not fit."""
 
 
 class _Page:
@@ -61,6 +130,11 @@ class _Page:
         self.size = size
         self.truncate = truncate
         self.pdf = FPDF(orientation="P", unit="mm", format="A4")
+        files = _font_files()
+        for style, path in files.items():
+            self.pdf.add_font(FONT, style=style, fname=path)
+        self.characters = _characters(*files.values())
+        self.fallback_tried = False
         self.pdf.set_margins(MARGIN, MARGIN, MARGIN)
         self.pdf.set_auto_page_break(auto=not truncate, margin=MARGIN)
         self.pdf.add_page()
@@ -79,8 +153,25 @@ class _Page:
         if self.pdf.get_y() + lines * self.line > self.bottom - self.line:
             raise _Full
 
+    def printable(self, text: str) -> str:
+        """``text`` as the page's fonts can print it (adding the CJK fallback when needed)."""
+        if not self.fallback_tried and not set(text) <= self.characters:
+            self.fallback_tried = True
+            fallback = _fallback_file()
+            if fallback is None:
+                logger.warning(
+                    "job aid: no font for %r; install Debian's fonts-droid-fallback",
+                    "".join(sorted(set(text) - self.characters)),
+                )
+            else:
+                self.pdf.add_font(FALLBACK_FONT, fname=fallback)
+                # The fallback has one style: bold and italic text uses it too.
+                self.pdf.set_fallback_fonts([FALLBACK_FONT], exact_match=False)
+                self.characters |= _characters(fallback)
+        return printable(text, self.characters.__contains__)
+
     def text(self, text: str, *, style: str = "", scale: float = 1.0, indent: float = 0.0) -> None:
-        text = latin1(text)
+        text = self.printable(text)
         size = self.size * scale
         self.pdf.set_font(FONT, style=style, size=size)
         self._room(text, size=size, indent=indent)
@@ -89,6 +180,8 @@ class _Page:
             self.pdf.w - 2 * MARGIN - indent, self.line * scale, text,
             new_x="LMARGIN", new_y="NEXT",
         )  # fmt: skip
+        if self.pdf.page_no() > 1:
+            raise _Full
 
     def heading(self, text: str) -> None:
         self.gap(0.6)
@@ -150,7 +243,10 @@ def job_aid_pdf(aid: JobAid) -> bytes:
     for size in SIZES:
         page = _Page(size, truncate=False)
         _set_meta(page.pdf, aid)
-        _write(page, aid)
+        try:
+            _write(page, aid)
+        except _Full:
+            continue
         if page.pdf.page_no() == 1:
             return bytes(page.pdf.output())
     page = _Page(SIZES[-1], truncate=True)
@@ -165,6 +261,6 @@ def job_aid_pdf(aid: JobAid) -> bytes:
 
 
 def _set_meta(pdf: FPDF, aid: JobAid) -> None:
-    pdf.set_title(latin1(f"Job aid: {aid.title}"))
+    pdf.set_title(f"Job aid: {aid.title}")  # PDF metadata is Unicode (no font involved)
     pdf.set_author("Milepost")
     pdf.set_creator("Milepost")

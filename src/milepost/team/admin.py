@@ -1,11 +1,12 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 
+from milepost.core.admin import KeepsHistoryAdmin
 from milepost.team.models import ApiToken, User
 
 
 @admin.register(User)
-class MilepostUserAdmin(UserAdmin):
+class MilepostUserAdmin(KeepsHistoryAdmin, UserAdmin):
     fieldsets = (
         *UserAdmin.fieldsets,
         ("Sales role", {"fields": ("role", "manager", "region", "title")}),

@@ -1,0 +1,34 @@
+"""``milepost flush``: Django's flush, allowed to empty the append-only history tables too.
+
+Emptying every table at once is not rewriting history, and Django needs it: after each
+transactional or live-server test, pytest-django flushes the test database (DELETE FROM every
+table on SQLite, which the append-only triggers would refuse; TRUNCATE on PostgreSQL, refused
+too). Only the flush statements run unlocked (:func:`append_only_unlocked`), not the
+confirmation prompt or the post-migrate handlers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.commands import flush
+from django.db import connections
+
+from milepost.pipeline.append_only import append_only_unlocked
+
+
+class Command(flush.Command):
+    def handle(self, **options: Any) -> None:
+        database = options["database"]
+        ops = connections[database].ops
+        execute_sql_flush = ops.execute_sql_flush
+
+        def unlocked_flush(sql_list: list[str]) -> None:
+            with append_only_unlocked("flush: every table emptied at once", using=database):
+                execute_sql_flush(sql_list)
+
+        ops.execute_sql_flush = unlocked_flush  # this connection, for this command only
+        try:
+            super().handle(**options)
+        finally:
+            del ops.execute_sql_flush
