@@ -2,6 +2,12 @@
 
 Argon2 is deliberately slow; hashing it for every test user would dominate the suite. A test
 (team/tests/test_security_settings.py) checks that real settings still hash with Argon2.
+
+The SQLite test database is a file (in ``MILEPOST_DATA_DIR``), as the embedded deployment's
+is, not Django's default in-memory database: inspection reads a file through ADBC's native
+SQLite driver, a second connection an in-memory database cannot have, so only a file lets the
+tests run the read path users get (see docs/inspection.md). pytest-xdist workers each get
+their own file (pytest-django appends the worker's name).
 """
 
 import os
@@ -9,6 +15,10 @@ import os
 os.environ.setdefault("MILEPOST_ENV", "test")
 
 from milepost.settings import *  # noqa: F403
+from milepost.settings import DATA_DIR, DATABASES
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"].setdefault("TEST", {})["NAME"] = str(DATA_DIR / "test_milepost.sqlite3")

@@ -1,5 +1,5 @@
-"""Inspection of a bulk-loaded pipeline through the native readers: ADBC's SQLite driver on a
-database file, ADBC's PostgreSQL driver on the exported snapshot.
+"""Inspection of a bulk-loaded pipeline through the production read path: ADBC's PostgreSQL
+driver on the exported snapshot; on SQLite, Django's connection to the database file.
 
 ``bin/bench inspection`` panicked with Polars 2.1.0 (``assertion failed: i < self.len()`` in
 ``compute_signals``, from 20,000 deals with the benchmark's seed). The deal facts come out of
@@ -14,20 +14,16 @@ never did). ``test_signals_of_facts_in_several_chunks`` (engine) pins the bug on
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
 import pytest
 from benchmarks.inspection import AS_OF
 from benchmarks.load import load_pipeline
 from benchmarks.scale_data import ScaleConfig
 from django.db import connection, transaction
 
-from milepost.inspection import sql_frames
 from milepost.inspection.services import InspectionResult, inspect_pipeline
-from milepost.inspection.sql_frames import ArrowReader, SqliteArrowReader
 from milepost.team.models import User
 from milepost.testing.factories import load_default_processes
+from milepost.testing.reads import production_reader, recorded_reads
 
 CONFIG = ScaleConfig(opportunities=3_000, seed=2)
 RUNS = 3  # the join's chunks can come out in either order
@@ -38,41 +34,17 @@ def _inspect(admin: User) -> InspectionResult:
 
 
 @pytest.mark.django_db(transaction=True)  # the native readers see committed rows only
-def test_bulk_loaded_pipeline_inspects_through_the_native_reader(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    readers: list[Any] = []
-    arrow_frame = sql_frames._arrow_frame
-
-    def counted(reader: Any, *args: Any) -> Any:
-        readers.append(reader)
-        return arrow_frame(reader, *args)
-
-    monkeypatch.setattr(sql_frames, "_arrow_frame", counted)
+def test_bulk_loaded_pipeline_inspects_through_the_production_reader() -> None:
     load_default_processes()
     load_pipeline(connection, CONFIG)
     admin = User.objects.get(username="bench.admin")
-    sqlite = connection.vendor == "sqlite"
-    if sqlite:
-        # The suite's SQLite database is in memory: the native reader reads a file copy.
-        copy = tmp_path / "copy.sqlite3"
-        with connection.cursor() as cursor:
-            cursor.execute("VACUUM INTO %s", [str(copy)])
-        reader = SqliteArrowReader(str(copy))
-        token = sql_frames._ARROW.set(reader)
-    try:
+    with recorded_reads() as served:
         native = [_inspect(admin) for _ in range(RUNS)]
-    finally:
-        if sqlite:
-            sql_frames._ARROW.reset(token)
-            reader.close()
     with transaction.atomic():  # read on Django's own connection
         expected = _inspect(admin)
 
-    native_type = SqliteArrowReader if sqlite else ArrowReader
-    assert readers  # every read of the native runs, none of Django's
-    assert all(isinstance(r, native_type) for r in readers)
-    assert not [r for r in caplog.records if "native SQLite read failed" in r.getMessage()]
+    assert served
+    assert set(served) == {production_reader()}  # every read of the runs
     assert expected.deals.height == CONFIG.opportunities
     assert expected.signals.height > CONFIG.opportunities // 10
     for result in native:

@@ -1,22 +1,18 @@
-"""Evaluate exit-criterion rules over a whole pipeline at once, with Polars.
+"""Exit-criterion rules compiled to Polars expressions over a whole pipeline at once.
 
 The set-based twin of :mod:`milepost.engine.criteria`: same semantics (read that module's
 docstring), statuses only, no reasons. Each rule compiles to one Polars expression over a wide
-frame of opportunities; the leaves that need related rows (contact roles, activities) become
-aggregate columns computed by **three** group-bys in total, however many criteria there are:
-one over contact roles, one over activities, one over activity contacts. Booleans with nulls
-carry the three values (true = met, false = unmet, null = unknown); Polars' ``&``, ``|`` and
-``~`` are Kleene operators on them, which is exactly the all / any / not of the explained form.
-There is no Python code per opportunity and no ``map_elements``.
+frame with a row per deal; the leaves that need related rows (contact roles, activities,
+engaged contacts, methodology levels) read *aggregate columns* the plan names and the reader
+fills (inspection reads them with SQL ``GROUP BY``; see docs/inspection.md). Booleans with
+nulls carry the three values (true = met, false = unmet, null = unknown); Polars' ``&``,
+``|`` and ``~`` are Kleene operators on them, which is exactly the all / any / not of the
+explained form. There is no Python code per opportunity and no ``map_elements``.
+:mod:`milepost.engine.control_frames` combines the expressions with evidence into control.
 
-Input frames (column names fixed; extra columns are ignored):
-
-* ``opportunities``: ``opportunity_id`` plus every field in ``OPPORTUNITY_FIELDS`` (amount as
-  Decimal, dates as Date, text as String, account/product and probability as integers).
-* ``contact_roles``: ``opportunity_id, contact_id, role``.
-* ``activities``: ``opportunity_id, activity_id, type, occurred_at`` (Datetime, UTC).
-* ``activity_contacts``: ``activity_id, contact_id``.
-* ``element_levels`` (optional): ``opportunity_id, pack, element, level`` (methodology scores).
+The wide frame: ``opportunity_id`` plus the fields in ``OPPORTUNITY_FIELDS`` (amount as
+Decimal, dates as Date, text as String, account/product and probability as integers; see
+:func:`opportunity_schema`) plus the aggregate columns.
 """
 
 from __future__ import annotations
@@ -36,10 +32,8 @@ from milepost.engine.criteria import (
     TEXT_FIELDS,
     UNKNOWN,
     UNMET,
-    OpportunitySnapshot,
     Scales,
     activity_types,
-    claimed_position,
     compare_operand,
     methodology_threshold,
     plain_rule,
@@ -50,15 +44,6 @@ from milepost.engine.vocabulary import OPPORTUNITY_FIELDS
 
 STATUS = pl.Enum([MET, UNMET, UNKNOWN])
 ID = pl.Int64
-UTC_TIME = pl.Datetime("us", "UTC")
-CONTACT_ROLES_SCHEMA: dict[str, Any] = {"opportunity_id": ID, "contact_id": ID, "role": pl.String}
-ACTIVITIES_SCHEMA: dict[str, Any] = {
-    "opportunity_id": ID,
-    "activity_id": ID,
-    "type": pl.String,
-    "occurred_at": UTC_TIME,
-}
-ACTIVITY_CONTACTS_SCHEMA: dict[str, Any] = {"activity_id": ID, "contact_id": ID}
 ELEMENT_LEVELS_SCHEMA: dict[str, Any] = {
     "opportunity_id": ID,
     "pack": pl.String,
@@ -97,10 +82,10 @@ def status_of(kleene: pl.Expr) -> pl.Expr:
 class CriteriaPlan:
     """Criteria compiled to expressions, with the aggregate columns their leaves need.
 
-    Two-phase so the aggregates can come from anywhere: :meth:`aggregate` computes them from the
-    raw related frames (tests, small batches); the database reader computes the very same
-    counts with SQL ``GROUP BY`` (one query per related table) and hands :meth:`statuses` a
-    wide frame with those columns. Every aggregate is a count of distinct rows:
+    Two-phase: compiling registers the aggregate columns the leaves read; the database reader
+    computes them with SQL ``GROUP BY`` (one query per related table) and the expressions are
+    evaluated on the wide frame (:func:`milepost.engine.control_frames.control_frame`). Every
+    aggregate but the element levels is a count of distinct rows:
 
     * ``role_aggs``: role → column; distinct contacts attached with that buying role.
     * ``activity_aggs``: (types, within_days or None) → column; activities of those types that
@@ -260,70 +245,6 @@ class CriteriaPlan:
         start = window_start(self.as_of, days)
         return datetime(start.year, start.month, start.day, tzinfo=UTC), self.as_of
 
-    def _in_window(self, days: int | None) -> pl.Expr:
-        earliest, latest = self.window(days)
-        happened = pl.col("occurred_at") <= pl.lit(latest, dtype=UTC_TIME)
-        if earliest is None:
-            return happened
-        return happened & (pl.col("occurred_at") >= pl.lit(earliest, dtype=UTC_TIME))
-
-    def aggregate(
-        self,
-        opportunities: pl.DataFrame | pl.LazyFrame,
-        contact_roles: pl.DataFrame | pl.LazyFrame,
-        activities: pl.DataFrame | pl.LazyFrame,
-        activity_contacts: pl.DataFrame | pl.LazyFrame,
-        element_levels: pl.DataFrame | pl.LazyFrame | None = None,
-    ) -> pl.LazyFrame:
-        """Opportunities plus one count column per registered aggregate (0 when no rows)."""
-        frame = opportunities.lazy()
-        if self.element_aggs:
-            levels = (
-                element_levels.lazy()
-                if element_levels is not None
-                else pl.LazyFrame(schema=ELEMENT_LEVELS_SCHEMA)
-            )
-            frame = frame.join(self.pivot_elements(levels), on="opportunity_id", how="left")
-        if self.role_aggs:
-            aggs = [
-                pl.col("contact_id").filter(pl.col("role") == role).n_unique().alias(name)
-                for role, name in self.role_aggs.items()
-            ]
-            frame = frame.join(
-                contact_roles.lazy().group_by("opportunity_id").agg(aggs),
-                on="opportunity_id",
-                how="left",
-            )
-        if self.activity_aggs:
-            aggs = [
-                pl.col("activity_id")
-                .filter(pl.col("type").is_in(list(types)) & self._in_window(days))
-                .n_unique()
-                .alias(name)
-                for (types, days), name in self.activity_aggs.items()
-            ]
-            frame = frame.join(
-                activities.lazy().group_by("opportunity_id").agg(aggs),
-                on="opportunity_id",
-                how="left",
-            )
-        if self.engaged_aggs:
-            engaged = (
-                activities.lazy()
-                .select("opportunity_id", "activity_id", "occurred_at")
-                .join(
-                    activity_contacts.lazy().select("activity_id", "contact_id"), on="activity_id"
-                )
-            )
-            aggs = [
-                pl.col("contact_id").filter(self._in_window(days)).n_unique().alias(name)
-                for days, name in self.engaged_aggs.items()
-            ]
-            frame = frame.join(
-                engaged.group_by("opportunity_id").agg(aggs), on="opportunity_id", how="left"
-            )
-        return self.fill_counts(frame)
-
     def pivot_elements(self, levels: pl.LazyFrame) -> pl.LazyFrame:
         """``opportunity_id`` plus one level column per registered element (one row per deal)."""
         aggs = [
@@ -339,162 +260,3 @@ class CriteriaPlan:
         """No related rows means a count of 0, not unknown."""
         counts = self.count_columns
         return frame.with_columns(pl.col(counts).fill_null(0)) if counts else frame
-
-    def statuses(self, wide: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
-        """``opportunity_id, criterion_id, status`` from a frame holding every count column."""
-        out_schema: dict[str, Any] = {
-            "opportunity_id": ID,
-            "criterion_id": pl.String,
-            "status": STATUS,
-        }
-        if not self.expressions:
-            return pl.DataFrame(schema=out_schema)
-        columns = [f"__c{i}" for i in range(len(self.expressions))]
-        long = (
-            wide.lazy()
-            .select("opportunity_id", *self.expressions)
-            .unpivot(index="opportunity_id", variable_name="column", value_name="met")
-        )
-        return long.select(
-            pl.col("opportunity_id"),
-            pl.col("column")
-            .replace_strict(
-                dict(zip(columns, self.criterion_ids, strict=True)), return_dtype=pl.String
-            )
-            .alias("criterion_id"),
-            status_of(pl.col("met")).alias("status"),
-        ).collect()
-
-
-def evaluate_criteria_frame(
-    opportunities: pl.DataFrame | pl.LazyFrame,
-    contact_roles: pl.DataFrame | pl.LazyFrame,
-    activities: pl.DataFrame | pl.LazyFrame,
-    activity_contacts: pl.DataFrame | pl.LazyFrame,
-    criteria: Sequence[tuple[str, Any]],
-    as_of: datetime,
-    element_levels: pl.DataFrame | pl.LazyFrame | None = None,
-    scales: Scales | None = None,
-) -> pl.DataFrame:
-    """Statuses for every (opportunity, criterion): ``opportunity_id, criterion_id, status``.
-
-    ``criteria`` is a list of ``(criterion_id, rule)``; a ``None`` rule is an evidence criterion
-    and is unknown here, as in :func:`milepost.engine.criteria.evaluate_criterion`.
-    ``status`` is an Enum of met / unmet / unknown.
-    """
-    opps = opportunities.lazy()
-    plan = CriteriaPlan(criteria, as_of, opps.collect_schema(), scales)
-    return plan.statuses(
-        plan.aggregate(opps, contact_roles, activities, activity_contacts, element_levels)
-    )
-
-
-def verified_stage_frame(
-    statuses: pl.DataFrame | pl.LazyFrame,
-    criterion_stage: Mapping[str, str],
-    open_stage_keys_in_order: Sequence[str],
-    claims: pl.DataFrame | pl.LazyFrame,
-) -> pl.DataFrame:
-    """Verified stage for every claimed opportunity, as :func:`criteria.verified_stage`.
-
-    ``statuses``: ``opportunity_id, criterion_id, status`` (as from
-    :func:`evaluate_criteria_frame`). ``criterion_stage`` maps criterion id to the open stage
-    it is an exit criterion of. ``claims``: ``opportunity_id, claimed_stage_key, claimed_kind``
-    (open / won / lost). Returns ``opportunity_id, verified_stage, under_control, first_gap``.
-    """
-    keys = list(open_stage_keys_in_order)
-    if not keys:
-        raise ValueError("a process has at least one open stage")
-    position = {key: i for i, key in enumerate(keys)}
-    stage_of = {cid: position[s] for cid, s in criterion_stage.items() if s in position}
-    by_index = dict(enumerate(keys))
-    gaps = (
-        statuses.lazy()
-        .with_columns(
-            pl.col("criterion_id")
-            .replace_strict(stage_of, default=None, return_dtype=pl.Int64)
-            .alias("stage_index")
-        )
-        .filter(pl.col("stage_index").is_not_null() & (pl.col("status").cast(pl.String) != MET))
-        .group_by("opportunity_id")
-        .agg(pl.col("stage_index").min().alias("gap"))
-    )
-    last = len(keys) - 1
-    claimed = (
-        pl.when(pl.col("claimed_kind") == "won")
-        .then(pl.lit(claimed_position(keys, "", "won")))
-        .when(pl.col("claimed_kind") == "lost")
-        .then(pl.lit(claimed_position(keys, "", "lost")))
-        .otherwise(
-            pl.col("claimed_stage_key").replace_strict(
-                position, default=None, return_dtype=pl.Int64
-            )
-        )
-    )
-    frame = (
-        claims.lazy()
-        .join(gaps, on="opportunity_id", how="left")
-        .with_columns(
-            # len(keys) = passed every open stage; shown as the last open stage.
-            pl.col("gap").fill_null(len(keys)).alias("reached"),
-            claimed.alias("claimed"),
-        )
-        .with_columns(pl.min_horizontal("reached", pl.lit(last)).alias("verified"))
-        .collect()
-    )
-    stray = frame.filter(pl.col("claimed").is_null())
-    if stray.height:
-        raise ValueError(
-            f"claimed stage {stray['claimed_stage_key'][0]!r} is not an open stage "
-            f"(opportunity {stray['opportunity_id'][0]})"
-        )
-    return frame.select(
-        "opportunity_id",
-        pl.col("verified").replace_strict(by_index, return_dtype=pl.String).alias("verified_stage"),
-        (pl.col("reached") >= pl.col("claimed")).alias("under_control"),
-        pl.col("gap")
-        .replace_strict(by_index, default=None, return_dtype=pl.String)
-        .alias("first_gap"),
-    )
-
-
-def element_frame(snapshots: Sequence[OpportunitySnapshot]) -> pl.DataFrame:
-    """The ``element_levels`` input frame for a handful of snapshots."""
-    return pl.DataFrame(
-        [(s.id, pack, element, level) for s in snapshots for pack, element, level in s.elements],
-        schema=ELEMENT_LEVELS_SCHEMA,
-        orient="row",
-    )
-
-
-def frames_from_snapshots(
-    snapshots: Sequence[OpportunitySnapshot],
-) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """The four input frames for a handful of snapshots (tests, small batches)."""
-    amounts = [s.amount for s in snapshots if s.amount is not None]
-    scale = max([2, *(-int(a.as_tuple().exponent) for a in amounts)])
-    opportunities = pl.DataFrame(
-        [
-            {"opportunity_id": s.id, **{f: s.value(f) for f in OPPORTUNITY_FIELDS}}
-            for s in snapshots
-        ],
-        schema=opportunity_schema(scale),
-        orient="row",
-    )
-    roles = pl.DataFrame(
-        [(s.id, contact, role) for s in snapshots for contact, role in s.contact_roles],
-        schema=CONTACT_ROLES_SCHEMA,
-        orient="row",
-    )
-    activity_rows: list[tuple[int, int, str, datetime]] = []
-    contact_rows: list[tuple[int, int]] = []
-    for s in snapshots:
-        for activity in s.activities:
-            activity_id = len(activity_rows) + 1
-            activity_rows.append(
-                (s.id, activity_id, activity.type, activity.occurred_at.astimezone(UTC))
-            )
-            contact_rows += [(activity_id, contact) for contact in activity.contact_ids]
-    activities = pl.DataFrame(activity_rows, schema=ACTIVITIES_SCHEMA, orient="row")
-    activity_contacts = pl.DataFrame(contact_rows, schema=ACTIVITY_CONTACTS_SCHEMA, orient="row")
-    return opportunities, roles, activities, activity_contacts

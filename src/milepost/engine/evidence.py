@@ -6,7 +6,8 @@ of the problem"). Evidence carries a **level**, ordered by how much it can be tr
 rep-asserted < manager-verified < buyer-confirmed. A criterion's ``verifier`` is the level its
 evidence must reach.
 
-The combination, shared by both forms (explained here, set-based in :func:`combine_frame`):
+The combination, shared by both forms (explained here, set-based as columns in
+:func:`milepost.engine.control_frames.control_frame`):
 
 * **Rejected** evidence makes the criterion *unmet*, whatever the rule says: a manager who
   rejected "economic buyer engaged" knows something the contact list does not.
@@ -20,7 +21,7 @@ Withdrawn evidence is passed as no evidence at all.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -119,84 +120,3 @@ def combine(
         return RuleResult(MET, f"{rule_result.reason}; {part.reason}")
     reasons = [r.reason for r in (rule_result, part) if r.status != MET]
     return RuleResult(status, "; ".join(reasons))
-
-
-def combine_frame(
-    statuses: pl.DataFrame | pl.LazyFrame,
-    evidence: pl.DataFrame | pl.LazyFrame,
-    criteria: Sequence[CriterionMeta],
-) -> pl.DataFrame:
-    """:func:`combine` for every row of ``statuses`` (``opportunity_id, criterion_id, status``).
-
-    ``evidence``: ``opportunity_id, criterion_id, state, level`` (:data:`EVIDENCE_SCHEMA`),
-    at most one row per pair, withdrawn evidence left out. Rows of ``statuses`` are kept, in
-    order; only ``status`` changes.
-    """
-    meta = pl.DataFrame(
-        {
-            "criterion_id": [m.criterion_id for m in criteria],
-            "__needs": [m.needs_evidence for m in criteria],
-            "__has_rule": [m.has_rule for m in criteria],
-            "__required": [LEVEL_RANK[m.verifier] for m in criteria],
-        },
-        schema={
-            "criterion_id": pl.String,
-            "__needs": pl.Boolean,
-            "__has_rule": pl.Boolean,
-            "__required": pl.Int8,
-        },
-    ).lazy()
-    ranks = pl.col("level").replace_strict(LEVEL_RANK, default=None, return_dtype=pl.Int8)
-    # Evidence part as a Kleene boolean: true met, false unmet, null unknown.
-    evidence_part = (
-        pl.when(pl.col("state").is_null())
-        .then(pl.lit(False))
-        .when(pl.col("__rank") >= pl.col("__required"))
-        .then(pl.lit(True))
-        .otherwise(pl.lit(None, dtype=pl.Boolean))
-    )
-    rule_part = (
-        pl.when(pl.col("__has_rule"))
-        .then(
-            pl.when(pl.col("status") == MET)
-            .then(pl.lit(True))
-            .when(pl.col("status") == UNMET)
-            .then(pl.lit(False))
-            .otherwise(pl.lit(None, dtype=pl.Boolean))
-        )
-        .otherwise(pl.lit(True))
-    )
-    combined = pl.when(pl.col("__needs")).then(rule_part & evidence_part).otherwise(rule_part)
-    status_dtype = statuses.lazy().collect_schema()["status"]
-    final = (
-        pl.when(pl.col("state") == "rejected")
-        .then(pl.lit(UNMET))
-        .when(~pl.col("__needs"))
-        .then(pl.col("status").cast(pl.String))
-        .when(combined.is_null())
-        .then(pl.lit(UNKNOWN))
-        .when(combined)
-        .then(pl.lit(MET))
-        .otherwise(pl.lit(UNMET))
-        .cast(status_dtype)
-    )
-    frame = (
-        statuses.lazy()
-        .join(meta, on="criterion_id", how="left", maintain_order="left")
-        .join(
-            evidence.lazy().select("opportunity_id", "criterion_id", "state", "level"),
-            on=["opportunity_id", "criterion_id"],
-            how="left",
-            maintain_order="left",
-        )
-        .with_columns(ranks.alias("__rank"))
-    )
-    unknown_ids = frame.filter(pl.col("__needs").is_null()).select("criterion_id").first()
-    stray = unknown_ids.collect()
-    if stray.height:
-        raise ValueError(f"criterion {stray['criterion_id'][0]!r} has no metadata")
-    return (
-        frame.with_columns(final.alias("status"))
-        .select(statuses.lazy().collect_schema().names())
-        .collect()
-    )

@@ -173,14 +173,6 @@ def _window_q(plan: CriteriaPlan, days: int | None, prefix: str = "") -> Q:
 Read = Callable[[], pl.DataFrame]
 
 
-def _aggregate_frames(
-    plan: CriteriaPlan, visible: QuerySet[Opportunity] | None, as_of: datetime
-) -> list[pl.DataFrame]:
-    """Every aggregate column of ``plan`` from the raw rows (no stored facts): one
-    ``GROUP BY opportunity`` query per related table. What the stale deals of a run use."""
-    return [read() for read in _raw_reads(plan, visible, as_of, list(plan.activity_aggs))]
-
-
 def _roles_read(plan: CriteriaPlan, visible: QuerySet[Opportunity] | None) -> Read:
     # (deal, contact, role) is unique, so counting rows counts distinct contacts: a
     # hash aggregate, where COUNT(DISTINCT) would sort.
@@ -193,25 +185,6 @@ def _roles_read(plan: CriteriaPlan, visible: QuerySet[Opportunity] | None) -> Re
         .values_list("opportunity_id", *aggs)
     )
     return partial(read_frame, qs, {"opportunity_id": pl.Int64, **dict.fromkeys(aggs, pl.Int64)})
-
-
-def _raw_reads(
-    plan: CriteriaPlan,
-    visible: QuerySet[Opportunity] | None,
-    as_of: datetime,
-    activity_keys: Sequence[tuple[tuple[str, ...], int | None]],
-) -> list[Read]:
-    """Contact roles, then the activity counts of ``activity_keys`` with the last activity,
-    then engaged contacts, element levels: all from the raw rows."""
-    reads: list[Read] = []
-    if plan.role_aggs:
-        reads.append(_roles_read(plan, visible))
-    reads.append(partial(_raw_activity_frame, plan, visible, as_of, activity_keys))
-    if plan.engaged_aggs:
-        reads.append(partial(_raw_engaged_frame, plan, visible))
-    if plan.element_aggs:
-        reads.append(partial(_element_frame, plan, visible))
-    return reads
 
 
 def _raw_activity_frame(
@@ -582,11 +555,9 @@ def inspect_pipeline(
     if frames is None:
         timings["read"] = time.perf_counter() - started
         return _empty_result(as_of, timings)
-    opportunities, processes, plans, union, related, evidence = frames
+    wide, processes, plans, history, evidence = frames
     timings["read"] = time.perf_counter() - started
-    return _evaluate(
-        as_of, timings, opportunities, processes, plans, union, related, evidence, with_statuses
-    )
+    return _evaluate(as_of, timings, wide, processes, plans, history, evidence, with_statuses)
 
 
 def _is_everything(
@@ -638,18 +609,44 @@ def _read(scope: QuerySet[Opportunity], as_of: datetime, reads: Reads, *, everyt
         union.engaged_aggs.update(plan.engaged_aggs)
         union.element_aggs.update(plan.element_aggs)
     visible = None if everything else scope.values("id")
-    tasks = _deal_reads(union, scope, visible, as_of)
-    tasks += [partial(_evidence_frame, visible), *_history_reads(visible, as_of)]
-    frames = reads.run(tasks)
-    opportunities, related, evidence = frames[0], frames[1:-4], frames[-4]
-    related += frames[-3:]
-    if opportunities.is_empty():
+    wide, (evidence, *history) = deal_aggregates(
+        union,
+        scope,
+        as_of,
+        reads,
+        visible=visible,
+        also=[partial(_evidence_frame, visible), *_history_reads(visible, as_of)],
+    )
+    if wide.is_empty():
         return None
     # A deal whose version was not in scope when versions were read (moved meanwhile, on
     # SQLite's per-statement snapshots) waits for the next run rather than half-evaluate.
-    opportunities = opportunities.filter(pl.col("process_version_id").is_in(versions))
-    opportunities = _stale_fix(opportunities, related, union, scope, as_of, reads)
-    return opportunities, processes, plans, union, related, evidence
+    wide = wide.filter(pl.col("process_version_id").is_in(versions))
+    return wide, processes, plans, history, evidence
+
+
+def deal_aggregates(
+    plan: CriteriaPlan,
+    scope: QuerySet[Opportunity],
+    as_of: datetime,
+    reads: Reads,
+    *,
+    visible: QuerySet[Opportunity] | None,
+    also: Sequence[Read] = (),
+) -> tuple[pl.DataFrame, list[pl.DataFrame]]:
+    """The deals of ``scope`` with every aggregate column of ``plan``: the frame the criteria
+    are evaluated on. Stored facts where they are exact, raw rows for the stale deals.
+
+    ``visible``: the deals' ids as a subquery (None: every deal, no filter). ``also``: other
+    reads to run in the same batch (on the same snapshot); their frames come back second.
+    """
+    tasks = _deal_reads(plan, scope, visible, as_of)
+    frames = reads.run([*tasks, *also])
+    opportunities, related = frames[0], frames[1 : len(tasks)]
+    wide = _stale_fix(opportunities, related, plan, scope, as_of, reads)
+    for frame in related:
+        wide = wide.join(frame, on="opportunity_id", how="left")
+    return plan.fill_counts(wide.lazy()).collect(), frames[len(tasks) :]
 
 
 def _deal_reads(
@@ -675,21 +672,6 @@ def _deal_reads(
     if raw_keys:
         tasks.append(partial(_raw_activity_counts, plan, visible, as_of, raw_keys))
     return tasks
-
-
-def aggregate_wide(
-    plan: CriteriaPlan, scope: QuerySet[Opportunity], as_of: datetime
-) -> pl.DataFrame:
-    """The deals of ``scope`` with every aggregate column of ``plan``, read as
-    :func:`inspect_pipeline` reads them (stored facts, stale deals re-read raw): the frame
-    ``plan.statuses`` evaluates. For tests that hold this path to the explained form."""
-    with consistent_reads() as reads:
-        frames = reads.run(_deal_reads(plan, scope.order_by(), scope.values("id"), as_of))
-        related = frames[1:]
-        wide = _stale_fix(frames[0], related, plan, scope, as_of, reads)
-    for frame in related:
-        wide = wide.join(frame, on="opportunity_id", how="left")
-    return plan.fill_counts(wide.lazy()).collect()
 
 
 def _raw_activity_counts(
@@ -755,24 +737,18 @@ def _stale_fix(
 def _evaluate(
     as_of: datetime,
     timings: dict[str, float],
-    opportunities: pl.DataFrame,
+    wide: pl.DataFrame,
     processes: dict[int, ProcessDef],
     plans: dict[int, CriteriaPlan],
-    union: CriteriaPlan,
-    related: list[pl.DataFrame],
+    history: list[pl.DataFrame],
     evidence: pl.DataFrame,
     with_statuses: bool,
 ) -> InspectionResult:
     started = time.perf_counter()
     versions = sorted(processes)
-    wide = opportunities
-    for frame in related:
+    for frame in history:
         wide = wide.join(frame, on="opportunity_id", how="left")
-    wide = (
-        union.fill_counts(wide.lazy())
-        .with_columns(pl.col("skips", "backs", "pushes", "pushed_days").fill_null(0))
-        .collect()
-    )
+    wide = wide.with_columns(pl.col("skips", "backs", "pushes", "pushed_days").fill_null(0))
     parts = [
         _inspect_version(
             processes[vid],

@@ -11,10 +11,13 @@ SQL by Django (so its row-level scoping and parameters stay exactly as written),
 * otherwise on PostgreSQL (inside a caller's transaction, whose uncommitted rows another
   connection cannot see), ``COPY (query) TO STDOUT (FORMAT csv)`` on Django's connection,
   parsed by Polars in native code;
-* on SQLite, inside :func:`consistent_reads` at the outermost level and when the database is
-  a file, ADBC's SQLite driver reads the file straight into Arrow columns (each statement on
-  the latest committed state, as Django's own reads outside a transaction);
-* otherwise on SQLite, the cursor's rows are transposed into columns once and cast by Polars.
+* on SQLite, always on Django's connection: the cursor's rows are transposed into columns
+  once and cast by Polars. (ADBC's SQLite driver links its own copy of SQLite; two copies in
+  one process on one database file break SQLite's locking: closing the native connection
+  deleted the WAL under Django's open connection, after which other connections failed with
+  "disk I/O error" and did not see Django's writes. SQLite documents this as a way to corrupt
+  a database: https://www.sqlite.org/howtocorrupt.html, "multiple copies of SQLite linked
+  into the same application". See docs/inspection.md.)
 
 Values arrive typed (Arrow), as text (PostgreSQL ``COPY``) or as SQLite's storage classes and
 are cast to the declared schema here: datetimes become ``Datetime("us", "UTC")``, dates
@@ -25,15 +28,12 @@ from __future__ import annotations
 
 import contextlib
 import io
-import logging
 import threading
 import urllib.parse
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import date, datetime
-from decimal import Decimal
 from typing import Any, Self, TypeVar
 
 import polars as pl
@@ -42,7 +42,6 @@ from django.db import connection, transaction
 from django.db.models import QuerySet
 
 T = TypeVar("T")
-logger = logging.getLogger(__name__)
 _PG_DATETIME = "%Y-%m-%d %H:%M:%S%.f%#z"
 _SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S%.f"
 
@@ -67,18 +66,6 @@ def _cast_typed(column: pl.Expr, have: pl.DataType, want: Any) -> pl.Expr:
         if isinstance(have, pl.Datetime) and have.time_zone is None:
             return column.dt.replace_time_zone("UTC").dt.cast_time_unit("us")
         return column.dt.convert_time_zone("UTC").dt.cast_time_unit("us")
-    return column.cast(want)
-
-
-def _cast_sqlite_typed(column: pl.Expr, have: pl.DataType, want: Any) -> pl.Expr:
-    """An inferred SQLite column to the declared schema. Dates and times are text in
-    Django's SQLite; a column that is null throughout arrives untyped."""
-    if have == pl.String:
-        return _cast(column, want, vendor="sqlite")
-    if isinstance(want, pl.Datetime) or want in (pl.Date, pl.String):
-        return column.cast(pl.String).pipe(_cast, want, vendor="sqlite")
-    if want == pl.Boolean:
-        return column.cast(pl.Int64) != 0
     return column.cast(want)
 
 
@@ -192,102 +179,49 @@ def _libpq_uri(settings: dict[str, Any]) -> str:
     return f"postgresql://{auth}{quote(host, safe='')}{port}/{quote(settings['NAME'], safe='')}"
 
 
-class SqliteArrowReader(_NativeReader):
-    """The SQLite twin of :class:`ArrowReader`: ADBC's SQLite driver reads the database file
-    straight into Arrow columns (``fetchall`` built a Python object per value, most of the
-    SQLite read time). Each statement reads the latest committed state, as Django's own
-    SQLite reads outside a transaction do. Column types are inferred from the values; the
-    schema cast below makes them the declared ones.
-    """
-
-    def __init__(self, path: str):
-        import adbc_driver_sqlite.dbapi as adbc
-
-        super().__init__(path, adbc.connect(path, autocommit=True))
-
-    @classmethod
-    def default_key(cls) -> str:
-        return str(connection.settings_dict["NAME"])
-
-    def read_query(self, sql: str, params: Sequence[Any]) -> pa.Table:
-        # Django writes %s placeholders and adapts values for sqlite3; do the same here.
-        from django.db.backends.sqlite3.base import FORMAT_QMARK_REGEX
-
-        statement = FORMAT_QMARK_REGEX.sub("?", sql).replace("%%", "%")
-        with self.connection.cursor() as cursor:
-            cursor.execute(statement, tuple(_sqlite_param(p) for p in params))
-            table: pa.Table = cursor.fetch_arrow_table()
-        return table
-
-
-def _sqlite_param(value: Any) -> Any:
-    """A parameter as Django's SQLite backend stores and compares it (text for dates and
-    times, text for decimals, integers for booleans)."""
-    if isinstance(value, datetime):
-        return str(connection.ops.adapt_datetimefield_value(value))
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, bool):
-        return int(value)
-    return value
-
-
 def close_native_readers() -> None:
     """Close this thread's native readers (end of a request, end of a test)."""
     ArrowReader.discard()
-    SqliteArrowReader.discard()
-
-
-def sqlite_file(settings: dict[str, Any]) -> bool:
-    """Whether the SQLite database is a file another connection can open (not in memory)."""
-    name = str(settings.get("NAME") or "")
-    return bool(name) and ":memory:" not in name and "mode=memory" not in name
 
 
 # Set by consistent_reads while a native reader serves this thread's reads.
-_ARROW: ContextVar[ArrowReader | SqliteArrowReader | None] = ContextVar(
-    "milepost_arrow_reader", default=None
-)
+_ARROW: ContextVar[ArrowReader | None] = ContextVar("milepost_arrow_reader", default=None)
 
 
 def _arrow_frame(
-    reader: ArrowReader | SqliteArrowReader, sql: str, params: Sequence[Any], names: list[str]
+    reader: ArrowReader, sql: str, params: Sequence[Any], names: list[str]
 ) -> pl.DataFrame:
-    if isinstance(reader, SqliteArrowReader):
-        table = reader.read_query(sql, params)
-    else:
-        # Parameters are bound by psycopg's own client-side quoting (Django's cursor), so
-        # the native connection runs exactly the statement Django compiled.
-        with connection.cursor() as cursor:
-            statement = cursor.mogrify(sql, params)
-        table = reader.read(statement)
-    frame = pl.from_arrow(table)
+    # Parameters are bound by psycopg's own client-side quoting (Django's cursor), so the
+    # native connection runs exactly the statement Django compiled.
+    with connection.cursor() as cursor:
+        statement = cursor.mogrify(sql, params)
+    frame = pl.from_arrow(reader.read(statement))
     assert isinstance(frame, pl.DataFrame)
     return frame.rename(dict(zip(frame.columns, names, strict=True)))
 
 
 def read_frame(queryset: QuerySet[Any], schema: dict[str, Any]) -> pl.DataFrame:
-    """Rows of ``queryset`` (a ``values_list`` with one entry per schema column, in order)."""
+    """Rows of ``queryset`` (a ``values_list`` with one entry per schema column, in order).
+
+    Through the native reader :func:`consistent_reads` set for this thread, else through
+    Django's connection.
+    """
     sql, params = queryset.query.sql_with_params()
+    reader = _ARROW.get()
+    if reader is None:
+        return _django_frame(sql, params, schema)
+    frame = _arrow_frame(reader, sql, params, list(schema))
+    return frame.select(
+        _cast_typed(pl.col(name), frame.schema[name], dtype).alias(name)
+        for name, dtype in schema.items()
+    )
+
+
+def _django_frame(sql: str, params: Sequence[Any], schema: dict[str, Any]) -> pl.DataFrame:
+    """The fallback: the rows on Django's own connection (``COPY`` to CSV on PostgreSQL, the
+    cursor's rows transposed into columns on SQLite), cast to ``schema``."""
     names = list(schema)
     vendor = connection.vendor
-    reader = _ARROW.get()
-    if isinstance(reader, SqliteArrowReader):
-        try:
-            frame = _arrow_frame(reader, sql, params, names)
-        except Exception:  # inferred types that do not fit: read it the slow, sure way
-            logger.warning("native SQLite read failed; reading through Django", exc_info=True)
-            reader = None
-    elif reader is not None:
-        frame = _arrow_frame(reader, sql, params, names)
-    if reader is not None:
-        cast = _cast_sqlite_typed if isinstance(reader, SqliteArrowReader) else _cast_typed
-        return frame.select(
-            cast(pl.col(name), frame.schema[name], dtype).alias(name)
-            for name, dtype in schema.items()
-        )
     with connection.cursor() as cursor:
         if vendor == "postgresql":
             buffer = io.BytesIO()
@@ -361,9 +295,9 @@ class Reads:
 def consistent_reads(threads: int = 1, *, native: bool = True) -> Iterator[Reads]:
     """Run several reads as one consistent, read-only snapshot where the database allows it.
 
-    ``native`` (outermost only; on SQLite, a database file only): read through a native
-    Arrow connection, which pays off from thousands of rows; a handful of deals reads faster
-    on Django's connection.
+    ``native`` (outermost only; PostgreSQL only): read through a native Arrow connection,
+    which pays off from thousands of rows; a handful of deals reads faster on Django's
+    connection.
 
     On PostgreSQL, an outermost transaction is REPEATABLE READ (every query sees the same
     snapshot: no deal counted in one aggregate and missing from the next) and JIT compilation,
@@ -374,21 +308,13 @@ def consistent_reads(threads: int = 1, *, native: bool = True) -> Iterator[Reads
 
     On SQLite each statement reads its own WAL snapshot: a transaction would take the write
     lock (the project uses ``BEGIN IMMEDIATE``) and block writers for the whole inspection.
-    The native reader and parallel reads are separate connections, each statement on its own
-    snapshot: a write landing between two reads can make one deal's aggregates disagree for
-    that run, which a single-node embedded deployment accepts for the speed.
+    Parallel reads are separate connections, each statement on its own snapshot: a write
+    landing between two reads can make one deal's aggregates disagree for that run, which a
+    single-node embedded deployment accepts for the speed.
     """
     outermost = not connection.in_atomic_block
     if connection.vendor != "postgresql":
-        if not (outermost and native and sqlite_file(connection.settings_dict)):
-            yield Reads(None, threads if outermost else 1)
-            return
-        reader = SqliteArrowReader.for_default_database()
-        token = _ARROW.set(reader)
-        try:
-            yield Reads(None, 1)
-        finally:
-            _ARROW.reset(token)
+        yield Reads(None, threads if outermost else 1)
         return
     with transaction.atomic():
         snapshot = None

@@ -1,4 +1,10 @@
-"""The set-based form gives exactly the statuses of the explained form."""
+"""The set-based form (compiled rules, evidence and control as columns, what inspection runs)
+gives exactly the statuses and verified stage of the explained form, deal by deal.
+
+The aggregate columns the SQL reads compute are counted from snapshots by
+:mod:`milepost.engine.tests.control_harness`; the database-backed twin of these properties is
+``inspection/tests/test_inspection_agrees.py``.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,6 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
-import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -15,17 +20,13 @@ from pydantic import TypeAdapter, ValidationError
 from milepost.engine.criteria import (
     ActivityFact,
     OpportunitySnapshot,
-    evaluate_criterion,
     evaluate_rule,
     verified_stage,
 )
-from milepost.engine.criteria_frames import (
-    element_frame,
-    evaluate_criteria_frame,
-    frames_from_snapshots,
-    verified_stage_frame,
-)
+from milepost.engine.criteria_frames import CriteriaPlan
+from milepost.engine.evidence import CriterionMeta, combine, criterion_meta
 from milepost.engine.process_schema import Rule, parse_process
+from milepost.engine.tests.control_harness import STAGE, control
 from milepost.engine.tests.test_criteria import (
     AS_OF,
     CASES,
@@ -39,26 +40,26 @@ from milepost.engine.vocabulary import ACTIVITY_TYPES, BUYING_ROLES, OPPORTUNITY
 RULE = TypeAdapter(Rule)
 
 
+def _ruled(criterion_id: str) -> CriterionMeta:
+    """A criterion the rule alone decides (no evidence needed)."""
+    return CriterionMeta(criterion_id, "rep", needs_evidence=False, has_rule=True)
+
+
 def frame_statuses(
     snapshots: list[OpportunitySnapshot], criteria: list[tuple[str, Any]], as_of: datetime
 ) -> dict[tuple[int, str], str]:
-    out = evaluate_criteria_frame(
-        *frames_from_snapshots(snapshots),
-        criteria,
-        as_of,
-        element_levels=element_frame(snapshots),
-        scales=SCALES,
+    _, statuses = control(
+        snapshots, [(STAGE, [(_ruled(cid), rule) for cid, rule in criteria])], as_of, scales=SCALES
     )
-    assert out.schema["status"] == pl.Enum(["met", "unmet", "unknown"])
-    assert out.height == len(snapshots) * len(criteria)
-    return {(r["opportunity_id"], r["criterion_id"]): r["status"] for r in out.to_dicts()}
+    assert len(statuses) == len(snapshots) * len(criteria)
+    return statuses
 
 
 def explained_statuses(
     snapshots: list[OpportunitySnapshot], criteria: list[tuple[str, Any]], as_of: datetime
 ) -> dict[tuple[int, str], str]:
     return {
-        (s.id, cid): ("unknown" if rule is None else evaluate_rule(rule, s, as_of, SCALES).status)
+        (s.id, cid): evaluate_rule(rule, s, as_of, SCALES).status
         for s in snapshots
         for cid, rule in criteria
     }
@@ -77,26 +78,21 @@ def test_table_cases_agree() -> None:
 
 def test_default_process_agrees_including_evidence_criteria() -> None:
     process = parse_process(NEW_BUSINESS)
-    criteria = [(c.id, c.rule) for s in process.open_stages for c in s.exit_criteria]
+    stages = [
+        (s.key, [(criterion_meta(c), c.rule) for c in s.exit_criteria]) for s in process.open_stages
+    ]
     snapshots = list(SNAPSHOTS.values())
-    frame = frame_statuses(snapshots, criteria, AS_OF)
+    _, frame = control(snapshots, stages, AS_OF, scales=SCALES)
     for s in snapshots:
         for c in (c for st_ in process.open_stages for c in st_.exit_criteria):
-            assert frame[(s.id, c.id)] == evaluate_criterion(c, s, AS_OF).status, c.id
-
-
-def test_empty_inputs() -> None:
-    out = evaluate_criteria_frame(
-        *frames_from_snapshots([]), [("x", {"field_set": "amount"})], AS_OF
-    )
-    assert out.height == 0
-    assert out.columns == ["opportunity_id", "criterion_id", "status"]
+            rule = None if c.rule is None else evaluate_rule(c.rule, s, AS_OF, SCALES)
+            assert frame[(s.id, c.id)] == combine(criterion_meta(c), rule, None).status, c.id
 
 
 def test_repeated_criterion_ids_are_refused() -> None:
     rule = {"field_set": "amount"}
     with pytest.raises(ValueError, match="repeat"):
-        evaluate_criteria_frame(*frames_from_snapshots([]), [("x", rule), ("x", rule)], AS_OF)
+        CriteriaPlan([("x", rule), ("x", rule)], AS_OF)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -295,42 +291,45 @@ def test_explained_and_set_forms_agree(
 
 # ---------------------------------------------------------------------------------------------
 # Verified stage, set form.
+#
+# Every criterion needs a manager's evidence: manager evidence makes it met, a rep's only
+# unknown, none unmet. So any pattern of statuses per stage can be set up through evidence.
+
+EVIDENCE_FOR = {"met": "manager", "unknown": "rep"}
 
 
-def _stage_inputs(
-    cases: list[tuple[str, str, dict[str, list[str]]]],
-) -> tuple[pl.DataFrame, dict[str, str], pl.DataFrame]:
-    rows: list[tuple[int, str, str]] = []
-    criterion_stage: dict[str, str] = {}
-    claims: list[tuple[int, str, str]] = []
-    for opportunity_id, (claimed, kind, by_stage) in enumerate(cases, start=1):
-        claims.append((opportunity_id, claimed, kind))
-        for stage, statuses in by_stage.items():
-            for i, status in enumerate(statuses):
-                criterion = f"{stage}_{i}"
-                criterion_stage[criterion] = stage
-                rows.append((opportunity_id, criterion, status))
-    statuses_frame = pl.DataFrame(
-        rows,
-        schema={"opportunity_id": pl.Int64, "criterion_id": pl.String, "status": pl.String},
-        orient="row",
-    )
-    claims_frame = pl.DataFrame(
-        claims,
-        schema={
-            "opportunity_id": pl.Int64,
-            "claimed_stage_key": pl.String,
-            "claimed_kind": pl.String,
-        },
-        orient="row",
-    )
-    return statuses_frame, criterion_stage, claims_frame
+def _needs_manager(criterion_id: str) -> CriterionMeta:
+    return CriterionMeta(criterion_id, "manager", needs_evidence=True, has_rule=False)
 
 
 def _verified_rows(cases: list[tuple[str, str, dict[str, list[str]]]]) -> list[tuple[Any, ...]]:
-    statuses, criterion_stage, claims = _stage_inputs(cases)
-    out = verified_stage_frame(statuses, criterion_stage, OPEN, claims).sort("opportunity_id")
-    return [(r["verified_stage"], r["under_control"], r["first_gap"]) for r in out.to_dicts()]
+    """Control of each case (claimed stage, kind, statuses by stage) through ``control_frame``."""
+    rows = []
+    for claimed, kind, by_stage in cases:
+        stages = [
+            (
+                key,
+                [
+                    (
+                        CriterionMeta(f"{key}_{i}", "manager", needs_evidence=True, has_rule=False),
+                        None,
+                    )
+                    for i in range(len(by_stage.get(key, [])))
+                ],
+            )
+            for key in OPEN
+        ]
+        evidence = [
+            (1, f"{key}_{i}", "active", EVIDENCE_FOR[status])
+            for key, statuses in by_stage.items()
+            for i, status in enumerate(statuses)
+            if status in EVIDENCE_FOR
+        ]
+        deal = OpportunitySnapshot(id=1)
+        frame, _ = control([deal], stages, AS_OF, evidence=evidence, claims={1: (claimed, kind)})
+        (row,) = frame.to_dicts()
+        rows.append((row["verified_stage"], row["under_control"], row["first_gap"]))
+    return rows
 
 
 def test_verified_stage_frame_table() -> None:

@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
-import polars as pl
+from datetime import UTC, datetime
+from decimal import Decimal
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from milepost.engine.criteria import MET, UNKNOWN, UNMET, RuleResult
-from milepost.engine.criteria_frames import STATUS
+from milepost.engine.criteria import MET, UNKNOWN, UNMET, OpportunitySnapshot, RuleResult
 from milepost.engine.evidence import (
-    EVIDENCE_SCHEMA,
     CriterionMeta,
     EvidenceFact,
     combine,
-    combine_frame,
     criterion_meta,
 )
 from milepost.engine.process_schema import ExitCriterionDef
+from milepost.engine.tests.control_harness import STAGE, control
+
+AS_OF = datetime(2026, 3, 31, 15, 30, tzinfo=UTC)
 
 EVIDENCE_ONLY_BUYER = CriterionMeta("c", "buyer", needs_evidence=True, has_rule=False)
 EVIDENCE_ONLY_REP = CriterionMeta("c", "rep", needs_evidence=True, has_rule=False)
@@ -114,38 +116,27 @@ facts = st.none() | st.builds(
 )
 
 
+# Rules with a known status on a deal with an amount, no next step and no probability.
+RULE_WITH_STATUS = {
+    MET: {"field_set": "amount"},
+    UNMET: {"field_set": "next_step"},
+    UNKNOWN: {"field_compare": {"field": "probability", "op": "gt", "value": 5}},
+}
+
+
 @given(cases=st.lists(st.tuples(metas, st.sampled_from([MET, UNMET, UNKNOWN]), facts), max_size=12))
 def test_both_forms_agree(cases: list[tuple[CriterionMeta, str, EvidenceFact | None]]) -> None:
+    """The combination as inspection runs it (columns, :func:`control_frame`) and as the deal
+    page explains it (:func:`combine`), criterion by criterion."""
     renamed = [
         (CriterionMeta(f"c{i}", m.verifier, m.needs_evidence, m.has_rule), s, e)
         for i, (m, s, e) in enumerate(cases)
     ]
-    statuses = pl.DataFrame(
-        {
-            "opportunity_id": [1] * len(renamed),
-            "criterion_id": [m.criterion_id for m, _, _ in renamed],
-            # an evidence-only criterion's rule status is "unknown" in the frames
-            "status": [s if m.has_rule else UNKNOWN for m, s, _ in renamed],
-        },
-        schema={"opportunity_id": pl.Int64, "criterion_id": pl.String, "status": STATUS},
-    )
-    evidence = pl.DataFrame(
-        [(1, m.criterion_id, e.state, e.level) for m, _, e in renamed if e is not None],
-        schema=EVIDENCE_SCHEMA,
-        orient="row",
-    )
-    frame = combine_frame(statuses, evidence, [m for m, _, _ in renamed])
+    deal = OpportunitySnapshot(id=1, amount=Decimal("1"))
+    criteria = [(m, RULE_WITH_STATUS[s] if m.has_rule else None) for m, s, _ in renamed]
+    evidence = [(1, m.criterion_id, e.state, e.level) for m, _, e in renamed if e is not None]
+    _, statuses = control([deal], [(STAGE, criteria)], AS_OF, evidence=evidence)
     explained = [
         combine(m, RuleResult(s, "r") if m.has_rule else None, e).status for m, s, e in renamed
     ]
-    assert frame["status"].cast(pl.String).to_list() == explained
-    assert frame["criterion_id"].to_list() == [m.criterion_id for m, _, _ in renamed]
-
-
-def test_frame_refuses_criteria_without_metadata() -> None:
-    statuses = pl.DataFrame(
-        {"opportunity_id": [1], "criterion_id": ["stray"], "status": [MET]},
-        schema={"opportunity_id": pl.Int64, "criterion_id": pl.String, "status": STATUS},
-    )
-    with pytest.raises(ValueError, match="stray"):
-        combine_frame(statuses, pl.DataFrame(schema=EVIDENCE_SCHEMA), [RULE_ONLY])
+    assert [statuses[(1, m.criterion_id)] for m, _, _ in renamed] == explained

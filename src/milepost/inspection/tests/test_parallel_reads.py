@@ -23,8 +23,6 @@ from milepost.testing.factories import make_contact, make_opportunity, make_org
 
 @pytest.mark.django_db(transaction=True)
 def test_parallel_reads_equal_sequential_reads() -> None:
-    if connection.vendor == "sqlite" and connection.settings_dict["NAME"] in ("", ":memory:"):
-        pytest.skip("an unnamed in-memory SQLite database is private to one connection")
     process_load_defaults()
     org = make_org()
     deals = [

@@ -1,126 +1,53 @@
-"""On SQLite, inspection outside a transaction reads the database file through ADBC's native
-SQLite driver. The suite's SQLite database lives in memory, which another connection cannot
-open, so this test copies it to a file (``VACUUM INTO``) and points the native reader there:
-the frames and the whole inspection must equal what Django's own connection reads."""
+"""On SQLite, inspection reads on Django's own connection, never on a second copy of SQLite.
+
+ADBC's SQLite driver (the native reader inspection used on SQLite files) links its own copy of
+SQLite. Two copies in one process on one file break SQLite's POSIX locks: when the native
+connection closed, SQLite deleted the write-ahead log under Django's still-open connection;
+new connections then failed with "disk I/O error" and Django's later writes were invisible to
+them (https://www.sqlite.org/howtocorrupt.html, "multiple copies of SQLite linked into the
+same application"). This test commits data to the test database file, inspects it as a
+request does, and checks that another connection still reads the database and Django's later
+writes.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+import sqlite3
 
-import polars as pl
 import pytest
 from django.db import connection
 from django.utils import timezone
 
-from milepost.evidence.services import evidence_record
-from milepost.inspection import sql_frames
 from milepost.inspection.services import inspect_pipeline
-from milepost.inspection.sql_frames import SqliteArrowReader, read_frame, sqlite_file
+from milepost.inspection.sql_frames import close_native_readers, consistent_reads
 from milepost.pipeline.models import Opportunity
 from milepost.process.services import process_load_defaults
-from milepost.testing.factories import make_contact, make_opportunity, make_org
-
-SCHEMA = {
-    "opportunity_id": pl.Int64,
-    "amount": pl.Decimal(38, 2),
-    "close_date": pl.Date,
-    "next_step": pl.String,
-    "next_step_date": pl.Date,
-    "stage_entered_at": pl.Datetime("us", "UTC"),
-    "overridden": pl.Boolean,
-    "product_id": pl.Int64,
-}
+from milepost.testing.factories import make_opportunity, make_org
+from milepost.testing.reads import DJANGO, recorded_reads
 
 
-def _frame(since: datetime) -> pl.DataFrame:
-    qs = (
-        Opportunity.objects.filter(stage_entered_at__gte=since)
-        .order_by("pk")
-        .values_list(
-            "id",
-            "amount",
-            "close_date",
-            "next_step",
-            "next_step_date",
-            "stage_entered_at",
-            "probability_overridden",
-            "product_id",
-        )
-    )
-    return read_frame(qs, SCHEMA)
-
-
-@pytest.mark.django_db(transaction=True)
-def test_native_sqlite_reads_equal_djangos(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
+@pytest.mark.django_db(transaction=True)  # committed rows, read outside a transaction
+def test_inspection_leaves_the_sqlite_file_readable_by_other_connections() -> None:
     if connection.vendor != "sqlite":
-        pytest.skip("the native SQLite reader is SQLite's")
-    assert not sqlite_file(connection.settings_dict)  # why the copy below is needed
+        pytest.skip("SQLite's file locking")
     process_load_defaults()
     org = make_org()
-    deals = [
-        make_opportunity(owner=org.rep_a1, amount="1234.50"),
-        make_opportunity(owner=org.rep_a2, stage_key="evaluate", amount="25000"),
-        make_opportunity(owner=org.rep_b1, stage_key="won", amount="0.01"),
-    ]
-    # Nulls first, then values: the native reader infers column types from the rows.
-    Opportunity.objects.filter(pk=deals[2].pk).update(
-        next_step="Send the “final” proposal", next_step_date=datetime(2026, 12, 1).date()
-    )
-    contact = make_contact(deals[1].account)
-    activity = deals[1].activities.create(
-        type="meeting",
-        occurred_at=datetime(2026, 11, 20, 9, 30, 15, 123456, tzinfo=UTC),
-        owner=org.rep_a2,
-        subject="x",
-    )
-    activity.contacts.set([contact])
-    deals[0].activities.create(  # planned ahead: a stale deal, re-read raw
-        type="call", occurred_at=timezone.now() + timedelta(days=3), owner=org.rep_a1, subject="y"
-    )
-    evidence_record(
-        user=org.rep_a2,
-        opportunity_id=deals[1].pk,
-        criterion_key="competition_known",
-        note="Two alternatives named",
-    )
-    copy = tmp_path / "copy.sqlite3"
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM INTO %s", [str(copy)])
+    deal = make_opportunity(owner=org.rep_a1, amount="1234.50")
 
-    since = timezone.now() - timedelta(days=400)
-    as_of = timezone.now()
-    django_frame = _frame(since)
-    django_runs = {
-        user.pk: inspect_pipeline(user=user, as_of=as_of, include_closed=True, with_statuses=True)
-        for user in (org.admin, org.manager_a)
-    }
-    reader = SqliteArrowReader(str(copy))
-    token = sql_frames._ARROW.set(reader)
+    with recorded_reads() as served:
+        result = inspect_pipeline(user=org.admin, as_of=timezone.now(), include_closed=True)
+    close_native_readers()  # what the end of a request does
+    with consistent_reads():  # and the next request's inspection
+        pass
+    later = make_opportunity(owner=org.rep_a2)
+
+    assert served
+    assert set(served) == {DJANGO}
+    assert result.deals["opportunity_id"].to_list() == [deal.pk]
+    other = sqlite3.connect(connection.settings_dict["NAME"])
     try:
-        native_frame = _frame(since)  # a datetime parameter, bound as Django binds it
-        native_runs = {
-            user.pk: inspect_pipeline(
-                user=user, as_of=as_of, include_closed=True, with_statuses=True
-            )
-            for user in (org.admin, org.manager_a)
-        }
+        ids = [row[0] for row in other.execute("SELECT id FROM pipeline_opportunity")]
     finally:
-        sql_frames._ARROW.reset(token)
-        reader.close()
-
-    # Every read went through the native reader: none fell back to Django's connection.
-    assert not [r for r in caplog.records if "native SQLite read failed" in r.getMessage()]
-    assert native_frame.height == 3
-    assert native_frame.schema == django_frame.schema == pl.Schema(SCHEMA)
-    assert native_frame.equals(django_frame)
-    for user_id, native in native_runs.items():
-        expected = django_runs[user_id]
-        assert native.deals.height > 0
-        assert native.deals.equals(expected.deals)
-        assert native.signals.equals(expected.signals)
-        assert native.statuses.sort("opportunity_id", "criterion_id").equals(
-            expected.statuses.sort("opportunity_id", "criterion_id")
-        )
+        other.close()
+    assert sorted(ids) == sorted(Opportunity.objects.values_list("id", flat=True))
+    assert later.pk in ids
