@@ -38,7 +38,7 @@ BASELINE_SAMPLE = 10_000
 
 
 def _inspect_all(admin_user: Any) -> dict[str, Any]:
-    from milepost.inspection.services import inspect_pipeline
+    from milepost.inspection.pipeline import inspect_pipeline
 
     result = inspect_pipeline(user=admin_user, as_of=AS_OF, include_closed=True)
     if result.deals.height == 0:
@@ -52,7 +52,7 @@ def _inspect_all(admin_user: Any) -> dict[str, Any]:
 
 
 def _inspect_open(admin_user: Any) -> dict[str, Any]:
-    from milepost.inspection.services import inspect_pipeline
+    from milepost.inspection.pipeline import inspect_pipeline
 
     result = inspect_pipeline(user=admin_user, as_of=AS_OF)
     return {
@@ -69,7 +69,7 @@ def _orm_baseline(admin_user: Any) -> dict[str, Any]:
     An evenly spaced sample of ``BASELINE_SAMPLE`` deals (every k-th id), so the per-deal cost
     is representative of the whole table; the step's seconds are *scaled* to every deal.
     """
-    from milepost.inspection.services import explain_criteria
+    from milepost.inspection.deal import explain_criteria
     from milepost.pipeline.models import Opportunity
 
     total = Opportunity.objects.count()

@@ -29,7 +29,7 @@ def main() -> None:
 
     django.setup()
     from benchmarks.inspection import AS_OF
-    from milepost.inspection.services import inspect_pipeline
+    from milepost.inspection.pipeline import inspect_pipeline
     from milepost.team.models import User
 
     admin = User.objects.get(username="bench.admin")

@@ -20,7 +20,7 @@ from benchmarks.load import load_pipeline
 from benchmarks.scale_data import ScaleConfig
 from django.db import connection, transaction
 
-from milepost.inspection.services import InspectionResult, inspect_pipeline
+from milepost.inspection.pipeline import InspectionResult, inspect_pipeline
 from milepost.team.models import User
 from milepost.testing.factories import load_default_processes
 from milepost.testing.reads import production_reader, recorded_reads

@@ -2,7 +2,7 @@
 evidence and what the viewer may do about it, the control verdict, the risk breakdown and the
 next actions.
 
-Built by :func:`process_map` from one :func:`~milepost.inspection.services.inspect_opportunity`
+Built by :func:`process_map` from one :func:`~milepost.inspection.pipeline.inspect_opportunity`
 call. The opportunity page includes it and every evidence action answers with it re-rendered, so
 the criterion, the banner, the verified stage and the risk can never disagree.
 """
@@ -19,7 +19,7 @@ from milepost.engine.process_schema import StageDef
 from milepost.engine.signals import SIGNAL_LABELS
 from milepost.evidence.models import Evidence, EvidenceEvent, EvidenceState
 from milepost.evidence.selectors import evidence_history
-from milepost.inspection.services import (
+from milepost.inspection.deal import (
     CriterionView,
     OpportunityInspection,
     StageView,

@@ -32,7 +32,7 @@ from milepost.deals.process_map import process_map
 from milepost.deals.tables import OpportunityTable
 from milepost.inspection.gates import GateBlocked
 from milepost.inspection.moves import opportunity_move_stage
-from milepost.inspection.services import control_by_deal
+from milepost.inspection.pipeline import control_by_deal
 from milepost.pipeline import presentation
 from milepost.pipeline.selectors import opportunity_list
 from milepost.process.selectors import current_version, process_list, version_stages

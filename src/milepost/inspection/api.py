@@ -19,8 +19,9 @@ from milepost.engine.signals import SIGNAL_LABELS
 # The criteria answer embeds evidence rows, so its shapes are the evidence API's.
 from milepost.evidence import schemas as evidence_schemas
 from milepost.inspection import schemas as s
+from milepost.inspection.deal import inspect_opportunity
 from milepost.inspection.forms import DealFilters, signal_matrix, signals_by_deal
-from milepost.inspection.services import inspect_opportunity, inspect_pipeline
+from milepost.inspection.pipeline import inspect_pipeline
 from milepost.pipeline.selectors import opportunity_scope
 from milepost.team.selectors import user_list
 

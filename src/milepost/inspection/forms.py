@@ -2,7 +2,7 @@
 
 :class:`DealFilters` narrows the frames of an :class:`InspectionResult` with Polars expressions
 (no loop per deal); :func:`signal_matrix` counts deals per signal per rep. The row-level rule is
-already applied by :func:`milepost.inspection.services.inspect_pipeline`, so filtering by a rep
+already applied by :func:`milepost.inspection.pipeline.inspect_pipeline`, so filtering by a rep
 the asker may not see simply finds nothing; the page's form goes further and refuses such a
 choice (the rep picker only offers visible users), like the pipeline filters do.
 """
@@ -17,7 +17,7 @@ import polars as pl
 from django import forms
 
 from milepost.engine.signals import SIGNAL_LABELS
-from milepost.inspection.services import InspectionResult
+from milepost.inspection.pipeline import InspectionResult
 from milepost.pipeline.presentation import period_range
 from milepost.team.models import User
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from milepost.core.errors import InvalidChange
 from milepost.engine.criteria import MET
-from milepost.inspection.services import explain_criteria
+from milepost.inspection.deal import explain_criteria
 from milepost.pipeline.models import Opportunity
 from milepost.process.models import Stage, StageKind
 from milepost.team.models import User

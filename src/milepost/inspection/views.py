@@ -24,12 +24,13 @@ from milepost.core.errors import NotFound
 from milepost.core.htmx import is_partial
 from milepost.engine.criteria import MET
 from milepost.engine.signals import SIGNAL_LABELS
+from milepost.inspection.deal import inspect_opportunity
 from milepost.inspection.forms import (
     InspectionFilterForm,
     signal_matrix,
     signals_by_deal,
 )
-from milepost.inspection.services import inspect_opportunity, inspect_pipeline
+from milepost.inspection.pipeline import inspect_pipeline
 from milepost.pipeline.presentation import format_date, format_money, today
 from milepost.pipeline.selectors import opportunity_scope
 from milepost.process.models import Stage, StageKind

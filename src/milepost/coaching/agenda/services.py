@@ -32,7 +32,7 @@ from milepost.engine.methodology_schema import MethodologyDef
 from milepost.engine.process_schema import ProcessDef, StageDef
 from milepost.engine.signals import SIGNAL_LABELS
 from milepost.engine.skill_gaps import indicator_hits, skill_gaps
-from milepost.inspection.services import inspect_pipeline
+from milepost.inspection.pipeline import inspect_pipeline
 from milepost.methodology.models import ElementAssessment
 from milepost.pipeline.models import Opportunity
 from milepost.process.models import StageKind

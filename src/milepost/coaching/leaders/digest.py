@@ -38,7 +38,7 @@ from milepost.coaching.models import (
 from milepost.coaching.sessions.selectors import action_item_scope, session_scope
 from milepost.engine.coaching_effect import week_start
 from milepost.evidence.models import EvidenceAction, EvidenceEvent
-from milepost.inspection.services import inspect_pipeline
+from milepost.inspection.pipeline import inspect_pipeline
 from milepost.pipeline.choices import TransitionSource
 from milepost.pipeline.models import Opportunity, OpportunityChange, StageTransition
 from milepost.process.models import StageKind

@@ -51,7 +51,7 @@ from milepost.engine.coaching_effect import (
     risk_band,
     week_start,
 )
-from milepost.inspection.services import inspect_pipeline
+from milepost.inspection.pipeline import inspect_pipeline
 from milepost.pipeline.models import Opportunity
 from milepost.process.models import StageKind
 from milepost.team.models import Role, User

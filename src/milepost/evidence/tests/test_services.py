@@ -15,7 +15,7 @@ from milepost.evidence.services import (
     evidence_verify,
     evidence_withdraw,
 )
-from milepost.inspection.services import explain_criteria
+from milepost.inspection.deal import explain_criteria
 from milepost.methodology.services import assessment_record
 from milepost.pipeline.models import Opportunity
 from milepost.testing.factories import Org, make_account, make_contact, make_opportunity

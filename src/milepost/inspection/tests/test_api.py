@@ -7,7 +7,8 @@ from datetime import timedelta
 
 import pytest
 
-from milepost.inspection.services import inspect_opportunity, inspect_pipeline
+from milepost.inspection.deal import inspect_opportunity
+from milepost.inspection.pipeline import inspect_pipeline
 from milepost.inspection.tests.test_views import World, build_world
 from milepost.pipeline.presentation import today
 from milepost.team.services import api_token_create

@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from milepost.inspection import sql_frames
-from milepost.inspection.services import inspect_pipeline
+from milepost.inspection.pipeline import inspect_pipeline
 from milepost.inspection.sql_frames import ArrowReader, consistent_reads, read_frame
 from milepost.pipeline.models import Opportunity
 from milepost.process.services import process_load_defaults

@@ -38,9 +38,10 @@ from milepost.engine.evidence import EVIDENCE_SCHEMA, CriterionMeta
 from milepost.engine.signals import SIGNALS_SCHEMA
 from milepost.engine.tests.test_criteria_frames import SCALES, ZONES, rules
 from milepost.evidence.models import Evidence
-from milepost.inspection import services
+from milepost.inspection import pipeline as inspection
+from milepost.inspection.deal import explain_criteria
+from milepost.inspection.pipeline import inspect_pipeline
 from milepost.inspection.selectors import opportunity_snapshot
-from milepost.inspection.services import explain_criteria, inspect_pipeline
 from milepost.inspection.sql_frames import consistent_reads
 from milepost.inspection.tests.pipelines import (
     AS_OF,
@@ -218,11 +219,11 @@ def _rule_statuses(
     criteria: list[tuple[str, Any]], scope: Any, as_of: Any
 ) -> dict[tuple[int, str], str]:
     """Statuses of ``criteria`` on the deals of ``scope``: the aggregates read as inspection
-    reads them (:func:`services.deal_aggregates`, production reader), evaluated as inspection
+    reads them (:func:`inspection.deal_aggregates`, production reader), evaluated as inspection
     evaluates them (:func:`control_frame`)."""
-    plan = CriteriaPlan(criteria, as_of, opportunity_schema(services.AMOUNT_SCALE), SCALES)
+    plan = CriteriaPlan(criteria, as_of, opportunity_schema(inspection.AMOUNT_SCALE), SCALES)
     with consistent_reads() as reads:
-        wide, _ = services.deal_aggregates(plan, scope, as_of, reads, visible=scope.values("id"))
+        wide, _ = inspection.deal_aggregates(plan, scope, as_of, reads, visible=scope.values("id"))
     metas = [CriterionMeta(cid, "rep", needs_evidence=False, has_rule=True) for cid, _ in criteria]
     # One open stage holding every rule: only the statuses matter here.
     wide = wide.with_columns(stage_key=pl.lit("s"), stage_kind=pl.lit("open"))
@@ -298,8 +299,8 @@ def test_each_user_inspects_only_the_deals_they_may_see(live: World) -> None:
         assert set(seen[user].deals["opportunity_id"]) == {deals[n].pk for n in names}, user
     # An empty pipeline still has the result's schemas.
     nothing = seen[org.rep_solo]
-    assert nothing.deals.schema == pl.Schema(services.DEALS_SCHEMA)
-    assert nothing.statuses.schema == pl.Schema(services.STATUSES_SCHEMA)
+    assert nothing.deals.schema == pl.Schema(inspection.DEALS_SCHEMA)
+    assert nothing.statuses.schema == pl.Schema(inspection.STATUSES_SCHEMA)
     assert nothing.signals.schema == pl.Schema(SIGNALS_SCHEMA)
 
 
@@ -321,7 +322,7 @@ def test_rep_inspects_only_own_deals_and_probing_ids_yields_nothing(live: World)
     assert probed.statuses.is_empty()
     everyone = inspect_pipeline(user=org.admin, as_of=AS_OF)
     assert set(everyone.deals["opportunity_id"]) == {mine.pk, other.pk}
-    assert everyone.deals.schema == pl.Schema(services.DEALS_SCHEMA)
+    assert everyone.deals.schema == pl.Schema(inspection.DEALS_SCHEMA)
     # The explained form's loader applies the same rule.
     with pytest.raises(NotFound):
         opportunity_snapshot(user=org.rep_a1, opportunity_id=other.pk)
@@ -377,12 +378,12 @@ def test_sql_window_bounds_match_the_explained_form(
     column = plan.activity_column(("call",), 30)
     # The raw count (what a deal with an activity after as_of is re-read with) ...
     with consistent_reads():
-        raw = services._raw_activity_frame(plan, scope.values("id"), AS_OF, [(("call",), 30)])
+        raw = inspection._raw_activity_frame(plan, scope.values("id"), AS_OF, [(("call",), 30)])
     assert raw[column].to_list() == [1 if counts else 0]
     # ... and the stored summary, as inspection reads it, answer the same (for the activity
     # after as_of, the summary hands the deal to the raw read).
     with consistent_reads() as reads:
-        wide, _ = services.deal_aggregates(plan, scope, AS_OF, reads, visible=scope.values("id"))
+        wide, _ = inspection.deal_aggregates(plan, scope, AS_OF, reads, visible=scope.values("id"))
     assert wide[column].to_list() == [1 if counts else 0]
     snapshot = opportunity_snapshot(user=org.admin, opportunity_id=deal.pk)
     explained = evaluate_criterion({"rule": rule}, snapshot, AS_OF).status
@@ -406,12 +407,12 @@ def test_sql_engaged_window_bounds_match_the_explained_form(
     plan = CriteriaPlan([("r", rule)], AS_OF)
     column = plan.engaged_column(30)
     with consistent_reads():
-        raw = services._raw_engaged_frame(plan, scope.values("id"))
+        raw = inspection._raw_engaged_frame(plan, scope.values("id"))
     assert raw.filter(pl.col("opportunity_id") == deal.pk)[column].to_list() == (
         [1] if counts else ([0] if raw.height else [])
     )
     with consistent_reads() as reads:
-        wide, _ = services.deal_aggregates(plan, scope, AS_OF, reads, visible=scope.values("id"))
+        wide, _ = inspection.deal_aggregates(plan, scope, AS_OF, reads, visible=scope.values("id"))
     assert wide[column].to_list() == [1 if counts else 0]
     snapshot = opportunity_snapshot(user=org.admin, opportunity_id=deal.pk)
     explained = evaluate_criterion({"rule": rule}, snapshot, AS_OF).status

@@ -15,7 +15,7 @@ from django.db import connection
 from django.utils import timezone
 
 from milepost.evidence.services import evidence_record
-from milepost.inspection.services import inspect_pipeline
+from milepost.inspection.pipeline import inspect_pipeline
 from milepost.inspection.sql_frames import consistent_reads
 from milepost.process.services import process_load_defaults
 from milepost.testing.factories import make_contact, make_opportunity, make_org

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from milepost.designer.publish import draft_publish
 from milepost.designer.services import draft_stage_move, draft_start
-from milepost.inspection.services import inspect_pipeline
+from milepost.inspection.pipeline import inspect_pipeline
 from milepost.pipeline.choices import TransitionSource
 from milepost.pipeline.models import StageTransition
 from milepost.testing.factories import make_opportunity

@@ -18,7 +18,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from milepost.inspection.services import inspect_pipeline
+from milepost.inspection.pipeline import inspect_pipeline
 from milepost.inspection.sql_frames import close_native_readers, consistent_reads
 from milepost.pipeline.models import Opportunity
 from milepost.process.services import process_load_defaults

@@ -11,7 +11,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from milepost.inspection.services import inspect_pipeline
+from milepost.inspection.pipeline import inspect_pipeline
 from milepost.pipeline.models import Opportunity
 from milepost.pipeline.presentation import period_range, today
 from milepost.pipeline.services import opportunity_update

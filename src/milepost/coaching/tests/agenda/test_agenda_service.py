@@ -15,7 +15,7 @@ from milepost.coaching.models import ActionItem, ItemKind
 from milepost.coaching.sessions import services as svc
 from milepost.core.errors import NotFound
 from milepost.engine.agenda import closeness
-from milepost.inspection.services import inspect_pipeline
+from milepost.inspection.pipeline import inspect_pipeline
 from milepost.methodology.models import ElementAssessment
 from milepost.pipeline.models import Opportunity
 from milepost.process.selectors import pack_definitions, process_definition

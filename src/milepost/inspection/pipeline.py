@@ -1,13 +1,10 @@
-"""Inspect the pipeline: which open deals are under the rep's control, which are not, and why.
+"""Inspect the pipeline, set-based: which deals are under the rep's control, which are not, why.
 
-Two entry points, one per form of the evaluation:
-
-* :func:`inspect_pipeline` — set-based over every open deal a user may see. A fixed number of
-  queries (each a ``GROUP BY`` in the database, read without per-row Python objects), then
-  Polars: criteria statuses, evidence combined, verified stage, signals, risk. What the
-  inspection page, the API and the benchmark call.
-* :func:`explain_criteria` — one deal through the ORM and the explained engine, with a reason
-  per criterion. What the opportunity page shows. A property test holds the two together.
+:func:`inspect_pipeline` runs over every deal a user may see: a fixed number of queries (each a
+``GROUP BY`` in the database, read without per-row Python objects), then Polars: criteria
+statuses, evidence combined, verified stage, signals, risk. The inspection page, the API, the
+1:1 agenda and the benchmark call it. Its reference is the per-deal explained form in
+:mod:`milepost.inspection.deal`; a property test holds the two together deal by deal.
 
 Nothing here writes. Process definitions are read from the immutable process versions.
 """
@@ -42,13 +39,6 @@ from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
 from milepost.engine.control_frames import StageCriteria, control_frame, evidence_codes
-from milepost.engine.criteria import (
-    MET,
-    RuleResult,
-    claimed_position,
-    evaluate_rule,
-    verified_stage,
-)
 from milepost.engine.criteria_frames import (
     ELEMENT_LEVELS_SCHEMA,
     STATUS,
@@ -57,9 +47,6 @@ from milepost.engine.criteria_frames import (
 )
 from milepost.engine.evidence import (
     EVIDENCE_SCHEMA,
-    CriterionMeta,
-    EvidenceFact,
-    combine,
     criterion_meta,
 )
 from milepost.engine.process_schema import ExitCriterionDef, ProcessDef, StageDef
@@ -67,12 +54,10 @@ from milepost.engine.signals import (
     SIGNALS_SCHEMA,
     SignalSettings,
     compute_signals,
-    next_actions,
     risk_scores,
 )
 from milepost.engine.vocabulary import OPPORTUNITY_FIELDS
 from milepost.evidence.models import Evidence, EvidenceState
-from milepost.inspection.selectors import opportunity_snapshot
 from milepost.inspection.sql_frames import Reads, consistent_reads, read_frame
 from milepost.methodology.models import ElementAssessment
 from milepost.pipeline.choices import BuyingRole
@@ -84,9 +69,9 @@ from milepost.pipeline.models import (
     OpportunityContact,
     StageTransition,
 )
-from milepost.pipeline.selectors import opportunity_get, opportunity_scope
+from milepost.pipeline.selectors import opportunity_scope
 from milepost.process.models import Stage, StageKind
-from milepost.process.selectors import process_definition, process_definitions
+from milepost.process.selectors import process_definitions
 from milepost.process.selectors import scales as methodology_scales
 from milepost.team.models import User
 from milepost.team.selectors import visible_user_ids
@@ -773,150 +758,6 @@ def _evaluate(
 
 # ---------------------------------------------------------------------------------------------
 # One deal, explained.
-
-
-@dataclass(frozen=True)
-class CriterionView:
-    criterion: ExitCriterionDef
-    status: str
-    reason: str
-    rule: RuleResult | None
-    evidence: Evidence | None
-
-
-@dataclass(frozen=True)
-class StageView:
-    stage: StageDef
-    criteria: list[CriterionView]
-    position: int
-
-    @property
-    def all_met(self) -> bool:
-        return all(c.status == MET for c in self.criteria)
-
-
-@dataclass(frozen=True)
-class CriteriaExplanation:
-    """A deal's process map: every open stage, every criterion with its status and reason."""
-
-    opportunity: Opportunity
-    process: ProcessDef
-    stages: list[StageView]
-    claimed_stage: str
-    claimed_kind: str
-    verified_stage: str
-    under_control: bool
-    first_gap: str | None
-    as_of: datetime
-
-    @property
-    def claimed_position(self) -> int:
-        keys = [s.stage.key for s in self.stages]
-        return claimed_position(keys, self.claimed_stage, self.claimed_kind)
-
-    def unmet_ids(self, *, through_claimed: bool = True) -> list[str]:
-        """Criteria not met in the stages the deal claims to have passed (and its own)."""
-        limit = self.claimed_position + (1 if through_claimed else 0)
-        return [
-            c.criterion.id
-            for s in self.stages
-            if s.position < limit
-            for c in s.criteria
-            if c.status != MET
-        ]
-
-
-def _evidence_fact(row: Evidence | None) -> EvidenceFact | None:
-    if row is None or row.state == EvidenceState.WITHDRAWN:
-        return None
-    state = "rejected" if row.state == EvidenceState.REJECTED else "active"
-    return EvidenceFact(state, row.level, row.rejection_reason)
-
-
-def explain_criteria(
-    *, user: User, opportunity_id: int, as_of: datetime | None = None
-) -> CriteriaExplanation:
-    """One deal through the ORM and the explained engine; NotFound when ``user`` may not see it."""
-    as_of = as_of or timezone.now()
-    opportunity = opportunity_get(user=user, opportunity_id=opportunity_id)
-    snapshot = opportunity_snapshot(user=user, opportunity_id=opportunity_id)
-    evidence = {
-        row.criterion_key: row
-        for row in Evidence.objects.filter(opportunity_id=opportunity_id).select_related(
-            "recorded_by", "verified_by", "rejected_by", "confirmed_by"
-        )
-    }
-    process = process_definition(opportunity.stage.version_id)
-    element_scales = methodology_scales()
-    stages: list[StageView] = []
-    for position, stage in enumerate(process.open_stages):
-        views = []
-        for criterion in stage.exit_criteria:
-            meta: CriterionMeta = criterion_meta(criterion)
-            rule = (
-                None
-                if criterion.rule is None
-                else evaluate_rule(criterion.rule, snapshot, as_of, element_scales)
-            )
-            row = evidence.get(criterion.id)
-            result = combine(meta, rule, _evidence_fact(row))
-            views.append(CriterionView(criterion, result.status, result.reason, rule, row))
-        stages.append(StageView(stage, views, position))
-    kind = opportunity.stage.kind
-    verdict = verified_stage(
-        [s.stage.key for s in stages],
-        opportunity.stage.key,
-        {s.stage.key: [c.status for c in s.criteria] for s in stages},
-        claimed_kind=kind,
-    )
-    return CriteriaExplanation(
-        opportunity=opportunity,
-        process=process,
-        stages=stages,
-        claimed_stage=opportunity.stage.key,
-        claimed_kind=kind,
-        verified_stage=verdict.verified_stage,
-        under_control=verdict.under_control,
-        first_gap=verdict.first_gap,
-        as_of=as_of,
-    )
-
-
-@dataclass(frozen=True)
-class OpportunityInspection:
-    """Everything the deal page shows about control: criteria, signals, risk, next actions."""
-
-    criteria: CriteriaExplanation
-    signals: list[dict[str, Any]]
-    risk: int
-    next_actions: list[str]
-
-
-def inspect_opportunity(
-    *, user: User, opportunity_id: int, as_of: datetime | None = None
-) -> OpportunityInspection:
-    """The explained criteria plus the signals and risk of the set-based inspection (a one-row
-    run of the very same code the team list uses)."""
-    as_of = as_of or timezone.now()
-    criteria = explain_criteria(user=user, opportunity_id=opportunity_id, as_of=as_of)
-    signals: list[dict[str, Any]] = []
-    risk = 0
-    if criteria.claimed_kind == StageKind.OPEN:
-        result = inspect_pipeline(user=user, as_of=as_of, opportunity_ids=[opportunity_id])
-        signals = result.signals.sort("weight", descending=True).to_dicts()
-        if result.deals.height:
-            risk = int(result.deals["risk"][0])
-    actions = (
-        next_actions(
-            criteria.process,
-            criteria.claimed_stage,
-            criteria.unmet_ids(),
-            [s["signal"] for s in signals],
-        )
-        if criteria.claimed_kind == StageKind.OPEN
-        else []
-    )
-    return OpportunityInspection(criteria, signals, risk, actions)
 
 
 @dataclass(frozen=True)
