@@ -37,8 +37,7 @@ HIDDEN = ("rep_a2", "manager_b", "admin", "rep_solo")
 @pytest.fixture(scope="module")
 def world(django_db_setup, django_db_blocker):
     """Built once for the module's probes; each probe's writes are undone after it."""
-    with shared_world(django_db_blocker):
-        yield _build_world()
+    yield from shared_world(django_db_blocker, _build_world)
 
 
 def _build_world() -> dict:

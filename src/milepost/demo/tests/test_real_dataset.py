@@ -20,6 +20,7 @@ from milepost.demo.importer import maven_import
 from milepost.demo.maven import default_data_dir
 from milepost.pipeline.models import Opportunity, StageTransition
 from milepost.team.models import Role, User
+from milepost.testing.factories import ensure_default_processes
 from milepost.testing.worlds import shared_world
 
 REAL = default_data_dir()
@@ -36,11 +37,12 @@ pytestmark = [
 @pytest.fixture(scope="module")
 def real_run(django_db_setup, django_db_blocker):
     """The demo's import of the real dataset, dated up to today."""
-    with shared_world(django_db_blocker):
-        from milepost.testing.factories import ensure_default_processes
+    yield from shared_world(django_db_blocker, _import_as_the_demo_does)
 
-        ensure_default_processes()
-        yield maven_import(directory=REAL, as_of=date.today())
+
+def _import_as_the_demo_does():
+    ensure_default_processes()
+    return maven_import(directory=REAL, as_of=date.today())
 
 
 def test_real_dataset_matches_source_md(real_run):
