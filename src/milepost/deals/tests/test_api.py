@@ -20,6 +20,7 @@ from milepost.accounts.models import Account, Contact
 from milepost.pipeline.models import Activity, Opportunity, OpportunityContact, StageTransition
 from milepost.team.services import api_token_create, api_token_revoke
 from milepost.testing.factories import Org, make_contact, make_opportunity
+from milepost.testing.probes import probed, probed_table
 
 pytestmark = pytest.mark.django_db
 
@@ -109,6 +110,7 @@ def _footprint(deal: Deal) -> tuple:
         Activity.objects.filter(opportunity=opp).count(),
         Contact.objects.filter(account=deal.account).count(),
         Opportunity.objects.filter(account=deal.account).count(),
+        Account.objects.filter(parent=deal.account).count(),
     )
 
 
@@ -157,6 +159,14 @@ DETAIL_PROBES = [
         "/contacts",
         201,
         lambda d: {"account_id": d.account.pk, "first_name": "New", "last_name": "Person"},
+        hidden=422,
+    ),
+    DetailProbe(
+        "account-create-under-parent",
+        "post",
+        "/accounts",
+        201,
+        lambda d: {"name": f"Subsidiary of {d.account.name}", "parent_id": d.account.pk},
         hidden=422,
     ),
     DetailProbe(
@@ -284,6 +294,12 @@ def test_contacts_list_by_account_never_widens_the_scope(world, account_owner):
 ALL_ENDPOINTS = [(p.method, p.path, p.body) for p in DETAIL_PROBES] + [
     ("get", p.path, None) for p in LIST_PROBES
 ]
+
+
+# What the detail and list probes above try, as every role with every other user's rows.
+PROBED = probed_table(DETAIL_PROBES, prefix=API) | probed(
+    *(("get", API + p.path) for p in LIST_PROBES)
+)
 
 
 def _endpoint_id(endpoint) -> str:

@@ -8,6 +8,7 @@ from django.urls import reverse
 from milepost.pipeline.models import Opportunity, StageTransition
 from milepost.pipeline.services import opportunity_update
 from milepost.testing.factories import make_opportunity
+from milepost.testing.probes import PLACEHOLDER, probed
 
 pytestmark = pytest.mark.django_db
 
@@ -47,6 +48,15 @@ VISIBLE = {
     "rep_solo": {"rep_solo"},
 }
 ALL_DEALS = VISIBLE["admin"]
+
+
+# The probes below: board and table as every role, detail and move on every other user's deal.
+PROBED = probed(
+    ("get", BOARD),
+    ("get", TABLE),
+    ("get", detail_url(PLACEHOLDER)),
+    ("post", move_url(PLACEHOLDER)),
+)
 
 
 def names_in(html: str) -> set[str]:

@@ -12,8 +12,9 @@ from django.test import Client
 from milepost.evidence.models import Evidence, EvidenceEvent
 from milepost.evidence.services import evidence_record
 from milepost.pipeline.models import Opportunity
-from milepost.team.services import api_token_create
+from milepost.testing.clients import api_client
 from milepost.testing.factories import make_account, make_contact, make_opportunity
+from milepost.testing.probes import probed
 
 pytestmark = pytest.mark.django_db
 
@@ -22,15 +23,6 @@ REP_ONLY = "competition_known"  # verifier rep, no rule
 MANAGER_ONLY = "paper_process_mapped"  # verifier manager, no rule
 BUYER_ONLY = "problem_and_cost_confirmed"  # verifier buyer, no rule
 RULE_MET = "fit_with_ideal_customer"  # rule: the deal has an account
-
-
-def api_client(user, auth: str = "session") -> Client:
-    if auth == "token":
-        secret = api_token_create(user=user, name="test").secret
-        return Client(headers={"Authorization": f"Bearer {secret}"})
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def call(client: Client, method: str, path: str, body: dict | None = None):
@@ -284,6 +276,7 @@ ENDPOINTS = [
     ("post", f"/evidence/{REP_ONLY}/withdraw", {"version": 1}),
     ("get", f"/evidence/{REP_ONLY}/history", None),
 ]
+PROBED = probed(*((method, f"{API}/opportunities/1{suffix}") for method, suffix, _ in ENDPOINTS))
 # Whose deals each viewer may see, written out by hand (the rule under test, not restated).
 OWNERS = ["manager_a", "rep_a1", "rep_a2", "rep_b1", "rep_solo"]
 VISIBLE = {
