@@ -5,6 +5,7 @@ endpoint as every role (session and token auth)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import pytest
 from django.test import Client
@@ -22,24 +23,18 @@ from milepost.methodology.tests.panel_support import (
     load_test_methodology,
     make_deal,
 )
-from milepost.team.services import api_token_create
+from milepost.testing.clients import api_client
 from milepost.testing.factories import make_account, make_contact
+from milepost.testing.probes import PLACEHOLDER, probed
 
 pytestmark = pytest.mark.django_db
 
 API = "/api/v1"
 
 
-def api_client(user, auth: str = "session") -> Client:
-    if auth == "token":
-        secret = api_token_create(user=user, name="test").secret
-        return Client(headers={"Authorization": f"Bearer {secret}"})
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def call(client: Client, method: str, path: str, body: dict | None = None):
+def call(client: Client, method: str, path: str, body: dict | Callable[[], dict] | None = None):
+    if callable(body):
+        body = body()
     if method in ("get", "delete"):
         return getattr(client, method)(f"{API}{path}")
     return getattr(client, method)(
@@ -219,19 +214,38 @@ ALLOWED = ["rep_a1", "manager_a", "leader", "admin"]
 DENIED = ["rep_a2", "rep_b1", "manager_b", "rep_solo"]
 
 
-def _probes(deal, iid: int, remove_version: int) -> list[tuple[str, str, dict | None]]:
+def _probes(deal, iid: int, remove_version: int) -> list[tuple[str, str, Callable | None]]:
+    """Every endpoint about the deal; bodies are built when sent (they look up its contacts)."""
     path = f"/opportunities/{deal.pk}/buying-influences"
     return [
         ("get", f"/opportunities/{deal.pk}/methodology", None),
         ("get", el_path(deal, "pain"), None),
         ("get", el_path(deal, "pain", suffix="/history"), None),
-        ("put", el_path(deal, "decision"), {"level": "partial"}),
+        ("put", el_path(deal, "decision"), lambda: {"level": "partial"}),
         ("get", path, None),
         ("get", f"{path}/history", None),
-        ("post", path, influence(deal, role="coach")),
-        ("put", f"{path}/{iid}", influence(deal, rating=1, version=1)),
+        ("post", path, lambda: influence(deal, role="coach")),
+        ("put", f"{path}/{iid}", lambda: influence(deal, rating=1, version=1)),
         ("delete", f"{path}/{iid}?version={remove_version}", None),
     ]
+
+
+# The packs are shared definitions (no per-user rows): every role reads them.
+PACK_READS = ["/methodology/packs", "/methodology/packs/qual"]
+
+PROBED = probed(
+    *((method, API + path) for method, path, _ in _probes(PLACEHOLDER, 1, 1)),
+    *(("get", API + path) for path in PACK_READS),
+)
+
+
+@pytest.mark.parametrize("role", ALLOWED + DENIED)
+def test_every_role_reads_the_packs(role, org, deal):
+    client = api_client(getattr(org, role), auth="token")
+    for path in PACK_READS:
+        response = call(client, "get", path)
+        assert response.status_code == 200, (role, path)
+    assert "qual" in {p["key"] for p in call(client, "get", PACK_READS[0]).json()}
 
 
 @pytest.fixture

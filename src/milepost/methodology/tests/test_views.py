@@ -18,6 +18,7 @@ from milepost.methodology.models import (
 from milepost.methodology.services import assessment_record, influence_save
 from milepost.methodology.tests.panel_support import contact, load_test_methodology, make_deal
 from milepost.testing.factories import make_account, make_contact
+from milepost.testing.probes import PLACEHOLDER, probed
 
 pytestmark = pytest.mark.django_db
 
@@ -290,6 +291,9 @@ def _probe_urls(deal, influence, remove_version: str) -> list[tuple[str, str, di
             {"version": remove_version},
         ),
     ]
+
+
+PROBED = probed(*((method, url) for method, url, _ in _probe_urls(PLACEHOLDER, PLACEHOLDER, "1")))
 
 
 @pytest.mark.parametrize("role", DENIED)
