@@ -33,6 +33,7 @@ from milepost.evidence.models import (
     EvidenceState,
 )
 from milepost.testing.factories import make_opportunity
+from milepost.testing.probes import PLACEHOLDER, probed
 
 pytestmark = pytest.mark.django_db
 
@@ -222,6 +223,8 @@ def _urls(org):
         "api_digest_b": f"/api/v1/coaching/digest?manager={org.manager_b.id}",
     }
 
+
+PROBED = probed(*(("get", url) for url in _urls(PLACEHOLDER).values()))
 
 EXPECTED = {
     # who: set of url keys answering 200; every other is 404

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from milepost.coaching.models import CoachingSession, SkillRating
 from milepost.testing.clients import api_client
+from milepost.testing.probes import probed
 
 pytestmark = pytest.mark.django_db
 
@@ -19,6 +20,15 @@ API = "/api/v1/coaching"
 SECRET = "Struggled to name who signs; confused champion with buyer."
 SEES_A1 = {"rep_a1", "manager_a", "leader"}
 EVERYONE = ["admin", "leader", "manager_a", "manager_b", "rep_a1", "rep_a2", "rep_b1", "rep_solo"]
+# What the *_probe tests below try as EVERYONE on rep_a1's and manager_a's ids.
+PROBED = probed(
+    ("get", "/coaching/skills/reps/1/"),
+    ("post", "/coaching/skills/reps/1/rate/"),
+    ("get", "/coaching/skills/team/?manager=1"),
+    ("get", f"{API}/reps/1/skill-ratings"),
+    ("post", f"{API}/reps/1/skill-ratings"),
+    ("get", f"{API}/skills/heat-map?manager_id=1"),
+)
 
 
 @pytest.fixture
