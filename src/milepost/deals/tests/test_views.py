@@ -1,4 +1,5 @@
-"""Pipeline pages: who sees which deals, how moves behave over HTTP, and query-count baselines."""
+"""Pipeline pages: what they show, how moves behave over HTTP, and query-count baselines. Who
+sees which deals (the permission probes) is in ``test_view_probes.py``."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ from django.urls import reverse
 from milepost.pipeline.models import Opportunity, StageTransition
 from milepost.pipeline.services import opportunity_update
 from milepost.testing.factories import make_opportunity
-from milepost.testing.probes import PLACEHOLDER, probed
 
 pytestmark = pytest.mark.django_db
 
@@ -35,142 +35,6 @@ def deals(org, processes) -> dict[str, Opportunity]:
         name: make_opportunity(getattr(org, name), name=f"Deal of {name}", stage_key="discover")
         for name in owners
     }
-
-
-# Which deals each role may see (the row rule of team.selectors.visible_user_ids).
-VISIBLE = {
-    "admin": {"rep_a1", "rep_a2", "rep_b1", "rep_solo", "manager_a", "manager_b"},
-    "leader": {"rep_a1", "rep_a2", "rep_b1", "manager_a", "manager_b"},
-    "manager_a": {"rep_a1", "rep_a2", "manager_a"},
-    "manager_b": {"rep_b1", "manager_b"},
-    "rep_a1": {"rep_a1"},
-    "rep_b1": {"rep_b1"},
-    "rep_solo": {"rep_solo"},
-}
-ALL_DEALS = VISIBLE["admin"]
-
-
-# The probes below: board and table as every role, detail and move on every other user's deal.
-PROBED = probed(
-    ("get", BOARD),
-    ("get", TABLE),
-    ("get", detail_url(PLACEHOLDER)),
-    ("post", move_url(PLACEHOLDER)),
-)
-
-
-def names_in(html: str) -> set[str]:
-    return {owner for owner in ALL_DEALS if f"Deal of {owner}<" in html}
-
-
-# --- anonymous ---------------------------------------------------------------------------------
-
-
-def test_anonymous_is_sent_to_login_everywhere(client, deals):
-    opp = deals["rep_a1"]
-    for url in (BOARD, TABLE, detail_url(opp)):
-        response = client.get(url)
-        assert response.status_code == 302
-        assert response["Location"].startswith(reverse("login"))
-    response = client.post(
-        move_url(opp), {"justification": JUST, "to_stage": "commit", "version": opp.version}
-    )
-    assert response.status_code == 302
-    assert response["Location"].startswith(reverse("login"))
-    assert opp.transitions.count() == 1
-
-
-# --- permission probes -------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("role", sorted(VISIBLE))
-def test_board_and_table_show_exactly_the_visible_deals(role, org, deals, client_for):
-    client = client_for(getattr(org, role))
-    for url in (BOARD, TABLE):
-        response = client.get(url)
-        assert response.status_code == 200
-        assert names_in(response.content.decode()) == VISIBLE[role], url
-
-
-@pytest.mark.parametrize("role", sorted(VISIBLE))
-def test_detail_is_404_for_deals_the_user_may_not_see(role, org, deals, client_for):
-    client = client_for(getattr(org, role))
-    for owner, opp in deals.items():
-        response = client.get(detail_url(opp))
-        expected = 200 if owner in VISIBLE[role] else 404
-        assert response.status_code == expected, (role, owner)
-
-
-@pytest.mark.parametrize("role", sorted(VISIBLE))
-def test_move_is_404_and_writes_nothing_for_invisible_deals(role, org, deals, client_for):
-    client = client_for(getattr(org, role))
-    for owner, opp in deals.items():
-        if owner in VISIBLE[role]:
-            continue
-        for headers in ({}, {"HTTP_HX_REQUEST": "true"}):
-            response = client.post(
-                move_url(opp),
-                {"justification": JUST, "to_stage": "commit", "version": opp.version},
-                **headers,
-            )
-            assert response.status_code == 404, (role, owner)
-        opp.refresh_from_db()
-        assert opp.stage.key == "discover"
-        assert opp.version == 1
-        assert opp.transitions.count() == 1
-
-
-def test_unknown_opportunity_id_is_404(org, deals, client_for):
-    client = client_for(org.admin)
-    assert client.get(reverse("pipeline:detail", args=[999999])).status_code == 404
-    response = client.post(
-        reverse("pipeline:move", args=[999999]),
-        {"justification": JUST, "to_stage": "commit", "version": 1},
-    )
-    assert response.status_code == 404
-
-
-def test_manager_sees_team_deal_page_and_can_move_it(org, deals, client_for):
-    opp = deals["rep_a2"]
-    client = client_for(org.manager_a)
-    assert client.get(detail_url(opp)).status_code == 200
-    response = client.post(
-        move_url(opp), {"justification": JUST, "to_stage": "commit", "version": 1}
-    )
-    assert response.status_code == 302
-    opp.refresh_from_db()
-    assert opp.stage.key == "commit"
-
-
-# --- team filter -------------------------------------------------------------------------------
-
-
-def test_team_filter_narrows_to_the_chosen_managers_team(org, deals, client_for):
-    client = client_for(org.leader)
-    for url in (BOARD, TABLE):
-        html = client.get(url, {"team": org.manager_b.pk}).content.decode()
-        assert names_in(html) == {"rep_b1", "manager_b"}
-
-
-def test_manager_cannot_use_another_managers_team(org, deals, client_for):
-    client = client_for(org.manager_a)
-    for url in (BOARD, TABLE):
-        response = client.get(url, {"team": org.manager_b.pk})
-        assert response.status_code == 200
-        html = response.content.decode()
-        assert names_in(html) == set()
-        assert "not valid for you" in html
-
-
-def test_owner_filter_cannot_reach_an_invisible_owner(org, deals, client_for):
-    html = client_for(org.rep_a1).get(TABLE, {"owner": org.rep_b1.pk}).content.decode()
-    assert names_in(html) == set()
-
-
-def test_rep_has_no_team_filter(org, deals, client_for):
-    html = client_for(org.rep_a1).get(BOARD).content.decode()
-    assert 'name="team"' not in html
-    assert 'name="team"' in client_for(org.manager_a).get(BOARD).content.decode()
 
 
 # --- the pages ---------------------------------------------------------------------------------
