@@ -1,6 +1,6 @@
 """The methodology API: packs, the deal's panel, element scores with locking and history, buying
-influences, error shapes (404 hidden, 409 stale, 422 with field), and permission probes of every
-endpoint as every role (session and token auth)."""
+influences, error shapes (404 hidden, 409 stale, 422 with field). The permission probes of
+every endpoint as every role are in ``test_api_probes.py``."""
 
 from __future__ import annotations
 
@@ -12,11 +12,8 @@ from django.test import Client
 
 from milepost.methodology.models import (
     BuyingInfluence,
-    BuyingInfluenceEvent,
     ElementAssessment,
-    ElementAssessmentEvent,
 )
-from milepost.methodology.services import influence_save
 from milepost.methodology.tests.panel_support import (
     contact,
     give_role,
@@ -25,7 +22,6 @@ from milepost.methodology.tests.panel_support import (
 )
 from milepost.testing.clients import api_client
 from milepost.testing.factories import make_account, make_contact
-from milepost.testing.probes import PLACEHOLDER, probed
 
 pytestmark = pytest.mark.django_db
 
@@ -206,84 +202,3 @@ def test_influences_need_a_pack_with_buying_influences_in_the_process(org, deal)
     )
     assert (response.status_code, response.json()["field"]) == (422, "pack")
     assert not BuyingInfluence.objects.exists()
-
-
-# --- permission probes --------------------------------------------------------------------
-
-ALLOWED = ["rep_a1", "manager_a", "leader", "admin"]
-DENIED = ["rep_a2", "rep_b1", "manager_b", "rep_solo"]
-
-
-def _probes(deal, iid: int, remove_version: int) -> list[tuple[str, str, Callable | None]]:
-    """Every endpoint about the deal; bodies are built when sent (they look up its contacts)."""
-    path = f"/opportunities/{deal.pk}/buying-influences"
-    return [
-        ("get", f"/opportunities/{deal.pk}/methodology", None),
-        ("get", el_path(deal, "pain"), None),
-        ("get", el_path(deal, "pain", suffix="/history"), None),
-        ("put", el_path(deal, "decision"), lambda: {"level": "partial"}),
-        ("get", path, None),
-        ("get", f"{path}/history", None),
-        ("post", path, lambda: influence(deal, role="coach")),
-        ("put", f"{path}/{iid}", lambda: influence(deal, rating=1, version=1)),
-        ("delete", f"{path}/{iid}?version={remove_version}", None),
-    ]
-
-
-# The packs are shared definitions (no per-user rows): every role reads them.
-PACK_READS = ["/methodology/packs", "/methodology/packs/qual"]
-
-PROBED = probed(
-    *((method, API + path) for method, path, _ in _probes(PLACEHOLDER, 1, 1)),
-    *(("get", API + path) for path in PACK_READS),
-)
-
-
-@pytest.mark.parametrize("role", ALLOWED + DENIED)
-def test_every_role_reads_the_packs(role, org, deal):
-    client = api_client(getattr(org, role), auth="token")
-    for path in PACK_READS:
-        response = call(client, "get", path)
-        assert response.status_code == 200, (role, path)
-    assert "qual" in {p["key"] for p in call(client, "get", PACK_READS[0]).json()}
-
-
-@pytest.fixture
-def scored(org, deal):
-    """The owner scored pain and recorded one influence."""
-    call(api_client(org.rep_a1), "put", el_path(deal, "pain"), {"level": "partial"})
-    return influence_save(
-        user=org.rep_a1,
-        opportunity_id=deal.pk,
-        pack="sheet",
-        contact_id=contact(deal, "Economic").pk,
-        role="economic",
-        degree="high",
-        response_mode="growth",
-    )
-
-
-@pytest.mark.parametrize("auth", ["session", "token"])
-@pytest.mark.parametrize("role", DENIED)
-def test_hidden_deal_is_404_on_every_endpoint_and_nothing_is_written(role, auth, org, deal, scored):
-    client = api_client(getattr(org, role), auth=auth)
-    for method, path, body in _probes(deal, scored.pk, 1):
-        response = call(client, method, path, body)
-        assert response.status_code == 404, (role, method, path)
-    assert ElementAssessment.objects.count() == 1
-    assert ElementAssessmentEvent.objects.count() == 1
-    assert BuyingInfluence.objects.get().version == 1
-    assert BuyingInfluenceEvent.objects.count() == 1
-
-
-@pytest.mark.parametrize("role", ALLOWED)
-def test_owner_managers_and_admin_read_and_write(role, org, deal, scored):
-    user = getattr(org, role)
-    client = api_client(user, auth="token")
-    expected = {"get": 200, "put": 200, "post": 201, "delete": 204}
-    for method, path, body in _probes(deal, scored.pk, 2):
-        response = call(client, method, path, body)
-        want = 201 if method == "put" and "methodology" in path else expected[method]
-        assert response.status_code == want, (role, method, path, response.content[:200])
-    assert ElementAssessmentEvent.objects.get(element="decision").actor == user
-    assert [e.actor for e in BuyingInfluenceEvent.objects.order_by("id")[1:]] == [user] * 3
