@@ -25,6 +25,7 @@ from milepost.coaching.models import (
 )
 from milepost.coaching.sessions.services import action_item_add
 from milepost.testing.factories import make_opportunity, make_org
+from milepost.testing.probes import PLACEHOLDER, probed
 from milepost.testing.worlds import shared_world
 
 pytestmark = pytest.mark.django_db
@@ -171,6 +172,26 @@ def api_writes(w) -> list[tuple[str, str, dict]]:
     ]
 
 
+# Lists and partials the tests below read as each role, besides the tables above.
+LIST_READS = [
+    f"{API}/sessions",
+    f"{API}/action-items",
+    "/coaching/actions/?status=all",
+    "/coaching/",
+    "/coaching/deals/{deal}/actions/",
+    API + "/reps/{rep}/agenda-draft",
+    API + "/reps/{rep}/cadence",
+    "/coaching/reps/overdue/?rep={rep}",
+]
+
+PROBED = probed(
+    *(("get", path) for path in page_reads(PLACEHOLDER) + api_reads(PLACEHOLDER)),
+    *(("get", path.format(deal=1, rep=1)) for path in LIST_READS),
+    *(("post", path) for path, _ in page_writes(PLACEHOLDER)),
+    *((method, path) for method, path, _ in api_writes(PLACEHOLDER)),
+)
+
+
 def call(client: Client, method: str, path: str, body: dict | None = None):
     if method == "get":
         return client.get(path)
@@ -192,10 +213,11 @@ def test_reads_follow_the_reporting_line(world, who):
 def test_lists_hold_only_visible_records(world, who):
     user = getattr(world["org"], who)
     client = as_user(user)
-    sessions = client.get(f"{API}/sessions").json()
-    actions = client.get(f"{API}/action-items").json()
-    page = client.get("/coaching/actions/?status=all").content.decode()
-    home = client.get("/coaching/").content.decode()
+    sessions_path, actions_path, page_path, home_path = LIST_READS[:4]
+    sessions = client.get(sessions_path).json()
+    actions = client.get(actions_path).json()
+    page = client.get(page_path).content.decode()
+    home = client.get(home_path).content.decode()
     visible = who in SEES
     assert (world["session"].id in [s["id"] for s in sessions]) is visible
     assert (world["action"].id in [a["id"] for a in actions]) is visible
@@ -209,7 +231,7 @@ def test_deal_page_partial_shows_coaching_items_only_within_the_line(world, who)
     """The admin sees the deal (every deal) but not the coaching item on it; a peer rep does
     not see the deal at all."""
     user = getattr(world["org"], who)
-    response = as_user(user).get(f"/coaching/deals/{world['deal'].id}/actions/")
+    response = as_user(user).get(LIST_READS[4].format(deal=world["deal"].id))
     if who in ("rep_a2", "manager_b", "rep_solo"):
         assert response.status_code == 404
         return
@@ -220,8 +242,37 @@ def test_deal_page_partial_shows_coaching_items_only_within_the_line(world, who)
 @pytest.mark.parametrize("who", SEES + HIDDEN)
 def test_agenda_preview_only_for_managers_above_the_rep(world, who):
     user = getattr(world["org"], who)
-    response = as_user(user).get(f"{API}/reps/{world['org'].rep_a1.id}/agenda-draft")
+    response = as_user(user).get(LIST_READS[5].format(rep=world["org"].rep_a1.id))
     assert response.status_code == (200 if who in ("manager_a", "leader") else 404)
+
+
+@pytest.mark.parametrize("who", SEES + HIDDEN)
+def test_a_cadence_is_read_only_by_the_manager_who_keeps_it(world, who):
+    """manager_a keeps the cadence with rep_a1; the leader above, the rep and everyone else
+    get 404, as for a rep without one."""
+    user = getattr(world["org"], who)
+    response = as_user(user).get(LIST_READS[6].format(rep=world["org"].rep_a1.id))
+    assert response.status_code == (200 if who == "manager_a" else 404), who
+    if who != "manager_a":
+        assert set(response.json()) == {"detail"}
+
+
+@pytest.mark.parametrize("who", SEES + HIDDEN)
+def test_overdue_counts_per_rep_follow_the_reporting_line(world, who):
+    """The inspection column's partial: an overdue item of rep_a1's 1:1 is counted only for
+    those who see the session; for anyone else the answer is empty, as with no overdue item."""
+    ActionItem.objects.filter(pk=world["action"].pk).update(
+        due_date=date.today() - timedelta(days=3)
+    )
+    rep = world["org"].rep_a1.id
+    response = as_user(getattr(world["org"], who)).get(
+        LIST_READS[7].format(rep=rep), HTTP_HX_REQUEST="true"
+    )
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert (f'id="coaching-overdue-{rep}"' in body) is (who in SEES), who
+    if who not in SEES:
+        assert "data-coaching-overdue" not in body
 
 
 @pytest.mark.parametrize("who", HIDDEN)

@@ -9,17 +9,28 @@ endpoint, add a line to a table.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Literal
 
 import pytest
 from django.test import Client, override_settings
 
 from milepost.accounts.models import Account, Contact
 from milepost.pipeline.models import Activity, Opportunity, OpportunityContact, StageTransition
+from milepost.team.models import User
 from milepost.team.services import api_token_create, api_token_revoke
-from milepost.testing.factories import Org, make_contact, make_opportunity
+from milepost.testing.clients import api_client
+from milepost.testing.factories import (
+    Org,
+    ensure_default_processes,
+    make_contact,
+    make_opportunity,
+    make_org,
+)
+from milepost.testing.probes import probed, probed_table
+from milepost.testing.worlds import shared_world
 
 pytestmark = pytest.mark.django_db
 
@@ -57,8 +68,15 @@ class World:
     deals: dict[str, Deal]  # by owner username
 
 
-@pytest.fixture
-def world(org, processes) -> World:
+@pytest.fixture(scope="module")
+def world(django_db_setup, django_db_blocker) -> Iterator[World]:
+    """Built once for the module's probes; each test's writes are undone after it."""
+    with shared_world(django_db_blocker):
+        ensure_default_processes()
+        yield _build_world(make_org())
+
+
+def _build_world(org: Org) -> World:
     deals = {}
     for username in OWNERS:
         owner = getattr(org, username)
@@ -79,14 +97,8 @@ def world(org, processes) -> World:
     return World(org=org, deals=deals)
 
 
-def _client(world: World, username: str, auth: str) -> Client:
-    user = getattr(world.org, username)
-    if auth == "token":
-        secret = api_token_create(user=user, name="probe").secret
-        return Client(headers={"Authorization": f"Bearer {secret}"})
-    client = Client()
-    client.force_login(user)
-    return client
+def _client(world: World, username: str, auth: Literal["session", "token"]) -> Client:
+    return api_client(getattr(world.org, username), auth)
 
 
 def _call(client: Client, method: str, path: str, body: dict | None = None):
@@ -109,6 +121,7 @@ def _footprint(deal: Deal) -> tuple:
         Activity.objects.filter(opportunity=opp).count(),
         Contact.objects.filter(account=deal.account).count(),
         Opportunity.objects.filter(account=deal.account).count(),
+        Account.objects.filter(parent=deal.account).count(),
     )
 
 
@@ -157,6 +170,14 @@ DETAIL_PROBES = [
         "/contacts",
         201,
         lambda d: {"account_id": d.account.pk, "first_name": "New", "last_name": "Person"},
+        hidden=422,
+    ),
+    DetailProbe(
+        "account-create-under-parent",
+        "post",
+        "/accounts",
+        201,
+        lambda d: {"name": f"Subsidiary of {d.account.name}", "parent_id": d.account.pk},
         hidden=422,
     ),
     DetailProbe(
@@ -286,6 +307,12 @@ ALL_ENDPOINTS = [(p.method, p.path, p.body) for p in DETAIL_PROBES] + [
 ]
 
 
+# What the detail and list probes above try, as every role with every other user's rows.
+PROBED = probed_table(DETAIL_PROBES, prefix=API) | probed(
+    *(("get", API + p.path) for p in LIST_PROBES)
+)
+
+
 def _endpoint_id(endpoint) -> str:
     return f"{endpoint[0]} {endpoint[1]}"
 
@@ -317,7 +344,7 @@ def test_revoked_token_gets_401_everywhere(world, endpoint):
 
 
 def test_token_of_an_inactive_user_gets_401(world):
-    user = world.org.rep_a1
+    user = User.objects.get(pk=world.org.rep_a1.pk)  # not the shared object: it is reused
     secret = api_token_create(user=user, name="script").secret
     user.is_active = False
     user.save(update_fields=["is_active"])

@@ -19,6 +19,7 @@ from milepost.evidence.models import Evidence, EvidenceEvent
 from milepost.evidence.services import evidence_record
 from milepost.pipeline.models import Opportunity, StageTransition
 from milepost.testing.factories import make_account, make_contact, make_opportunity
+from milepost.testing.probes import PLACEHOLDER, probed
 
 pytestmark = pytest.mark.django_db
 
@@ -302,6 +303,20 @@ def test_stale_version_is_a_409_and_writes_nothing(org, deal, client_for):
 # --- permissions ---------------------------------------------------------------------------------
 
 
+# Every evidence action with input it would accept from someone who may see the deal.
+REFUSED_POSTS = {
+    "record": {"note": "Sneaky evidence", "version": 1},
+    "verify": {"version": 1},
+    "reject": {"version": 1, "reason": "Sneaky reason"},
+    "withdraw": {"version": 1},
+}
+PROBED = probed(
+    ("get", detail_url(PLACEHOLDER)),
+    ("get", reverse("evidence:map", args=[PLACEHOLDER])),
+    *(("post", action_url(PLACEHOLDER, action, REP_ONLY)) for action in REFUSED_POSTS),
+)
+
+
 @pytest.mark.parametrize("viewer", ["manager_b", "rep_a2", "rep_b1", "rep_solo"])
 def test_every_page_and_action_is_404_for_a_deal_the_user_may_not_see(
     org, deal, viewer, client_for
@@ -310,13 +325,7 @@ def test_every_page_and_action_is_404_for_a_deal_the_user_may_not_see(
     client = client_for(getattr(org, viewer))
     assert client.get(detail_url(deal)).status_code == 404
     assert client.get(reverse("evidence:map", args=[deal.pk]), **HTMX).status_code == 404
-    posts = {
-        "record": {"note": "Sneaky evidence", "version": 1},
-        "verify": {"version": 1},
-        "reject": {"version": 1, "reason": "Sneaky reason"},
-        "withdraw": {"version": 1},
-    }
-    for action, data in posts.items():
+    for action, data in REFUSED_POSTS.items():
         for headers in (HTMX, {}):
             response = client.post(action_url(deal, action, REP_ONLY), data, **headers)
             assert response.status_code == 404, (action, headers)

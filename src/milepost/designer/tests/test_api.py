@@ -9,9 +9,20 @@ import pytest
 from milepost.pipeline.models import Opportunity
 from milepost.process.models import ProcessDraft, ProcessVersion
 from milepost.testing.factories import make_opportunity
+from milepost.testing.probes import probed
 
 pytestmark = pytest.mark.django_db
 API = "/api/v1"
+# test_only_admins_use_drafts tries these as every other role (and the admin uses them below).
+PROBED = probed(
+    ("get", f"{API}/process-drafts"),
+    ("post", f"{API}/processes/new_business/drafts"),
+    ("post", f"{API}/process-drafts"),
+    ("get", f"{API}/process-drafts/1"),
+    ("get", f"{API}/process-drafts/1/diff"),
+    ("put", f"{API}/process-drafts/1"),
+    ("post", f"{API}/process-drafts/1/publish"),
+)
 
 
 def _put(client, path, body):
@@ -34,6 +45,8 @@ def test_only_admins_use_drafts(org, client_for, draft_id, role):
     client = client_for(getattr(org, role))
     assert client.get(f"{API}/process-drafts").status_code == 403
     assert _post(client, f"{API}/processes/new_business/drafts").status_code == 403
+    new = {"key": "sneaky", "name": "Sneaky"}
+    assert _post(client, f"{API}/process-drafts", new).status_code == 403
     for target in (draft_id, draft_id + 100):
         assert client.get(f"{API}/process-drafts/{target}").status_code == 403
         assert client.get(f"{API}/process-drafts/{target}/diff").status_code == 403

@@ -12,6 +12,7 @@ from milepost.designer import services, validation
 from milepost.pipeline.models import Opportunity, StageTransition
 from milepost.process.models import ProcessDraft, ProcessVersion
 from milepost.testing.factories import make_opportunity
+from milepost.testing.probes import PLACEHOLDER, probed
 
 pytestmark = pytest.mark.django_db
 
@@ -37,15 +38,35 @@ def _posts(draft: ProcessDraft) -> list[tuple[str, dict]]:
     v = {"version": draft.version}
     return [
         (reverse("process:draft_new", args=["new_business"]), {}),
+        (reverse("process:draft_new_process"), {"key": "sneaky", "name": "Sneaky"}),
         (reverse("process:draft_settings", args=[draft.pk]), {**v, "name": "X"}),
+        (
+            reverse("process:draft_stage_add", args=[draft.pk]),
+            {**v, "new-key": "extra", "new-label": "Extra", "new-kind": "open"},
+        ),
         (reverse("process:draft_stage_move", args=[draft.pk, 0]), {**v, "direction": "down"}),
         (reverse("process:draft_stage_delete", args=[draft.pk, 0]), v),
         (reverse("process:draft_stage", args=[draft.pk, 0]), {**v, "part": "fields"}),
+        (
+            reverse("process:draft_criterion_add", args=[draft.pk, 0]),
+            {**v, "new-key": "extra", "new-label": "Extra"},
+        ),
+        (reverse("process:draft_criterion", args=[draft.pk, 0, 0]), {**v, "c0-label": "X"}),
+        (
+            reverse("process:draft_criterion_move", args=[draft.pk, 0, 0]),
+            {**v, "direction": "down"},
+        ),
         (reverse("process:draft_criterion_delete", args=[draft.pk, 0, 0]), v),
         (reverse("process:draft_yaml", args=[draft.pk]), {**v, "text": "key: x"}),
         (reverse("process:draft_publish", args=[draft.pk]), v),
         (reverse("process:draft_discard", args=[draft.pk]), {}),
     ]
+
+
+PROBED = probed(
+    *(("get", url) for url in _pages(PLACEHOLDER)),
+    *(("post", url) for url, _ in _posts(PLACEHOLDER)),
+)
 
 
 @pytest.mark.parametrize("role", NOT_DESIGNERS)

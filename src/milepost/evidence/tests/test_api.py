@@ -1,5 +1,5 @@
-"""The evidence and criteria API: statuses from real rows, every write, locking, bad input, and
-permission probes of every endpoint with other users' deals (session and token auth)."""
+"""The evidence and criteria API: statuses from real rows, every write, locking and bad input.
+The permission probes of every endpoint are in ``test_api_probes.py``."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from django.test import Client
 from milepost.evidence.models import Evidence, EvidenceEvent
 from milepost.evidence.services import evidence_record
 from milepost.pipeline.models import Opportunity
-from milepost.team.services import api_token_create
+from milepost.testing.clients import api_client
 from milepost.testing.factories import make_account, make_contact, make_opportunity
 
 pytestmark = pytest.mark.django_db
@@ -22,15 +22,6 @@ REP_ONLY = "competition_known"  # verifier rep, no rule
 MANAGER_ONLY = "paper_process_mapped"  # verifier manager, no rule
 BUYER_ONLY = "problem_and_cost_confirmed"  # verifier buyer, no rule
 RULE_MET = "fit_with_ideal_customer"  # rule: the deal has an account
-
-
-def api_client(user, auth: str = "session") -> Client:
-    if auth == "token":
-        secret = api_token_create(user=user, name="test").secret
-        return Client(headers={"Authorization": f"Bearer {secret}"})
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def call(client: Client, method: str, path: str, body: dict | None = None):
@@ -269,64 +260,3 @@ def test_stale_version_is_a_409_and_writes_nothing(org, deal, method, suffix, bo
     assert response.json()["current_version"] == 2
     assert list(Evidence.objects.values()) == before
     assert EvidenceEvent.objects.count() == events
-
-
-# --- permission probes ----------------------------------------------------------------------------
-
-# (method, path suffix after /opportunities/{id}, body): every evidence and criteria endpoint.
-ENDPOINTS = [
-    ("get", "/criteria", None),
-    ("get", "/evidence", None),
-    ("put", f"/evidence/{REP_ONLY}", {"note": "Sneaky evidence", "version": 1}),
-    ("put", f"/evidence/{BUYER_ONLY}", {"note": "Sneaky first evidence"}),
-    ("post", f"/evidence/{REP_ONLY}/verify", {"version": 1}),
-    ("post", f"/evidence/{REP_ONLY}/reject", {"version": 1, "reason": "Sneaky"}),
-    ("post", f"/evidence/{REP_ONLY}/withdraw", {"version": 1}),
-    ("get", f"/evidence/{REP_ONLY}/history", None),
-]
-# Whose deals each viewer may see, written out by hand (the rule under test, not restated).
-OWNERS = ["manager_a", "rep_a1", "rep_a2", "rep_b1", "rep_solo"]
-VISIBLE = {
-    "manager_a": {"manager_a", "rep_a1", "rep_a2"},
-    "manager_b": {"rep_b1"},
-    "rep_a1": {"rep_a1"},
-    "rep_a2": {"rep_a2"},
-    "rep_b1": {"rep_b1"},
-    "rep_solo": {"rep_solo"},
-}
-
-
-@pytest.mark.parametrize("auth", ["session", "token"])
-@pytest.mark.parametrize("viewer", sorted(VISIBLE))
-def test_every_endpoint_is_404_for_deals_the_user_may_not_see(org, processes, viewer, auth):
-    deals = {}
-    for owner in OWNERS:
-        opp = make_opportunity(getattr(org, owner), name=f"{owner} deal")
-        evidence_record(
-            user=getattr(org, owner), opportunity_id=opp.pk, criterion_key=REP_ONLY, note="Mine"
-        )
-        deals[owner] = opp
-    client = api_client(getattr(org, viewer), auth)
-    hidden = [o for o in OWNERS if o not in VISIBLE[viewer]]
-    assert hidden, "every viewer has someone else's deal to probe"
-    for owner in hidden:
-        opp = deals[owner]
-        for method, suffix, body in ENDPOINTS:
-            response = call(client, method, f"/opportunities/{opp.pk}{suffix}", body)
-            assert response.status_code == 404, (viewer, owner, method, suffix)
-    # nothing was written on any hidden deal
-    assert EvidenceEvent.objects.count() == len(OWNERS)
-    assert set(Evidence.objects.values_list("version", flat=True)) == {1}
-    # and every endpoint answers for a visible deal (the probe is not vacuous)
-    own = deals[sorted(VISIBLE[viewer])[0]]
-    for method, suffix, body in ENDPOINTS[:2] + ENDPOINTS[-1:]:
-        assert call(client, method, f"/opportunities/{own.pk}{suffix}", body).status_code == 200
-
-
-def test_unknown_deal_is_404_and_anonymous_is_401(org, processes):
-    client = api_client(org.admin)
-    assert call(client, "get", "/opportunities/999999/criteria").status_code == 404
-    assert (
-        call(client, "put", "/opportunities/999999/evidence/x", {"note": "abc"}).status_code == 404
-    )
-    assert call(Client(), "get", "/opportunities/1/criteria").status_code == 401

@@ -13,10 +13,13 @@ from milepost.inspection.tests.test_views import World, build_world
 from milepost.pipeline.presentation import today
 from milepost.team.services import api_token_create
 from milepost.testing.factories import Org, make_opportunity
+from milepost.testing.probes import probed
 
 pytestmark = pytest.mark.django_db
 
 API = "/api/v1/inspection"
+# The "who sees what" tests: a rep, a manager and an admin on each other's deals.
+PROBED = probed(("get", f"{API}/deals"), ("get", f"{API}/deals/1"), ("get", f"{API}/summary"))
 
 
 @pytest.fixture

@@ -16,10 +16,13 @@ from milepost.pipeline.models import Opportunity
 from milepost.pipeline.presentation import period_range, today
 from milepost.pipeline.services import opportunity_update
 from milepost.testing.factories import Org, make_opportunity
+from milepost.testing.probes import probed
 
 pytestmark = pytest.mark.django_db
 
 URL = "/inspection/"
+# The "who sees what" tests: the list and a deal's explanation as a rep, a manager, an admin.
+PROBED = probed(("get", URL), ("get", "/inspection/deals/1/"))
 
 
 @dataclass

@@ -1,28 +1,26 @@
 """The methodology API: packs, the deal's panel, element scores with locking and history, buying
-influences, error shapes (404 hidden, 409 stale, 422 with field), and permission probes of every
-endpoint as every role (session and token auth)."""
+influences, error shapes (404 hidden, 409 stale, 422 with field). The permission probes of
+every endpoint as every role are in ``test_api_probes.py``."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import pytest
 from django.test import Client
 
 from milepost.methodology.models import (
     BuyingInfluence,
-    BuyingInfluenceEvent,
     ElementAssessment,
-    ElementAssessmentEvent,
 )
-from milepost.methodology.services import influence_save
 from milepost.methodology.tests.panel_support import (
     contact,
     give_role,
     load_test_methodology,
     make_deal,
 )
-from milepost.team.services import api_token_create
+from milepost.testing.clients import api_client
 from milepost.testing.factories import make_account, make_contact
 
 pytestmark = pytest.mark.django_db
@@ -30,16 +28,9 @@ pytestmark = pytest.mark.django_db
 API = "/api/v1"
 
 
-def api_client(user, auth: str = "session") -> Client:
-    if auth == "token":
-        secret = api_token_create(user=user, name="test").secret
-        return Client(headers={"Authorization": f"Bearer {secret}"})
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def call(client: Client, method: str, path: str, body: dict | None = None):
+def call(client: Client, method: str, path: str, body: dict | Callable[[], dict] | None = None):
+    if callable(body):
+        body = body()
     if method in ("get", "delete"):
         return getattr(client, method)(f"{API}{path}")
     return getattr(client, method)(
@@ -211,65 +202,3 @@ def test_influences_need_a_pack_with_buying_influences_in_the_process(org, deal)
     )
     assert (response.status_code, response.json()["field"]) == (422, "pack")
     assert not BuyingInfluence.objects.exists()
-
-
-# --- permission probes --------------------------------------------------------------------
-
-ALLOWED = ["rep_a1", "manager_a", "leader", "admin"]
-DENIED = ["rep_a2", "rep_b1", "manager_b", "rep_solo"]
-
-
-def _probes(deal, iid: int, remove_version: int) -> list[tuple[str, str, dict | None]]:
-    path = f"/opportunities/{deal.pk}/buying-influences"
-    return [
-        ("get", f"/opportunities/{deal.pk}/methodology", None),
-        ("get", el_path(deal, "pain"), None),
-        ("get", el_path(deal, "pain", suffix="/history"), None),
-        ("put", el_path(deal, "decision"), {"level": "partial"}),
-        ("get", path, None),
-        ("get", f"{path}/history", None),
-        ("post", path, influence(deal, role="coach")),
-        ("put", f"{path}/{iid}", influence(deal, rating=1, version=1)),
-        ("delete", f"{path}/{iid}?version={remove_version}", None),
-    ]
-
-
-@pytest.fixture
-def scored(org, deal):
-    """The owner scored pain and recorded one influence."""
-    call(api_client(org.rep_a1), "put", el_path(deal, "pain"), {"level": "partial"})
-    return influence_save(
-        user=org.rep_a1,
-        opportunity_id=deal.pk,
-        pack="sheet",
-        contact_id=contact(deal, "Economic").pk,
-        role="economic",
-        degree="high",
-        response_mode="growth",
-    )
-
-
-@pytest.mark.parametrize("auth", ["session", "token"])
-@pytest.mark.parametrize("role", DENIED)
-def test_hidden_deal_is_404_on_every_endpoint_and_nothing_is_written(role, auth, org, deal, scored):
-    client = api_client(getattr(org, role), auth=auth)
-    for method, path, body in _probes(deal, scored.pk, 1):
-        response = call(client, method, path, body)
-        assert response.status_code == 404, (role, method, path)
-    assert ElementAssessment.objects.count() == 1
-    assert ElementAssessmentEvent.objects.count() == 1
-    assert BuyingInfluence.objects.get().version == 1
-    assert BuyingInfluenceEvent.objects.count() == 1
-
-
-@pytest.mark.parametrize("role", ALLOWED)
-def test_owner_managers_and_admin_read_and_write(role, org, deal, scored):
-    user = getattr(org, role)
-    client = api_client(user, auth="token")
-    expected = {"get": 200, "put": 200, "post": 201, "delete": 204}
-    for method, path, body in _probes(deal, scored.pk, 2):
-        response = call(client, method, path, body)
-        want = 201 if method == "put" and "methodology" in path else expected[method]
-        assert response.status_code == want, (role, method, path, response.content[:200])
-    assert ElementAssessmentEvent.objects.get(element="decision").actor == user
-    assert [e.actor for e in BuyingInfluenceEvent.objects.order_by("id")[1:]] == [user] * 3

@@ -6,6 +6,7 @@ import pytest
 
 from milepost.process.selectors import pack_definitions
 from milepost.process.services import process_load
+from milepost.testing.probes import probed
 
 pytestmark = pytest.mark.django_db
 
@@ -16,6 +17,9 @@ PATHS = [
     f"{BASE}/renewal/stages/terms/job-aid",
     f"{BASE}/renewal/versions/1/stages/terms/job-aid",
 ]
+
+
+PROBED = probed(*(("get", url) for url in PATHS))  # test_every_role_reads
 
 
 @pytest.mark.parametrize("url", PATHS)

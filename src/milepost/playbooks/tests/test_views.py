@@ -10,6 +10,7 @@ from pypdf import PdfReader
 
 from milepost.process.services import process_load
 from milepost.testing.factories import make_opportunity
+from milepost.testing.probes import probed
 
 pytestmark = pytest.mark.django_db
 
@@ -23,10 +24,14 @@ def _urls(key: str, stage: str, number: int | None = None) -> list[str]:
     return [reverse(f"playbooks:{name}_version", args=[key, number, stage]) for name in NAMES]
 
 
+EVERY_ROLE_READS = _urls("new_business", "discover") + _urls("renewal", "terms", 1)
+PROBED = probed(*(("get", url) for url in EVERY_ROLE_READS))
+
+
 @pytest.mark.parametrize("role", ROLES)
 def test_every_role_reads_playbook_job_aid_and_pdf(role, org, client_for, processes):
     client = client_for(getattr(org, role))
-    for url in _urls("new_business", "discover") + _urls("renewal", "terms", 1):
+    for url in EVERY_ROLE_READS:
         assert client.get(url).status_code == 200, url
 
 

@@ -5,10 +5,15 @@ from __future__ import annotations
 import pytest
 
 from milepost.process.services import process_load
+from milepost.testing.probes import probed
 
 pytestmark = pytest.mark.django_db
 
 BASE = "/api/v1/processes"
+ROLES = ["admin", "leader", "manager_a", "rep_a1", "rep_solo"]
+# Shared definitions (no per-user rows): the list and a process, current and by version.
+DEFINITIONS = [f"{BASE}/new_business", f"{BASE}/new_business/versions/1"]
+PROBED = probed(("get", BASE), *(("get", url) for url in DEFINITIONS))
 
 
 @pytest.mark.parametrize("url", [BASE, f"{BASE}/new_business", f"{BASE}/new_business/versions/1"])
@@ -23,7 +28,16 @@ def test_unknown_process_or_version_is_404(org, client_for, processes, url):
     assert client_for(org.rep_a1).get(url).status_code == 404
 
 
-@pytest.mark.parametrize("role", ["admin", "leader", "manager_a", "rep_a1", "rep_solo"])
+@pytest.mark.parametrize("role", ROLES)
+def test_every_role_reads_a_definition_current_and_by_version(role, org, client_for, processes):
+    client = client_for(getattr(org, role))
+    for url in DEFINITIONS:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert response.json()["key"] == "new_business"
+
+
+@pytest.mark.parametrize("role", ROLES)
 def test_list_for_every_role(role, org, client_for, processes):
     response = client_for(getattr(org, role)).get(BASE)
     assert response.status_code == 200

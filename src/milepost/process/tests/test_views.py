@@ -6,10 +6,22 @@ import pytest
 from django.urls import reverse
 
 from milepost.process.services import DEFAULTS_DIR, process_load
+from milepost.testing.probes import probed
 
 pytestmark = pytest.mark.django_db
 
 ROLES = ["admin", "leader", "manager_a", "rep_a1", "rep_solo"]
+# The shared definitions every role reads (no per-user rows): probed as each of ROLES.
+EVERY_ROLE_READS = [
+    reverse("process:list"),
+    reverse("process:detail", args=["new_business"]),
+    reverse("process:detail", args=["renewal"]),
+    reverse("process:version", args=["new_business", 1]),
+    reverse("process:map", args=["new_business"]),
+    reverse("process:version_map", args=["new_business", 1]),
+    reverse("process:export", args=["new_business", 1]),
+]
+PROBED = probed(*(("get", url) for url in EVERY_ROLE_READS))
 
 
 @pytest.fixture
@@ -23,12 +35,7 @@ def two_versions(processes, nb_v2_text, org):
 @pytest.mark.parametrize("role", ROLES)
 def test_every_role_reads_list_detail_and_old_version(role, org, client_for, two_versions):
     client = client_for(getattr(org, role))
-    for url in (
-        reverse("process:list"),
-        reverse("process:detail", args=["new_business"]),
-        reverse("process:detail", args=["renewal"]),
-        reverse("process:version", args=["new_business", 1]),
-    ):
+    for url in EVERY_ROLE_READS:
         assert client.get(url).status_code == 200, url
 
 

@@ -9,10 +9,20 @@ from django.test import Client
 
 from milepost.team.models import ApiToken
 from milepost.team.services import api_token_create
+from milepost.testing.probes import probed
 
 pytestmark = pytest.mark.django_db
 
 API = "/api/v1"
+# test_nobody_sees_or_revokes_another_users_tokens: three viewers on others' tokens.
+# test_every_role_reads_itself_and_issues_its_own_tokens: every role on its own data.
+PROBED = probed(
+    ("get", f"{API}/me/tokens"),
+    ("delete", f"{API}/me/tokens/1"),
+    ("get", f"{API}/me"),
+    ("post", f"{API}/me/tokens"),
+)
+EVERYONE = ["admin", "leader", "manager_a", "manager_b", "rep_a1", "rep_a2", "rep_b1", "rep_solo"]
 
 
 def _bearer(secret: str, **kwargs) -> Client:
@@ -72,6 +82,22 @@ def test_a_token_can_revoke_itself_but_not_issue_new_ones(org):
 
     assert script.delete(f"{API}/me/tokens/{token_id}").status_code == 204
     assert script.get(f"{API}/me").status_code == 401
+
+
+@pytest.mark.parametrize("who", EVERYONE)
+def test_every_role_reads_itself_and_issues_its_own_tokens(org, who):
+    """``/me`` and issuing a token concern only the caller: each role gets its own, never
+    anyone else's, and the new token is listed for it alone."""
+    user = getattr(org, who)
+    client = Client()
+    client.force_login(user)
+    me = client.get(f"{API}/me")
+    assert me.status_code == 200
+    assert (me.json()["id"], me.json()["username"]) == (user.pk, who)
+    issued = _post(client, f"{API}/me/tokens", {"name": f"{who} script"})
+    assert issued.status_code == 201
+    assert list(ApiToken.objects.values_list("user_id", flat=True)) == [user.pk]
+    assert [t["name"] for t in client.get(f"{API}/me/tokens").json()] == [f"{who} script"]
 
 
 @pytest.mark.parametrize("owner", ["rep_a2", "manager_a", "admin"])

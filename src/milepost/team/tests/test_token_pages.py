@@ -5,8 +5,12 @@ from __future__ import annotations
 import pytest
 
 from milepost.team.models import ApiToken
+from milepost.testing.probes import probed
 
 pytestmark = pytest.mark.django_db
+
+# test_cannot_revoke_or_see_another_users_token: two intruders on rep_a2's token.
+PROBED = probed(("get", "/team/tokens/"), ("post", "/team/tokens/1/revoke/"))
 
 
 def test_create_shows_secret_once_and_stores_only_digest(org, client_for):

@@ -1,13 +1,11 @@
 """Leader view and effect: the numbers per manager from a small known history, the cadence
-arithmetic, and privacy probes on every page and endpoint (rep 404, a manager sees only their
-own row, a leader the managers below, a sales-ops admin by role alone 404)."""
+arithmetic. The privacy probes on every page and endpoint are in ``test_leaders_probes.py``."""
 
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
 import pytest
-from django.urls import reverse
 from django.utils import timezone
 
 from milepost.coaching.leaders.selectors import (
@@ -86,6 +84,11 @@ def _action(session, *, due: date, status=ActionStatus.OPEN, done_on: date | Non
 
 @pytest.fixture
 def history(org, processes):
+    return build_history(org)
+
+
+def build_history(org):
+    """Cadences, deals, sessions and action items of both teams; returns rep_a1's big deal."""
     today = timezone.localdate()
     for manager, rep in (
         (org.manager_a, org.rep_a1),
@@ -203,67 +206,3 @@ def test_effect_compares_a_discussed_deal_with_a_similar_one(org, processes):
     assert "Observational" in d.caveat
     with pytest.raises(NotFound):
         coaching_effect_for(user=org.manager_b, manager_id=org.manager_a.id)
-
-
-# --- Privacy probes on pages and API ------------------------------------------------------
-
-
-def _urls(org):
-    return {
-        "page": reverse("coaching_leaders:overview"),
-        "effect_a": reverse("coaching_leaders:effect", args=[org.manager_a.id]),
-        "effect_b": reverse("coaching_leaders:effect", args=[org.manager_b.id]),
-        "digest_a": reverse("coaching_leaders:digest") + f"?manager={org.manager_a.id}",
-        "digest_b": reverse("coaching_leaders:digest") + f"?manager={org.manager_b.id}",
-        "api": "/api/v1/coaching/leaders",
-        "api_effect_a": f"/api/v1/coaching/leaders/{org.manager_a.id}/effect",
-        "api_effect_b": f"/api/v1/coaching/leaders/{org.manager_b.id}/effect",
-        "api_digest_a": f"/api/v1/coaching/digest?manager={org.manager_a.id}",
-        "api_digest_b": f"/api/v1/coaching/digest?manager={org.manager_b.id}",
-    }
-
-
-EXPECTED = {
-    # who: set of url keys answering 200; every other is 404
-    "leader": {
-        "page",
-        "effect_a",
-        "effect_b",
-        "digest_a",
-        "digest_b",
-        "api",
-        "api_effect_a",
-        "api_effect_b",
-        "api_digest_a",
-        "api_digest_b",
-    },
-    "manager_a": {"page", "effect_a", "digest_a", "api", "api_effect_a", "api_digest_a"},
-    "manager_b": {"page", "effect_b", "digest_b", "api", "api_effect_b", "api_digest_b"},
-    "rep_a1": set(),
-    "rep_solo": set(),
-    "admin": set(),
-}
-
-
-@pytest.mark.parametrize("who", sorted(EXPECTED))
-def test_privacy_probes(org, history, client_for, who):
-    client = client_for(getattr(org, who))
-    for key, url in _urls(org).items():
-        status = client.get(url).status_code
-        assert status == (200 if key in EXPECTED[who] else 404), (who, key, status)
-
-
-def test_pages_show_counts_but_no_notes(org, history, client_for):
-    CoachingSession.objects.filter(manager=org.manager_a).update(notes="SECRET NOTE")
-    client = client_for(org.leader)
-    body = client.get(reverse("coaching_leaders:overview") + "?weeks=3").content.decode()
-    assert "3 of 6 planned" in body
-    assert "SECRET NOTE" not in body
-    data = client.get("/api/v1/coaching/leaders?weeks=3").json()
-    a = next(m for m in data["managers"] if m["manager"]["id"] == org.manager_a.id)
-    assert (a["sessions_done"], a["sessions_expected"], a["actions_overdue"]) == (3, 6, 1)
-    assert [p["id"] for p in a["reps_without_session"]] == [org.rep_a2.id]
-    effect = client.get(f"/api/v1/coaching/leaders/{org.manager_a.id}/effect").json()
-    assert effect["caveat"].startswith("Observational")
-    page = client.get(reverse("coaching_leaders:effect", args=[org.manager_a.id])).content
-    assert b"Observational" in page

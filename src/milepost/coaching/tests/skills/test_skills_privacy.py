@@ -5,6 +5,7 @@ admin by role alone). Hidden is 404 like missing; refused writes store nothing."
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
 import pytest
 from django.test import Client
@@ -12,6 +13,9 @@ from django.utils import timezone
 
 from milepost.coaching.models import CoachingSession, SkillRating
 from milepost.testing.clients import api_client
+from milepost.testing.factories import Org, make_org
+from milepost.testing.probes import probed
+from milepost.testing.worlds import shared_world
 
 pytestmark = pytest.mark.django_db
 
@@ -19,6 +23,28 @@ API = "/api/v1/coaching"
 SECRET = "Struggled to name who signs; confused champion with buyer."
 SEES_A1 = {"rep_a1", "manager_a", "leader"}
 EVERYONE = ["admin", "leader", "manager_a", "manager_b", "rep_a1", "rep_a2", "rep_b1", "rep_solo"]
+# What the *_probe tests below try as EVERYONE on rep_a1's and manager_a's ids.
+PROBED = probed(
+    ("get", "/coaching/skills/reps/1/"),
+    ("post", "/coaching/skills/reps/1/rate/"),
+    ("get", "/coaching/skills/team/?manager=1"),
+    ("get", f"{API}/reps/1/skill-ratings"),
+    ("post", f"{API}/reps/1/skill-ratings"),
+    ("get", f"{API}/skills/heat-map?manager_id=1"),
+)
+
+
+@pytest.fixture(scope="module")
+def world(django_db_setup, django_db_blocker) -> Iterator[Org]:
+    """The organisation, built once for the module's probes; each test's writes are undone."""
+    with shared_world(django_db_blocker):
+        yield make_org()
+
+
+@pytest.fixture
+def org(world: Org, db) -> Org:
+    """This module's ``org`` is the shared world's (the package's builds one per test)."""
+    return world
 
 
 @pytest.fixture
