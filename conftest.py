@@ -29,6 +29,30 @@ def django_db_setup(django_db_setup, django_db_blocker) -> None:
         load_default_processes()
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """Load the shipped definitions again after a test that committed and was flushed.
+
+    Tests that commit (``transaction=True``, ``transactional_db``, the live server) end with a
+    flush that empties the database (in pytest-django's own teardown, after every fixture of
+    ours), and the tests run after them on the same worker expect what ``django_db_setup``
+    loaded. Tests are distributed by module, so any module may come next.
+    """
+    result = yield
+    marker = item.get_closest_marker("django_db")
+    committed = bool(marker and marker.kwargs.get("transaction")) or bool(
+        {"transactional_db", "live_server"} & set(getattr(item, "fixturenames", ()))
+    )
+    if committed and nextitem is not None:  # after the last test the database is gone
+        from pytest_django.plugin import blocking_manager_key
+
+        from milepost.testing.factories import ensure_default_processes
+
+        with item.config.stash[blocking_manager_key].unblock():
+            ensure_default_processes()
+    return result
+
+
 @pytest.fixture(autouse=True)
 def _close_arrow_reader() -> Iterator[None]:
     """Inspection keeps a native Arrow connection per thread between runs (PostgreSQL);
