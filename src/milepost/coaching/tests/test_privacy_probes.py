@@ -24,6 +24,7 @@ from milepost.coaching.models import (
     CoachingSession,
 )
 from milepost.coaching.sessions.services import action_item_add
+from milepost.testing.clients import api_client
 from milepost.testing.factories import make_opportunity, make_org
 from milepost.testing.probes import PLACEHOLDER, probed
 from milepost.testing.worlds import shared_world
@@ -78,12 +79,6 @@ def snapshot() -> tuple:
         list(CoachingCadence.objects.order_by("id").values_list("id", "version")),
         len(mail.outbox),
     )
-
-
-def as_user(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def page_reads(w) -> list[str]:
@@ -203,7 +198,7 @@ def call(client: Client, method: str, path: str, body: dict | None = None):
 @pytest.mark.parametrize("who", SEES + HIDDEN)
 def test_reads_follow_the_reporting_line(world, who):
     user = getattr(world["org"], who)
-    client = as_user(user)
+    client = api_client(user)
     expected = 200 if who in SEES else 404
     for path in page_reads(world) + api_reads(world):
         assert client.get(path).status_code == expected, (who, path)
@@ -212,7 +207,7 @@ def test_reads_follow_the_reporting_line(world, who):
 @pytest.mark.parametrize("who", SEES + HIDDEN)
 def test_lists_hold_only_visible_records(world, who):
     user = getattr(world["org"], who)
-    client = as_user(user)
+    client = api_client(user)
     sessions_path, actions_path, page_path, home_path = LIST_READS[:4]
     sessions = client.get(sessions_path).json()
     actions = client.get(actions_path).json()
@@ -231,7 +226,7 @@ def test_deal_page_partial_shows_coaching_items_only_within_the_line(world, who)
     """The admin sees the deal (every deal) but not the coaching item on it; a peer rep does
     not see the deal at all."""
     user = getattr(world["org"], who)
-    response = as_user(user).get(LIST_READS[4].format(deal=world["deal"].id))
+    response = api_client(user).get(LIST_READS[4].format(deal=world["deal"].id))
     if who in ("rep_a2", "manager_b", "rep_solo"):
         assert response.status_code == 404
         return
@@ -242,7 +237,7 @@ def test_deal_page_partial_shows_coaching_items_only_within_the_line(world, who)
 @pytest.mark.parametrize("who", SEES + HIDDEN)
 def test_agenda_preview_only_for_managers_above_the_rep(world, who):
     user = getattr(world["org"], who)
-    response = as_user(user).get(LIST_READS[5].format(rep=world["org"].rep_a1.id))
+    response = api_client(user).get(LIST_READS[5].format(rep=world["org"].rep_a1.id))
     assert response.status_code == (200 if who in ("manager_a", "leader") else 404)
 
 
@@ -251,7 +246,7 @@ def test_a_cadence_is_read_only_by_the_manager_who_keeps_it(world, who):
     """manager_a keeps the cadence with rep_a1; the leader above, the rep and everyone else
     get 404, as for a rep without one."""
     user = getattr(world["org"], who)
-    response = as_user(user).get(LIST_READS[6].format(rep=world["org"].rep_a1.id))
+    response = api_client(user).get(LIST_READS[6].format(rep=world["org"].rep_a1.id))
     assert response.status_code == (200 if who == "manager_a" else 404), who
     if who != "manager_a":
         assert set(response.json()) == {"detail"}
@@ -265,7 +260,7 @@ def test_overdue_counts_per_rep_follow_the_reporting_line(world, who):
         due_date=date.today() - timedelta(days=3)
     )
     rep = world["org"].rep_a1.id
-    response = as_user(getattr(world["org"], who)).get(
+    response = api_client(getattr(world["org"], who)).get(
         LIST_READS[7].format(rep=rep), HTTP_HX_REQUEST="true"
     )
     assert response.status_code == 200
@@ -277,7 +272,7 @@ def test_overdue_counts_per_rep_follow_the_reporting_line(world, who):
 
 @pytest.mark.parametrize("who", HIDDEN)
 def test_refused_page_writes_are_404_and_write_nothing(world, who):
-    client = as_user(getattr(world["org"], who))
+    client = api_client(getattr(world["org"], who))
     before = snapshot()
     for path, data in page_writes(world):
         response = client.post(path, data)
@@ -287,7 +282,7 @@ def test_refused_page_writes_are_404_and_write_nothing(world, who):
 
 @pytest.mark.parametrize("who", HIDDEN)
 def test_refused_api_writes_are_404_and_write_nothing(world, who):
-    client = as_user(getattr(world["org"], who))
+    client = api_client(getattr(world["org"], who))
     before = snapshot()
     for method, path, body in api_writes(world):
         response = call(client, method, path, body)
@@ -297,7 +292,7 @@ def test_refused_api_writes_are_404_and_write_nothing(world, who):
 
 def test_the_rep_cannot_prepare_or_run_their_own_session(world):
     """The rep sees the session but may not edit the agenda, run it, or set a cadence."""
-    client = as_user(world["org"].rep_a1)
+    client = api_client(world["org"].rep_a1)
     before = snapshot()
     for method, path, body in api_writes(world):
         if "/status" in path or ("/items/" in path and method == "patch"):
@@ -308,7 +303,7 @@ def test_the_rep_cannot_prepare_or_run_their_own_session(world):
 
 
 def test_the_rep_may_mark_own_item_done_and_take_notes(world):
-    client = as_user(world["org"].rep_a1)
+    client = api_client(world["org"].rep_a1)
     a, s, i = world["action"], world["session"], world["item"]
     r = call(client, "post", f"{API}/action-items/{a.id}/status", {"version": 1, "status": "done"})
     assert r.status_code == 200
