@@ -26,6 +26,7 @@ from milepost.core.errors import InvalidChange, NotFound, VersionConflict
 from milepost.designer.access import require_designer
 from milepost.designer.selectors import draft_get
 from milepost.designer.validation import draft_definition
+from milepost.engine import yaml_text
 from milepost.process.models import ProcessDraft, SalesProcess
 from milepost.team.models import User
 
@@ -286,7 +287,9 @@ def parse_rule(text: str) -> Any:
     if not text.strip():
         return None
     try:
-        return _json_safe(yaml.safe_load(text))
+        return _json_safe(yaml_text.safe_load(text))
+    except yaml_text.YamlTooComplex as exc:
+        raise InvalidChange(f"the rule is {exc.problem}", field="rule") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark else ""
@@ -354,10 +357,12 @@ def draft_replace(
     """
     if document is None:
         try:
-            document = yaml.safe_load(text)
+            document = yaml_text.safe_load(text)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            if isinstance(exc, yaml_text.YamlTooComplex):
+                raise InvalidChange(f"the YAML is {exc.problem}{where}", field="document") from None
             raise InvalidChange(f"not valid YAML{where}", field="document") from None
     if not isinstance(document, dict):
         raise InvalidChange("a process is a mapping with key, name, stages", field="document")

@@ -19,6 +19,7 @@ from django.db.models import F
 from milepost.coaching.competencies.selectors import MODEL_KEY, packs_in_use
 from milepost.coaching.models import CompetencyModel
 from milepost.core.errors import VersionConflict, check_version
+from milepost.engine import yaml_text
 from milepost.engine.competency_schema import CompetencyModelDef, parse_competency_model
 from milepost.engine.methodology_schema import MethodologyDef
 from milepost.engine.process_schema import ProcessError, ProcessInvalid, line_of
@@ -102,7 +103,7 @@ def _reference_problems(
 def competency_model_problems(text: str) -> tuple[CompetencyModelDef | None, list[ProcessError]]:
     """Validate an edited model; every problem names its place and, when known, its line."""
     try:
-        yaml.safe_load(text)
+        yaml_text.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)
@@ -113,7 +114,7 @@ def competency_model_problems(text: str) -> tuple[CompetencyModelDef | None, lis
         model = parse_competency_model(text)
     except ProcessInvalid as exc:
         return None, list(exc.errors)
-    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    root = yaml_text.compose(text)
     packs = pack_definitions()
     in_use = packs_in_use()
     known = {c.key for c in model.with_pack_skills(in_use)}

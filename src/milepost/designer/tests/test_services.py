@@ -220,6 +220,27 @@ def test_whole_document_as_yaml_round_trips_and_bad_yaml_is_refused(org, draft):
     assert {t.field for t in validation.draft_targets(draft.document)} >= {"name", "stages"}
 
 
+ALIAS_BOMB = 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n' + "".join(
+    f"{c}: &{c} [{', '.join(['*' + p] * 9)}]\n" for p, c in zip("abcdefgh", "bcdefghi", strict=True)
+)
+
+
+@pytest.mark.parametrize(
+    "text", [ALIAS_BOMB, "key: " + "[" * 10_000 + "]" * 10_000], ids=["alias bomb", "deep"]
+)
+def test_hostile_yaml_is_refused_with_the_reason_and_writes_nothing(org, draft, text):
+    """A 300-byte alias bomb once became a 0.9 MB draft (38 s to render); deep nesting a 500."""
+    with pytest.raises(InvalidChange, match="too complex") as err:
+        services.draft_replace(
+            user=org.admin, draft_id=draft.pk, expected_version=draft.version, text=text
+        )
+    assert err.value.field == "document"
+    with pytest.raises(InvalidChange, match="too complex"):
+        services.parse_rule(text)
+    draft.refresh_from_db()
+    assert draft.version == 1
+
+
 def test_concurrent_edits_conflict(org, draft):
     services.draft_update_settings(
         user=org.admin, draft_id=draft.pk, expected_version=1, name="New business 2"

@@ -220,3 +220,23 @@ def test_model_api(org, processes):
     listed.force_login(org.rep_b1)
     keys = [c["key"] for c in listed.get("/api/v1/coaching/competencies").json()]
     assert {"storytelling", "multithreading", "call_planning"} <= set(keys)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a: &a [x, x, x, x, x, x, x, x, x]\n"
+        + "".join(
+            f"{c}: &{c} [{', '.join(['*' + p] * 9)}]\n"
+            for p, c in zip("abcdefg", "bcdefgh", strict=True)
+        ),
+        "competencies: " + "[" * 10_000 + "]" * 10_000,
+    ],
+    ids=["alias bomb", "deep"],
+)
+def test_hostile_yaml_is_a_problem_with_its_line_not_a_crash(org, processes, text):
+    model, problems = svc.competency_model_problems(text)
+    assert model is None
+    assert len(problems) == 1
+    assert "too complex" in problems[0].message
+    assert problems[0].line is not None
