@@ -147,7 +147,10 @@ def _signal(
 
 
 def _fmt_amount(expr: pl.Expr) -> pl.Expr:
-    return expr.round(0).cast(pl.Int64).cast(pl.String)
+    """A whole number as text. Rounded in floating point and printed without a cast to an
+    integer type, which would fail for values past 2**63 (amounts are bounded at input, but a
+    signal must never take a page down)."""
+    return expr.round(0).cast(pl.Decimal(38, 0), strict=False).cast(pl.String)
 
 
 def _format(template: str, *args: pl.Expr) -> pl.Expr:
@@ -192,8 +195,24 @@ def compute_signals(
         dict(settings.max_days), default=None, return_dtype=pl.Int64
     )
     in_stage = _days(now - pl.col("stage_entered_at"))
+    # A deal first priced at 0 has no percentage change: any amount since is a change.
+    from_zero = pl.col("original_amount") == 0
     change_pct = (
-        (pl.col("amount") - pl.col("original_amount")).abs() / pl.col("original_amount") * 100
+        pl.when(from_zero)
+        .then(None)
+        .otherwise(
+            (pl.col("amount") - pl.col("original_amount")).abs() / pl.col("original_amount") * 100
+        )
+    )
+    amount_changed = (
+        pl.when(from_zero)
+        .then(pl.col("amount") != 0)
+        .otherwise(change_pct > settings.amount_change_pct)
+    )
+    direction = (
+        pl.when(pl.col("amount") < pl.col("original_amount"))
+        .then(pl.lit("cut"))
+        .otherwise(pl.lit("raised"))
     )
     blank_step = pl.col("next_step").fill_null("").str.strip_chars() == ""
     overdue = pl.col("next_step_date") < pl.lit(today)
@@ -240,15 +259,17 @@ def compute_signals(
         ),
         _signal(
             "amount_changed",
-            change_pct > settings.amount_change_pct,
-            _format(
-                "amount {} {}% ({} → {})",
-                pl.when(pl.col("amount") < pl.col("original_amount"))
-                .then(pl.lit("cut"))
-                .otherwise(pl.lit("raised")),
-                change_pct.round(0).cast(pl.Int64),
-                _fmt_amount(pl.col("original_amount")),
-                _fmt_amount(pl.col("amount")),
+            amount_changed,
+            pl.when(from_zero)
+            .then(_format("amount set from 0 to {}", _fmt_amount(pl.col("amount"))))
+            .otherwise(
+                _format(
+                    "amount {} {}% ({} → {})",
+                    direction,
+                    _fmt_amount(change_pct),
+                    _fmt_amount(pl.col("original_amount")),
+                    _fmt_amount(pl.col("amount")),
+                )
             ),
             w["amount_changed"],
         ),

@@ -69,6 +69,10 @@ def _visible_account_id(*, user: User, account_id: Any) -> int | None:
         raise InvalidChange(f"account {account_id} not found", field="account_id") from None
 
 
+_AMOUNT_FIELD = Opportunity._meta.get_field("amount")
+AMOUNT_LIMIT = Decimal(10) ** (_AMOUNT_FIELD.max_digits - _AMOUNT_FIELD.decimal_places)  # type: ignore[attr-defined]
+
+
 def _clean_amount(value: Any) -> Decimal:
     try:
         amount = Decimal(str(value))
@@ -76,6 +80,10 @@ def _clean_amount(value: Any) -> Decimal:
         raise InvalidChange(f"amount {value!r} is not a number", field="amount") from None
     if not amount.is_finite() or amount < 0:
         raise InvalidChange("amount must be zero or more", field="amount")
+    if amount >= AMOUNT_LIMIT:
+        # The column's size: past it PostgreSQL refuses the row and SQLite stores a value that
+        # no page can then read back, so it is refused here, before anything is written.
+        raise InvalidChange(f"amount must be less than {AMOUNT_LIMIT:,}", field="amount")
     return amount.quantize(Decimal("0.01"))
 
 

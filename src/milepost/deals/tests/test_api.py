@@ -472,6 +472,26 @@ BAD_INPUTS = [
         lambda w: {"version": 1, "amount": "-5"},
         "amount",
     ),
+    # An amount past the column's size was stored on SQLite and then took /pipeline/ down for
+    # every role (issue 12); PostgreSQL answered 500.
+    *(
+        BadInput(
+            f"amount-too-large-{how}-{amount}",
+            how,
+            path,
+            body,
+            "amount",
+        )
+        for amount in ("1e12", "1e20", "9999999999999.99")
+        for how, path, body in (
+            ("patch", "/opportunities/{opp}", lambda w, a=amount: {"version": 1, "amount": a}),
+            (
+                "post",
+                "/opportunities",
+                lambda w, a=amount: {"name": "X", "amount": a, "close_date": "2031-01-01"},
+            ),
+        )
+    ),
     BadInput(
         "date-impossible",
         "patch",

@@ -136,6 +136,20 @@ def test_thresholds_are_not_crossed(overrides: dict[str, Any]) -> None:
     assert fired(**overrides) == {}
 
 
+@pytest.mark.parametrize(
+    ("original", "amount", "expected"),
+    [
+        (0.0, 50_000.0, "amount set from 0 to 50000"),  # was a division by zero: a 500
+        (0.0, 0.0, None),
+        (1.0, 1e20, "amount raised 10000000000000000000000% (1 → 100000000000000000000)"),
+    ],
+)
+def test_amount_changes_from_zero_and_to_huge_values_are_reasons_not_errors(
+    original: float, amount: float, expected: str | None
+) -> None:
+    assert fired(original_amount=original, amount=amount).get("amount_changed") == expected
+
+
 def test_thresholds_and_weights_come_from_the_process_file() -> None:
     text = DEFAULT.read_text() + (
         "inspection:\n"
