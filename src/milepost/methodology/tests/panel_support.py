@@ -10,12 +10,15 @@ the shipped packs' content (which their authors may change).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from milepost.accounts.models import Contact
 from milepost.engine.methodology_schema import parse_methodology
+from milepost.methodology.services import assessment_record, influence_save
 from milepost.pipeline.models import Opportunity, OpportunityContact
 from milepost.process.services import pack_store, process_load
 from milepost.team.models import User
-from milepost.testing.factories import make_account, make_contact, make_opportunity
+from milepost.testing.factories import Org, make_account, make_contact, make_opportunity, make_org
 
 QUAL = """
 key: qual
@@ -199,3 +202,33 @@ def give_role(deal: Opportunity, last: str, role: str) -> Contact:
     person = contact(deal, last)
     OpportunityContact.objects.create(opportunity=deal, contact=person, buying_role=role)
     return person
+
+
+@dataclass(frozen=True)
+class ProbeWorld:
+    """What the methodology permission probes try other users' ids against."""
+
+    org: Org
+    deal: Opportunity  # rep_a1's, in stage "second" of the test process
+    influence_id: int  # the one influence the owner recorded
+
+
+def build_probe_world(*, name: str | None = None, score_pain: bool = False) -> ProbeWorld:
+    """rep_a1's deal with one buying influence (and, if asked, pain scored "partial")."""
+    load_test_methodology()
+    org = make_org()
+    deal = make_deal(org.rep_a1, stage_key="second", name=name)
+    if score_pain:
+        assessment_record(
+            user=org.rep_a1, opportunity_id=deal.pk, pack="qual", element="pain", level="partial"
+        )
+    influence = influence_save(
+        user=org.rep_a1,
+        opportunity_id=deal.pk,
+        pack="sheet",
+        contact_id=contact(deal, "Economic").pk,
+        role="economic",
+        degree="high",
+        response_mode="growth",
+    )
+    return ProbeWorld(org=org, deal=deal, influence_id=influence.pk)

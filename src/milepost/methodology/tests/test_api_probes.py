@@ -6,7 +6,6 @@ each test runs in its own savepoint."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 
 import pytest
 
@@ -16,12 +15,14 @@ from milepost.methodology.models import (
     ElementAssessment,
     ElementAssessmentEvent,
 )
-from milepost.methodology.services import influence_save
-from milepost.methodology.tests.panel_support import contact, load_test_methodology, make_deal
+from milepost.methodology.tests.panel_support import ProbeWorld as World
+from milepost.methodology.tests.panel_support import (
+    build_probe_world,
+)
 from milepost.methodology.tests.test_api import API, call, el_path, influence
 from milepost.pipeline.models import Opportunity
 from milepost.testing.clients import api_client
-from milepost.testing.factories import Org, make_org
+from milepost.testing.factories import Org
 from milepost.testing.probes import PLACEHOLDER, probed
 from milepost.testing.worlds import shared_world
 
@@ -68,31 +69,10 @@ def test_every_role_reads_the_packs(role, org, deal):
     assert "qual" in {p["key"] for p in call(client, "get", PACK_READS[0]).json()}
 
 
-@dataclass(frozen=True)
-class World:
-    org: Org
-    deal: Opportunity  # rep_a1's, in stage "second" of the test process
-    influence_id: int  # the one influence the owner recorded
-
-
 @pytest.fixture(scope="module")
 def world(django_db_setup, django_db_blocker) -> Iterator[World]:
-    """The owner scored pain and recorded one influence; built once for the module."""
-    with shared_world(django_db_blocker):
-        load_test_methodology()
-        org = make_org()
-        deal = make_deal(org.rep_a1, stage_key="second")
-        call(api_client(org.rep_a1), "put", el_path(deal, "pain"), {"level": "partial"})
-        influence = influence_save(
-            user=org.rep_a1,
-            opportunity_id=deal.pk,
-            pack="sheet",
-            contact_id=contact(deal, "Economic").pk,
-            role="economic",
-            degree="high",
-            response_mode="growth",
-        )
-        yield World(org=org, deal=deal, influence_id=influence.pk)
+    """Built once for the module; each test runs in its own savepoint."""
+    yield from shared_world(django_db_blocker, lambda: build_probe_world(score_pain=True))
 
 
 @pytest.fixture
