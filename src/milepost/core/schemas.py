@@ -7,8 +7,17 @@ may not see (or that does not exist), 422 for bad input naming the field, 409 fo
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from ninja import Field, Schema
 from pydantic import ConfigDict
+
+# A row id as a client may send it: both databases store ids as signed 64-bit integers, and a
+# larger number made the ORM raise (a 500) instead of finding nothing.
+ID_MAX = 2**63 - 1
+RowId = Annotated[int, Field(ge=1, le=ID_MAX)]
+# No list is that long; a larger offset is a mistake, answered 422 rather than an overflow.
+OFFSET_MAX = 10**9
 
 
 class StrictInput(Schema):
@@ -21,7 +30,7 @@ class PageQuery(Schema):
     """``limit`` is capped at ``settings.MILEPOST_API_PAGE_SIZE_MAX`` (the response says so)."""
 
     limit: int = Field(100, ge=1, description="Page size; capped at the server maximum")
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=OFFSET_MAX)
 
 
 class ErrorOut(Schema):

@@ -31,7 +31,7 @@ from milepost.coaching.sessions.selectors import (
     session_scope,
 )
 from milepost.core.errors import NotFound
-from milepost.core.schemas import ERRORS, WRITE_ERRORS
+from milepost.core.schemas import ERRORS, WRITE_ERRORS, RowId
 
 router = Router(tags=["coaching"])
 
@@ -51,7 +51,7 @@ def _session_out(session: CoachingSession) -> dict[str, Any]:
     operation_id="milepost_coaching_api_list_sessions",
 )
 def list_sessions(
-    request: HttpRequest, rep_id: int | None = None, status: str | None = None
+    request: HttpRequest, rep_id: RowId | None = None, status: str | None = None
 ) -> Any:
     """1:1s the caller may see (their own, their team's, those they ran), newest first."""
     qs = session_scope(request.auth)
@@ -252,9 +252,9 @@ def add_action(request: HttpRequest, session_id: int, payload: s.ActionIn) -> An
 def list_actions(
     request: HttpRequest,
     status: str | None = None,
-    rep_id: int | None = None,
-    opportunity_id: int | None = None,
-    owner_id: int | None = None,
+    rep_id: RowId | None = None,
+    opportunity_id: RowId | None = None,
+    owner_id: RowId | None = None,
 ) -> Any:
     """Action items the caller may see (of sessions they may see)."""
     qs = action_item_scope(request.auth)
