@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_tables2",
     "ninja",
+    "csp",
     "milepost.core",
     "milepost.team",
     "milepost.accounts",
@@ -72,6 +73,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "milepost.web.middleware.RequestSizeLimitMiddleware",
+    "milepost.web.middleware.PrivateResponseMiddleware",
+    "csp.middleware.CSPMiddleware",
     "milepost.team.middleware.VisibilityCacheMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -174,6 +178,25 @@ CSRF_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# Bodies past this are a 413 (milepost.web.middleware); Django's default, stated so it is seen.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+# Content-Security-Policy (django-csp): everything from our own origin, no inline script or
+# style, no plugins, no framing; violations are logged by /csp-report/ (docs/security.md).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+        "report-uri": "/csp-report/",
+    },
+}
 if PRODUCTION:
     DEBUG = False
     SESSION_COOKIE_SECURE = True

@@ -13,6 +13,7 @@ from django.views.generic import RedirectView
 from milepost.api import api
 from milepost.designer import urls as designer_urls
 from milepost.process import urls as process_urls
+from milepost.web.csp import csp_report
 
 process_pages = [*designer_urls.urlpatterns, *process_urls.urlpatterns]
 
@@ -26,6 +27,7 @@ urlpatterns = [
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("csp-report/", csp_report, name="csp_report"),
     path("pipeline/", include("milepost.deals.urls")),
     path(
         "pipeline/opportunities/<int:opportunity_id>/evidence/",

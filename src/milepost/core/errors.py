@@ -24,16 +24,18 @@ class InvalidChange(ValueError):
         super().__init__(message)
 
 
-def check_version(current: int, expected: int | None, *, what: str, required: bool = True) -> None:
+def check_version(current: int, expected: int | None, *, what: str) -> None:
     """Optimistic locking: refuse a write based on a version other than ``current``.
 
-    ``required`` says whether a caller may omit the version (``None``) and write anyway; an
-    omitted version is a conflict when it is required, since the caller cannot have seen the
-    row as it is.
+    Every write to an existing row must say which version the caller read: without one, two
+    writers who never saw each other's change could both succeed (issue 14). A missing version
+    is a 422 naming ``version``; a stale one a :class:`VersionConflict` (409).
     """
     if expected is None:
-        if required:
-            raise VersionConflict(current, what=what)
-        return
+        raise InvalidChange(
+            f"the version of the {what} you read is required (it guards against "
+            "overwriting someone else's change)",
+            field="version",
+        )
     if expected != current:
         raise VersionConflict(current, what=what)

@@ -7,10 +7,10 @@ may not see (or that does not exist), 422 for bad input naming the field, 409 fo
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from ninja import Field, Schema
-from pydantic import ConfigDict
+from pydantic import ConfigDict, field_validator
 
 # A row id as a client may send it: both databases store ids as signed 64-bit integers, and a
 # larger number made the ORM raise (a 500) instead of finding nothing.
@@ -20,10 +20,37 @@ RowId = Annotated[int, Field(ge=1, le=ID_MAX)]
 OFFSET_MAX = 10**9
 
 
+def _has_lone_surrogate(value: Any) -> bool:
+    """Whether ``value`` (a string, or a list/dict holding strings) has an unpaired surrogate.
+
+    JSON may spell one (``"\\ud800"``) and ``json.loads`` accepts it, but it is no character:
+    PostgreSQL refuses it and encoding it to UTF-8 raises, so it used to surface as a 500.
+    """
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, dict):
+        return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items())
+    if isinstance(value, list | tuple | set | frozenset):
+        return any(_has_lone_surrogate(v) for v in value)
+    return False
+
+
 class StrictInput(Schema):
-    """Base for request bodies: unknown fields are an error, not ignored."""
+    """Base for request bodies: unknown fields are an error, not ignored, and every string must
+    be valid Unicode (a lone surrogate is a 422 naming the field)."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_lone_surrogates(cls, value: Any) -> Any:
+        if _has_lone_surrogate(value):
+            raise ValueError("contains an unpaired surrogate (not valid Unicode)")
+        return value
 
 
 class PageQuery(Schema):
@@ -38,10 +65,26 @@ class ErrorOut(Schema):
     field: str = ""
 
 
+class ValidationIssue(Schema):
+    """One schema-validation problem, as pydantic reports it."""
+
+    type: str
+    loc: list[str | int]
+    msg: str
+
+
+class InvalidOut(Schema):
+    """A 422: a message (a refused change) or, for input that fails the schema, the list of
+    problems; ``field`` always names the first offending field."""
+
+    detail: str | list[ValidationIssue]
+    field: str = ""
+
+
 class ConflictOut(Schema):
     detail: str
     current_version: int
 
 
-ERRORS: dict[int, type[Schema]] = {404: ErrorOut, 422: ErrorOut}
+ERRORS: dict[int, type[Schema]] = {404: ErrorOut, 422: InvalidOut}
 WRITE_ERRORS: dict[int, type[Schema]] = {409: ConflictOut, **ERRORS}

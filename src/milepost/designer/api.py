@@ -16,7 +16,7 @@ from ninja import Router, Schema, Status
 from ninja.errors import HttpError
 
 from milepost.core.errors import InvalidChange
-from milepost.core.schemas import ConflictOut, ErrorOut, StrictInput
+from milepost.core.schemas import ConflictOut, ErrorOut, StrictInput, ValidationIssue
 from milepost.designer import selectors, services, validation
 from milepost.designer.access import require_designer
 from milepost.designer.publish import MappingRequired, draft_publish
@@ -82,7 +82,7 @@ class PublishOut(Schema):
 
 
 class InvalidDraftOut(Schema):
-    detail: str
+    detail: str | list[ValidationIssue]
     field: str
     problems: list[ProblemOut] = []
     mapping_needed: list[StageOnHoldOut] = []

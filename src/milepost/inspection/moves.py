@@ -53,7 +53,7 @@ def opportunity_move_stage(
     criteria said is recorded on the transition either way.
     """
     opp = opportunity_lock(user=user, opportunity_id=opportunity_id)
-    check_version(opp.version, expected_version, what="opportunity", required=False)
+    check_version(opp.version, expected_version, what="opportunity")
     stages = Stage.objects.filter(version_id=opp.stage.version_id)
     try:
         target = (

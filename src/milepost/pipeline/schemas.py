@@ -143,7 +143,7 @@ class OpportunityPatchIn(StrictInput):
 
 class MoveIn(StrictInput):
     stage: int | str = Field(..., description="Target stage: its key (discover) or its id")
-    version: int | None = Field(None, description="Expected version; stale → 409")
+    version: int = Field(..., description="The version you read; missing → 422, stale → 409")
     note: str = ""
     lost_reason: str = ""
     justification: str = Field(

@@ -223,7 +223,7 @@ def opportunity_lock(*, user: User, opportunity_id: int) -> Opportunity:
 
 def _locked(*, user: User, opportunity_id: int, expected_version: int | None) -> Opportunity:
     opp = opportunity_lock(user=user, opportunity_id=opportunity_id)
-    check_version(opp.version, expected_version, what="opportunity", required=False)
+    check_version(opp.version, expected_version, what="opportunity")
     return opp
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from ninja import Schema
 from pydantic import ConfigDict, Field
 
+from milepost.core.schemas import ValidationIssue
 from milepost.engine.competency_schema import CompetencyDef
 
 
@@ -46,6 +47,6 @@ class CompetencyModelIn(Schema):
 
 
 class InvalidModelOut(Schema):
-    detail: str
+    detail: str | list[ValidationIssue]
     field: str
     problems: list[ProblemOut]

@@ -77,3 +77,4 @@ class CadenceForm(forms.Form):
     duration_minutes = forms.IntegerField(label="Minutes", min_value=5, max_value=480, initial=30)
     timezone = forms.CharField(label="Time zone", max_length=64, initial="UTC")
     starts_on = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    version = forms.IntegerField(min_value=1, required=False, widget=forms.HiddenInput)

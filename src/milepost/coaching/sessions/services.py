@@ -75,6 +75,7 @@ def _session_for_write(
     expected_version: int | None,
     statuses: tuple[str, ...] = OPEN_STATUSES,
     rep_may: bool = False,
+    versioned: bool = True,
 ) -> CoachingSession:
     """The session, locked: visible (else NotFound), the caller one of its managers (or the rep
     when ``rep_may``), in one of ``statuses`` and at ``expected_version``."""
@@ -82,7 +83,8 @@ def _session_for_write(
     session = CoachingSession.objects.select_for_update().get(pk=session_id)
     if not manages_session(user, session) and not (rep_may and user.id == session.rep_id):
         raise InvalidChange("only the rep's manager may change this session", field="session")
-    check_version(session.version, expected_version, what="session", required=False)
+    if versioned:  # a write to the session row itself, not a new row hung from it
+        check_version(session.version, expected_version, what="session")
     if session.status not in statuses:
         raise InvalidChange(
             f"the session is {session.get_status_display().lower()}", field="status"
@@ -373,7 +375,9 @@ def action_item_add(
 ) -> ActionItem:
     """An action item from a session (not a completed or cancelled one), owned by the rep or the
     manager, optionally about one of the rep's deals or a competency."""
-    session = _session_for_write(user=user, session_id=session_id, expected_version=None)
+    session = _session_for_write(
+        user=user, session_id=session_id, expected_version=None, versioned=False
+    )
     title = _clean_title(title)
     _clean_action(
         user=user,
@@ -405,7 +409,7 @@ def _action_for_write(
     is_manager = manages_session(user, item.session)
     if not is_manager and not (owner_may and user.id == item.owner_id):
         raise InvalidChange("only the owner or the rep's manager may change it", field="owner")
-    check_version(item.version, expected_version, what="action item", required=False)
+    check_version(item.version, expected_version, what="action item")
     return item
 
 
@@ -503,6 +507,13 @@ def cadence_set(
         raise InvalidChange("a weekday, 0 (Monday) to 6", field="weekday")
     if not 5 <= duration_minutes <= 480:
         raise InvalidChange("between 5 and 480 minutes", field="duration_minutes")
+    if time_of_day.tzinfo is not None:
+        # The databases store a wall-clock time (SQLite refused an aware one with a 500); the
+        # cadence's ``timezone`` says where that wall clock hangs.
+        raise InvalidChange(
+            "a wall-clock time without a UTC offset (set the time zone instead)",
+            field="time_of_day",
+        )
     _zone(tz)
     cadence = (
         CoachingCadence.objects.select_for_update().filter(manager=user, rep_id=rep_id).first()
@@ -518,7 +529,7 @@ def cadence_set(
     )
     if cadence is None:
         return CoachingCadence.objects.create(manager=user, rep_id=rep_id, **values)
-    check_version(cadence.version, expected_version, what="cadence", required=False)
+    check_version(cadence.version, expected_version, what="cadence")
     for name, value in values.items():
         setattr(cadence, name, value)
     cadence.version += 1

@@ -187,7 +187,10 @@ def cadence(request: HttpRequest, rep_id: int) -> HttpResponse:
             starts_on=d["starts_on"],
             duration_minutes=d["duration_minutes"],
             tz=d["timezone"],
+            expected_version=d["version"],
         )
+    except VersionConflict:
+        messages.error(request, "Someone changed this cadence since you loaded it; check it again.")
     except InvalidChange as exc:
         messages.error(request, str(exc))
     else:

@@ -23,12 +23,12 @@ from milepost.coaching.models import SkillRating
 from milepost.coaching.skills import schemas as s
 from milepost.coaching.skills import selectors
 from milepost.coaching.skills.services import rating_add
-from milepost.core.schemas import ErrorOut
+from milepost.core.schemas import ErrorOut, InvalidOut
 
 router = Router(tags=["coaching"])
 
 READ_ERRORS = {404: ErrorOut}
-WRITE_ERRORS = {403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
+WRITE_ERRORS = {403: ErrorOut, 404: ErrorOut, 422: InvalidOut}
 
 
 @router.get(

@@ -145,7 +145,13 @@ DETAIL_PROBES = [
     DetailProbe(
         "patch", "patch", "/opportunities/{opp}", 200, lambda d: {"version": 1, "amount": "7"}
     ),
-    DetailProbe("move", "post", "/opportunities/{opp}/move", 200, lambda d: {"stage": "discover"}),
+    DetailProbe(
+        "move",
+        "post",
+        "/opportunities/{opp}/move",
+        200,
+        lambda d: {"stage": "discover", "version": d.opp.version},
+    ),
     DetailProbe(
         "contact-add",
         "post",
@@ -421,6 +427,25 @@ def test_move_with_stale_version_gets_409_and_writes_no_transition(world):
     assert _footprint(deal) == before
 
 
+def test_two_moves_from_the_same_read_one_wins_one_is_409(world):
+    """Issue 14: two clients that read the same version and move the deal; before ``version``
+    was required on a move both succeeded, the second silently undoing the first."""
+    deal = world.deals["rep_a1"]
+    rep = _client(world, "rep_a1", "session")
+    manager = _client(world, "manager_a", "token")
+    path = f"{API}/opportunities/{deal.opp.pk}/move"
+    targets = ["discover", "engage"]
+    for round_ in range(10):
+        read = rep.get(f"{API}/opportunities/{deal.opp.pk}").json()
+        target = targets[round_ % 2]
+        first = _call(rep, "post", path, {"stage": target, "version": read["version"]})
+        second = _call(manager, "post", path, {"stage": "commit", "version": read["version"]})
+        assert (first.status_code, second.status_code) == (200, 409), round_
+        assert second.json()["current_version"] == read["version"] + 1
+    transitions = rep.get(f"{API}/opportunities/{deal.opp.pk}/transitions").json()
+    assert [t["to_stage"] for t in transitions][1:] == targets * 5
+
+
 def test_move_by_key_or_id_returns_deal_and_transition(world):
     deal = world.deals["rep_a1"]
     client = _client(world, "manager_a", "session")
@@ -437,7 +462,7 @@ def test_move_by_key_or_id_returns_deal_and_transition(world):
     assert body["transition"]["note"] == "met"
 
     lost_id = deal.opp.stage.version.stages.get(key="lost").pk
-    lost = _call(client, "post", path, {"stage": lost_id, "lost_reason": "no budget"})
+    lost = _call(client, "post", path, {"stage": lost_id, "lost_reason": "no budget", "version": 2})
     assert lost.status_code == 200
     assert lost.json()["opportunity"]["lost_reason"] == "no budget"
     assert lost.json()["opportunity"]["closed_at"] is not None
@@ -524,10 +549,17 @@ BAD_INPUTS = [
         "missing-version", "patch", "/opportunities/{opp}", lambda w: {"amount": "1"}, "version"
     ),
     BadInput(
+        "move-missing-version",
+        "post",
+        "/opportunities/{opp}/move",
+        lambda w: {"stage": "discover"},
+        "version",
+    ),
+    BadInput(
         "unknown-stage-key",
         "post",
         "/opportunities/{opp}/move",
-        lambda w: {"stage": "won-ish"},
+        lambda w: {"stage": "won-ish", "version": 1},
         "stage",
     ),
     BadInput(

@@ -234,11 +234,20 @@ def test_withdraw_and_history_in_order(org, deal):
     assert call(rep, "get", ev_path(deal, RULE_MET, "/history")).json() == []
 
 
+def test_replacing_evidence_without_its_version_is_a_422_naming_it(org, deal):
+    """Issue 14: recording anew over existing evidence without the version read overwrote it."""
+    evidence_record(user=org.rep_a1, opportunity_id=deal.pk, criterion_key=REP_ONLY, note="Rivals")
+    before = list(Evidence.objects.values())
+    response = call(api_client(org.manager_a), "put", ev_path(deal, REP_ONLY, ""), {"note": "New"})
+    assert response.status_code == 422, response.content
+    assert response.json()["field"] == "version"
+    assert list(Evidence.objects.values()) == before
+
+
 @pytest.mark.parametrize(
     ("method", "suffix", "body"),
     [
         ("put", "", {"note": "Overwritten", "version": 1}),
-        ("put", "", {"note": "Overwritten"}),  # recording anew over existing evidence
         ("post", "/verify", {"version": 1}),
         ("post", "/reject", {"version": 1, "reason": "Not convincing"}),
         ("post", "/withdraw", {"version": 1}),

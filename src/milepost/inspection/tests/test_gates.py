@@ -11,7 +11,6 @@ from django.utils import timezone
 from milepost.core.models import AppendOnlyError
 from milepost.evidence.services import evidence_record
 from milepost.inspection.gates import GateBlocked
-from milepost.inspection.moves import opportunity_move_stage
 from milepost.pipeline.models import (
     Opportunity,
     OpportunityContact,
@@ -20,6 +19,7 @@ from milepost.pipeline.models import (
 from milepost.pipeline.services import opportunity_update
 from milepost.process.services import process_load
 from milepost.testing.factories import Org, make_contact, make_opportunity
+from milepost.testing.moves import move_as_read
 
 pytestmark = pytest.mark.django_db
 DEFAULT = Path(__file__).resolve().parents[2] / "process" / "defaults" / "new_business.yaml"
@@ -39,7 +39,7 @@ def last_transition(deal: Opportunity) -> StageTransition:
 def test_warn_needs_a_justification_and_records_it(org: Org, processes: None) -> None:
     deal = make_opportunity(owner=org.rep_a1)  # in engage, nothing evidenced
     with pytest.raises(GateBlocked) as excinfo:
-        opportunity_move_stage(user=org.rep_a1, opportunity_id=deal.pk, to_stage_key="commit")
+        move_as_read(user=org.rep_a1, opportunity_id=deal.pk, to_stage_key="commit")
     assert excinfo.value.field == "justification"
     unmet = {u["criterion"] for u in excinfo.value.unmet}
     assert {"buyer_agreed_to_explore", "problem_and_cost_confirmed"} <= unmet
@@ -47,7 +47,7 @@ def test_warn_needs_a_justification_and_records_it(org: Org, processes: None) ->
     deal.refresh_from_db()
     assert deal.stage.key == "engage"
 
-    result = opportunity_move_stage(
+    result = move_as_read(
         user=org.rep_a1,
         opportunity_id=deal.pk,
         to_stage_key="commit",
@@ -66,7 +66,7 @@ def test_block_refuses_until_the_criteria_are_met(org: Org, processes: None) -> 
     with_policy("block")
     deal = make_opportunity(owner=org.rep_a1)
     with pytest.raises(GateBlocked, match="needs every earlier exit criterion met") as excinfo:
-        opportunity_move_stage(
+        move_as_read(
             user=org.rep_a1,
             opportunity_id=deal.pk,
             to_stage_key="discover",
@@ -78,9 +78,7 @@ def test_block_refuses_until_the_criteria_are_met(org: Org, processes: None) -> 
     deal.activities.create(
         type="meeting", occurred_at=timezone.now(), owner=org.rep_a1, subject="Discovery agreed"
     )
-    result = opportunity_move_stage(
-        user=org.rep_a1, opportunity_id=deal.pk, to_stage_key="discover"
-    )
+    result = move_as_read(user=org.rep_a1, opportunity_id=deal.pk, to_stage_key="discover")
     assert result.transition.criteria_result["unmet"] == []
     assert result.transition.criteria_result["met"] == 2
 
@@ -88,7 +86,7 @@ def test_block_refuses_until_the_criteria_are_met(org: Org, processes: None) -> 
 def test_open_moves_freely_and_still_records(org: Org, processes: None) -> None:
     with_policy("open")
     deal = make_opportunity(owner=org.rep_a1)
-    result = opportunity_move_stage(user=org.rep_a1, opportunity_id=deal.pk, to_stage_key="won")
+    result = move_as_read(user=org.rep_a1, opportunity_id=deal.pk, to_stage_key="won")
     recorded = result.transition.criteria_result
     assert (recorded["policy"], recorded["forward"]) == ("open", True)
     # won claims every open stage: all six stages' criteria were checked
@@ -105,10 +103,10 @@ def test_open_moves_freely_and_still_records(org: Org, processes: None) -> None:
 def test_moving_back_or_to_lost_is_never_gated(org: Org, processes: None) -> None:
     with_policy("block")
     deal = make_opportunity(owner=org.rep_a1, stage_key="evaluate")
-    back = opportunity_move_stage(user=org.rep_a1, opportunity_id=deal.pk, to_stage_key="discover")
+    back = move_as_read(user=org.rep_a1, opportunity_id=deal.pk, to_stage_key="discover")
     assert back.transition.criteria_result["forward"] is False
     assert back.transition.criteria_result["unmet"]  # engage's gap is still on record
-    lost = opportunity_move_stage(
+    lost = move_as_read(
         user=org.rep_a1, opportunity_id=deal.pk, to_stage_key="lost", lost_reason="No budget"
     )
     assert lost.transition.criteria_result["forward"] is False
@@ -123,7 +121,7 @@ def test_evidence_opens_the_gate(org: Org, processes: None) -> None:
         type="meeting", occurred_at=timezone.now(), owner=org.rep_a1, subject="Kick-off"
     )
     with pytest.raises(GateBlocked):
-        opportunity_move_stage(user=org.rep_a1, opportunity_id=deal.pk, to_stage_key="commit")
+        move_as_read(user=org.rep_a1, opportunity_id=deal.pk, to_stage_key="commit")
     second = make_contact(deal.account)
     meeting = deal.activities.create(
         type="meeting", occurred_at=timezone.now(), owner=org.rep_a1, subject="Stakeholders"
@@ -140,7 +138,7 @@ def test_evidence_opens_the_gate(org: Org, processes: None) -> None:
             evidence_date=timezone.localdate(),
         )
     OpportunityContact.objects.create(opportunity=deal, contact=contact, buying_role="champion")
-    result = opportunity_move_stage(user=org.rep_a1, opportunity_id=deal.pk, to_stage_key="commit")
+    result = move_as_read(user=org.rep_a1, opportunity_id=deal.pk, to_stage_key="commit")
     assert result.opportunity.stage.key == "commit"
     assert result.transition.criteria_result["unmet"] == []
 

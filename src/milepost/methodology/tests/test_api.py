@@ -96,7 +96,12 @@ def test_put_creates_then_updates_with_version_and_keeps_history(org, deal):
     assert created.status_code == 201
     assert created.json()["contact_ids"] == [eve.pk]
     assert created.json()["version"] == 1
-    stale = call(client, "put", el_path(deal, "economic_buyer"), {"level": "confirmed"})
+    unread = call(client, "put", el_path(deal, "economic_buyer"), {"level": "confirmed"})
+    assert unread.status_code == 422
+    assert unread.json()["field"] == "version"
+    stale = call(
+        client, "put", el_path(deal, "economic_buyer"), {"level": "confirmed", "version": 0}
+    )
     assert stale.status_code == 409
     assert stale.json()["current_version"] == 1
     manager = api_client(org.manager_a, auth="token")

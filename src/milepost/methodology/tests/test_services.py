@@ -84,7 +84,16 @@ def test_a_stale_version_changes_nothing(org, deal):
     first = assessment_record(
         user=org.rep_a1, opportunity_id=deal.pk, pack="qual", element="pain", level="partial"
     )
-    for version in (None, 0, 2):
+    with pytest.raises(InvalidChange) as missing:
+        assessment_record(
+            user=org.manager_a,
+            opportunity_id=deal.pk,
+            pack="qual",
+            element="pain",
+            level="confirmed",
+        )
+    assert missing.value.field == "version"
+    for version in (0, 2):
         with pytest.raises(VersionConflict):
             assessment_record(
                 user=org.manager_a,

@@ -12,6 +12,7 @@ from milepost.inspection.moves import opportunity_move_stage
 from milepost.pipeline.models import Opportunity, StageTransition
 from milepost.pipeline.services import opportunity_update
 from milepost.testing.factories import make_opportunity
+from milepost.testing.moves import move_as_read
 
 pytestmark = pytest.mark.django_db
 
@@ -69,7 +70,7 @@ def test_probability_override_is_kept_with_who_and_reset_to_default(org, process
         True,
         org.manager_a,
     )
-    opp = opportunity_move_stage(
+    opp = move_as_read(
         justification=JUST, user=org.rep_a1, opportunity_id=opp.pk, to_stage_key="discover"
     ).opportunity
     assert opp.probability == 42  # a person's override survives a move between open stages
@@ -88,9 +89,7 @@ def test_users_outside_the_line_cannot_move_or_edit(org, processes, intruder):
     opp = make_opportunity(org.rep_a1)
     user = getattr(org, intruder)
     with pytest.raises(NotFound):
-        opportunity_move_stage(
-            justification=JUST, user=user, opportunity_id=opp.pk, to_stage_key="discover"
-        )
+        move_as_read(justification=JUST, user=user, opportunity_id=opp.pk, to_stage_key="discover")
     with pytest.raises(NotFound):
         opportunity_update(
             user=user, opportunity_id=opp.pk, expected_version=1, changes={"amount": 1}
@@ -135,7 +134,7 @@ def test_transitions_are_append_only(org, processes):
 def test_move_to_stage_of_other_process_is_refused(org, processes):
     opp = make_opportunity(org.rep_a1)
     with pytest.raises(InvalidChange):
-        opportunity_move_stage(
+        move_as_read(
             justification=JUST, user=org.rep_a1, opportunity_id=opp.pk, to_stage_key="no_such_stage"
         )
 
@@ -145,13 +144,13 @@ def test_closing_ends_an_override_so_a_reopened_deal_follows_the_stage_again(org
     opp = opportunity_update(
         user=org.manager_a, opportunity_id=opp.pk, expected_version=1, changes={"probability": 42}
     )
-    won = opportunity_move_stage(
+    won = move_as_read(
         justification=JUST, user=org.rep_a1, opportunity_id=opp.pk, to_stage_key="won"
     )
     assert won.opportunity.probability == 100
     assert not won.opportunity.probability_overridden
     assert won.opportunity.probability_set_by is None
-    reopened = opportunity_move_stage(
+    reopened = move_as_read(
         justification=JUST, user=org.rep_a1, opportunity_id=opp.pk, to_stage_key="negotiate"
     ).opportunity
     reopened.refresh_from_db()

@@ -23,6 +23,7 @@ PUBLIC_PAGES = {
     "home": "redirects to the pipeline board; the board is probed",
     "login": "the sign-in form, for anonymous users",
     "logout": "ends the caller's own session; reads and writes no row",
+    "csp_report": "browsers post CSP violation reports; logged, reads and writes no row",
 }
 # The API's own documentation (``/api/v1/docs``, ``/api/v1/openapi.json``) is not an operation
 # of the OpenAPI document, so it needs no entry here; add one with its reason if that changes.

@@ -29,8 +29,10 @@ WHEN = datetime(2030, 1, 8, 10, 0, tzinfo=ZoneInfo("UTC"))
 def session(org, processes) -> CoachingSession:
     s = svc.session_create(user=org.manager_a, rep_id=org.rep_a1.id, scheduled_for=WHEN)
     for title in ("First", "Second", "Third"):
-        svc.agenda_item_add(user=org.manager_a, session_id=s.id, expected_version=None, title=title)
-    s.refresh_from_db()
+        svc.agenda_item_add(
+            user=org.manager_a, session_id=s.id, expected_version=s.version, title=title
+        )
+        s.refresh_from_db()
     return s
 
 
@@ -100,7 +102,7 @@ def test_moving_items(org, session, moves, expected):
 def test_remove_closes_up_positions(org, session):
     item = session.items.get(title="Second")
     svc.agenda_item_remove(
-        user=org.manager_a, session_id=session.id, item_id=item.id, expected_version=None
+        user=org.manager_a, session_id=session.id, item_id=item.id, expected_version=session.version
     )
     assert titles(session) == ["First", "Third"]
     assert list(session.items.values_list("position", flat=True).order_by("position")) == [1, 2]
@@ -135,19 +137,22 @@ def test_status_rules(org, session, status, action, outcome):
     CoachingSession.objects.filter(pk=session.pk).update(status=status)
     calls = {
         "start": lambda: svc.session_start(
-            user=org.manager_a, session_id=session.id, expected_version=None
+            user=org.manager_a, session_id=session.id, expected_version=session.version
         ),
         "complete": lambda: svc.session_complete(
-            user=org.manager_a, session_id=session.id, expected_version=None
+            user=org.manager_a, session_id=session.id, expected_version=session.version
         ),
         "cancel": lambda: svc.session_cancel(
-            user=org.manager_a, session_id=session.id, expected_version=None
+            user=org.manager_a, session_id=session.id, expected_version=session.version
         ),
         "add_item": lambda: svc.agenda_item_add(
-            user=org.manager_a, session_id=session.id, expected_version=None, title="More"
+            user=org.manager_a,
+            session_id=session.id,
+            expected_version=session.version,
+            title="More",
         ),
         "notes": lambda: svc.session_update(
-            user=org.manager_a, session_id=session.id, expected_version=None, notes="n"
+            user=org.manager_a, session_id=session.id, expected_version=session.version, notes="n"
         ),
     }
     if isinstance(outcome, type):
@@ -393,12 +398,15 @@ def test_cadence_set_rules(org, who, kw, outcome):
     )
     args.update(kw)
 
-    def go():
-        return svc.cadence_set(user=getattr(org, who), rep_id=org.rep_a1.id, **args)
+    def go(**more):
+        return svc.cadence_set(user=getattr(org, who), rep_id=org.rep_a1.id, **args, **more)
 
     if outcome == "ok":
         first = go()
-        second = go()
+        with pytest.raises(InvalidChange) as unread:  # replacing it needs the version read
+            go()
+        assert unread.value.field == "version"
+        second = go(expected_version=first.version)
         assert first.pk == second.pk
         assert second.version == 2
     elif isinstance(outcome, str):
