@@ -8,8 +8,6 @@ redirect (plain forms, so the page works without JavaScript).
 
 from __future__ import annotations
 
-import csv
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import (
@@ -26,6 +24,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_tables2 import RequestConfig
 
 from milepost.core.errors import InvalidChange, NotFound, VersionConflict
+from milepost.core.exports import csv_response
 from milepost.core.htmx import is_partial
 from milepost.deals.forms import MoveForm, PipelineFilterForm, TableFilterForm
 from milepost.deals.process_map import process_map
@@ -124,19 +123,9 @@ def table(request: HttpRequest) -> HttpResponse:
     return render(request, "pipeline/table.html", context)
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 def _csv_response(qs) -> StreamingHttpResponse:
-    writer = csv.writer(_Echo())
     rows = presentation.csv_rows(qs.iterator(chunk_size=500))
-    response = StreamingHttpResponse(
-        (writer.writerow(r) for r in rows), content_type="text/csv; charset=utf-8"
-    )
-    response["Content-Disposition"] = 'attachment; filename="opportunities.csv"'
-    return response
+    return csv_response(rows, filename="opportunities.csv")
 
 
 @login_required

@@ -323,21 +323,16 @@ CSV_HEADER = [
 
 
 def csv_rows(opportunities: Iterable[Opportunity]) -> Iterator[list[Any]]:
-    """The filtered table as CSV rows (header first). Cells starting with = + - @ are quoted
-    with a leading apostrophe so spreadsheets do not run them as formulas."""
-
-    def safe(value: Any) -> Any:
-        text = str(value)
-        return "'" + text if text[:1] in ("=", "+", "-", "@") else value
-
+    """The filtered table as CSV rows (header first), as typed values: the writer
+    (:func:`milepost.core.exports.csv_response`) neutralises formulas in every cell."""
     yield CSV_HEADER
     on = today()
     for o in opportunities:
         yield [
             o.pk,
-            safe(o.name),
-            safe(o.account.name if o.account else ""),
-            safe(str(o.owner)),
+            o.name,
+            o.account.name if o.account else "",
+            str(o.owner),
             o.stage.version.process.key,
             o.stage.label,
             o.amount,
@@ -346,5 +341,5 @@ def csv_rows(opportunities: Iterable[Opportunity]) -> Iterator[list[Any]]:
             days_in_stage(o, on),
             o.probability,
             o.get_forecast_category_display(),
-            safe(o.next_step),
+            o.next_step,
         ]

@@ -58,7 +58,7 @@ def test_no_store_on_signed_in_pages_api_and_exports(org, signed_in, processes):
     for response in (
         signed_in.get("/pipeline/"),
         signed_in.get("/inspection/"),
-        signed_in.get("/pipeline/table/?export=csv"),
+        signed_in.get("/pipeline/table/?format=csv"),
         api_client(org.manager_a, auth="token").get("/api/v1/opportunities"),
         Client().get("/api/v1/opportunities"),  # refused, still private
     ):
