@@ -19,7 +19,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 LISTEN = """
 window.__csp = [];
 document.addEventListener("securitypolicyviolation", function (e) {
-  window.__csp.push(e.violatedDirective + " " + e.blockedURI + " " + e.sourceFile + ":" + e.lineNumber);
+  window.__csp.push(
+    e.violatedDirective + " " + e.blockedURI + " " + e.sourceFile + ":" + e.lineNumber
+  );
 });
 """
 
