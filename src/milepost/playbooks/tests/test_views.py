@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 import pytest
+from django.contrib.staticfiles import finders
 from django.urls import reverse
 from pypdf import PdfReader
 
@@ -84,7 +85,10 @@ def test_job_aid_page_lists_exit_criteria_with_verifier_and_actions(org, client_
     html = client_for(org.rep_a1).get(_urls("new_business", "commit")[1]).content.decode()
     assert "The economic buyer confirmed solving this problem is a priority this year" in html
     assert "your manager verifies" in html  # champion_identified is manager-verified
-    assert "@media print" in html
+    # The print styles are a static file (the Content-Security-Policy forbids inline <style>).
+    assert "milepost/job-aid.css" in html
+    with open(finders.find("milepost/job-aid.css")) as css:
+        assert "@media print" in css.read()
     assert _urls("new_business", "commit")[2] in html
 
 

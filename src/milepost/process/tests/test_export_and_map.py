@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib.staticfiles import finders
 from django.urls import reverse
 
 from milepost.engine.process_schema import ProcessDef, parse_process
@@ -40,7 +41,10 @@ def test_map_shows_stages_criteria_checks_actions_and_methodology(org, client_fo
     definition = ProcessDef.model_validate(version.definition)
     page = client_for(org.rep_a1).get(reverse("process:map", args=["new_business"]))
     html = page.content.decode()
-    assert "@media print" in html
+    # The print styles are a static file (the Content-Security-Policy forbids inline <style>).
+    assert "milepost/process-map.css" in html
+    with open(finders.find("milepost/process-map.css")) as css:
+        assert "@media print" in css.read()
     positions = [html.index(f'data-stage="{s.key}"') for s in definition.stages]
     assert positions == sorted(positions)
     packs = pack_definitions()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib.staticfiles import finders
 from django.urls import reverse
 
 from milepost.process.services import DEFAULTS_DIR, process_load
@@ -101,7 +102,10 @@ def test_detail_is_the_process_map_in_order(org, client_for, processes):
     assert "Automatic check: a contact with buying role Economic buyer is attached" in commit
     assert "Ask the champion for a meeting with the economic buyer" in commit
     assert "This is the first version." in html
-    assert "@media print" in html
+    # The print styles are a static file (the Content-Security-Policy forbids inline <style>).
+    assert "milepost/process-detail.css" in html
+    with open(finders.find("milepost/process-detail.css")) as css:
+        assert "@media print" in css.read()
 
 
 def test_criterion_without_rule_says_a_person_confirms_it(org, client_for, processes):
