@@ -177,12 +177,10 @@ def opportunity_new(request: HttpRequest) -> HttpResponse:
                 response["HX-Redirect"] = url
                 return response
             return HttpResponseRedirect(url)
-    context = {
-        "nav": "table",
-        "form": form,
-        "focus_field": next((n for n in form.errors if n in form.fields), ""),
-        "error": first_error(form)[1],
-    }
+    focus = form.invalid_field()
+    if focus:
+        form.fields[focus].widget.attrs["autofocus"] = True
+    context = {"nav": "table", "form": form, "error": first_error(form)[1]}
     template = "pipeline/partials/new_form.html" if is_partial(request) else "pipeline/new.html"
     return render(request, template, context, status=422)
 
