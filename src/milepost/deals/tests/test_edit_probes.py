@@ -198,6 +198,10 @@ def test_admin_archives_and_restores_keeping_history(org, deals, client_for):
         c = client_for(user)
         assert "Deal of rep_b1<" not in c.get(reverse("pipeline:table")).content.decode()
         assert c.get(url("detail", opp)).status_code == 404
+        assert c.get(f"/api/v1/opportunities/{opp.pk}").status_code == 404
+        assert c.get(f"/api/v1/inspection/deals/{opp.pk}").status_code == 404
+        listed = c.get("/api/v1/inspection/deals").json()["items"]
+        assert opp.pk not in {d["opportunity_id"] for d in listed}
     client = client_for(org.admin)
     assert client.post(url("restore", opp), {"version": opp.version}).status_code == 302
     opp.refresh_from_db()

@@ -8,10 +8,13 @@ The organisation and its deals are built once for the module; each test runs in 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
+from milepost.coaching.agenda.services import session_create_from_draft
 from milepost.pipeline.models import Opportunity
 from milepost.pipeline.services import opportunity_update
 from milepost.testing.factories import Org, ensure_default_processes, make_opportunity, make_org
@@ -141,3 +144,23 @@ def test_close_as_won_meets_the_gate(org, opp, client_for):
     opp.refresh_from_db()
     assert opp.stage.kind == "won"
     assert opp.transitions.last().criteria_result["justification"] == "PO received today"
+
+
+# --- links that fix signals ------------------------------------------------------------------
+
+
+def test_explanation_links_each_signal_to_its_fix(org, opp, client_for):
+    html = client_for(org.manager_a).get(reverse("inspection:explain", args=[opp.pk]), **HX)
+    html = html.content.decode()
+    detail = reverse("pipeline:detail", args=[opp.pk])
+    assert f'href="{detail}?edit=next_step#next-step"' in html  # "no next step" fires
+
+
+def test_agenda_links_each_signal_to_its_fix(org, opp, client_for):
+    session = session_create_from_draft(
+        org.manager_a, org.rep_a1.pk, timezone.now() + timedelta(days=1)
+    )
+    html = client_for(org.manager_a).get(reverse("coaching:session", args=[session.pk]))
+    html = html.content.decode()
+    detail = reverse("pipeline:detail", args=[opp.pk])
+    assert f'href="{detail}?edit=next_step#next-step"' in html
