@@ -10,3 +10,13 @@ document.addEventListener("keydown", function (event) {
     cancel.click();
   }
 });
+
+// A signal's link opens the editor with a fragment (#next-step); browsers skip autofocus when
+// the URL targets an element, so the field the server marked gets the focus here.
+function focusMarkedField() {
+  var field = document.querySelector("form.inline-edit [autofocus]");
+  if (field && document.activeElement !== field) field.focus();
+}
+document.addEventListener("DOMContentLoaded", focusMarkedField);
+// Chrome moves to the fragment after the load event; focus again once it has.
+window.addEventListener("load", function () { setTimeout(focusMarkedField, 0); });
