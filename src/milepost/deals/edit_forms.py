@@ -159,11 +159,11 @@ class DealCreateForm(DealForm):
         widget=forms.Textarea(attrs={"rows": 2}),
     )
 
-    def __init__(self, data: Any = None, *, stages: list[tuple[str, list]], **kwargs: Any):
+    def __init__(self, data: Any = None, *, stages: list[tuple[str, str, list]], **kwargs: Any):
         super().__init__(data, **kwargs)
         self.fields["stage"].choices = [
-            (process, [(f"{process}:{s.key}", s.label) for s in group if s.kind == StageKind.OPEN])
-            for process, group in stages
+            (name, [(f"{key}:{s.key}", s.label) for s in group if s.kind == StageKind.OPEN])
+            for key, name, group in stages
         ]
         self.order_fields(["name", "account", "amount", "currency", "close_date", "stage"])
 

@@ -124,19 +124,20 @@ def opportunity_edit(request: HttpRequest, opportunity_id: int) -> HttpResponse:
 # --- New deal ------------------------------------------------------------------------------
 
 
-def _stage_groups() -> list[tuple[str, list]]:
+def _stage_groups() -> list[tuple[str, str, list]]:
+    """(process key, process name, stages of its current version) for the stage choice."""
     groups = []
     for process in process_list():
         version = current_version(process_key=process.key)
         if version is not None:
-            groups.append((process.key, version_stages(version_id=version.pk)))
+            groups.append((process.key, process.name, version_stages(version_id=version.pk)))
     return groups
 
 
 def _create_form(user: User, data: Any = None) -> DealCreateForm:
     groups = _stage_groups()
     first = next(
-        (f"{key}:{s.key}" for key, stages in groups for s in stages if s.kind == StageKind.OPEN),
+        (f"{key}:{s.key}" for key, _, stages in groups for s in stages if s.kind == StageKind.OPEN),
         "",
     )
     form = DealCreateForm(
