@@ -20,6 +20,7 @@ from milepost.accounts.selectors import account_get, account_list, contact_get, 
 from milepost.accounts.services import account_create, contact_create
 from milepost.core.errors import InvalidChange
 from milepost.core.schemas import ERRORS, ConflictOut, PageQuery
+from milepost.inspection.creates import opportunity_create_gated
 from milepost.inspection.moves import opportunity_move_stage
 from milepost.pipeline import schemas as s
 from milepost.pipeline.choices import TransitionSource
@@ -35,9 +36,10 @@ from milepost.pipeline.services import (
     activity_log,
     opportunity_contact_add,
     opportunity_contact_remove,
-    opportunity_create,
     opportunity_update,
 )
+from milepost.pipeline.validation import deal_warnings
+from milepost.process.models import StageKind
 
 router = Router()
 
@@ -109,32 +111,42 @@ def get_opportunity(request: HttpRequest, opportunity_id: int):
 
 @router.post(
     "/opportunities",
-    response={201: s.OpportunityOut, **ERRORS},
+    response={201: s.OpportunityWriteOut, **ERRORS},
     tags=["opportunities"],
     operation_id="milepost_pipeline_api_create_opportunity",
 )
 def create_opportunity(request: HttpRequest, payload: s.OpportunityCreateIn):
-    """Create a deal in the first open stage of its process (or ``stage_key``)."""
-    opp = opportunity_create(user=request.auth, **payload.model_dump())
-    return Status(201, opportunity_get(user=request.auth, opportunity_id=opp.pk))
+    """Create a deal in the first open stage of its process, or in ``stage_key`` if it passes
+    that stage's gate (as a move there would). ``warnings`` lists what looks wrong but was
+    accepted (a close date already past)."""
+    result = opportunity_create_gated(user=request.auth, **payload.model_dump())
+    opp = opportunity_get(user=request.auth, opportunity_id=result.opportunity.pk)
+    opp.warnings = result.warnings
+    return Status(201, opp)
 
 
 @router.patch(
     "/opportunities/{opportunity_id}",
-    response={200: s.OpportunityOut, 409: ConflictOut, **ERRORS},
+    response={200: s.OpportunityWriteOut, 409: ConflictOut, **ERRORS},
     tags=["opportunities"],
     operation_id="milepost_pipeline_api_update_opportunity",
 )
 def update_opportunity(request: HttpRequest, opportunity_id: int, payload: s.OpportunityPatchIn):
-    """Change the fields sent. A stale ``version`` is a 409 carrying the current version."""
+    """Change the fields sent. A stale ``version`` is a 409 carrying the current version;
+    ``warnings`` lists what looks wrong in the new values but was accepted."""
     changes = payload.model_dump(exclude_unset=True)
     version = changes.pop("version")
     if not changes:
         raise InvalidChange("send at least one field to change besides version", field="")
-    opportunity_update(
+    updated = opportunity_update(
         user=request.auth, opportunity_id=opportunity_id, expected_version=version, changes=changes
     )
-    return opportunity_get(user=request.auth, opportunity_id=opportunity_id)
+    opp = opportunity_get(user=request.auth, opportunity_id=opportunity_id)
+    opp.warnings = deal_warnings(
+        {k: getattr(updated, k) for k in ("close_date", "next_step_date") if k in changes},
+        is_open=updated.stage.kind == StageKind.OPEN,
+    )
+    return opp
 
 
 @router.post(

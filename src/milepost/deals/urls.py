@@ -7,7 +7,7 @@ for users.
 
 from django.urls import path
 
-from milepost.deals import views
+from milepost.deals import edit_views, views
 
 app_name = "pipeline"
 urlpatterns = [
@@ -15,4 +15,22 @@ urlpatterns = [
     path("table/", views.table, name="table"),
     path("opportunities/<int:opportunity_id>/", views.opportunity_detail, name="detail"),
     path("opportunities/<int:opportunity_id>/move/", views.opportunity_move, name="move"),
+    path("opportunities/new/", edit_views.opportunity_new, name="new"),
+    path("opportunities/<int:opportunity_id>/edit/", edit_views.opportunity_edit, name="edit"),
+    path(
+        "opportunities/<int:opportunity_id>/close/",
+        edit_views.opportunity_close_view,
+        name="close",
+    ),
+    path(
+        "opportunities/<int:opportunity_id>/archive/",
+        edit_views.opportunity_archive_view,
+        name="archive",
+    ),
+    path(
+        "opportunities/<int:opportunity_id>/restore/",
+        edit_views.opportunity_restore_view,
+        name="restore",
+    ),
+    path("archived/", edit_views.archived_list, name="archived"),
 ]

@@ -26,6 +26,7 @@ from django_tables2 import RequestConfig
 from milepost.core.errors import InvalidChange, NotFound, VersionConflict
 from milepost.core.exports import csv_response
 from milepost.core.htmx import is_partial
+from milepost.deals.facts import facts_context
 from milepost.deals.forms import MoveForm, PipelineFilterForm, TableFilterForm
 from milepost.deals.process_map import process_map
 from milepost.deals.tables import OpportunityTable
@@ -131,16 +132,35 @@ def _csv_response(qs) -> StreamingHttpResponse:
 @login_required
 @require_GET
 def opportunity_detail(request: HttpRequest, opportunity_id: int) -> HttpResponse:
+    return detail_response(request, opportunity_id, editing=request.GET.get("edit", ""))
+
+
+def detail_response(
+    request: HttpRequest,
+    opportunity_id: int,
+    *,
+    editing: str = "",
+    facts: dict | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The deal page; ``editing`` opens one inline editor (``?edit=next_step`` from a signal's
+    link), ``facts`` replaces the facts block's context (an editor with errors)."""
     try:
         page = presentation.opportunity_page(user=request.user, opportunity_id=opportunity_id)
         pmap = process_map(user=request.user, opportunity_id=opportunity_id)
     except NotFound:
         raise Http404("No such opportunity") from None
-    return render(
-        request,
-        "pipeline/detail.html",
-        {"nav": "table", "page": page, "opp": page.opp, "move_form": MoveForm(), "map": pmap},
-    )
+    context = {
+        "nav": "table",
+        "page": page,
+        "opp": page.opp,
+        "move_form": MoveForm(),
+        "map": pmap,
+        **(
+            facts or facts_context(user=request.user, opp=page.opp, editing=editing, card=page.card)
+        ),
+    }
+    return render(request, "pipeline/detail.html", context, status=status)
 
 
 def _safe_next(request: HttpRequest, candidate: str, fallback: str) -> str:

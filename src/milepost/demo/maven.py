@@ -26,7 +26,9 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from milepost.core.errors import InvalidChange
 from milepost.imports.services import Issue
+from milepost.pipeline.validation import clean_deal_fields
 
 DATASET_HORIZON = date(2017, 12, 31)
 """The last date in the dataset (latest close date); "today" of the data."""
@@ -399,6 +401,14 @@ def _read_pipeline(data: MavenData, rows: list[tuple[int, dict[str, str]]], hori
         if value is not None and value < 0:
             data.reject(f, n, "close_value", "negative value", value_text)
             continue
+        if value is not None:
+            # The bounds every deal amount meets (the API's and the pages'): past the column's
+            # size or finer than a cent is refused, not cut or rounded into the database.
+            try:
+                clean_deal_fields({"amount": value})
+            except InvalidChange as exc:
+                data.reject(f, n, "close_value", str(exc), value_text)
+                continue
         if outcome == "won" and value is None:
             data.reject(f, n, "close_value", "won deal without a value", "")
             continue

@@ -13,7 +13,8 @@ from typing import Literal
 
 from ninja import Field, Schema
 
-from milepost.core.schemas import PageQuery, StrictInput
+from milepost.core.schemas import PageQuery, RowId, StrictInput
+from milepost.pipeline import validation as v
 from milepost.pipeline.choices import ActivityType, BuyingRole
 from milepost.process.models import ForecastCategory
 
@@ -107,38 +108,58 @@ class OpportunityPage(Schema):
     offset: int
 
 
+class OpportunityWriteOut(OpportunityOut):
+    """A deal just written, with what was allowed but looks wrong (a close date past)."""
+
+    warnings: list[str] = Field(default_factory=list)
+
+
 class OpportunityCreateIn(StrictInput):
-    name: str
-    amount: Decimal
-    close_date: date
-    process_key: str = "new_business"
-    stage_key: str | None = Field(None, description="Default: the first open stage")
-    account_id: int | None = None
-    owner_id: int | None = Field(None, description="Default: yourself")
-    currency: str = "USD"
-    next_step: str = ""
-    next_step_date: date | None = None
-    source: str = ""
+    """Bounds come from :class:`milepost.pipeline.validation.DealFields`: values past them are
+    refused (422 naming the field), never cut or rounded."""
+
+    name: v.DealName
+    amount: v.Amount
+    close_date: v.DealDate
+    process_key: str = Field("new_business", max_length=64)
+    stage_key: str | None = Field(
+        None,
+        max_length=64,
+        description="Default: the first open stage. A later stage passes the stage gate",
+    )
+    justification: str = Field(
+        "",
+        max_length=1000,
+        description="Why the deal starts past unmet exit criteria (needed under a 'warn' gate)",
+    )
+    account_id: RowId | None = None
+    owner_id: RowId | None = Field(None, description="Default: yourself")
+    currency: v.Currency = "USD"
+    forecast_category: ForecastCategory | None = Field(None, description="Default: the stage's")
+    probability: v.Probability | None = Field(None, description="0-100 overrides the stage default")
+    next_step: v.NextStep = ""
+    next_step_date: v.DealDate | None = None
+    source: v.Source = ""
 
 
 class OpportunityPatchIn(StrictInput):
     """Only the fields sent are changed. ``version`` is the one you read (optimistic lock)."""
 
     version: int = Field(..., ge=1, description="The version you read; stale → 409")
-    name: str | None = None
-    amount: Decimal | None = None
-    currency: str | None = None
-    close_date: date | None = None
+    name: v.DealName | None = None
+    amount: v.Amount | None = None
+    currency: v.Currency | None = None
+    close_date: v.DealDate | None = None
     forecast_category: ForecastCategory | None = None
-    probability: int | None = Field(
+    probability: v.Probability | None = Field(
         None, description="0-100 overrides the stage default; null returns to it"
     )
-    next_step: str | None = None
-    next_step_date: date | None = None
-    source: str | None = None
-    lost_reason: str | None = None
-    account_id: int | None = None
-    owner_id: int | None = None
+    next_step: v.NextStep | None = None
+    next_step_date: v.DealDate | None = None
+    source: v.Source | None = None
+    lost_reason: v.LostReason | None = None
+    account_id: RowId | None = None
+    owner_id: RowId | None = None
 
 
 class MoveIn(StrictInput):

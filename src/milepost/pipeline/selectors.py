@@ -16,16 +16,36 @@ from django.db.models import Count, F, Q, QuerySet, Sum, Window
 from django.db.models.functions import RowNumber
 
 from milepost.core.errors import NotFound
-from milepost.pipeline.models import Activity, Opportunity, OpportunityContact, StageTransition
+from milepost.pipeline.models import (
+    Activity,
+    Opportunity,
+    OpportunityChange,
+    OpportunityContact,
+    StageTransition,
+)
 from milepost.team.models import User
 from milepost.team.selectors import team_members, visible_user_ids
 
 
 def opportunity_scope(*, user: User) -> QuerySet[Opportunity]:
-    """Every opportunity ``user`` may see; all other opportunity reads start here."""
+    """Every opportunity ``user`` may see; all other opportunity reads start here.
+
+    Archived deals are left out: they are kept for their history, not worked.
+    """
     ids = visible_user_ids(user)
-    qs = Opportunity.objects.all()
+    qs = Opportunity.objects.filter(archived_at__isnull=True)
     return qs if ids is None else qs.filter(owner_id__in=ids)
+
+
+def archived_opportunity_list(*, user: User) -> QuerySet[Opportunity]:
+    """Archived deals, for admins only (everyone else gets none), newest archive first."""
+    if not (user.is_authenticated and user.is_active and user.is_admin):
+        return Opportunity.objects.none()
+    return (
+        Opportunity.objects.filter(archived_at__isnull=False)
+        .select_related("account", "owner", "archived_by", "stage")
+        .order_by("-archived_at", "-id")
+    )
 
 
 @dataclass(frozen=True)
@@ -163,3 +183,17 @@ def opportunity_board(
         )
         for key in stage_keys
     }
+
+
+def opportunity_last_change(*, opportunity: Opportunity) -> OpportunityChange | None:
+    """The deal's latest amount / close-date change, if it is its latest write (so a conflict
+    message can say who changed what); None when the latest write was something else."""
+    change = (
+        OpportunityChange.objects.filter(opportunity=opportunity)
+        .select_related("changed_by")
+        .order_by("-changed_at", "-id")
+        .first()
+    )
+    if change is None or change.changed_at != opportunity.updated_at:
+        return None
+    return change

@@ -10,8 +10,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import transaction
@@ -24,7 +24,8 @@ from milepost.pipeline.choices import TransitionSource
 from milepost.pipeline.facts import stage_steps
 from milepost.pipeline.models import Opportunity, OpportunityChange, StageTransition
 from milepost.pipeline.selectors import opportunity_get
-from milepost.process.models import ForecastCategory, ProcessVersion, Stage, StageKind
+from milepost.pipeline.validation import AMOUNT_LIMIT, clean_deal_fields
+from milepost.process.models import ProcessVersion, Stage, StageKind
 from milepost.team.models import User
 from milepost.team.selectors import visible_user_ids
 
@@ -69,74 +70,43 @@ def _visible_account_id(*, user: User, account_id: Any) -> int | None:
         raise InvalidChange(f"account {account_id} not found", field="account_id") from None
 
 
-_AMOUNT_FIELD = Opportunity._meta.get_field("amount")
-AMOUNT_LIMIT = Decimal(10) ** (_AMOUNT_FIELD.max_digits - _AMOUNT_FIELD.decimal_places)  # type: ignore[attr-defined]
-
-
-def _clean_amount(value: Any) -> Decimal:
-    try:
-        amount = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        raise InvalidChange(f"amount {value!r} is not a number", field="amount") from None
-    if not amount.is_finite() or amount < 0:
-        raise InvalidChange("amount must be zero or more", field="amount")
-    if amount >= AMOUNT_LIMIT:
-        # The column's size: past it PostgreSQL refuses the row and SQLite stores a value that
-        # no page can then read back, so it is refused here, before anything is written.
-        raise InvalidChange(f"amount must be less than {AMOUNT_LIMIT:,}", field="amount")
-    return amount.quantize(Decimal("0.01"))
-
-
-def _clean_currency(value: Any) -> str:
-    text = str(value or "").upper()
-    if len(text) != 3 or not text.isalpha():
-        raise InvalidChange(f"currency {value!r} is not an ISO 4217 code", field="currency")
-    return text
-
-
 def _clean_changes(*, user: User, changes: dict[str, Any]) -> dict[str, Any]:
+    """``changes`` checked by the one deal schema (:mod:`milepost.pipeline.validation`), plus
+    the relations only a service can judge (may this user pick that account or owner?)."""
     unknown = set(changes) - EDITABLE_FIELDS
     if unknown:
         raise InvalidChange(
             f"cannot change: {', '.join(sorted(unknown))}", field=sorted(unknown)[0]
         )
-    clean: dict[str, Any] = {}
-    for field, value in changes.items():
-        if field == "name":
-            if not str(value or "").strip():
-                raise InvalidChange("name cannot be empty", field="name")
-            clean[field] = str(value).strip()[:200]
-        elif field == "amount":
-            clean[field] = _clean_amount(value)
-        elif field == "currency":
-            clean[field] = _clean_currency(value)
-        elif field in ("close_date", "next_step_date"):
-            if value is None and field == "next_step_date":
-                clean[field] = None
-            elif isinstance(value, date):
-                clean[field] = value
-            else:
-                try:
-                    clean[field] = date.fromisoformat(str(value))
-                except ValueError:
-                    raise InvalidChange(
-                        f"{field} {value!r} is not a date (YYYY-MM-DD)", field=field
-                    ) from None
-        elif field == "forecast_category":
-            if value not in ForecastCategory.values:
-                raise InvalidChange(f"unknown forecast category {value!r}", field=field)
-            clean[field] = value
-        elif field == "probability":
-            if value is not None and (not isinstance(value, int) or not 0 <= value <= 100):
-                raise InvalidChange("probability is a whole number from 0 to 100", field=field)
-            clean[field] = value
-        elif field == "account_id":
-            clean[field] = _visible_account_id(user=user, account_id=value)
-        elif field == "owner_id":
-            clean[field] = _assignable_owner(user=user, owner_id=value).pk
-        else:
-            clean[field] = "" if value is None else str(value)
+    plain = {k: v for k, v in changes.items() if k not in ("account_id", "owner_id")}
+    clean = clean_deal_fields(plain)
+    if "account_id" in changes:
+        clean["account_id"] = _visible_account_id(user=user, account_id=changes["account_id"])
+    if "owner_id" in changes:
+        clean["owner_id"] = _assignable_owner(user=user, owner_id=changes["owner_id"]).pk
     return clean
+
+
+# A check run on a new deal before its first stage is recorded: given the deal (saved, still in
+# the process's first open stage), the stage asked for and the moment, it raises to refuse or
+# returns what to record as the transition's ``criteria_result``. The stage gate lives in
+# inspection, above this app, so it comes in as an argument.
+CreateGate = Callable[[Opportunity, Stage, datetime], dict[str, Any] | None]
+
+
+def _create_stages(*, process_key: str, stage_key: str | None) -> tuple[Stage, Stage]:
+    """The first open stage of the current version of ``process_key`` and the stage asked for."""
+    version = ProcessVersion.objects.filter(process__key=process_key, is_current=True).first()
+    if version is None:
+        raise InvalidChange(f"no process {process_key!r} is loaded", field="process_key")
+    stages = Stage.objects.filter(version=version)
+    first = stages.filter(kind=StageKind.OPEN).order_by("position").first()
+    target = stages.filter(key=stage_key).first() if stage_key else first
+    if target is None or first is None:
+        raise InvalidChange(
+            f"process {process_key!r} has no stage {stage_key!r}", field="stage_key"
+        )
+    return first, target
 
 
 @transaction.atomic
@@ -154,57 +124,73 @@ def opportunity_create(
     next_step: str = "",
     next_step_date: date | None = None,
     source: str = "",
+    forecast_category: str | None = None,
+    probability: int | None = None,
     at: datetime | None = None,
+    gate: CreateGate | None = None,
 ) -> Opportunity:
-    """Create a deal in the current version of ``process_key`` and record its first stage."""
+    """Create a deal in the current version of ``process_key`` and record its first stage.
+
+    Without ``gate`` this is the ungated primitive (factories, imports). With one, a deal
+    asked for in a later stage is first saved in the first open stage, ``gate`` judges the
+    jump (it may raise, and then nothing is kept), and one transition to the stage asked for
+    records what the gate said. ``forecast_category`` and ``probability`` default to the
+    stage's; a given probability is a personal override (who and when kept).
+    """
     now = at or timezone.now()
-    version = ProcessVersion.objects.filter(process__key=process_key, is_current=True).first()
-    if version is None:
-        raise InvalidChange(f"no process {process_key!r} is loaded", field="process_key")
-    stages = Stage.objects.filter(version=version)
-    stage = (
-        stages.filter(key=stage_key).first()
-        if stage_key
-        else stages.filter(kind=StageKind.OPEN).order_by("position").first()
-    )
-    if stage is None:
-        raise InvalidChange(
-            f"process {process_key!r} has no stage {stage_key!r}", field="stage_key"
-        )
-    fields = _clean_changes(
-        user=user,
-        changes={
-            "name": name,
-            "amount": amount,
-            "currency": currency,
-            "close_date": close_date,
-            "next_step": next_step,
-            "next_step_date": next_step_date,
-            "source": source,
-            "account_id": account_id,
-            "owner_id": owner_id if owner_id is not None else user.pk,
-        },
-    )
+    first, target = _create_stages(process_key=process_key, stage_key=stage_key)
+    changes: dict[str, Any] = {
+        "name": name,
+        "amount": amount,
+        "currency": currency,
+        "close_date": close_date,
+        "next_step": next_step,
+        "next_step_date": next_step_date,
+        "source": source,
+        "account_id": account_id,
+        "owner_id": owner_id if owner_id is not None else user.pk,
+    }
+    if forecast_category is not None:
+        changes["forecast_category"] = forecast_category
+    if probability is not None:
+        changes["probability"] = probability
+    fields = _clean_changes(user=user, changes=changes)
+    category = fields.pop("forecast_category", None)
+    override = fields.pop("probability", None)
+    gated = gate is not None and target.pk != first.pk
+    start = first if gated else target
     opp = Opportunity.objects.create(
         **fields,
-        stage=stage,
+        stage=start,
         stage_entered_at=now,
-        probability=stage.default_probability,
-        forecast_category=stage.default_forecast_category,
+        probability=start.default_probability,
+        forecast_category=start.default_forecast_category,
         created_at=now,
         updated_at=now,
-        closed_at=now if stage.kind != StageKind.OPEN else None,
+        closed_at=now if start.kind != StageKind.OPEN else None,
     )
+    criteria_result = gate(opp, target, now) if gated and gate is not None else None
+    opp.stage = target
+    opp.probability = target.default_probability
+    opp.forecast_category = category or target.default_forecast_category
+    opp.closed_at = now if target.kind != StageKind.OPEN else None
+    if override is not None and target.kind == StageKind.OPEN:
+        opp.probability = override
+        opp.probability_overridden = True
+        opp.probability_set_by = user
+        opp.probability_set_at = now
+    opp.save()
     StageTransition.objects.create(
         opportunity=opp,
         from_stage=None,
-        to_stage=stage,
+        to_stage=target,
         moved_at=now,
         moved_by=user,
         amount=opp.amount,
         currency=opp.currency,
         close_date=opp.close_date,
         source=TransitionSource.USER,
+        criteria_result=criteria_result,
     )
     return opp
 
@@ -343,6 +329,7 @@ def ensure_visible(*, user: User, opportunity_id: int) -> None:
 
 
 __all__ = [
+    "AMOUNT_LIMIT",
     "EDITABLE_FIELDS",
     "InvalidChange",
     "NotFound",
@@ -465,3 +452,51 @@ def activity_log(
 
 
 __all__ += ["activity_log", "opportunity_contact_add", "opportunity_contact_remove"]
+
+
+# --- Archive (admins) ----------------------------------------------------------------------
+
+from django.core.exceptions import PermissionDenied  # noqa: E402
+
+
+def _admin_locked(*, user: User, opportunity_id: int, expected_version: int) -> Opportunity:
+    if not (user.is_authenticated and user.is_active and user.is_admin):
+        raise PermissionDenied("only admins archive or restore deals")
+    try:
+        opp = Opportunity.objects.select_for_update().get(pk=opportunity_id)
+    except (Opportunity.DoesNotExist, ValueError, TypeError):
+        raise NotFound(f"opportunity {opportunity_id} not found") from None
+    check_version(opp.version, expected_version, what="opportunity")
+    return opp
+
+
+@transaction.atomic
+def opportunity_archive(*, user: User, opportunity_id: int, expected_version: int) -> Opportunity:
+    """Hide a deal from every list, board and inspection, keeping it and its history.
+
+    Admins only (``PermissionDenied`` otherwise). Who and when are recorded; restoring undoes
+    it. There is no hard delete: transitions feed conversion and forecast history.
+    """
+    opp = _admin_locked(user=user, opportunity_id=opportunity_id, expected_version=expected_version)
+    if opp.archived_at is not None:
+        raise InvalidChange("the deal is already archived", field="")
+    now = timezone.now()
+    opp.archived_at, opp.archived_by = now, user
+    opp.updated_at, opp.version = now, opp.version + 1
+    opp.save(update_fields=["archived_at", "archived_by", "updated_at", "version"])
+    return opp
+
+
+@transaction.atomic
+def opportunity_restore(*, user: User, opportunity_id: int, expected_version: int) -> Opportunity:
+    """Bring an archived deal back to the lists (admins only); the archive stamp is cleared."""
+    opp = _admin_locked(user=user, opportunity_id=opportunity_id, expected_version=expected_version)
+    if opp.archived_at is None:
+        raise InvalidChange("the deal is not archived", field="")
+    opp.archived_at, opp.archived_by = None, None
+    opp.updated_at, opp.version = timezone.now(), opp.version + 1
+    opp.save(update_fields=["archived_at", "archived_by", "updated_at", "version"])
+    return opp
+
+
+__all__ += ["opportunity_archive", "opportunity_restore"]

@@ -164,9 +164,14 @@ def agenda_draft(
     ):
         statuses.setdefault(row["opportunity_id"], {})[row["criterion_id"]] = row["status"]
     reasons: dict[int, list[str]] = {}
+    # The signal codes too, so the agenda can link each signal to where it is fixed.
+    signal_items: dict[int, list[dict[str, str]]] = {}
     for row in result.signals.filter(pl.col("opportunity_id").is_in(rep_ids)).iter_rows(named=True):
         label = SIGNAL_LABELS.get(row["signal"], row["signal"])
         reasons.setdefault(row["opportunity_id"], []).append(row["reason"] or label)
+        signal_items.setdefault(row["opportunity_id"], []).append(
+            {"signal": row["signal"], "reason": row["reason"] or label}
+        )
     levels: dict[int, dict[tuple[str, str], str]] = {}
     for row in elements.filter(pl.col("opportunity_id").is_in(rep_ids)).iter_rows(named=True):
         levels.setdefault(row["opportunity_id"], {})[(row["pack"], row["element"])] = row["level"]
@@ -216,6 +221,7 @@ def agenda_draft(
         "gaps": gaps,
         "deals": names,
         "currencies": {oid: v[2] for oid, v in opps.items()},
+        "signal_items": signal_items,
         "team_size": len(team),
         "competency_labels": competency_labels(),
     }
@@ -268,6 +274,7 @@ def session_create_from_draft(
                 detail={
                     **_detail(deal),
                     "currency": context["currencies"].get(deal.opportunity_id, ""),
+                    "signal_items": context["signal_items"].get(deal.opportunity_id, []),
                 },
             )
         )
