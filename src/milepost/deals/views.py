@@ -27,6 +27,7 @@ from django_tables2 import RequestConfig
 
 from milepost.core.errors import InvalidChange, NotFound, VersionConflict
 from milepost.core.htmx import is_partial
+from milepost.deals.accounts.deal_views import page_context as people_context
 from milepost.deals.forms import MoveForm, PipelineFilterForm, TableFilterForm
 from milepost.deals.process_map import process_map
 from milepost.deals.tables import OpportunityTable
@@ -147,10 +148,25 @@ def opportunity_detail(request: HttpRequest, opportunity_id: int) -> HttpRespons
         pmap = process_map(user=request.user, opportunity_id=opportunity_id)
     except NotFound:
         raise Http404("No such opportunity") from None
+    opp = page.opp
     return render(
         request,
         "pipeline/detail.html",
-        {"nav": "table", "page": page, "opp": page.opp, "move_form": MoveForm(), "map": pmap},
+        {
+            "nav": "table",
+            "page": page,
+            "opp": opp,
+            "move_form": MoveForm(),
+            "map": pmap,
+            # The people and activity sections (milepost.deals.accounts), rendered in place.
+            **people_context(
+                request.user,
+                opp,
+                roles=page.contacts,
+                activities=page.activities,
+                focus_add=request.GET.get("add") == "contact",
+            ),
+        },
     )
 
 

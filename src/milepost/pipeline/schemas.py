@@ -3,6 +3,10 @@
 Input schemas forbid unknown fields, so a typo (``amout``) is a 422 naming it rather than a
 silent no-op. Money is a decimal string in JSON (``"1200.50"``) with an ISO currency; datetimes
 are ISO 8601 with a timezone. Outputs are built from model instances (``from_attributes``).
+
+The input schemas the pages share (``AccountIn``, ``ContactIn``, ``OpportunityContactIn``,
+``ActivityIn``) live in ``accounts.validation`` and ``pipeline.activity_validation``, so a form
+and the API refuse the same input; they are re-exported here.
 """
 
 from __future__ import annotations
@@ -13,8 +17,9 @@ from typing import Literal
 
 from ninja import Field, Schema
 
+from milepost.accounts.validation import AccountIn, ContactIn
 from milepost.core.schemas import PageQuery, StrictInput
-from milepost.pipeline.choices import ActivityType, BuyingRole
+from milepost.pipeline.activity_validation import ActivityIn, OpportunityContactIn
 from milepost.process.models import ForecastCategory
 
 # --- lists ---------------------------------------------------------------------------------
@@ -199,12 +204,6 @@ class OpportunityContactOut(Schema):
     added_at: datetime
 
 
-class OpportunityContactIn(StrictInput):
-    contact_id: int
-    buying_role: BuyingRole
-    notes: str = ""
-
-
 class ActivityOut(Schema):
     id: int
     type: str
@@ -218,14 +217,6 @@ class ActivityOut(Schema):
     @staticmethod
     def resolve_contact_ids(obj) -> list[int]:  # type: ignore[no-untyped-def]
         return sorted(c.pk for c in obj.contacts.all())  # prefetched by the selector
-
-
-class ActivityIn(StrictInput):
-    type: ActivityType
-    subject: str
-    occurred_at: datetime | None = Field(None, description="Default: now; needs a timezone")
-    outcome: str = ""
-    contact_ids: list[int] = Field(default_factory=list)
 
 
 # --- accounts and contacts -----------------------------------------------------------------
@@ -252,17 +243,6 @@ class AccountPage(Schema):
     offset: int
 
 
-class AccountIn(StrictInput):
-    name: str
-    sector: str = ""
-    year_established: int | None = None
-    annual_revenue_musd: Decimal | None = None
-    employees: int | None = None
-    headquarters: str = ""
-    parent_id: int | None = None
-    owner_id: int | None = Field(None, description="Default: yourself")
-
-
 class ContactPage(Schema):
     items: list[ContactOut]
     count: int
@@ -270,10 +250,4 @@ class ContactPage(Schema):
     offset: int
 
 
-class ContactIn(StrictInput):
-    account_id: int
-    first_name: str
-    last_name: str
-    title: str = ""
-    email: str = ""
-    phone: str = ""
+__all__ = ["AccountIn", "ActivityIn", "ContactIn", "OpportunityContactIn"]

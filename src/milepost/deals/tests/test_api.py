@@ -703,7 +703,7 @@ def test_create_deal_account_contact_role_and_activity(world):
         {
             "type": "meeting",
             "subject": "Kick-off",
-            "occurred_at": "2030-05-01T09:00:00Z",
+            "occurred_at": "2026-05-01T09:00:00Z",  # logged once it happened
             "contact_ids": [contact.json()["id"]],
         },
     )
