@@ -44,6 +44,10 @@ class SchemaForm(forms.Form):
 
     validated: BaseModel | None = None
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
     def schema_input(self) -> dict[str, Any]:
         """What the schema validates: the cleaned fields it knows."""
         known = self.schema.model_fields
