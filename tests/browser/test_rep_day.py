@@ -1,5 +1,5 @@
 """A rep's day on a deal in a real browser: open the deal, log a meeting with two people of the
-account, add the economic buyer, and watch the criteria, the control banner and the signals
+account, add the economic buyer, and watch the criteria, the control banner and the risk signals
 follow without a page load (HTMX: the writes send ``deal-changed``; the process map re-fetches
 itself and the header banner out of band). No sleeps: every wait is an ``expect``.
 
@@ -52,6 +52,8 @@ def test_rep_logs_a_meeting_and_adds_the_economic_buyer_without_reload(
     expect(criterion(page, "buyer_agreed_to_explore")).to_have_text("Not met")
     expect(criterion(page, "stakeholders_identified")).to_have_text("Not met")
     expect(criterion(page, "economic_buyer_engaged")).to_have_text("Not met")
+    risk = page.locator("#process-map .risk-table")
+    expect(risk).to_contain_text("Single-threaded")
     page.evaluate("window.__sameDocument = true")
 
     # When they log a meeting with Ann and Bob from the Activity section (a too-long subject
@@ -77,6 +79,7 @@ def test_rep_logs_a_meeting_and_adds_the_economic_buyer_without_reload(
     expect(criterion(page, "stakeholders_identified")).to_have_text("Met")
     expect(page.locator("#header-control")).to_have_text("✓ Under control")
     expect(page.locator("#process-map .control-banner")).to_contain_text("Under control")
+    expect(page.locator("#process-map")).not_to_contain_text("Single-threaded")  # the signals
     assert Activity.objects.get(opportunity=opp).contacts.count() == 2
 
     # When they follow the "add the economic buyer" link to the contacts section
