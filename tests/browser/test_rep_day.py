@@ -97,7 +97,21 @@ def test_rep_logs_a_meeting_and_adds_the_economic_buyer_without_reload(
     )
     expect(page.locator('#contacts tr[data-role="economic_buyer"]')).to_contain_text("Ann Lee")
     expect(criterion(page, "economic_buyer_engaged")).to_have_text("Met")
-    assert page.evaluate("window.__sameDocument") is True  # no full page load
     assert OpportunityContact.objects.filter(
         opportunity=opp, contact=ann, buying_role="economic_buyer"
     ).exists()
+
+    # When they create a new contact as champion in one step
+    contacts = page.locator("#contacts")
+    contacts.locator("summary", has_text="Add a contact").click()
+    contacts.get_by_label("First name").fill("Cara")
+    contacts.get_by_label("Last name").fill("Moss")
+    contacts.get_by_label("E-mail").fill("cara@northwind.example")
+    contacts.get_by_label("Buying role", exact=True).last.select_option("champion")
+    contacts.get_by_role("button", name="Create and add to the deal").click()
+
+    # Then the champion criterion is met and the activity form offers Cara at once
+    expect(page.locator('#contacts tr[data-role="champion"]')).to_contain_text("Cara Moss")
+    expect(criterion(page, "champion_identified")).to_have_text("Met")
+    expect(page.locator("#activity").get_by_label("Cara Moss")).to_be_visible()
+    assert page.evaluate("window.__sameDocument") is True  # no full page load

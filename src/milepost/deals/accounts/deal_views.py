@@ -46,6 +46,8 @@ from milepost.team.models import User
 # The event the deal page listens to: anything that changes what the criteria, the control
 # banner or the signals depend on sends it (deal-field edits send the same).
 DEAL_CHANGED = "deal-changed"
+# Sent with it when the account gained a contact, so the activity form offers them too.
+CONTACTS_CHANGED = "contacts-changed"
 
 
 def _deal_or_404(user: User, opportunity_id: int) -> Opportunity:
@@ -153,6 +155,7 @@ def _answer(
     ok: bool,
     anchor: str,
     message: str,
+    events: tuple[str, ...] = (),
 ) -> HttpResponse:
     """The section (HTMX) or a redirect with a message (plain form)."""
     if not is_partial(request):
@@ -160,7 +163,7 @@ def _answer(
         return HttpResponseRedirect(_detail(context["opp"].pk, anchor))
     response = render(request, template, context, status=200 if ok else 422)
     if ok:
-        response["HX-Trigger"] = DEAL_CHANGED
+        response["HX-Trigger"] = ", ".join((DEAL_CHANGED, *events))
     return response
 
 
@@ -216,7 +219,15 @@ def role_create(request: HttpRequest, opportunity_id: int) -> HttpResponse:
         else:
             text = f"{link.contact} added as {link.get_buying_role_display()}."
             context = contacts_context(user, opp, flash=text)
-            return _answer(request, CONTACTS, context, ok=True, anchor="contacts", message=text)
+            return _answer(
+                request,
+                CONTACTS,
+                context,
+                ok=True,
+                anchor="contacts",
+                message=text,
+                events=(CONTACTS_CHANGED,),
+            )
     form.focus_first_error()
     context = contacts_context(user, opp, create=form, open_form="new")
     return _answer(request, CONTACTS, context, ok=False, anchor="contacts", message=_first(form))

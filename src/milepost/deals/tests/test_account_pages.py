@@ -385,7 +385,8 @@ def test_a_new_contact_and_role_in_one_step(world, org, client_for):
         **HX,
     )
     assert response.status_code == 200
-    assert response["HX-Trigger"] == "deal-changed"
+    # The activity section re-fetches itself on contacts-changed, to offer the new contact.
+    assert response["HX-Trigger"] == "deal-changed, contacts-changed"
     nia = Contact.objects.get(first_name="Nia")
     assert (nia.account_id, nia.email, nia.title) == (world.account, "nia@example.com", "VP IT")
     assert nia.opportunity_roles.get().buying_role == "champion"
@@ -476,6 +477,8 @@ def test_deal_page_has_the_sections_and_listens_for_deal_changed(world, org, cli
     map_url = reverse("evidence:map", args=[world.deal])
     assert f'hx-get="{map_url}" hx-trigger="deal-changed from:body"' in html
     assert '<details id="add-contact">' in html  # closed unless asked for
+    activities = reverse("deal_people:activities", args=[world.deal])
+    assert f'hx-get="{activities}" hx-trigger="contacts-changed from:body"' in html
     assert "autofocus" not in html
     # The map's own answer refreshes the banner and the gate out of band.
     fragment = client.get(map_url, **HX).content.decode()
