@@ -232,6 +232,7 @@ class AccountOut(Schema):
     headquarters: str
     parent_id: int | None
     owner_id: int | None
+    archived_at: datetime | None = Field(None, description="Set when an admin archived it")
     created_at: datetime
     updated_at: datetime
 

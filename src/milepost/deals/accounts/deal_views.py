@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from milepost.accounts.selectors import contact_list
 from milepost.core.errors import InvalidChange, NotFound
+from milepost.core.forms import first_error
 from milepost.core.htmx import is_partial
 from milepost.deals.accounts.forms import ActivityForm, RoleAddForm, RoleCreateForm, RoleEditForm
 from milepost.pipeline.engagement import (
@@ -200,7 +201,9 @@ def role_add(request: HttpRequest, opportunity_id: int) -> HttpResponse:
             return _answer(request, CONTACTS, context, ok=True, anchor="contacts", message=text)
     form.focus_first_error()
     context = contacts_context(user, opp, add=form, open_form="existing")
-    return _answer(request, CONTACTS, context, ok=False, anchor="contacts", message=_first(form))
+    return _answer(
+        request, CONTACTS, context, ok=False, anchor="contacts", message=first_error(form)[1]
+    )
 
 
 @login_required
@@ -230,7 +233,9 @@ def role_create(request: HttpRequest, opportunity_id: int) -> HttpResponse:
             )
     form.focus_first_error()
     context = contacts_context(user, opp, create=form, open_form="new")
-    return _answer(request, CONTACTS, context, ok=False, anchor="contacts", message=_first(form))
+    return _answer(
+        request, CONTACTS, context, ok=False, anchor="contacts", message=first_error(form)[1]
+    )
 
 
 @login_required
@@ -256,7 +261,7 @@ def role_edit(request: HttpRequest, opportunity_id: int, link_id: int) -> HttpRe
             context = contacts_context(user, opp, flash=text)
             return _answer(request, CONTACTS, context, ok=True, anchor="contacts", message=text)
     else:
-        error = f"Nothing was changed: {_first(form)}"
+        error = f"Nothing was changed: {first_error(form)[1]}"
     context = contacts_context(user, opp, error=error)
     return _answer(request, CONTACTS, context, ok=False, anchor="contacts", message=error)
 
@@ -274,14 +279,6 @@ def role_remove(request: HttpRequest, opportunity_id: int, link_id: int) -> Http
     text = "Role removed."
     context = contacts_context(user, opp, flash=text)
     return _answer(request, CONTACTS, context, ok=True, anchor="contacts", message=text)
-
-
-def _first(form: Any) -> str:
-    for name, errors in form.errors.items():
-        field = form.fields.get(name)
-        label = field.label if field is not None and field.label else ""
-        return f"{label}: {errors[0]}" if label else str(errors[0])
-    return "the form is not valid"
 
 
 @login_required
@@ -314,7 +311,9 @@ def activity_add(request: HttpRequest, opportunity_id: int) -> HttpResponse:
             return _answer(request, ACTIVITIES, context, ok=True, anchor="activity", message=text)
     form.focus_first_error()
     context = activities_context(user, opp, form=form)
-    return _answer(request, ACTIVITIES, context, ok=False, anchor="activity", message=_first(form))
+    return _answer(
+        request, ACTIVITIES, context, ok=False, anchor="activity", message=first_error(form)[1]
+    )
 
 
 @login_required

@@ -18,7 +18,6 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from milepost.accounts.models import Account, Contact
@@ -40,6 +39,7 @@ from milepost.deals.accounts.forms import (
     ContactEditForm,
     ContactForm,
 )
+from milepost.deals.views import _safe_next
 from milepost.inspection.pipeline import control_by_deal
 from milepost.pipeline.presentation import format_money
 from milepost.pipeline.selectors import OpportunityFilters, account_activities, opportunity_list
@@ -152,7 +152,7 @@ def _detail_url(account_id: int, anchor: str = "") -> str:
 def account_new(request: HttpRequest) -> HttpResponse:
     """Add an account; the user owns it unless they choose someone they may see."""
     choices = _account_choices(request.user)
-    form = AccountForm(request.POST or None, **choices)
+    form = AccountForm(request.POST if request.method == "POST" else None, **choices)
     if request.method == "POST":
         if form.is_valid():
             try:
@@ -250,20 +250,11 @@ def account_archive_view(request: HttpRequest, account_id: int) -> HttpResponse:
     return HttpResponseRedirect(_detail_url(account.pk))
 
 
-def _safe_next(request: HttpRequest, fallback: str) -> str:
-    candidate = request.POST.get("next") or request.GET.get("next") or ""
-    if candidate and url_has_allowed_host_and_scheme(
-        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return candidate
-    return fallback
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def contact_new(request: HttpRequest, account_id: int) -> HttpResponse:
     account = _account_or_404(request.user, account_id)
-    form = ContactForm(request.POST or None)
+    form = ContactForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
         if form.is_valid():
             try:
@@ -294,7 +285,11 @@ def contact_new(request: HttpRequest, account_id: int) -> HttpResponse:
 def contact_edit(request: HttpRequest, account_id: int, contact_id: int) -> HttpResponse:
     account = _account_or_404(request.user, account_id)
     contact = _contact_or_404(request.user, account, contact_id)
-    back = _safe_next(request, _detail_url(account.pk, "contacts"))
+    back = _safe_next(
+        request,
+        request.POST.get("next") or request.GET.get("next", ""),
+        _detail_url(account.pk, "contacts"),
+    )
     if request.method == "POST":
         form = ContactEditForm(request.POST)
         if form.is_valid():
