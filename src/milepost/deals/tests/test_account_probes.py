@@ -174,7 +174,9 @@ def test_other_users_rows_are_404_and_nothing_is_written(role, world, org, clien
             continue
         for method, name, keys, data in ROWS:
             url = url_of(name, keys, ids)
-            for headers in ({}, {"HTTP_HX_REQUEST": "true"}):
+            # The deal sections answer HTMX and plain requests differently: probe both.
+            variants = [{}, {"HTTP_HX_REQUEST": "true"}] if name.startswith("deal_") else [{}]
+            for headers in variants:
                 if method == "get":
                     response = client.get(url, **headers)
                 else:
@@ -183,7 +185,7 @@ def test_other_users_rows_are_404_and_nothing_is_written(role, world, org, clien
     assert snapshot() == before
 
 
-@pytest.mark.parametrize("role", sorted(VISIBLE))
+@pytest.mark.parametrize("role", ["admin", "manager_a", "rep_a1"])  # one per kind of scope
 def test_visible_rows_open(role, world, org, client_for):
     client = client_for(getattr(org, role))
     for owner in VISIBLE[role]:
