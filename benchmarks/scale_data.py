@@ -308,6 +308,7 @@ def people_batch(
             "headquarters": _const("", n_acc),
             "parent_id": _nulls(n_acc, pl.Int64),
             "owner_id": account_owner,
+            "version": np.ones(n_acc, dtype=np.int64),
             "created_at": created,
             "updated_at": created,
         }
@@ -331,6 +332,7 @@ def people_batch(
             + pl.Series(acc_index).cast(pl.String)
             + ".example",
             "phone": _const("", contact_ids.size),
+            "version": np.ones(contact_ids.size, dtype=np.int64),
             "created_at": _datetime(np.full(contact_ids.size, start - 30 * DAY)),
             "updated_at": _datetime(np.full(contact_ids.size, start - 30 * DAY)),
         }

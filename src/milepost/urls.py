@@ -34,6 +34,11 @@ urlpatterns = [
         include("milepost.deals.evidence_urls"),
     ),
     path(
+        "pipeline/opportunities/<int:opportunity_id>/people/",
+        include("milepost.deals.accounts.deal_urls"),
+    ),
+    path("accounts/", include("milepost.deals.accounts.urls")),
+    path(
         "pipeline/opportunities/<int:opportunity_id>/methodology/",
         include("milepost.methodology.urls"),
     ),

@@ -13,7 +13,11 @@ from django.db import models
 
 
 class Account(models.Model):
-    """A customer or prospect organisation. ``owner`` is the account executive responsible."""
+    """A customer or prospect organisation. ``owner`` is the account executive responsible.
+
+    Archiving (``archived_at``) hides the account from the default list and refuses edits; its
+    deals, contacts and activities are kept, so history and reports do not change.
+    """
 
     name = models.CharField(max_length=200, unique=True)
     sector = models.CharField(max_length=64, blank=True)
@@ -33,6 +37,11 @@ class Account(models.Model):
         on_delete=models.SET_NULL,
         related_name="owned_accounts",
     )
+    archived_at = models.DateTimeField(null=True, blank=True)
+    archived_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -56,6 +65,7 @@ class Contact(models.Model):
     title = models.CharField(max_length=120, blank=True)
     email = models.EmailField(blank=True)
     phone = models.CharField(max_length=40, blank=True)
+    version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

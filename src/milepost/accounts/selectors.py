@@ -48,9 +48,14 @@ def contact_get(*, user: User, contact_id: int) -> Contact:
 # Board reads.
 
 
-def account_list(*, user: User, search: str | None = None) -> QuerySet[Account]:
-    """Accounts ``user`` may see, optionally those whose name contains ``search``."""
+def account_list(
+    *, user: User, search: str | None = None, include_archived: bool = True
+) -> QuerySet[Account]:
+    """Accounts ``user`` may see, optionally those whose name contains ``search``; the pages
+    leave archived accounts out unless asked (the API lists them all, with their history)."""
     qs = account_scope(user=user)
+    if not include_archived:
+        qs = qs.filter(archived_at__isnull=True)
     if search:
         qs = qs.filter(name__icontains=search.strip())
     return qs.order_by("name", "id")

@@ -26,6 +26,7 @@ from django_tables2 import RequestConfig
 from milepost.core.errors import InvalidChange, NotFound, VersionConflict
 from milepost.core.exports import csv_response
 from milepost.core.htmx import is_partial
+from milepost.deals.accounts.deal_views import page_context as people_context
 from milepost.deals.facts import facts_context
 from milepost.deals.forms import MoveForm, PipelineFilterForm, TableFilterForm
 from milepost.deals.process_map import process_map
@@ -158,6 +159,14 @@ def detail_response(
         "map": pmap,
         **(
             facts or facts_context(user=request.user, opp=page.opp, editing=editing, card=page.card)
+        ),
+        # The people and activity sections (milepost.deals.accounts), rendered in place.
+        **people_context(
+            request.user,
+            page.opp,
+            roles=page.contacts,
+            activities=page.activities,
+            focus_add=request.GET.get("add") == "contact",
         ),
     }
     return render(request, "pipeline/detail.html", context, status=status)

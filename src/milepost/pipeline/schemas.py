@@ -3,6 +3,10 @@
 Input schemas forbid unknown fields, so a typo (``amout``) is a 422 naming it rather than a
 silent no-op. Money is a decimal string in JSON (``"1200.50"``) with an ISO currency; datetimes
 are ISO 8601 with a timezone. Outputs are built from model instances (``from_attributes``).
+
+The input schemas the pages share (``AccountIn``, ``ContactIn``, ``OpportunityContactIn``,
+``ActivityIn``) live in ``accounts.validation`` and ``pipeline.activity_validation``, so a form
+and the API refuse the same input; they are re-exported here.
 """
 
 from __future__ import annotations
@@ -13,9 +17,10 @@ from typing import Literal
 
 from ninja import Field, Schema
 
+from milepost.accounts.validation import AccountIn, ContactIn
 from milepost.core.schemas import PageQuery, RowId, StrictInput
 from milepost.pipeline import validation as v
-from milepost.pipeline.choices import ActivityType, BuyingRole
+from milepost.pipeline.activity_validation import ActivityIn, OpportunityContactIn
 from milepost.process.models import ForecastCategory
 
 # --- lists ---------------------------------------------------------------------------------
@@ -220,12 +225,6 @@ class OpportunityContactOut(Schema):
     added_at: datetime
 
 
-class OpportunityContactIn(StrictInput):
-    contact_id: int
-    buying_role: BuyingRole
-    notes: str = ""
-
-
 class ActivityOut(Schema):
     id: int
     type: str
@@ -241,14 +240,6 @@ class ActivityOut(Schema):
         return sorted(c.pk for c in obj.contacts.all())  # prefetched by the selector
 
 
-class ActivityIn(StrictInput):
-    type: ActivityType
-    subject: str
-    occurred_at: datetime | None = Field(None, description="Default: now; needs a timezone")
-    outcome: str = ""
-    contact_ids: list[int] = Field(default_factory=list)
-
-
 # --- accounts and contacts -----------------------------------------------------------------
 
 
@@ -262,6 +253,7 @@ class AccountOut(Schema):
     headquarters: str
     parent_id: int | None
     owner_id: int | None
+    archived_at: datetime | None = Field(None, description="Set when an admin archived it")
     created_at: datetime
     updated_at: datetime
 
@@ -273,17 +265,6 @@ class AccountPage(Schema):
     offset: int
 
 
-class AccountIn(StrictInput):
-    name: str
-    sector: str = ""
-    year_established: int | None = None
-    annual_revenue_musd: Decimal | None = None
-    employees: int | None = None
-    headquarters: str = ""
-    parent_id: int | None = None
-    owner_id: int | None = Field(None, description="Default: yourself")
-
-
 class ContactPage(Schema):
     items: list[ContactOut]
     count: int
@@ -291,10 +272,4 @@ class ContactPage(Schema):
     offset: int
 
 
-class ContactIn(StrictInput):
-    account_id: int
-    first_name: str
-    last_name: str
-    title: str = ""
-    email: str = ""
-    phone: str = ""
+__all__ = ["AccountIn", "ActivityIn", "ContactIn", "OpportunityContactIn"]

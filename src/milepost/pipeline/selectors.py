@@ -197,3 +197,26 @@ def opportunity_last_change(*, opportunity: Opportunity) -> OpportunityChange | 
     if change is None or change.changed_at != opportunity.updated_at:
         return None
     return change
+
+
+# --- activities by id and by account (the deal and account pages) ---------------------------
+
+
+def activity_get(*, user: User, opportunity_id: int, activity_id: int) -> Activity:
+    """One activity of a deal ``user`` may see, or :class:`NotFound`."""
+    opp = opportunity_get(user=user, opportunity_id=opportunity_id)
+    try:
+        return opportunity_activities(opportunity=opp).get(pk=activity_id)
+    except (Activity.DoesNotExist, ValueError, TypeError):
+        raise NotFound(f"activity {activity_id} not found on this opportunity") from None
+
+
+def account_activities(*, user: User, account_id: int, limit: int = 20) -> list[Activity]:
+    """The latest activities on the deals of one account that ``user`` may see."""
+    deals = opportunity_scope(user=user).filter(account_id=account_id).values("id")
+    return list(
+        Activity.objects.filter(opportunity_id__in=deals)
+        .select_related("owner", "opportunity")
+        .prefetch_related("contacts")
+        .order_by("-occurred_at", "-id")[:limit]
+    )

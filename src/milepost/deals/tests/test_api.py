@@ -652,6 +652,69 @@ BAD_INPUTS = [
         lambda w: {"name": "Subsidiary", "parent_id": w.deals["rep_b1"].account.pk},
         "parent_id",
     ),
+    # The bounds of the schemas the pages share (accounts.validation, activity_validation).
+    BadInput("account-name-nul", "post", "/accounts", lambda w: {"name": "Ac\x00me"}, "name"),
+    BadInput(
+        "account-name-lone-surrogate", "post", "/accounts", lambda w: {"name": "Ac\ud800"}, "name"
+    ),
+    BadInput("account-name-too-long", "post", "/accounts", lambda w: {"name": "n" * 201}, "name"),
+    BadInput(
+        "account-year-far-future",
+        "post",
+        "/accounts",
+        lambda w: {"name": "Future Inc", "year_established": 3000},
+        "year_established",
+    ),
+    BadInput(
+        "contact-first-name-too-long",
+        "post",
+        "/contacts",
+        lambda w: {
+            "account_id": w.deals["rep_a1"].account.pk,
+            "first_name": "f" * 81,
+            "last_name": "B",
+        },
+        "first_name",
+    ),
+    BadInput(
+        "role-notes-too-long",
+        "post",
+        "/opportunities/{opp}/contacts",
+        lambda w: {
+            "contact_id": w.deals["rep_a1"].contact.pk,
+            "buying_role": "coach",
+            "notes": "n" * 2001,
+        },
+        "notes",
+    ),
+    BadInput(
+        "activity-subject-lone-surrogate",
+        "post",
+        "/opportunities/{opp}/activities",
+        lambda w: {"type": "call", "subject": "hi \udfff"},
+        "subject",
+    ),
+    BadInput(
+        "activity-far-future",
+        "post",
+        "/opportunities/{opp}/activities",
+        lambda w: {"type": "call", "subject": "x", "occurred_at": "2099-01-01T10:00:00Z"},
+        "occurred_at",
+    ),
+    BadInput(
+        "activity-before-2000",
+        "post",
+        "/opportunities/{opp}/activities",
+        lambda w: {"type": "call", "subject": "x", "occurred_at": "1999-01-01T10:00:00Z"},
+        "occurred_at",
+    ),
+    BadInput(
+        "activity-too-many-contacts",
+        "post",
+        "/opportunities/{opp}/activities",
+        lambda w: {"type": "call", "subject": "x", "contact_ids": list(range(1, 52))},
+        "contact_ids",
+    ),
     BadInput("page-offset-negative", "get", "/opportunities?offset=-1", lambda w: {}, "offset"),
     BadInput("unknown-status", "get", "/opportunities?status=maybe", lambda w: {}, "status"),
 ]
@@ -735,7 +798,7 @@ def test_create_deal_account_contact_role_and_activity(world):
         {
             "type": "meeting",
             "subject": "Kick-off",
-            "occurred_at": "2030-05-01T09:00:00Z",
+            "occurred_at": "2026-05-01T09:00:00Z",  # logged once it happened
             "contact_ids": [contact.json()["id"]],
         },
     )

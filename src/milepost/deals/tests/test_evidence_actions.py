@@ -103,7 +103,8 @@ def test_closed_deal_map_is_read_only_without_signals(org, processes, client_for
     assert "read-only" in html
     assert "Risk breakdown" not in html
     assert "Total risk" not in html
-    assert "/evidence/" not in html  # no action forms
+    for action in ("record", "verify", "reject", "withdraw"):
+        assert f"/{action}/" not in html  # no action forms
 
 
 def test_page_shows_recorded_verified_and_rejected_evidence(org, deal, client_for):
