@@ -212,8 +212,8 @@
   }
 
   function focusDialog(move) {
-    if (!$("gate-reason-field").hidden) $("gate-justification").focus();
-    else if (move.choose) $("gate-stage").focus();
+    if (move.choose) $("gate-stage").focus();  // the stage first; the reason is a Tab away
+    else if (!$("gate-reason-field").hidden) $("gate-justification").focus();
     else if (!$("gate-submit").hidden) $("gate-submit").focus();
     else $("gate-cancel").focus();
   }
@@ -353,7 +353,7 @@
     var move = newMove(card, select.value, card.parentElement, function () {},
                        { focusAfter: true, opener: opener, choose: true });
     if (!openDialog(move)) return false;
-    checkInDialog(move).then(function () { if (pending === move) focusDialog(move); });
+    checkInDialog(move);
     return true;
   }
 
