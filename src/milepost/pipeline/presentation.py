@@ -215,7 +215,8 @@ class BoardCard:
             '<p class="deal-line"><span class="deal-amount">{}</span> · '
             '<time datetime="{}">{}</time>{}</p>'
             '<p class="deal-foot"><abbr class="owner-initials" title="{}">{}</abbr>{}'
-            '<a class="move-link" href="{}#move-title" aria-haspopup="dialog" aria-label="Move {}">Move…</a></p></li>',
+            '<a class="move-link" href="{}#move-title" aria-haspopup="dialog" '
+            'aria-label="Move {}">Move…</a></p></li>',
             " is-overdue" if self.overdue else "",
             self.pk,
             self.version,
