@@ -119,7 +119,9 @@ def prepare(target: str) -> dict[str, list[list[str]]]:
         _ensure_pg_database()
     env = _env(target)
     started = time.perf_counter()
-    subprocess.run([_bin("milepost"), "demo"], env=env, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(  # noqa: S603 - our own console script
+        [_bin("milepost"), "demo"], env=env, check=True, stdout=subprocess.DEVNULL
+    )
     print(f"[{target}] demo ready in {time.perf_counter() - started:.0f} s", flush=True)
     # Sessions are opened here, not by the load: a sign-in hashes the password (hundreds of
     # milliseconds of CPU by design), which would weigh on the first seconds of every run.
@@ -141,7 +143,7 @@ def prepare(target: str) -> dict[str, list[list[str]]]:
             "print(json.dumps(out))",
         ]
     )
-    out = subprocess.run(
+    out = subprocess.run(  # noqa: S603 - our own interpreter and code
         [sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -183,7 +185,7 @@ def _wait_until_up(url: str, server: subprocess.Popen, deadline_s: float = 60) -
         if server.poll() is not None:
             raise RuntimeError("gunicorn exited before answering")
         try:
-            with urllib.request.urlopen(url, timeout=2) as response:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - http://127.0.0.1
                 if response.status == 200:
                     return
         except (urllib.error.URLError, ConnectionError, TimeoutError):
@@ -197,7 +199,7 @@ def run_locust(
     prefix = workdir / "stats"
     env = dict(os.environ)
     env.update(BENCH_SESSIONS=",".join(f"{u}:{key}" for u, key in sessions), BENCH_WAIT=args.wait)
-    subprocess.run(
+    subprocess.run(  # noqa: S603 - our own console script and arguments
         [
             _bin("locust"),
             "-f",
@@ -245,7 +247,7 @@ def bench_target(target: str, roles: list[str], args: argparse.Namespace) -> lis
     users_by_role = prepare(target)
     port = args.port or _free_port()
     host = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
+    server = subprocess.Popen(  # noqa: S603 - our own console script and arguments
         [
             _bin("gunicorn"),
             "milepost.wsgi:application",
