@@ -1,4 +1,5 @@
-"""``python -m benchmarks inspection [options]`` (``bin/bench inspection``).
+"""``python -m benchmarks inspection|board [options]`` (``bin/bench inspection``, ``bin/bench
+board``; the board's benchmark is :mod:`benchmarks.board`).
 
 The parent process prepares each target database, then runs one worker subprocess per target
 with ``DATABASE_URL`` pointing at it (Django's settings are read once per process), collects
@@ -56,12 +57,17 @@ def main(argv: list[str] | None = None) -> int:
     inspection.add_argument(
         "--write-results", action="store_true", help="replace the results in benchmarks/README.md"
     )
+    from benchmarks import board
+
+    board.add_arguments(sub.add_parser("board", help="the pipeline board under Locust load"))
     worker = sub.add_parser("_worker", help=argparse.SUPPRESS)
     _config_args(worker)
     worker.add_argument("--target", choices=TARGETS, required=True)
     args = parser.parse_args(argv)
     if args.command == "_worker":
         return _worker(args)
+    if args.command == "board":
+        return board.main(args)
     return _inspection(args)
 
 

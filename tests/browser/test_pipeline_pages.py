@@ -16,6 +16,19 @@ from milepost.testing.factories import PASSWORD, make_account, make_opportunity
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
+@pytest.fixture
+def login(login):
+    """The package's ``login``, then wait until the board's control dots have arrived: that
+    request must not still be running when the test ends and the database is emptied."""
+
+    def _login(user) -> Page:
+        page = login(user)
+        expect(page.locator(".control-dot.is-unknown")).to_have_count(0)
+        return page
+
+    return _login
+
+
 def card(page: Page, opp: Opportunity):
     return page.locator(f"#deal-{opp.pk}")
 
@@ -55,25 +68,36 @@ def gate_dialog(page: Page):
     return page.get_by_role("dialog")
 
 
+def is_gate(response, opp: Opportunity) -> bool:
+    return f"/opportunities/{opp.pk}/gate/" in response.url
+
+
+def is_move(response, opp: Opportunity) -> bool:
+    return response.url.endswith(f"/opportunities/{opp.pk}/move/")
+
+
 def test_drag_a_card_to_the_next_column_moves_the_deal(org, processes, login):
-    """Engage's exit criteria are not met, so the gate asks why before the move."""
+    """Engage's exit criteria are not met: the dialog first shows what the gate says and asks
+    why; nothing is sent to move (and nothing says "not moved") until the person answers."""
     opp = make_opportunity(org.rep_a1, name="Drag me", stage_key="engage")
     page = login(org.rep_a1)
     expect(card(page, opp)).to_be_visible()
-    with page.expect_response(lambda r: r.url.endswith(f"/opportunities/{opp.pk}/move/")) as r:
+    with page.expect_response(lambda r: is_gate(r, opp)) as r:
         drag(page, card(page, opp), column(page, "discover"))
-    assert r.value.status == 422
+    assert r.value.status == 200
     dialog = gate_dialog(page)
     expect(dialog).to_be_visible()
     expect(dialog).to_have_accessible_name("Move “Drag me” to Discover?")
-    expect(dialog).to_contain_text("exit criteria are not met")
+    expect(dialog).to_contain_text("1 exit criterion is not met")
     expect(dialog).to_contain_text("A named buyer agreed to a discovery conversation")
+    expect(page.locator("#board-status")).not_to_contain_text("not moved")
     reason = dialog.get_by_label("Why move past unmet exit criteria?")
     expect(reason).to_be_focused()
     reason.fill("Buyer called us back; meeting booked for Monday.")
-    with page.expect_response(lambda r: "/move/" in r.url) as r:
+    with page.expect_response(lambda r: is_move(r, opp)) as r:
         dialog.get_by_role("button", name="Move anyway").click()
     assert r.value.status == 200
+    assert 'name="version"\r\n\r\n1\r\n' in r.value.request.post_data  # the card's version
     expect(dialog).to_be_hidden()
     moved = column(page, "discover").locator(f"#deal-{opp.pk}")
     expect(moved).to_have_attribute("data-version", "2")
@@ -96,7 +120,7 @@ def test_cancelling_the_gate_dialog_snaps_the_card_back(org, processes, login):
     page = login(org.rep_a1)
     count = page.locator('.board-column[data-stage="engage"] .col-count')
     expect(count).to_have_text("1")
-    with page.expect_response(lambda r: "/move/" in r.url):
+    with page.expect_response(lambda r: is_gate(r, opp)):
         drag(page, card(page, opp), column(page, "commit"))
     dialog = gate_dialog(page)
     expect(dialog).to_be_visible()
@@ -115,82 +139,93 @@ def test_cancelling_the_gate_dialog_snaps_the_card_back(org, processes, login):
     assert (opp.stage.key, opp.version, opp.transitions.count()) == ("engage", 1, 1)
 
 
-def test_escape_closes_the_gate_dialog_from_the_keyboard_menu(org, processes, login):
+def test_escape_closes_the_move_dialog_opened_from_the_move_button(org, processes, login):
     opp = make_opportunity(org.rep_a1, name="Escape deal", stage_key="engage")
     page = login(org.rep_a1)
-    menu = page.get_by_label("Move Escape deal to stage")
-    menu.select_option("evaluate")
-    with page.expect_response(lambda r: "/move/" in r.url) as r:
-        page.get_by_role("button", name="Move Escape deal").click()
-    assert r.value.status == 422
-    expect(gate_dialog(page)).to_be_visible()
+    button = page.get_by_role("link", name="Move Escape deal")
+    with page.expect_response(lambda r: is_gate(r, opp)):
+        button.click()
+    dialog = gate_dialog(page)
+    expect(dialog).to_be_visible()
+    stage = dialog.get_by_label("Move to stage")
+    expect(stage).to_be_focused()
+    expect(stage).to_have_value("discover")  # the next stage is preselected
+    with page.expect_response(lambda r: is_gate(r, opp) and "to_stage=evaluate" in r.url):
+        stage.select_option("evaluate")
+    expect(dialog).to_contain_text("exit criteria are not met")
     page.keyboard.press("Escape")
-    expect(gate_dialog(page)).to_be_hidden()
-    expect(menu).to_be_focused()
+    expect(dialog).to_be_hidden()
+    expect(button).to_be_focused()
+    expect(page.locator("#board-status")).to_contain_text("“Escape deal” was not moved")
     expect(column(page, "engage").locator(f"#deal-{opp.pk}")).to_be_visible()
     opp.refresh_from_db()
     assert opp.stage.key == "engage"
 
 
-def test_drag_with_a_stale_card_snaps_back_and_explains(org, processes, login):
-    opp = make_opportunity(org.rep_a1, name="Stale card", stage_key="engage")
+def test_a_clear_drag_moves_at_once_and_a_stale_card_snaps_back(org, processes, login):
+    """A move back is never gated, so the drop moves without a dialog; the card was loaded
+    before someone else changed the deal, so its version is refused (409) and it goes back."""
+    opp = make_opportunity(org.rep_a1, name="Stale card", stage_key="discover")
     page = login(org.rep_a1)
     expect(card(page, opp)).to_be_visible()
     # Someone else edits the deal after the board was loaded.
     opportunity_update(
         user=org.manager_a, opportunity_id=opp.pk, expected_version=1, changes={"amount": "5"}
     )
-    with page.expect_response(lambda r: "/move/" in r.url) as r:
-        drag(page, card(page, opp), column(page, "discover"))
+    with page.expect_response(lambda r: is_move(r, opp)) as r:
+        drag(page, card(page, opp), column(page, "engage"))
     assert r.value.status == 409
+    expect(gate_dialog(page)).to_be_hidden()
     expect(page.locator("#board-status")).to_contain_text("Someone changed this deal")
-    expect(column(page, "engage").locator(f"#deal-{opp.pk}")).to_be_visible()
-    expect(column(page, "discover").locator(f"#deal-{opp.pk}")).to_have_count(0)
+    expect(page.locator("#board-status")).to_contain_text("was not moved")
+    expect(column(page, "discover").locator(f"#deal-{opp.pk}")).to_be_visible()
+    expect(column(page, "engage").locator(f"#deal-{opp.pk}")).to_have_count(0)
     opp.refresh_from_db()
-    assert (opp.stage.key, opp.transitions.count()) == ("engage", 1)
+    assert (opp.stage.key, opp.transitions.count()) == ("discover", 1)
 
 
-def test_keyboard_only_move_through_the_card_menu(org, processes, login):
+def test_keyboard_only_move_through_the_move_button(org, processes, login):
     opp = make_opportunity(org.rep_a1, name="Keyboard deal", stage_key="engage")
     page = login(org.rep_a1)
-    link = card(page, opp).get_by_role("link", name="Keyboard deal")
+    link = card(page, opp).get_by_role("link", name="Keyboard deal", exact=True)
     link.focus()
     page.keyboard.press("Tab")
-    menu = page.get_by_label("Move Keyboard deal to stage")
-    expect(menu).to_be_focused()
-    expect(menu).to_have_value("discover")  # the next stage is preselected
-    page.keyboard.press("ArrowDown")
-    expect(menu).to_have_value("commit")
-    page.keyboard.press("Tab")
-    expect(page.get_by_role("button", name="Move Keyboard deal")).to_be_focused()
-    with page.expect_response(lambda r: "/move/" in r.url) as r:
+    button = page.get_by_role("link", name="Move Keyboard deal")
+    expect(button).to_be_focused()
+    with page.expect_response(lambda r: is_gate(r, opp)):
         page.keyboard.press("Enter")
-    assert r.value.status == 422  # the gate asks why: the dialog takes the focus
-    reason = gate_dialog(page).get_by_label("Why move past unmet exit criteria?")
+    dialog = gate_dialog(page)
+    stage = dialog.get_by_label("Move to stage")
+    expect(stage).to_be_focused()
+    expect(stage).to_have_value("discover")
+    with page.expect_response(lambda r: is_gate(r, opp) and "to_stage=commit" in r.url):
+        page.keyboard.press("ArrowDown")
+    expect(stage).to_have_value("commit")
+    expect(dialog).to_contain_text("exit criteria are not met")
+    page.keyboard.press("Tab")
+    reason = dialog.get_by_label("Why move past unmet exit criteria?")
     expect(reason).to_be_focused()
     page.keyboard.type("Champion confirmed in writing; moving on.")
     page.keyboard.press("Tab")
     expect(page.get_by_role("button", name="Cancel")).to_be_focused()
     page.keyboard.press("Tab")
     expect(page.get_by_role("button", name="Move anyway")).to_be_focused()
-    with page.expect_response(lambda r: "/move/" in r.url) as r:
+    with page.expect_response(lambda r: is_move(r, opp)) as r:
         page.keyboard.press("Enter")
     assert r.value.status == 200
-    expect(gate_dialog(page)).to_be_hidden()
+    expect(dialog).to_be_hidden()
     moved = column(page, "commit").locator(f"#deal-{opp.pk}")
     expect(moved).to_have_attribute("data-version", "2")
-    expect(moved.get_by_role("link", name="Keyboard deal")).to_be_focused()
+    expect(moved.get_by_role("link", name="Keyboard deal", exact=True)).to_be_focused()
     expect(page.locator("#board-status")).to_contain_text("Moved “Keyboard deal” to Commit")
     opp.refresh_from_db()
     assert opp.stage.key == "commit"
     assert opp.transitions.count() == 2
 
 
-def test_keyboard_move_without_javascript_posts_and_redirects(
-    org, processes, new_page, live_server
-):
-    """Without JavaScript the menu is a plain form: a move back is made; a gated move forward
-    comes back with the reason (the deal page is where to give a justification)."""
+def test_move_without_javascript_goes_to_the_deal_page(org, processes, new_page, live_server):
+    """Without JavaScript the card's Move link opens the deal's page, whose move form is a
+    plain POST (and where a justification can be given)."""
     opp = make_opportunity(org.rep_a1, name="No JS deal", stage_key="discover")
     page = new_page(java_script_enabled=False)
     page.goto(f"{live_server.url}/login/")
@@ -198,20 +233,13 @@ def test_keyboard_move_without_javascript_posts_and_redirects(
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(f"{live_server.url}/pipeline/")
-    menu = page.get_by_label("Move No JS deal to stage")
-    menu.select_option("evaluate")
-    menu.press("Tab")
-    expect(page.get_by_role("button", name="Move No JS deal")).to_be_focused()
     with page.expect_navigation():
-        page.keyboard.press("Enter")
-    expect(page.get_by_role("status")).to_contain_text("The deal was not moved")
-    expect(page.get_by_role("status")).to_contain_text("say why the deal moves anyway")
-    expect(column(page, "discover").locator(f"#deal-{opp.pk}")).to_be_visible()
-    page.get_by_label("Move No JS deal to stage").select_option("engage")
+        page.get_by_role("link", name="Move No JS deal").click()
+    expect(page.get_by_role("heading", name="No JS deal", level=1)).to_be_visible()
+    page.get_by_label("Move to stage").select_option("engage")
     with page.expect_navigation():
-        page.get_by_role("button", name="Move No JS deal").click()
+        page.get_by_role("button", name="Move deal").click()
     expect(page.get_by_role("status")).to_contain_text("Moved “No JS deal” to Engage")
-    expect(column(page, "engage").locator(f"#deal-{opp.pk}")).to_be_visible()
     opp.refresh_from_db()
     assert opp.stage.key == "engage"
 
@@ -268,7 +296,7 @@ def test_drag_to_closed_won_closes_the_deal(org, processes, login):
     page = login(org.rep_a1)
     count = page.locator('.board-column[data-stage="negotiate"] .col-count')
     expect(count).to_have_text("1")
-    with page.expect_response(lambda r: "/move/" in r.url):
+    with page.expect_response(lambda r: is_gate(r, opp)):
         drag(page, card(page, opp), column(page, "won"))
     dialog = gate_dialog(page)
     dialog.get_by_label("Why move past unmet exit criteria?").fill(

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from django import forms
 
-from milepost.pipeline.presentation import PERIOD_CHOICES, period_range
+from milepost.pipeline.presentation import MAX_BOARD_OFFSET, PERIOD_CHOICES, period_range
 from milepost.pipeline.selectors import OpportunityFilters
 from milepost.process.models import ForecastCategory, Stage
 from milepost.team.models import Role, User
@@ -135,6 +135,38 @@ class MoveForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
     )
     next = forms.CharField(required=False, max_length=2000, widget=forms.HiddenInput)
+
+
+class ColumnPageForm(forms.Form):
+    """Where a board column's "Show more" starts; bounded so a crafted offset is a 422."""
+
+    offset = forms.IntegerField(min_value=0, max_value=MAX_BOARD_OFFSET)
+
+
+class ControlIdsForm(forms.Form):
+    """The deals whose control dots the board asks for: ``ids=1,2,3``, at most a board's worth."""
+
+    MAX_IDS = 200
+
+    ids = forms.CharField(max_length=4000)
+
+    def clean_ids(self) -> list[int]:
+        parts = [p for p in self.cleaned_data["ids"].split(",") if p.strip()]
+        if len(parts) > self.MAX_IDS:
+            raise forms.ValidationError(f"at most {self.MAX_IDS} deals at a time")
+        try:
+            ids = [int(p) for p in parts]
+        except ValueError:
+            raise forms.ValidationError("a comma-separated list of deal ids") from None
+        if any(i < 1 or i > 2**31 - 1 for i in ids):
+            raise forms.ValidationError("deal ids are positive whole numbers")
+        return ids
+
+
+class GateCheckForm(forms.Form):
+    """The stage a board move asks the gate about, before anything is sent to move."""
+
+    to_stage = forms.SlugField(max_length=64, label="Move to stage")
 
 
 # --- Evidence actions on the process map ------------------------------------------------

@@ -12,6 +12,8 @@ from milepost.deals import edit_views, views
 app_name = "pipeline"
 urlpatterns = [
     path("", views.board, name="board"),
+    path("columns/<slug:stage_key>/", views.board_column, name="board_column"),
+    path("controls/", views.board_controls, name="board_controls"),
     path("table/", views.table, name="table"),
     path("opportunities/<int:opportunity_id>/", views.opportunity_detail, name="detail"),
     path("opportunities/<int:opportunity_id>/move/", views.opportunity_move, name="move"),
@@ -33,4 +35,5 @@ urlpatterns = [
         name="restore",
     ),
     path("archived/", edit_views.archived_list, name="archived"),
+    path("opportunities/<int:opportunity_id>/gate/", views.gate_preview, name="gate"),
 ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import Count, F, Q, QuerySet, Sum, Window
 from django.db.models.functions import RowNumber
@@ -124,14 +125,59 @@ def opportunity_contacts(*, opportunity: Opportunity) -> QuerySet[OpportunityCon
     return opportunity.contact_roles.select_related("contact")
 
 
+# What a board card shows; everything else on the deal row stays in the database.
+BOARD_CARD_FIELDS = (
+    "id",
+    "name",
+    "version",
+    "amount",
+    "currency",
+    "close_date",
+    "account__name",
+    "owner__username",
+    "owner__first_name",
+    "owner__last_name",
+    "stage__key",
+    "stage__kind",
+)
+BOARD_ORDER = ("close_date", "id")
+
+
+def _board_rows(
+    *, user: User, filters: OpportunityFilters | None, stage_keys: list[str]
+) -> QuerySet[Opportunity]:
+    """The board's deals, filtered and scoped, for the aggregate and the card rows."""
+    return opportunity_list(user=user, filters=filters).filter(stage__key__in=stage_keys)
+
+
 @dataclass(frozen=True)
 class BoardColumnData:
-    """One board column's numbers and its first ``per_column`` deals (by close date)."""
+    """One board column's numbers and its first ``per_column`` deals (by close date), as plain
+    rows of :data:`BOARD_CARD_FIELDS`: a board is hundreds of cards, and model instances with
+    their related rows cost more than the query."""
 
     stage_key: str
     count: int
     totals: dict[str, Decimal]  # currency -> sum of amounts
-    opportunities: list[Opportunity]
+    rows: list[dict[str, Any]]
+
+
+def board_numbers(
+    *, user: User, filters: OpportunityFilters | None, stage_keys: list[str]
+) -> dict[str, tuple[int, dict[str, Decimal]]]:
+    """Count and per-currency total of every matching deal per stage: one ``GROUP BY``."""
+    numbers: dict[str, tuple[int, dict[str, Decimal]]] = {k: (0, {}) for k in stage_keys}
+    rows = (
+        _board_rows(user=user, filters=filters, stage_keys=stage_keys)
+        .order_by()
+        .values("stage__key", "currency")
+        .annotate(n=Count("id"), total=Sum("amount"))
+    )
+    for row in rows:
+        count, totals = numbers[row["stage__key"]]
+        totals[row["currency"]] = row["total"] or Decimal("0")
+        numbers[row["stage__key"]] = (count + row["n"], totals)
+    return numbers
 
 
 def opportunity_board(
@@ -139,47 +185,33 @@ def opportunity_board(
     user: User,
     filters: OpportunityFilters | None = None,
     stage_keys: list[str],
-    per_column: int = 50,
+    per_column: int = 20,
 ) -> dict[str, BoardColumnData]:
     """The deals of a pipeline board, grouped by stage key, in two queries whatever the size.
 
-    Counts and totals cover every matching deal; the card lists stop at ``per_column`` (a
+    Counts and totals cover every matching deal; the card rows stop at ``per_column`` (a
     window function ranks deals per stage by close date, portable to SQLite and PostgreSQL).
     """
-    # Cards need neither the process document nor stage guidance: skip those large columns.
-    base = (
-        opportunity_list(user=user, filters=filters)
-        .filter(stage__key__in=stage_keys)
-        .defer(
-            "stage__version__definition",
-            "stage__version__source_text",
-            "stage__suggested_actions",
-            "stage__buyer_goal",
-            "product__series",
+    numbers = board_numbers(user=user, filters=filters, stage_keys=stage_keys)
+    ranked = (
+        _board_rows(user=user, filters=filters, stage_keys=stage_keys)
+        .annotate(
+            board_rank=Window(
+                RowNumber(),
+                partition_by=[F("stage__key")],
+                order_by=[F("close_date").asc(), F("id").asc()],
+            )
         )
+        .filter(board_rank__lte=per_column)
+        .order_by(*BOARD_ORDER)
+        .values(*BOARD_CARD_FIELDS)
     )
-    numbers: dict[str, tuple[int, dict[str, Decimal]]] = {k: (0, {}) for k in stage_keys}
-    for row in (
-        base.order_by()
-        .values("stage__key", "currency")
-        .annotate(n=Count("id"), total=Sum("amount"))
-    ):
-        count, totals = numbers[row["stage__key"]]
-        totals[row["currency"]] = row["total"] or Decimal("0")
-        numbers[row["stage__key"]] = (count + row["n"], totals)
-    ranked = base.annotate(
-        board_rank=Window(
-            RowNumber(),
-            partition_by=[F("stage__key")],
-            order_by=[F("close_date").asc(), F("id").asc()],
-        )
-    ).filter(board_rank__lte=per_column)
-    cards: dict[str, list[Opportunity]] = {k: [] for k in stage_keys}
-    for opp in ranked.order_by("close_date", "id"):
-        cards[opp.stage.key].append(opp)
+    cards: dict[str, list[dict[str, Any]]] = {k: [] for k in stage_keys}
+    for row in ranked:
+        cards[row["stage__key"]].append(row)
     return {
         key: BoardColumnData(
-            stage_key=key, count=numbers[key][0], totals=numbers[key][1], opportunities=cards[key]
+            stage_key=key, count=numbers[key][0], totals=numbers[key][1], rows=cards[key]
         )
         for key in stage_keys
     }
@@ -220,3 +252,34 @@ def account_activities(*, user: User, account_id: int, limit: int = 20) -> list[
         .prefetch_related("contacts")
         .order_by("-occurred_at", "-id")[:limit]
     )
+
+
+def opportunity_board_page(
+    *,
+    user: User,
+    filters: OpportunityFilters | None,
+    stage_key: str,
+    offset: int,
+    limit: int,
+) -> tuple[list[dict[str, Any]], bool]:
+    """One more page of a board column (same order as :func:`opportunity_board`) and whether
+    deals remain after it; one query (``limit + 1`` rows tell whether there are more)."""
+    rows = list(
+        _board_rows(user=user, filters=filters, stage_keys=[stage_key])
+        .order_by(*BOARD_ORDER)
+        .values(*BOARD_CARD_FIELDS)[offset : offset + limit + 1]
+    )
+    return rows[:limit], len(rows) > limit
+
+
+def opportunity_board_card(*, user: User, opportunity_id: int) -> dict[str, Any]:
+    """One deal as a board card row (after a move re-renders its card); NotFound if hidden."""
+    row = (
+        opportunity_list(user=user, filters=OpportunityFilters(status="all"))
+        .filter(pk=opportunity_id)
+        .values(*BOARD_CARD_FIELDS)
+        .first()
+    )
+    if row is None:
+        raise NotFound(f"opportunity {opportunity_id} not found")
+    return row

@@ -50,7 +50,7 @@ def test_board_columns_show_count_total_and_card_details(org, processes, client_
     assert "$2,234" in html  # column total
     assert "$1,234" in html  # card amount
     assert "overdue" in html  # text, not only colour
-    assert "Move Late one to stage" in html  # labelled keyboard menu
+    assert 'aria-label="Move Late one"' in html  # labelled keyboard path to the move dialog
     assert 'aria-live="polite"' in html
 
 
@@ -63,7 +63,7 @@ def test_board_limits_cards_per_column_and_links_to_the_rest(
     html = client_for(org.rep_a1).get(BOARD).content.decode()
     assert html.count('class="deal-card') == 3
     assert 'data-count="5"' in html
-    assert "2 more in the table" in html
+    assert "Show more (2 not shown)" in html
     assert "Bulk 0<" in html
     assert "Bulk 4<" not in html
 
