@@ -23,6 +23,7 @@ import polars as pl
 
 from milepost.engine.criteria import plain_rule, utc
 from milepost.engine.process_schema import SIGNALS, ProcessDef, StageDef
+from milepost.engine.stage_time import days_in_stage_expr
 
 DEAL_FACTS_SCHEMA: dict[str, Any] = {
     "opportunity_id": pl.Int64,
@@ -194,7 +195,7 @@ def compute_signals(
     max_days = pl.col("stage_key").replace_strict(
         dict(settings.max_days), default=None, return_dtype=pl.Int64
     )
-    in_stage = _days(now - pl.col("stage_entered_at"))
+    in_stage = days_in_stage_expr(pl.col("stage_entered_at"), now)
     # A deal first priced at 0 has no percentage change: any amount since is a change.
     from_zero = pl.col("original_amount") == 0
     change_pct = (
