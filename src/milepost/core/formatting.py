@@ -132,16 +132,27 @@ def date_long(value: date | datetime | None) -> str:
     return babel_dates.format_date(_as_date(value), _date_format("long"), current_locale())
 
 
-def datetime_short(value: datetime | None) -> str:
-    """A moment, in the current time zone: ``Oct 16, 2026, 3:04 PM`` in English."""
-    if value is None or value == "":
-        return EMPTY
+def _datetime(value: datetime, kind: str) -> str:
     local = timezone.localtime(value) if timezone.is_aware(value) else value
     locale = current_locale()
-    glue = str(locale.datetime_formats["medium"])
-    day = babel_dates.format_date(local.date(), _date_format("short"), locale)
+    glue = str(locale.datetime_formats["medium" if kind == "short" else "long"])
+    day = babel_dates.format_date(local.date(), _date_format(kind), locale)
     clock = babel_dates.format_time(local.time(), "short", locale=locale)
     return glue.replace("{1}", day).replace("{0}", clock)
+
+
+def datetime_short(value: datetime | None) -> str:
+    """A moment in tables, in the current time zone: ``Oct 16, 2026, 3:04 PM`` in English."""
+    if value is None or value == "":
+        return EMPTY
+    return _datetime(value, "short")
+
+
+def datetime_long(value: datetime | None) -> str:
+    """A moment in a page's header: ``October 16, 2026, 3:04 PM`` in English."""
+    if value is None or value == "":
+        return EMPTY
+    return _datetime(value, "long")
 
 
 def relative(value: date | datetime | None, today: date | None = None) -> str:

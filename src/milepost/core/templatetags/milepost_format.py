@@ -55,5 +55,10 @@ def datetime_short(value: object) -> str:
 
 
 @register.filter(expects_localtime=False)
+def datetime_long(value: object) -> str:
+    return formatting.datetime_long(value)  # type: ignore[arg-type]
+
+
+@register.filter(expects_localtime=False)
 def relative(value: object) -> str:
     return formatting.relative(value)  # type: ignore[arg-type]

@@ -66,6 +66,7 @@ def test_datetimes_are_shown_in_the_current_time_zone(settings):
     settings.TIME_ZONE = "America/New_York"
     moment = datetime(2026, 10, 16, 2, 30, tzinfo=UTC)
     assert formatting.datetime_short(moment) == "Oct 15, 2026, 10:30\u202fPM"
+    assert formatting.datetime_long(moment) == "October 15, 2026, 10:30\u202fPM"
 
 
 @pytest.mark.parametrize(
