@@ -112,20 +112,22 @@ def _date_format(kind: str) -> str:
     return formats[kind]
 
 
-def _as_date(value: date | datetime) -> date:
+def _as_date(value: date | datetime | str) -> date:
+    if isinstance(value, str):  # an ISO date from a JSON detail (agendas store them so)
+        value = datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
     if isinstance(value, datetime):
         return timezone.localtime(value).date() if timezone.is_aware(value) else value.date()
     return value
 
 
-def date_short(value: date | datetime | None) -> str:
+def date_short(value: date | datetime | str | None) -> str:
     """The date in tables and lists (``Oct 16, 2026`` in English)."""
     if value is None or value == "":
         return EMPTY
     return babel_dates.format_date(_as_date(value), _date_format("short"), current_locale())
 
 
-def date_long(value: date | datetime | None) -> str:
+def date_long(value: date | datetime | str | None) -> str:
     """The date in a page's header or a sentence (``October 16, 2026`` in English)."""
     if value is None or value == "":
         return EMPTY

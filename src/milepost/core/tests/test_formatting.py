@@ -54,6 +54,7 @@ def test_dates_have_one_format_per_context():
     assert formatting.date_short(d) == "Oct 16, 2026"
     assert formatting.date_long(d) == "October 16, 2026"
     assert formatting.date_short(None) == "—"
+    assert formatting.date_short("2026-10-16") == "Oct 16, 2026"  # ISO text from JSON details
 
 
 def test_date_format_is_a_setting(settings):
