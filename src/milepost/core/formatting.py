@@ -91,6 +91,12 @@ def percent(points: object, digits: int = 0) -> str:
     return pattern.apply(value / 100, locale)
 
 
+def share(fraction: object, digits: int = 0) -> str:
+    """``46%`` for 0.46: a share computed as a fraction (rates, coverage)."""
+    value = _decimal(fraction)
+    return EMPTY if value is None else percent(value * 100, digits)
+
+
 @lru_cache(maxsize=64)
 def _percent_pattern(locale: Locale, digits: int) -> babel_numbers.NumberPattern:
     pattern = copy.copy(locale.percent_formats[None])

@@ -22,6 +22,7 @@ from django.http import (
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 from django_tables2 import RequestConfig
 
@@ -215,5 +216,8 @@ def opportunity_move(request: HttpRequest, opportunity_id: int) -> HttpResponse:
             "pipeline/partials/card.html",
             {"card": presentation.card_for(opp, stages), "next_url": back},
         )
-    messages.success(request, f"Moved “{opp.name}” to {opp.stage.label}.")
+    messages.success(
+        request,
+        gettext("Moved “%(deal)s” to %(stage)s.") % {"deal": opp.name, "stage": opp.stage.label},
+    )
     return HttpResponseRedirect(back)

@@ -4,6 +4,7 @@ Built in to every template (``TEMPLATES[...]["OPTIONS"]["builtins"]``), so pages
 without ``{% load %}``::
 
     {{ opp.amount|money:opp.currency }}   {{ opp.probability|percent }}
+    {{ rate|share }} (a fraction: 0.46 -> 46%)
     {{ opp.close_date|date_short }}       {{ session.held_on|date_long }}
     {{ action.due_date|relative }}         {{ count|number }}
 
@@ -32,6 +33,11 @@ def money_totals(totals: dict[str, object]) -> str:
 @register.filter
 def percent(points: object, digits: int = 0) -> str:
     return formatting.percent(points, int(digits))
+
+
+@register.filter
+def share(fraction: object, digits: int = 0) -> str:
+    return formatting.share(fraction, int(digits))
 
 
 @register.filter

@@ -49,6 +49,11 @@ def test_percent_takes_points(language, points, digits, shown):
         assert formatting.percent(points, digits) == shown
 
 
+def test_share_takes_a_fraction():
+    assert formatting.share(0.46) == "46%"
+    assert formatting.share(None) == "—"
+
+
 def test_dates_have_one_format_per_context():
     d = date(2026, 10, 16)
     assert formatting.date_short(d) == "Oct 16, 2026"
