@@ -70,6 +70,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -82,10 +83,13 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
 ]
 
-if PRODUCTION:
-    # Serve collected, compressed static files from the app server (``milepost collectstatic``).
-    # In development ``runserver`` serves them from the apps' static folders.
-    MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
+# WhiteNoise serves static files in every environment, so a server with DEBUG off (production,
+# the demo) needs no web server in front for them. In production it serves what
+# ``milepost collectstatic`` collected (compressed, with hashed names); elsewhere it finds them in
+# the static folders as requested, so neither the demo nor the tests need collectstatic.
+MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
+WHITENOISE_USE_FINDERS = not PRODUCTION
+WHITENOISE_AUTOREFRESH = not PRODUCTION
 
 ROOT_URLCONF = "milepost.urls"
 WSGI_APPLICATION = "milepost.wsgi.application"
@@ -101,6 +105,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
+            # The formatting filters (money, percent, date_short, ...) in every template.
+            "builtins": ["milepost.core.templatetags.milepost_format"],
         },
     },
 ]
@@ -150,6 +156,10 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en-us"
+# English is the only language shipped; user-facing strings are marked for translation so
+# ``milepost makemessages -l <code>`` collects them into ``locale/`` (see locale/README.md).
+LANGUAGES = [("en", "English")]
+LOCALE_PATHS = [PACKAGE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -227,6 +237,9 @@ LOGGING = {
 # Milepost's own knobs.
 MILEPOST_DEFAULT_CURRENCY = os.environ.get("MILEPOST_DEFAULT_CURRENCY", "USD")
 MILEPOST_API_PAGE_SIZE_MAX = 500
+# Dates on pages (CLDR widths or Babel patterns, see core/formatting.py and docs/ui.md): "short"
+# in tables and lists ("Oct 16, 2026"), "long" in page headers and sentences ("October 16, 2026").
+MILEPOST_DATE_FORMAT = {"short": "medium", "long": "long"}
 
 # Inspection reads its queries on this many database connections at once (outside a
 # transaction; on PostgreSQL each a native Arrow connection on one exported snapshot). 1 = one

@@ -50,3 +50,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]
+
+handler403 = "milepost.web.errors.permission_denied"
+handler404 = "milepost.web.errors.page_not_found"
+handler500 = "milepost.web.errors.server_error"

@@ -24,6 +24,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 from django_tables2 import RequestConfig
 
@@ -327,7 +328,10 @@ def opportunity_move(request: HttpRequest, opportunity_id: int) -> HttpResponse:
         card = presentation.board_card_for(user=request.user, opportunity_id=opp.pk)
         attach_control(user=request.user, cards=[card])
         return render(request, "pipeline/partials/card.html", {"card": card})
-    messages.success(request, f"Moved “{opp.name}” to {opp.stage.label}.")
+    messages.success(
+        request,
+        gettext("Moved “%(deal)s” to %(stage)s.") % {"deal": opp.name, "stage": opp.stage.label},
+    )
     return HttpResponseRedirect(back)
 
 

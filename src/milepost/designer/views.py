@@ -21,6 +21,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from milepost.core.errors import InvalidChange, NotFound, VersionConflict
@@ -105,7 +106,10 @@ def designer_home(request: HttpRequest) -> HttpResponse:
 @require_POST
 def draft_new(request: HttpRequest, key: str) -> HttpResponse:
     draft = services.draft_start(user=request.user, process_key=key)
-    messages.success(request, f"Draft started from version {draft.based_on.number}.")
+    messages.success(
+        request,
+        gettext("Draft started from version %(n)d.") % {"n": draft.based_on.number},
+    )
     return HttpResponseRedirect(_draft_url(draft.pk))
 
 
@@ -122,7 +126,10 @@ def draft_new_process(request: HttpRequest) -> HttpResponse:
     except InvalidChange as exc:
         messages.error(request, f"{exc.field}: {exc}")
         return HttpResponseRedirect(reverse("process:designer"))
-    messages.success(request, f"Draft of the new process {draft.document['name']!r} started.")
+    messages.success(
+        request,
+        gettext("Draft of the new process “%(name)s” started.") % {"name": draft.document["name"]},
+    )
     return HttpResponseRedirect(_draft_url(draft.pk))
 
 
@@ -516,7 +523,7 @@ def draft_yaml(request: HttpRequest, draft_id: int) -> HttpResponse:
             except InvalidChange as exc:
                 error, status = str(exc), 422
             else:
-                messages.success(request, "Draft saved from YAML.")
+                messages.success(request, gettext("Draft saved from YAML."))
                 return HttpResponseRedirect(reverse("process:draft_yaml", args=[draft_id]))
         else:
             error, status = first_error(form)[1], 422
@@ -595,8 +602,14 @@ def draft_publish_view(request: HttpRequest, draft_id: int) -> HttpResponse:
             except ProcessInvalid as exc:
                 error, status = str(exc), 422
             else:
-                moved = f"; {result.moved} open deal{'s' if result.moved != 1 else ''} moved"
-                messages.success(request, f"Published as version {result.version.number}{moved}.")
+                text = ngettext(
+                    "Published as version %(n)d; %(moved)d open deal moved.",
+                    "Published as version %(n)d; %(moved)d open deals moved.",
+                    result.moved,
+                )
+                messages.success(
+                    request, text % {"n": result.version.number, "moved": result.moved}
+                )
                 return HttpResponseRedirect(
                     reverse(
                         "process:version", args=[result.version.process.key, result.version.number]
@@ -628,5 +641,5 @@ def draft_discard_view(request: HttpRequest, draft_id: int) -> HttpResponse:
     except InvalidChange as exc:
         messages.error(request, str(exc))
         return HttpResponseRedirect(_draft_url(draft_id))
-    messages.success(request, "Draft discarded.")
+    messages.success(request, gettext("Draft discarded."))
     return HttpResponseRedirect(reverse("process:designer"))

@@ -23,6 +23,7 @@ import polars as pl
 
 from milepost.engine.criteria import plain_rule, utc
 from milepost.engine.process_schema import SIGNALS, ProcessDef, StageDef
+from milepost.engine.stage_time import days_in_stage_expr
 
 DEAL_FACTS_SCHEMA: dict[str, Any] = {
     "opportunity_id": pl.Int64,
@@ -139,6 +140,18 @@ def _days(expr: pl.Expr) -> pl.Expr:
     return expr.dt.total_days()
 
 
+def _count(n: pl.Expr, one: str, many: str) -> pl.Expr:
+    """``1 day`` / ``3 days``: a count with its noun in the right number (English; the engine
+    knows no language, see docs/ui.md)."""
+    noun = pl.when(n == 1).then(pl.lit(" " + one)).otherwise(pl.lit(" " + many))
+    return pl.concat_str([n.cast(pl.String), noun])
+
+
+def _date_text(expr: pl.Expr) -> pl.Expr:
+    """A date in a reason as the pages' short date shows it in English (``Jun 14, 2026``)."""
+    return expr.dt.to_string("%b %-d, %Y")
+
+
 def _signal(
     name: str, fires: pl.Expr, reason: pl.Expr, weight: int
 ) -> tuple[str, pl.Expr, pl.Expr, int]:
@@ -194,7 +207,7 @@ def compute_signals(
     max_days = pl.col("stage_key").replace_strict(
         dict(settings.max_days), default=None, return_dtype=pl.Int64
     )
-    in_stage = _days(now - pl.col("stage_entered_at"))
+    in_stage = days_in_stage_expr(pl.col("stage_entered_at"), now)
     # A deal first priced at 0 has no percentage change: any amount since is a change.
     from_zero = pl.col("original_amount") == 0
     change_pct = (
@@ -217,14 +230,15 @@ def compute_signals(
     blank_step = pl.col("next_step").fill_null("").str.strip_chars() == ""
     overdue = pl.col("next_step_date") < pl.lit(today)
     quiet_since = pl.coalesce(pl.col("last_activity_at"), pl.col("created_at"))
+    quiet = _days(now - quiet_since)
     w = settings.weights
     signals = [
         _signal(
             "criteria_unmet",
             ~pl.col("under_control"),
             _format(
-                "{} exit criteria of earlier stages not met (first gap: {})",
-                pl.col("unmet_before"),
+                "{} of earlier stages not met (first gap: {})",
+                _count(pl.col("unmet_before"), "exit criterion", "exit criteria"),
                 pl.col("first_gap").replace_strict(
                     dict(settings.stage_label), default=pl.col("first_gap"), return_dtype=pl.String
                 ),
@@ -234,16 +248,16 @@ def compute_signals(
         _signal(
             "stalled_in_stage",
             in_stage > max_days,
-            _format("{} days in {} (max {})", in_stage, label, max_days),
+            _format("{} in {} (max {})", _count(in_stage, "day", "days"), label, max_days),
             w["stalled_in_stage"],
         ),
         _signal(
             "close_date_past",
             pl.col("close_date") < pl.lit(today),
             _format(
-                "close date {} is {} days past",
-                pl.col("close_date").dt.to_string("%Y-%m-%d"),
-                (pl.lit(today) - pl.col("close_date")).dt.total_days(),
+                "close date {} is {} past",
+                _date_text(pl.col("close_date")),
+                _count((pl.lit(today) - pl.col("close_date")).dt.total_days(), "day", "days"),
             ),
             w["close_date_past"],
         ),
@@ -251,9 +265,9 @@ def compute_signals(
             "close_date_pushed",
             pl.col("pushes") > settings.pushes_allowed,
             _format(
-                "close date pushed {} times, {} days in total",
-                pl.col("pushes"),
-                pl.col("pushed_days"),
+                "close date pushed {}, {} in total",
+                _count(pl.col("pushes"), "time", "times"),
+                _count(pl.col("pushed_days"), "day", "days"),
             ),
             w["close_date_pushed"],
         ),
@@ -276,13 +290,13 @@ def compute_signals(
         _signal(
             "stage_skipped",
             pl.col("skips") > 0,
-            _format("skipped over a stage {} time(s)", pl.col("skips")),
+            _format("skipped over a stage {}", _count(pl.col("skips"), "time", "times")),
             w["stage_skipped"],
         ),
         _signal(
             "went_backwards",
             pl.col("backs") > 0,
-            _format("moved back to an earlier stage {} time(s)", pl.col("backs")),
+            _format("moved back to an earlier stage {}", _count(pl.col("backs"), "time", "times")),
             w["went_backwards"],
         ),
         _signal(
@@ -290,11 +304,7 @@ def compute_signals(
             blank_step | overdue,
             pl.when(blank_step)
             .then(pl.lit("no next step recorded"))
-            .otherwise(
-                _format(
-                    "next step overdue since {}", pl.col("next_step_date").dt.to_string("%Y-%m-%d")
-                )
-            ),
+            .otherwise(_format("next step overdue since {}", _date_text(pl.col("next_step_date")))),
             w["no_next_step"],
         ),
         _signal(
@@ -306,8 +316,8 @@ def compute_signals(
             )
             & (pl.col("engaged_recent") <= 1),
             _format(
-                "{} contact(s) engaged in the last {} days",
-                pl.col("engaged_recent"),
+                "{} engaged in the last {} days",
+                _count(pl.col("engaged_recent"), "contact", "contacts"),
                 pl.lit(settings.engaged_within_days),
             ),
             w["single_threaded"],
@@ -327,8 +337,8 @@ def compute_signals(
             "no_recent_activity",
             _days(now - quiet_since) > settings.no_activity_days,
             pl.when(pl.col("last_activity_at").is_null())
-            .then(_format("no activity since created {} days ago", _days(now - quiet_since)))
-            .otherwise(_format("no activity in {} days", _days(now - quiet_since))),
+            .then(_format("no activity since created {} ago", _count(quiet, "day", "days")))
+            .otherwise(_format("no activity in {}", _count(quiet, "day", "days"))),
             w["no_recent_activity"],
         ),
     ]

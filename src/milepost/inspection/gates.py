@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.utils.translation import ngettext
+
 from milepost.core.errors import InvalidChange
 from milepost.engine.criteria import MET
 from milepost.inspection.deal import explain_criteria
@@ -106,8 +108,14 @@ def gate_enforce(
             )
         if result.policy == "warn" and len(justification) < MIN_JUSTIFICATION:
             raise GateBlocked(
-                f"{len(result.unmet)} exit criteria are not met ({listed}{more}); "
-                f"say why the deal moves anyway (at least {MIN_JUSTIFICATION} characters)",
+                ngettext(
+                    "%(n)d exit criterion is not met (%(listed)s); say why the deal moves "
+                    "anyway (at least %(min)d characters)",
+                    "%(n)d exit criteria are not met (%(listed)s); say why the deal moves "
+                    "anyway (at least %(min)d characters)",
+                    len(result.unmet),
+                )
+                % {"n": len(result.unmet), "listed": listed + more, "min": MIN_JUSTIFICATION},
                 result.unmet,
                 field="justification",
             )

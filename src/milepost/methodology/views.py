@@ -14,6 +14,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 
 from milepost.core.errors import InvalidChange, NotFound, VersionConflict
@@ -120,7 +121,7 @@ def element_save(request: HttpRequest, opportunity_id: int, pack: str, element: 
         if error:
             messages.error(request, error)
         else:
-            messages.success(request, "Saved.")
+            messages.success(request, gettext("Saved."))
         if request.POST.get("next") == "blue_sheet":  # a fixed target: no open redirect
             url = reverse("methodology:blue_sheet", args=[opportunity_id, pack])
             return HttpResponseRedirect(f"{url}#{anchor}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -19,13 +19,14 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
+from milepost.core import formatting
+from milepost.engine.stage_time import days_in_stage as engine_days_in_stage
 from milepost.pipeline import selectors
 from milepost.pipeline.models import Activity, Opportunity, OpportunityContact, StageTransition
 from milepost.process.models import ExitCriterion, Stage, StageKind
 from milepost.process.selectors import version_stages
 from milepost.team.models import User
 
-CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "CAD": "CA$", "AUD": "A$"}
 CARDS_PER_COLUMN = 20  # first page of each board column; "Show more" loads the next ones
 MAX_BOARD_OFFSET = 10_000  # deeper than anyone scrolls a column; the table is for that
 
@@ -34,32 +35,27 @@ MAX_BOARD_OFFSET = 10_000  # deeper than anyone scrolls a column; the table is f
 
 
 def format_money(amount: Decimal | int | float | None, currency: str = "USD") -> str:
-    """``$12,345`` (whole units; cents are noise on a pipeline page). Unknown codes prefix."""
-    if amount is None:
-        return "—"
-    whole = f"{Decimal(amount).quantize(Decimal('1')):,}"
-    symbol = CURRENCY_SYMBOLS.get(currency)
-    return f"{symbol}{whole}" if symbol else f"{currency} {whole}"
+    """``$12,345`` in the deal's currency (core.formatting.money; kept for the callers here)."""
+    return formatting.money(amount, currency)
 
 
 def format_date(d: date) -> str:
-    """``Nov 3, 2026``: short, unambiguous across locales."""
-    return f"{d:%b} {d.day}, {d.year}"
+    """The short (table) date, ``Nov 3, 2026`` in English (core.formatting.date_short)."""
+    return formatting.date_short(d)
 
 
 def format_totals(totals: dict[str, Decimal]) -> str:
-    if not totals:
-        return format_money(0)
-    return " + ".join(format_money(v, c) for c, v in sorted(totals.items()))
+    return formatting.money_totals(totals)
 
 
 def today() -> date:
     return timezone.localdate()
 
 
-def days_in_stage(opp: Opportunity, on: date | None = None) -> int:
-    """Whole days since the deal entered its current stage."""
-    return max(0, ((on or today()) - timezone.localdate(opp.stage_entered_at)).days)
+def days_in_stage(opp: Opportunity, at: datetime | None = None) -> int:
+    """Whole days since the deal entered its current stage: the engine's one definition, the
+    number the inspection signals and the 1:1 agenda show too."""
+    return engine_days_in_stage(opp.stage_entered_at, at or timezone.now())
 
 
 def is_overdue(opp: Opportunity, on: date | None = None) -> bool:
@@ -67,13 +63,13 @@ def is_overdue(opp: Opportunity, on: date | None = None) -> bool:
     return opp.stage.kind == StageKind.OPEN and opp.close_date < (on or today())
 
 
-def is_over_max(opp: Opportunity, on: date | None = None) -> bool:
+def is_over_max(opp: Opportunity, at: datetime | None = None) -> bool:
     """An open deal that stayed longer than its stage's ``max_days``."""
     max_days = opp.stage.max_days
     return (
         opp.stage.kind == StageKind.OPEN
         and max_days is not None
-        and days_in_stage(opp, on) > max_days
+        and days_in_stage(opp, at) > max_days
     )
 
 
@@ -146,13 +142,18 @@ def move_options(opp: Opportunity, stages: Iterable[Stage]) -> list[MoveOption]:
     return [MoveOption(s.key, s.label, s.key == preselect) for s in others]
 
 
-def card_for(opp: Opportunity, stages: Iterable[Stage], on: date | None = None) -> Card:
+def card_for(
+    opp: Opportunity,
+    stages: Iterable[Stage],
+    on: date | None = None,
+    at: datetime | None = None,
+) -> Card:
     return Card(
         opp=opp,
         amount=format_money(opp.amount, opp.currency),
-        days_in_stage=days_in_stage(opp, on),
+        days_in_stage=days_in_stage(opp, at),
         overdue=is_overdue(opp, on),
-        over_max=is_over_max(opp, on),
+        over_max=is_over_max(opp, at),
         options=move_options(opp, stages),
         close_iso=opp.close_date.isoformat(),
         close_display=format_date(opp.close_date),
@@ -491,7 +492,7 @@ def csv_rows(opportunities: Iterable[Opportunity]) -> Iterator[list[Any]]:
     """The filtered table as CSV rows (header first), as typed values: the writer
     (:func:`milepost.core.exports.csv_response`) neutralises formulas in every cell."""
     yield CSV_HEADER
-    on = today()
+    at = timezone.now()
     for o in opportunities:
         yield [
             o.pk,
@@ -503,7 +504,7 @@ def csv_rows(opportunities: Iterable[Opportunity]) -> Iterator[list[Any]]:
             o.amount,
             o.currency,
             o.close_date.isoformat(),
-            days_in_stage(o, on),
+            days_in_stage(o, at),
             o.probability,
             o.get_forecast_category_display(),
             o.next_step,

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from milepost.core.errors import InvalidChange, NotFound
@@ -39,5 +40,5 @@ def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
         token = api_token_revoke(user=request.user, token_id=token_id)
     except NotFound:
         raise Http404("token not found") from None
-    messages.success(request, f"Token “{token.name}” revoked.")
+    messages.success(request, gettext("Token “%(name)s” revoked.") % {"name": token.name})
     return redirect("team:tokens")

@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods
 
 from milepost.coaching.competencies.forms import ModelYamlForm
@@ -54,7 +55,7 @@ def model_page(request: HttpRequest) -> HttpResponse:
                 state = competency_model_state()
                 form = ModelYamlForm(initial={"version": state.version, "text": state.text})
             else:
-                messages.success(request, "Competency model saved.")
+                messages.success(request, gettext("Competency model saved."))
                 return HttpResponseRedirect(reverse("skills:model"))
         else:
             status, error = 422, "The text is required."

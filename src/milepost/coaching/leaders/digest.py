@@ -36,6 +36,7 @@ from milepost.coaching.models import (
     SessionStatus,
 )
 from milepost.coaching.sessions.selectors import action_item_scope, session_scope
+from milepost.core import formatting
 from milepost.engine.coaching_effect import week_start
 from milepost.evidence.models import EvidenceAction, EvidenceEvent
 from milepost.inspection.pipeline import inspect_pipeline
@@ -195,7 +196,7 @@ def digest_send(*, manager: User, week: date, site_url: str = "") -> bool:
         return False
     digest = digest_for(viewer=manager, manager=manager, week=start)
     context = {"digest": digest, "site_url": site_url.rstrip("/")}
-    subject = f"Coaching digest, week of {start:%d %b %Y}"
+    subject = f"Coaching digest, week of {formatting.date_short(start)}"
     text = render_to_string("coaching/digest_email.txt", context)
     html = render_to_string("coaching/digest_email.html", context)
     try:

@@ -23,6 +23,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 
 from milepost.coaching.agenda.services import session_create_from_draft, session_schedule_next
@@ -170,7 +171,7 @@ def cadence(request: HttpRequest, rep_id: int) -> HttpResponse:
         raise Http404
     if request.POST.get("clear"):
         svc.cadence_clear(user=user, rep_id=rep_id)
-        messages.success(request, "Cadence stopped.")
+        messages.success(request, gettext("Cadence stopped."))
         return HttpResponseRedirect(reverse("coaching:home"))
     form = f.CadenceForm(request.POST)
     if not form.is_valid():
@@ -194,7 +195,7 @@ def cadence(request: HttpRequest, rep_id: int) -> HttpResponse:
     except InvalidChange as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, "Cadence saved.")
+        messages.success(request, gettext("Cadence saved."))
     return HttpResponseRedirect(reverse("coaching:home"))
 
 
@@ -465,7 +466,7 @@ def action_status(request: HttpRequest, action_id: int) -> HttpResponse:
     except InvalidChange as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, "Action item updated.")
+        messages.success(request, gettext("Action item updated."))
     return HttpResponseRedirect(back)
 
 
@@ -570,5 +571,7 @@ def session_invite_mail(request: HttpRequest, session_id: int) -> HttpResponse:
     except InvalidChange as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, "Invitation sent." if sent else "Nothing was sent.")
+        messages.success(
+            request, gettext("Invitation sent.") if sent else gettext("Nothing was sent.")
+        )
     return HttpResponseRedirect(reverse("coaching:session", args=[session_id]))

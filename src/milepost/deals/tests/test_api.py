@@ -889,6 +889,6 @@ def test_docs_page_loads_with_local_assets_only(world):
     response = _client(world, "rep_a1", "session").get(f"{API}/docs")
     assert response.status_code == 200
     html = response.content.decode()
-    assert "/static/ninja/swagger-ui-bundle.js" in html
+    assert "/static/vendor/swagger-ui/swagger-ui-bundle.js" in html
     assert "cdn." not in html
     assert "https://" not in html

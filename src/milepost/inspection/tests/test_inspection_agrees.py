@@ -347,7 +347,7 @@ def test_signals_and_risk_for_one_deal(live: World) -> None:
         result = inspect_pipeline(user=org.rep_a1, as_of=AS_OF)
     _assert_production_reader(served)
     fired = dict(zip(result.signals["signal"], result.signals["reason"], strict=True))
-    assert fired["close_date_past"] == "close date 2026-03-28 is 3 days past"
+    assert fired["close_date_past"] == "close date Mar 28, 2026 is 3 days past"
     assert fired["no_next_step"] == "no next step recorded"
     assert fired["no_recent_activity"] == "no activity since created 120 days ago"
     assert fired["stalled_in_stage"].startswith("100 days in ")

@@ -14,6 +14,10 @@ VENDORED = [
     "vendor/htmx/htmx.min.js",
     "vendor/pico/pico.min.css",
     "vendor/sortable/Sortable.min.js",
+    "vendor/swagger-ui/swagger-ui-bundle.js",
+    "vendor/swagger-ui/swagger-ui.css",
+    "vendor/swagger-ui/LICENSE",
+    "milepost/api-docs.js",
     "milepost/milepost.css",
     "milepost/board.js",
 ]
