@@ -413,12 +413,7 @@ def draft_rebase(
     if prefer not in (None, "ours", "theirs"):
         raise InvalidChange("resolve conflicts with ours or theirs", field="prefer")
     with transaction.atomic():
-        draft = (
-            ProcessDraft.objects.select_for_update()
-            .select_related("based_on")
-            .filter(pk=draft_id)
-            .first()
-        )
+        draft = ProcessDraft.objects.select_for_update().filter(pk=draft_id).first()
         if draft is None:
             raise NotFound(f"draft {draft_id} not found")
         if draft.published_as_id is not None:

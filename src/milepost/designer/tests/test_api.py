@@ -105,7 +105,9 @@ def test_put_diff_and_publish_with_mapping(org, client_for, draft_id):
     )
     assert published.status_code == 202
     queued = published.json()
-    assert queued["status_url"] == f"{API}/process-drafts/{draft_id}/publish-jobs/{queued['job_id']}"
+    assert (
+        queued["status_url"] == f"{API}/process-drafts/{draft_id}/publish-jobs/{queued['job_id']}"
+    )
     # The test backend runs the job inside the request: it has ended.
     job = client.get(queued["status_url"]).json()
     assert job["status"] == "succeeded"
