@@ -22,7 +22,7 @@ from milepost.core.jobs import Progress, job_enqueue, job_get, job_run
 from milepost.core.models import JobProgress
 from milepost.designer.access import require_designer
 from milepost.designer.preview import publish_preview
-from milepost.designer.publish import draft_publish
+from milepost.designer.publish import draft_publish, publish_check
 from milepost.engine.process_schema import ProcessInvalid
 from milepost.inspection.pipeline import inspect_pipeline
 from milepost.process.models import ProcessDraft
@@ -90,6 +90,9 @@ def _publish(
         raise NotFound(f"draft {draft_id} not found")
     if draft.published_as is not None:  # the runner retried a job that had published
         return {"version": draft.published_as.number, "already_published": True}
+    # Refused before any work if the draft changed, went stale or needs another mapping since
+    # the job was queued (the publish checks again under the draft's lock).
+    publish_check(user=user, draft_id=draft_id, expected_version=expected_version, mapping=mapping)
     progress.report(0, None, "checking the deals' control before publishing")
     before = publish_preview(user=user, draft=draft, mapping=mapping)
     result = draft_publish(

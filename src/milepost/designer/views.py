@@ -656,7 +656,12 @@ def draft_publish_view(request: HttpRequest, draft_id: int) -> HttpResponse:
                         reverse("process:draft_publish_job", args=[draft.pk, job.pk])
                     )
     preview = None
-    if mapping is not None and not stale.get("stale") and not base_context["published"]:
+    if (
+        mapping is not None
+        and draft.process_id is not None  # a new process has no deals to preview
+        and not stale.get("stale")
+        and not base_context["published"]
+    ):
         preview = publish_preview(user=request.user, draft=draft, mapping=mapping)
     return render(
         request,

@@ -363,6 +363,28 @@ def test_conflicting_changes_are_shown_three_ways_and_resolved(org, processes, c
     assert bad.status_code == 422
 
 
+def test_a_queued_publish_refuses_a_draft_that_went_stale_meanwhile(org, processes):
+    first, second = _two_drafts(org)
+    second = _set_stage(org, second, "discover", probability=30)
+    job = JobProgress.objects.create(kind=PUBLISH, subject=publish_subject(second.pk))
+    first = _set_stage(org, first, "engage", label="Engage the buyer")
+    draft_publish(user=org.admin, draft_id=first.pk, expected_version=first.version)
+
+    with pytest.raises(StaleDraft):
+        publish_draft_task.call(
+            job_id=str(job.pk),
+            user_id=org.admin.pk,
+            draft_id=second.pk,
+            expected_version=second.version,
+            mapping={},
+        )
+
+    job.refresh_from_db()
+    assert job.status == "failed"
+    assert f"draft {second.pk} is stale" in job.error
+    assert ProcessVersion.objects.filter(process__key="new_business").count() == 2
+
+
 @pytest.mark.parametrize("role", NOT_DESIGNERS)
 def test_other_roles_cannot_reach_jobs_or_rebase(org, deals, client_for, role):
     draft = _easier_draft(org)
