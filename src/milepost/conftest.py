@@ -3,8 +3,21 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connections
 
 from milepost.testing.factories import Org, ensure_default_processes, make_org, remove_definitions
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """pytest-django's test databases, and the ``jobs`` connection closed before they go.
+
+    On PostgreSQL ``jobs`` is a second connection to the test database (a mirror of
+    ``default``) that Django's teardown does not close; left open, dropping the database fails.
+    """
+    yield
+    with django_db_blocker.unblock():
+        connections["jobs"].close()
 
 
 @pytest.fixture

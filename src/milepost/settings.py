@@ -50,6 +50,8 @@ INSTALLED_APPS = [
     "django_tables2",
     "ninja",
     "csp",
+    "django_tasks",
+    "django_tasks_db",
     "milepost.core",
     "milepost.team",
     "milepost.accounts",
@@ -132,7 +134,26 @@ def _database() -> dict:
     return config
 
 
+def _jobs_database(default: dict) -> dict:
+    """Where job progress is written: a connection of its own, outside any job's transaction.
+
+    A job that writes in one transaction (a publish) reports progress as it goes; on the same
+    connection nobody would see it before the commit. PostgreSQL: a second connection to the
+    same database (in tests a mirror of ``default``). SQLite: a small file of its own, since
+    the main file's write lock is held by the job (``milepost migrate --database jobs``).
+    """
+    if default["ENGINE"] != "django.db.backends.sqlite3":
+        return {**default, "TEST": {"MIRROR": "default"}}
+    return {**default, "NAME": str(Path(default["NAME"]).with_name("jobs.sqlite3"))}
+
+
 DATABASES = {"default": _database()}
+DATABASES["jobs"] = _jobs_database(DATABASES["default"])
+DATABASE_ROUTERS = ["milepost.core.jobs.JobsRouter"]
+
+# Background jobs (publishing a process version; later imports, digests, snapshots) run on
+# django-tasks' database backend: no extra service, a worker process (``milepost db_worker``).
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "team.User"

@@ -22,3 +22,8 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("TEST", {})["NAME"] = str(DATA_DIR / "test_milepost.sqlite3")
+    DATABASES["jobs"].setdefault("TEST", {})["NAME"] = str(DATA_DIR / "test_jobs.sqlite3")
+
+# Jobs run inside ``enqueue``, in the test's own transaction: deterministic, no worker to wait
+# for. ``core/tests/test_jobs.py`` runs the real database backend and its worker once.
+TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}

@@ -2,7 +2,7 @@ from django.apps import AppConfig
 
 
 class CoreConfig(AppConfig):
-    """Installed so the abstract models and templates here are found; it owns no tables."""
+    """Shared plumbing: abstract models, templates, and the one table of background jobs."""
 
     name = "milepost.core"
     label = "core"

@@ -8,7 +8,8 @@ change.
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Any, Literal
 
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
@@ -16,10 +17,13 @@ from ninja import Router, Schema, Status
 from ninja.errors import HttpError
 
 from milepost.core.errors import InvalidChange
+from milepost.core.jobs import JobAlreadyRunning
 from milepost.core.schemas import ConflictOut, ErrorOut, StrictInput, ValidationIssue
 from milepost.designer import selectors, services, validation
 from milepost.designer.access import require_designer
-from milepost.designer.publish import MappingRequired, draft_publish
+from milepost.designer.jobs import publish_enqueue, publish_job_get
+from milepost.designer.publish import MappingRequired, StaleDraft, publish_check
+from milepost.engine.process_merge import MISSING
 from milepost.engine.process_schema import ProcessInvalid
 from milepost.process.models import ProcessDraft
 
@@ -72,13 +76,6 @@ class DiffOut(Schema):
 class PublishIn(StrictInput):
     version: int
     mapping: dict[str, str] = {}
-
-
-class PublishOut(Schema):
-    version: int
-    previous_version: int | None
-    moved: int
-    moves: list[dict[str, Any]]
 
 
 class InvalidDraftOut(Schema):
@@ -217,17 +214,58 @@ def diff_draft(request: HttpRequest, draft_id: int) -> dict[str, Any]:
     }
 
 
+class PublishQueuedOut(Schema):
+    job_id: str
+    status: str
+    status_url: str
+
+
+class JobOut(Schema):
+    id: str
+    kind: str
+    status: str
+    done: int
+    total: int | None
+    message: str
+    result: dict[str, Any] | None
+    error: str
+    created_at: datetime
+    finished_at: datetime | None
+
+
+class StaleOut(Schema):
+    detail: str
+    field: str
+    based_on: int | None
+    live_version: int | None
+
+
+PUBLISH_ERRORS = {403: ErrorOut, 404: ErrorOut, 409: StaleOut | ConflictOut, 422: InvalidDraftOut}
+
+
+def _job_url(draft_id: int, job_id: Any) -> str:
+    return f"/api/v1/process-drafts/{draft_id}/publish-jobs/{job_id}"
+
+
 @router.post(
     "/process-drafts/{draft_id}/publish",
-    response={200: PublishOut, **DRAFT_ERRORS},
+    response={202: PublishQueuedOut, **PUBLISH_ERRORS},
     operation_id=_operation_id("publish_draft"),
 )
 def publish_draft(request: HttpRequest, draft_id: int, payload: PublishIn) -> Any:
-    """Publish: store the new version and move open deals (``mapping``: old key -> new key)."""
+    """Queue the publish (``mapping``: old key -> new key); poll ``status_url`` for its end.
+
+    Everything that would refuse the publish is answered now: 422 for problems or a missing
+    mapping, 409 for a stale draft (rebase it first), a changed draft, or a publish of this
+    draft already queued or running. The job moves the open deals in one transaction.
+    """
     user = _designer(request)
     draft = selectors.draft_get(user=user, draft_id=draft_id)
     try:
-        result = draft_publish(
+        publish_check(
+            user=user, draft_id=draft_id, expected_version=payload.version, mapping=payload.mapping
+        )
+        job = publish_enqueue(
             user=user, draft_id=draft_id, expected_version=payload.version, mapping=payload.mapping
         )
     except ProcessInvalid as exc:
@@ -248,13 +286,110 @@ def publish_draft(request: HttpRequest, draft_id: int, payload: PublishIn) -> An
                 "mapping_needed": [vars(s) for s in exc.stages],
             },
         )
+    except StaleDraft as exc:
+        return Status(
+            409,
+            {
+                "detail": str(exc),
+                "field": "based_on",
+                "based_on": exc.based_on,
+                "live_version": exc.live,
+            },
+        )
+    except JobAlreadyRunning as exc:
+        return Status(
+            409, {"detail": str(exc), "field": "draft", "based_on": None, "live_version": None}
+        )
     except InvalidChange as exc:
         return Status(422, {"detail": str(exc), "field": exc.field})
+    return Status(
+        202,
+        {"job_id": str(job.pk), "status": job.status, "status_url": _job_url(draft_id, job.pk)},
+    )
+
+
+@router.get(
+    "/process-drafts/{draft_id}/publish-jobs/{job_id}",
+    response={200: JobOut, 403: ErrorOut, 404: ErrorOut},
+    operation_id=_operation_id("publish_job"),
+)
+def publish_job(request: HttpRequest, draft_id: int, job_id: str) -> Any:
+    """A publish job of the draft: queued, running (``done`` of ``total``), succeeded with its
+    ``result`` (version, deals moved, under control before and after) or failed (``error``)."""
+    job = publish_job_get(user=_designer(request), draft_id=draft_id, job_id=job_id)
     return {
-        "version": result.version.number,
-        "previous_version": result.previous.number if result.previous else None,
-        "moved": result.moved,
-        "moves": [
-            {"from": old, "to": new, "deals": n} for (old, new), n in sorted(result.moves.items())
-        ],
+        "id": str(job.pk),
+        "kind": job.kind,
+        "status": job.status,
+        "done": job.done,
+        "total": job.total,
+        "message": job.message,
+        "result": job.result,
+        "error": job.error,
+        "created_at": job.created_at,
+        "finished_at": job.finished_at,
     }
+
+
+class RebaseIn(StrictInput):
+    version: int
+    prefer: Literal["ours", "theirs"] | None = None
+
+
+class ConflictItemOut(Schema):
+    where: str
+    path: list[str]
+    base: Any
+    ours: Any
+    theirs: Any
+
+
+class RebaseConflictOut(Schema):
+    detail: str
+    field: str
+    conflicts: list[ConflictItemOut]
+
+
+@router.post(
+    "/process-drafts/{draft_id}/rebase",
+    response={
+        200: DraftOut,
+        403: ErrorOut,
+        404: ErrorOut,
+        409: RebaseConflictOut | ConflictOut,
+        422: ErrorOut,
+    },
+    operation_id=_operation_id("rebase_draft"),
+)
+def rebase_draft(request: HttpRequest, draft_id: int, payload: RebaseIn) -> Any:
+    """Re-apply a stale draft's changes onto the live version (three-way merge). Conflicts
+    answer 409 with base / draft (ours) / live (theirs) per place, unless ``prefer`` settles
+    them."""
+    user = _designer(request)
+    try:
+        services.draft_rebase(
+            user=user, draft_id=draft_id, expected_version=payload.version, prefer=payload.prefer
+        )
+    except services.RebaseConflicts as exc:
+        return Status(
+            409,
+            {
+                "detail": str(exc),
+                "field": exc.field,
+                "conflicts": [
+                    {
+                        "where": c.where,
+                        "path": list(c.path),
+                        "base": _absent(c.base),
+                        "ours": _absent(c.ours),
+                        "theirs": _absent(c.theirs),
+                    }
+                    for c in exc.conflicts
+                ],
+            },
+        )
+    return _draft_out(selectors.draft_get(user=user, draft_id=draft_id))
+
+
+def _absent(value: Any) -> Any:
+    return None if value is MISSING else value

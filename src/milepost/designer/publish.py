@@ -19,12 +19,19 @@ untouched. Time in stage, decided here:
   The forecast category becomes the new stage's default.
 
 Probability follows the stage default unless a person overrode it (as for every move). All of
-it runs in one transaction with the version store: if anything fails, nothing is written.
+it runs in one transaction with the version store: if anything fails, nothing is written. The
+deals move in chunks, each reported to ``progress`` (the background job shows "moving deals:
+400 of 1,346"); the chunks are still one transaction.
+
+A draft started from an older version than the live one is *stale* (:class:`StaleDraft`):
+publishing it would silently undo what was published since, so it is refused until the draft
+is rebased (:func:`milepost.designer.services.draft_rebase`).
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -56,6 +63,35 @@ _MOVED_FIELDS = [
     "updated_at",
     "version",
 ]
+
+
+# Deals moved (and progress reported) per chunk; one transaction for all of them.
+CHUNK = 200
+ProgressFn = Callable[[int, int, str], None]
+
+
+class StaleDraft(InvalidChange):
+    """The draft was started from an older version than the live one (``based_on`` → ``live``)."""
+
+    def __init__(self, draft: ProcessDraft, live: ProcessVersion):
+        self.draft_id = draft.pk
+        self.based_on = draft.based_on.number if draft.based_on else None
+        self.live = live.number
+        based = f"version {self.based_on}" if self.based_on else "a version since deleted"
+        super().__init__(
+            f"draft {draft.pk} is stale: it was started from {based} and version {live.number} "
+            "has been published since; rebase it onto the live version before publishing",
+            field="based_on",
+        )
+
+
+def check_not_stale(draft: ProcessDraft) -> None:
+    """Raise :class:`StaleDraft` when a newer version than the draft's base is live."""
+    if draft.process_id is None:
+        return
+    live = ProcessVersion.objects.filter(process_id=draft.process_id, is_current=True).first()
+    if live is not None and draft.based_on_id != live.pk:
+        raise StaleDraft(draft, live)
 
 
 class MappingRequired(InvalidChange):
@@ -97,6 +133,48 @@ def _check_mapping(
     return clean
 
 
+def _checked(
+    draft: ProcessDraft, expected_version: int, mapping: dict[str, str] | None
+) -> tuple[ProcessDef, dict[str, str]]:
+    """Everything that refuses a publish before anything is written: the new definition and
+    the cleaned mapping."""
+    if draft.version != expected_version:
+        raise VersionConflict(draft.version, what="draft")
+    if draft.published_as_id is not None:
+        raise InvalidChange("this draft was already published", field="draft")
+    check_not_stale(draft)
+    new = draft_definition(draft.document)
+    if draft.process is None and SalesProcess.objects.filter(key=new.key).exists():
+        raise InvalidChange(
+            f"a process with key {new.key!r} exists already; a new process needs its own key",
+            field="key",
+        )
+    if draft.process is not None and new.key != draft.process.key:
+        raise InvalidChange(
+            f"the process key is {draft.process.key!r}; a draft cannot change it",
+            field="key",
+        )
+    clean = _check_mapping(
+        stages_needing_mapping(process_id=draft.process_id, new=new), mapping or {}, new
+    )
+    return new, clean
+
+
+def publish_check(
+    *, user: User, draft_id: int, expected_version: int, mapping: dict[str, str] | None = None
+) -> ProcessDef:
+    """Refuse at once what the publish job would refuse (same errors), writing nothing.
+
+    The page and the API call it before queueing the job, so a stale draft or a missing
+    mapping is answered in the request; the job checks again under the draft's lock.
+    """
+    require_designer(user)
+    draft = ProcessDraft.objects.select_related("process").filter(pk=draft_id).first()
+    if draft is None:
+        raise NotFound(f"draft {draft_id} not found")
+    return _checked(draft, expected_version, mapping)[0]
+
+
 def draft_publish(
     *,
     user: User,
@@ -104,40 +182,25 @@ def draft_publish(
     expected_version: int,
     mapping: dict[str, str] | None = None,
     at: datetime | None = None,
+    progress: ProgressFn | None = None,
 ) -> PublishResult:
     """Validate the draft, store it as the live version and move the open deals onto it.
 
     Raises ``ProcessInvalid`` (the CLI's validator), :class:`MappingRequired`,
-    ``InvalidChange``, ``VersionConflict`` (the draft changed since it was read) or
-    ``NotFound``; in every such case nothing is written.
+    :class:`StaleDraft`, ``InvalidChange``, ``VersionConflict`` (the draft changed since it was
+    read) or ``NotFound``; in every such case nothing is written. ``progress(done, total,
+    what)`` is called after each chunk of deals moved.
     """
     require_designer(user)
     with transaction.atomic():
         draft = ProcessDraft.objects.select_for_update().filter(pk=draft_id).first()
         if draft is None:
             raise NotFound(f"draft {draft_id} not found")
-        if draft.version != expected_version:
-            raise VersionConflict(draft.version, what="draft")
-        if draft.published_as_id is not None:
-            raise InvalidChange("this draft was already published", field="draft")
-        new = draft_definition(draft.document)
-        if draft.process is None and SalesProcess.objects.filter(key=new.key).exists():
-            raise InvalidChange(
-                f"a process with key {new.key!r} exists already; a new process needs its own key",
-                field="key",
-            )
-        if draft.process is not None and new.key != draft.process.key:
-            raise InvalidChange(
-                f"the process key is {draft.process.key!r}; a draft cannot change it",
-                field="key",
-            )
+        new, clean = _checked(draft, expected_version, mapping)
         previous = (
             ProcessVersion.objects.filter(process_id=draft.process_id, is_current=True).first()
             if draft.process_id
             else None
-        )
-        clean = _check_mapping(
-            stages_needing_mapping(process_id=draft.process_id, new=new), mapping or {}, new
         )
         stored = process_store(
             definition=new,
@@ -152,6 +215,7 @@ def draft_publish(
             version=stored.version,
             mapping=clean,
             at=at or timezone.now(),
+            progress=progress,
         )
         ProcessDraft.objects.filter(pk=draft.pk).update(
             published_as=stored.version, version=draft.version + 1
@@ -167,6 +231,7 @@ def _move_open_deals(
     version: ProcessVersion,
     mapping: dict[str, str],
     at: datetime,
+    progress: ProgressFn | None = None,
 ) -> dict[tuple[str, str], int]:
     targets = {s.key: s for s in Stage.objects.filter(version=version)}
     deals = list(
@@ -179,32 +244,49 @@ def _move_open_deals(
         .select_related("stage", "stage__version")
         .order_by("pk")
     )
-    transitions: list[StageTransition] = []
     moves: Counter[tuple[str, str]] = Counter()
-    for opp in deals:
-        old_stage = opp.stage
-        new_key = mapping.get(old_stage.key, old_stage.key)
-        target = targets[new_key]
-        carries_on = new_key == old_stage.key
-        entered, category = opp.stage_entered_at, opp.forecast_category
-        note = f"process change v{old_stage.version.number} -> v{version.number}"
-        transition = stage_change(
-            opportunity=opp,
-            target=target,
-            at=at,
-            moved_by=user,
-            source=TransitionSource.PROCESS_CHANGE,
-            note=note,
-        )
-        if carries_on:
-            opp.stage_entered_at = entered
-            transition.seconds_in_from_stage = None
-            if category != old_stage.default_forecast_category:
-                opp.forecast_category = category
-        opp.updated_at = at
-        opp.version += 1
-        transitions.append(transition)
-        moves[(old_stage.key, new_key)] += 1
-    Opportunity.objects.bulk_update(deals, _MOVED_FIELDS, batch_size=500)
-    StageTransition.objects.bulk_create(transitions, batch_size=500)
+    if progress:
+        progress(0, len(deals), "moving deals")
+    for start in range(0, len(deals), CHUNK):
+        chunk = deals[start : start + CHUNK]
+        transitions = [_move(opp, targets, mapping, user, version, at, moves) for opp in chunk]
+        Opportunity.objects.bulk_update(chunk, _MOVED_FIELDS, batch_size=500)
+        StageTransition.objects.bulk_create(transitions, batch_size=500)
+        if progress:
+            progress(start + len(chunk), len(deals), "moving deals")
     return dict(moves)
+
+
+def _move(
+    opp: Opportunity,
+    targets: dict[str, Stage],
+    mapping: dict[str, str],
+    user: User,
+    version: ProcessVersion,
+    at: datetime,
+    moves: Counter[tuple[str, str]],
+) -> StageTransition:
+    """Put one deal on the new version's stage (in memory) and return its transition."""
+    old_stage = opp.stage
+    new_key = mapping.get(old_stage.key, old_stage.key)
+    target = targets[new_key]
+    carries_on = new_key == old_stage.key
+    entered, category = opp.stage_entered_at, opp.forecast_category
+    note = f"process change v{old_stage.version.number} -> v{version.number}"
+    transition = stage_change(
+        opportunity=opp,
+        target=target,
+        at=at,
+        moved_by=user,
+        source=TransitionSource.PROCESS_CHANGE,
+        note=note,
+    )
+    if carries_on:
+        opp.stage_entered_at = entered
+        transition.seconds_in_from_stage = None
+        if category != old_stage.default_forecast_category:
+            opp.forecast_category = category
+    opp.updated_at = at
+    opp.version += 1
+    moves[(old_stage.key, new_key)] += 1
+    return transition

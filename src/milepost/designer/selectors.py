@@ -10,6 +10,7 @@ from milepost.core.errors import NotFound
 from milepost.designer.access import require_designer
 from milepost.designer.validation import draft_definition
 from milepost.engine.process_diff import describe_changes, diff_processes
+from milepost.engine.process_merge import MergeResult, merge_processes
 from milepost.engine.process_schema import ProcessDef
 from milepost.pipeline.models import Opportunity
 from milepost.process.models import ProcessDraft, ProcessVersion, Stage, StageKind
@@ -88,3 +89,22 @@ def stages_needing_mapping(*, process_id: int | None, new: ProcessDef) -> list[S
     open_keys = {s.key for s in new.open_stages}
     held = open_deals_by_stage(process_id=process_id)
     return [stage for key, stage in held.items() if key not in open_keys]
+
+
+def draft_is_stale(draft: ProcessDraft) -> ProcessVersion | None:
+    """The live version when it is newer than the draft's base (the draft is stale), else None."""
+    live = live_version(draft)
+    if live is None or draft.based_on_id == live.pk:
+        return None
+    return live
+
+
+def draft_rebase_preview(draft: ProcessDraft) -> MergeResult | None:
+    """What rebasing a stale draft would give (its conflicts for the three-way view); None
+    when the draft is not stale."""
+    live = draft_is_stale(draft)
+    if live is None:
+        return None
+    base = draft.based_on.definition if draft.based_on else {}
+    ours = draft.document if isinstance(draft.document, dict) else {}
+    return merge_processes(base, ours, live.definition)

@@ -6,7 +6,8 @@ JSON and may be invalid while being worked on. Every edit takes the draft's
 :class:`VersionConflict` instead of silently overwriting), applies one change to the document
 and bumps the version. Edits do not validate the whole process: the pages show the
 validator's problems at their fields (:mod:`milepost.designer.validation`). Publishing, which
-moves open deals, is :mod:`milepost.designer.publish`.
+moves open deals, is :mod:`milepost.designer.publish`; a draft left behind by a newer
+published version is rebased onto it with :func:`draft_rebase`.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from milepost.designer.access import require_designer
 from milepost.designer.selectors import draft_get
 from milepost.designer.validation import draft_definition
 from milepost.engine import yaml_text
+from milepost.engine.process_merge import Conflict, merge_processes, resolve
 from milepost.process.models import ProcessDraft, SalesProcess
 from milepost.team.models import User
 
@@ -382,3 +384,56 @@ def draft_discard(*, user: User, draft_id: int) -> None:
     if draft.published_as_id is not None:
         raise InvalidChange("a published draft is kept", field="draft")
     draft.delete()
+
+
+class RebaseConflicts(InvalidChange):
+    """The draft and the live version changed the same things differently (``conflicts``)."""
+
+    def __init__(self, conflicts: list[Conflict]):
+        self.conflicts = conflicts
+        places = "; ".join(c.where for c in conflicts)
+        super().__init__(
+            f"the draft and the live version both changed: {places}; resolve each (keep the "
+            "draft's or take the live version's) to rebase",
+            field="document",
+        )
+
+
+def draft_rebase(
+    *, user: User, draft_id: int, expected_version: int, prefer: str | None = None
+) -> ProcessDraft:
+    """Re-apply the draft's changes onto the live version: a stale draft becomes current.
+
+    A three-way merge (:mod:`milepost.engine.process_merge`; base = the version the draft was
+    started from). Without ``prefer`` a conflict refuses the rebase (:class:`RebaseConflicts`,
+    nothing written); ``prefer`` = "ours" keeps the draft's value where both changed, "theirs"
+    takes the live version's. The merged draft may have problems, shown as for any draft.
+    """
+    require_designer(user)
+    if prefer not in (None, "ours", "theirs"):
+        raise InvalidChange("resolve conflicts with ours or theirs", field="prefer")
+    with transaction.atomic():
+        draft = ProcessDraft.objects.select_for_update().filter(pk=draft_id).first()
+        if draft is None:
+            raise NotFound(f"draft {draft_id} not found")
+        if draft.published_as_id is not None:
+            raise InvalidChange("this draft was published; start a new draft", field="draft")
+        if draft.version != expected_version:
+            raise VersionConflict(draft.version, what="draft")
+        live = draft.process.current_version() if draft.process else None
+        if live is None or draft.based_on_id == live.pk:
+            raise InvalidChange("the draft is based on the live version already", field="draft")
+        base = draft.based_on.definition if draft.based_on else {}
+        ours = draft.document if isinstance(draft.document, dict) else {}
+        if prefer is None:
+            merged = merge_processes(base, ours, live.definition)
+            if not merged.clean:
+                raise RebaseConflicts(merged.conflicts)
+            document = merged.document
+        else:
+            document = resolve(base, ours, live.definition, prefer=prefer)
+        ProcessDraft.objects.filter(pk=draft.pk).update(
+            document=_json_safe(document), based_on=live, version=F("version") + 1
+        )
+        draft.refresh_from_db()
+        return draft

@@ -28,6 +28,12 @@ urlpatterns = [
     path(criterion + "delete/", views.draft_criterion_delete, name="draft_criterion_delete"),
     path(draft + "yaml/", views.draft_yaml, name="draft_yaml"),
     path(draft + "publish/", views.draft_publish_view, name="draft_publish"),
+    path(
+        draft + "publish/jobs/<uuid:job_id>/",
+        views.draft_publish_job,
+        name="draft_publish_job",
+    ),
+    path(draft + "rebase/", views.draft_rebase_view, name="draft_rebase"),
     path(draft + "discard/", views.draft_discard_view, name="draft_discard"),
     path("<slug:key>/drafts/new/", views.draft_new, name="draft_new"),
 ]

@@ -21,15 +21,19 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from milepost.core.errors import InvalidChange, NotFound, VersionConflict
 from milepost.core.forms import first_error
 from milepost.core.htmx import is_partial
+from milepost.core.jobs import JobAlreadyRunning, active_job
 from milepost.designer import forms, selectors, services, validation
 from milepost.designer.access import can_design
-from milepost.designer.publish import MappingRequired, draft_publish
+from milepost.designer.jobs import PUBLISH, publish_enqueue, publish_job_get, publish_subject
+from milepost.designer.preview import publish_preview
+from milepost.designer.publish import StaleDraft, publish_check
+from milepost.engine.process_merge import MISSING
 from milepost.engine.process_schema import ProcessInvalid
 from milepost.process.models import ProcessDraft
 from milepost.process.selectors import pack_definitions, process_list
@@ -551,13 +555,59 @@ def draft_yaml(request: HttpRequest, draft_id: int) -> HttpResponse:
     )
 
 
+def _mapping_from(form: Any) -> dict[str, str]:
+    return {
+        name.removeprefix("map__"): value
+        for name, value in form.cleaned_data.items()
+        if name.startswith("map__") and value
+    }
+
+
+def _stale_context(draft: ProcessDraft) -> dict[str, Any]:
+    """For a stale draft: the live version and what a rebase would give (with conflicts)."""
+    merge = selectors.draft_rebase_preview(draft)
+    if merge is None:
+        return {"stale": False}
+    return {
+        "stale": True,
+        "conflicts": [
+            {
+                "where": c.where,
+                "base": _as_text(c.base),
+                "ours": _as_text(c.ours),
+                "theirs": _as_text(c.theirs),
+            }
+            for c in merge.conflicts
+        ],
+    }
+
+
+def _as_text(value: Any) -> str:
+    """A document fragment as YAML for the three-way view ("(absent)" when missing)."""
+    if value is MISSING:
+        return "(absent)"
+    return yaml.safe_dump(value, sort_keys=False, allow_unicode=True).removesuffix("...\n")
+
+
 @designer_view
 @require_http_methods(["GET", "POST"])
 def draft_publish_view(request: HttpRequest, draft_id: int) -> HttpResponse:
-    """The diff against the live version, the stage mapping for open deals, and publish."""
+    """The diff against the live version, the impact preview, the stage mapping, and publish.
+
+    A stale draft (a newer version was published since it started) shows the rebase instead:
+    automatic when nothing conflicts, else the conflicting places side by side (base, draft,
+    live). Publishing queues a background job and sends the admin to its progress page.
+    """
     draft = selectors.draft_get(user=request.user, draft_id=draft_id)
     live = selectors.live_version(draft)
     status, error = 200, ""
+    base_context = {
+        "nav": "process",
+        "draft": draft,
+        "live": live,
+        "published": draft.published_as_id is not None,
+        "running": active_job(kind=PUBLISH, subject=publish_subject(draft.pk)),
+    }
     try:
         changes = selectors.draft_diff(draft)
         definition = validation.draft_definition(draft.document)
@@ -566,71 +616,121 @@ def draft_publish_view(request: HttpRequest, draft_id: int) -> HttpResponse:
             request,
             "process/designer/publish.html",
             {
-                "nav": "process",
-                "draft": draft,
-                "live": live,
+                **base_context,
                 "invalid": True,
                 "problems": validation.draft_targets(draft.document),
+                "stale": False,
             },
             status=422 if request.method == "POST" else 200,
         )
+    stale = {} if base_context["published"] else _stale_context(draft)
     needed = selectors.stages_needing_mapping(process_id=draft.process_id, new=definition)
     targets = [(s.key, f"{s.label} ({s.key})") for s in definition.open_stages]
     form = forms.mapping_form(needed, targets, request.POST if request.method == "POST" else None)
+    mapping: dict[str, str] | None = {} if not needed else None
     if request.method == "POST":
         version_form = forms.VersionForm(request.POST)
         if not version_form.is_valid() or not form.is_valid():
             error, status = "Choose a stage for every stage listed below.", 422
         else:
-            mapping = {
-                name.removeprefix("map__"): value
-                for name, value in form.cleaned_data.items()
-                if name.startswith("map__")
-            }
-            try:
-                result = draft_publish(
-                    user=request.user,
-                    draft_id=draft_id,
-                    expected_version=version_form.cleaned_data["version"],
-                    mapping=mapping,
-                )
-            except VersionConflict:
-                error, status = CONFLICT, 409
-                draft.refresh_from_db()
-            except (MappingRequired, InvalidChange) as exc:
-                error, status = str(exc), 422
-            except ProcessInvalid as exc:
-                error, status = str(exc), 422
-            else:
-                text = ngettext(
-                    "Published as version %(n)d; %(moved)d open deal moved.",
-                    "Published as version %(n)d; %(moved)d open deals moved.",
-                    result.moved,
-                )
-                messages.success(
-                    request, text % {"n": result.version.number, "moved": result.moved}
-                )
-                return HttpResponseRedirect(
-                    reverse(
-                        "process:version", args=[result.version.process.key, result.version.number]
+            mapping = _mapping_from(form)
+            if request.POST.get("action") != "preview":
+                try:
+                    publish_check(
+                        user=request.user,
+                        draft_id=draft_id,
+                        expected_version=version_form.cleaned_data["version"],
+                        mapping=mapping,
                     )
-                )
+                    job = publish_enqueue(
+                        user=request.user,
+                        draft_id=draft_id,
+                        expected_version=version_form.cleaned_data["version"],
+                        mapping=mapping,
+                    )
+                except VersionConflict:
+                    error, status = CONFLICT, 409
+                    draft.refresh_from_db()
+                except StaleDraft as exc:
+                    error, status = str(exc), 409
+                except JobAlreadyRunning as exc:
+                    error, status = str(exc), 409
+                    base_context["running"] = exc.job
+                except (InvalidChange, ProcessInvalid) as exc:
+                    error, status = str(exc), 422
+                else:
+                    return HttpResponseRedirect(
+                        reverse("process:draft_publish_job", args=[draft.pk, job.pk])
+                    )
+    preview = None
+    if (
+        mapping is not None
+        and draft.process_id is not None  # a new process has no deals to preview
+        and not stale.get("stale")
+        and not base_context["published"]
+    ):
+        preview = publish_preview(user=request.user, draft=draft, mapping=mapping)
     return render(
         request,
         "process/designer/publish.html",
         {
-            "nav": "process",
-            "draft": draft,
-            "live": live,
+            **base_context,
+            **stale,
             "invalid": False,
             "changes": changes,
             "needed": needed,
             "form": form,
             "error": error,
-            "published": draft.published_as_id is not None,
+            "preview": preview,
         },
         status=status,
     )
+
+
+@designer_view
+@require_GET
+def draft_publish_job(request: HttpRequest, draft_id: int, job_id: str) -> HttpResponse:
+    """A publish job's progress (polled by HTMX every second until it ends), then its result."""
+    draft = selectors.draft_get(user=request.user, draft_id=draft_id)
+    job = publish_job_get(user=request.user, draft_id=draft_id, job_id=job_id)
+    template = (
+        "process/designer/_publish_job.html"
+        if is_partial(request)
+        else "process/designer/publish_job.html"
+    )
+    return render(
+        request,
+        template,
+        {"nav": "process", "draft": draft, "job": job, "published": False},
+    )
+
+
+@designer_view
+@require_POST
+def draft_rebase_view(request: HttpRequest, draft_id: int) -> HttpResponse:
+    """Rebase a stale draft onto the live version (``prefer`` settles conflicts, if any)."""
+    form = forms.VersionForm(request.POST)
+    back = reverse("process:draft_publish", args=[draft_id])
+    selectors.draft_get(user=request.user, draft_id=draft_id)
+    if not form.is_valid():
+        messages.error(request, first_error(form)[1])
+        return HttpResponseRedirect(back)
+    try:
+        draft = services.draft_rebase(
+            user=request.user,
+            draft_id=draft_id,
+            expected_version=form.cleaned_data["version"],
+            prefer=request.POST.get("prefer") or None,
+        )
+    except VersionConflict:
+        messages.error(request, CONFLICT)
+    except InvalidChange as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request, f"Draft rebased onto version {draft.based_on.number}; review and publish."
+        )
+    return HttpResponseRedirect(back)
 
 
 @designer_view

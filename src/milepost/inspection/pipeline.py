@@ -560,9 +560,19 @@ def _is_everything(
     )
 
 
-def _read(scope: QuerySet[Opportunity], as_of: datetime, reads: Reads, *, everything: bool) -> Any:
+def _read(
+    scope: QuerySet[Opportunity],
+    as_of: datetime,
+    reads: Reads,
+    *,
+    everything: bool,
+    extra: dict[int, ProcessDef] | None = None,
+) -> Any:
     """Every frame the evaluation needs: the deals, their process definitions and criteria
     plans, the related aggregates and the evidence (None when there is no deal).
+
+    ``extra``: definitions not stored (a draft being previewed, under a made-up version id)
+    whose criteria the deals will also be evaluated against: their plans join the reads.
 
     The process versions in scope come first (one small query): they decide which aggregates
     the criteria need. Then every read is independent, and :class:`Reads` may run them in
@@ -574,7 +584,7 @@ def _read(scope: QuerySet[Opportunity], as_of: datetime, reads: Reads, *, everyt
     versions = sorted(set(in_use.values_list("version_id", flat=True)))
     if not versions:
         return None
-    processes = process_definitions(versions)
+    processes = {**process_definitions(versions), **(extra or {})}
     schema = opportunity_schema(AMOUNT_SCALE)
     element_scales = methodology_scales()
     plans: dict[int, CriteriaPlan] = {}

@@ -362,7 +362,8 @@ def test_import_command_prints_the_report(processes, dataset, capsys):
     assert "rows 6" in out
 
 
-def test_demo_command_loads_once_and_prints_logins(db, dataset, capsys):
+@pytest.mark.django_db(databases=["default", "jobs"])  # it migrates the job-progress database too
+def test_demo_command_loads_once_and_prints_logins(dataset, capsys):
     call_command("demo", "--data", str(dataset), "--url", "http://demo.test/")
     out = capsys.readouterr().out
     assert "http://demo.test/" in out

@@ -11,7 +11,7 @@ from milepost.process.models import ProcessDraft, ProcessVersion
 from milepost.testing.factories import make_opportunity
 from milepost.testing.probes import probed
 
-pytestmark = pytest.mark.django_db
+pytestmark = pytest.mark.django_db(databases=["default", "jobs"])
 API = "/api/v1"
 # test_only_admins_use_drafts tries these as every other role (and the admin uses them below).
 PROBED = probed(
@@ -103,13 +103,23 @@ def test_put_diff_and_publish_with_mapping(org, client_for, draft_id):
         f"{API}/process-drafts/{draft_id}/publish",
         {"version": 3, "mapping": {"engage": "connect"}},
     )
-    assert published.status_code == 200
-    assert published.json() == {
+    assert published.status_code == 202
+    queued = published.json()
+    assert (
+        queued["status_url"] == f"{API}/process-drafts/{draft_id}/publish-jobs/{queued['job_id']}"
+    )
+    # The test backend runs the job inside the request: it has ended.
+    job = client.get(queued["status_url"]).json()
+    assert job["status"] == "succeeded"
+    assert (job["done"], job["total"]) == (1, 1)
+    result = job["result"]
+    assert {k: result[k] for k in ("version", "previous_version", "moved", "moves")} == {
         "version": 2,
         "previous_version": 1,
         "moved": 1,
         "moves": [{"from": "engage", "to": "connect", "deals": 1}],
     }
+    assert (result["open_deals"], result["under_control_before"]) == (1, 1)
     moved = Opportunity.objects.select_related("stage__version").get(pk=deal.pk)
     assert (moved.stage.key, moved.stage.version.number) == ("connect", 2)
     again = _post(client, f"{API}/process-drafts/{draft_id}/publish", {"version": 4})

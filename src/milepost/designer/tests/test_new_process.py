@@ -11,7 +11,7 @@ from milepost.designer import services, validation
 from milepost.designer.publish import draft_publish
 from milepost.process.models import ProcessDraft, SalesProcess
 
-pytestmark = pytest.mark.django_db
+pytestmark = pytest.mark.django_db(databases=["default", "jobs"])
 
 
 def test_new_process_draft_is_valid_and_publishes_as_version_1(org, processes):

@@ -8,13 +8,14 @@ import re
 import pytest
 from django.urls import reverse
 
+from milepost.core.models import JobProgress
 from milepost.designer import services, validation
 from milepost.pipeline.models import Opportunity, StageTransition
 from milepost.process.models import ProcessDraft, ProcessVersion
 from milepost.testing.factories import make_opportunity
 from milepost.testing.probes import PLACEHOLDER, probed
 
-pytestmark = pytest.mark.django_db
+pytestmark = pytest.mark.django_db(databases=["default", "jobs"])
 
 NOT_DESIGNERS = ["leader", "manager_a", "rep_a1"]
 
@@ -224,7 +225,11 @@ def test_publish_page_shows_the_diff_and_asks_for_a_mapping(org, client_for, dra
 
     done = client.post(url, {"version": draft.version, "map__discover": "commit"})
     assert done.status_code == 302
-    assert done["Location"] == reverse("process:version", args=["new_business", 2])
+    job = JobProgress.objects.get()
+    assert done["Location"] == reverse("process:draft_publish_job", args=[draft.pk, job.pk])
+    result = client.get(done["Location"]).content.decode()
+    assert "Published as version 2" in result
+    assert reverse("process:version", args=["new_business", 2]) in result
     for deal in deals:
         moved = Opportunity.objects.select_related("stage__version").get(pk=deal.pk)
         assert (moved.stage.key, moved.stage.version.number) == ("commit", 2)

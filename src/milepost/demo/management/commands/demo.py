@@ -44,6 +44,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         started = time.monotonic()
         call_command("migrate", interactive=False, verbosity=0)
+        call_command("migrate", database="jobs", interactive=False, verbosity=0)
         process_load_defaults()
         loaded = (
             ImportRun.objects.filter(kind=IMPORT_KIND, finished_at__isnull=False).exists()
