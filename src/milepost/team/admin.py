@@ -16,6 +16,7 @@ from __future__ import annotations
 from axes.utils import reset as axes_reset
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.admin import UserAdmin
 from django.http import Http404
 
@@ -40,6 +41,12 @@ class UserCreationForm(forms.ModelForm):
         return user
 
 
+class UserChangeForm(auth_forms.UserChangeForm):
+    """Django's form, without the password hash field and its "change password" link."""
+
+    password = None  # type: ignore[assignment]
+
+
 def _without_password(fieldsets):  # type: ignore[no-untyped-def]
     return tuple(
         (name, {**opts, "fields": tuple(f for f in opts["fields"] if f != "password")})
@@ -53,6 +60,7 @@ class MilepostUserAdmin(KeepsHistoryAdmin, UserAdmin):
         *_without_password(UserAdmin.fieldsets),
         ("Sales role", {"fields": ("role", "manager", "region", "title")}),
     )
+    form = UserChangeForm
     add_form = UserCreationForm
     add_fieldsets = (
         (None, {"fields": ("username", "email", "first_name", "last_name")}),
