@@ -34,7 +34,8 @@ def test_change_own_password(org, client_for):
     assert response["Location"] == "/account/password/done/"
     # Still signed in on this session; the new password works, the old one does not.
     assert client.get("/account/password/done/").status_code == 200
-    assert _signs_in(NEW) and not _signs_in(PASSWORD)
+    assert _signs_in(NEW)
+    assert not _signs_in(PASSWORD)
     changed = SecurityEvent.objects.get(kind=EventKind.PASSWORD_CHANGED)
     assert changed.user == org.rep_a1
 

@@ -115,7 +115,8 @@ def test_the_admin_sends_a_password_reset_email_instead(org, client_for):
     # The user (not the admin) follows the link and chooses the password.
     user = Client()
     form = user.get(link.group(1), follow=True)
-    assert form.status_code == 200 and form.context["validlink"]
+    assert form.status_code == 200
+    assert form.context["validlink"]
     done = user.post(
         form.redirect_chain[-1][0],
         {"new_password1": "chosen-by-me-2026", "new_password2": "chosen-by-me-2026"},
