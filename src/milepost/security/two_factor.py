@@ -82,3 +82,17 @@ def otp_remove(*, user: Any, code: str, request: HttpRequest) -> str:
     TOTPDevice.objects.filter(user=user).delete()
     security_event_record(kind=EventKind.OTP_REMOVED, user=user, request=request)
     return ""
+
+
+@transaction.atomic
+def two_factor_reset(*, user: Any, request: HttpRequest, by: Any) -> bool:
+    """An admin removes a user's authenticator (a lost phone). Returns whether there was one."""
+    removed, _ = TOTPDevice.objects.filter(user=user).delete()
+    if removed:
+        security_event_record(
+            kind=EventKind.OTP_REMOVED,
+            user=user,
+            request=request,
+            detail=f"by {by.get_username()} (admin)",
+        )
+    return bool(removed)

@@ -6,7 +6,8 @@
 - API tokens are not registered at all: they are personal (the API promises nobody sees
   another's), and editing one would re-point, extend or un-revoke it. To cut a user off,
   deactivate the user: their tokens and sessions stop working.
-- Unlocking a sign-in locked by django-axes is an action here (the axes admin works too).
+- Unlocking a sign-in locked by django-axes is an action here (the axes admin works too), and
+  so is removing a lost authenticator (the user enrols again; the secret is never shown here).
 
 Every change goes through Django's admin log, which the security log copies.
 """
@@ -23,6 +24,7 @@ from django.http import Http404
 from milepost.core.admin import KeepsHistoryAdmin
 from milepost.security.models import EventKind
 from milepost.security.services import password_reset_email_send, security_event_record
+from milepost.security.two_factor import two_factor_reset
 from milepost.team.models import User
 
 
@@ -62,13 +64,15 @@ class MilepostUserAdmin(KeepsHistoryAdmin, UserAdmin):
     )
     form = UserChangeForm
     add_form = UserCreationForm
+    # Django's add template asks for "a username and password": there is no password here.
+    add_form_template = "admin/change_form.html"
     add_fieldsets = (
         (None, {"fields": ("username", "email", "first_name", "last_name")}),
         ("Sales role", {"fields": ("role", "manager", "region")}),
     )
     list_display = ("username", "first_name", "last_name", "role", "manager", "region", "is_active")
     list_filter = ("role", "region", "is_active")
-    actions = ("send_password_reset", "unlock_sign_in")
+    actions = ("send_password_reset", "unlock_sign_in", "remove_two_factor")
 
     def user_change_password(self, request, id, form_url=""):  # type: ignore[no-untyped-def]
         raise Http404("passwords are set by their owner (send a password-reset email)")
@@ -101,3 +105,12 @@ class MilepostUserAdmin(KeepsHistoryAdmin, UserAdmin):
                 detail=f"by {request.user.get_username()}: {cleared} failure record(s) cleared",
             )
         self.message_user(request, f"Sign-in unlocked for {queryset.count()} user(s).")
+
+    @admin.action(description="Remove two-factor (lost authenticator)")
+    def remove_two_factor(self, request, queryset):  # type: ignore[no-untyped-def]
+        for user in queryset:
+            if two_factor_reset(user=user, request=request, by=request.user):
+                self.log_change(request, user, "Removed the two-factor authenticator")
+        self.message_user(
+            request, "Two-factor removed: those users sign in with their password alone now."
+        )

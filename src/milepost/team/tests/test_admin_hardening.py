@@ -148,3 +148,23 @@ def test_deactivating_a_user_cuts_their_tokens(org):
     assert _bearer(secret).get("/api/v1/me").status_code == 401
     # The row is untouched: the refusal comes from the user's state.
     assert ApiToken.objects.filter(user=org.rep_a1, revoked_at__isnull=True).exists()
+
+
+def test_the_admin_removes_a_lost_authenticator_without_seeing_it(org, client_for):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    TOTPDevice.objects.create(user=org.rep_a1, name="authenticator", confirmed=True)
+    response = client_for(org.admin).post(
+        "/admin/team/user/",
+        {"action": "remove_two_factor", "_selected_action": [org.rep_a1.pk, org.rep_a2.pk]},
+    )
+    assert response.status_code == 302
+    assert not TOTPDevice.objects.exists()
+    removed = SecurityEvent.objects.get(kind=EventKind.OTP_REMOVED)
+    assert (removed.user, removed.detail) == (org.rep_a1, "by admin (admin)")
+    assert (
+        SecurityEvent.objects.filter(
+            kind=EventKind.ADMIN_ACTION, detail__contains="Removed the two-factor"
+        ).count()
+        == 1
+    )
