@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.contrib.auth import logout
+from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -14,6 +15,7 @@ from django.utils import timezone
 from milepost.security.models import EventKind
 from milepost.security.services import security_event_record
 from milepost.security.sessions import SESSION_SEEN, SESSION_STARTED
+from milepost.security.two_factor import confirmed_device
 
 # How stale the "last seen" stamp may get before it is rewritten: the session is saved at most
 # once a minute for an active user instead of on every request.
@@ -71,8 +73,9 @@ class SessionTimeoutMiddleware:
 
 
 class TwoFactorRequiredMiddleware:
-    """Sends users whose role is in ``MILEPOST_OTP_REQUIRED_ROLES`` to enrol (or to enter
-    their code) before anything else. Empty by default: two-factor is optional."""
+    """Sends users whose role is in ``MILEPOST_OTP_REQUIRED_ROLES`` to enrol before anything
+    else, or, when they have enrolled but this session gave no code, back to sign-in. Empty
+    by default: two-factor is optional."""
 
     def __init__(self, get_response: Handler):
         self.get_response = get_response
@@ -88,6 +91,11 @@ class TwoFactorRequiredMiddleware:
             and not user.is_verified()
             and not self._exempt(request.path)
         ):
+            if confirmed_device(user) is not None:
+                # Enrolled, but this session never gave a code (signed in before the rule,
+                # or another way): sign in again, through the code step.
+                logout(request)
+                return redirect_to_login(request.get_full_path())
             return redirect("security:two_factor")
         return self.get_response(request)
 

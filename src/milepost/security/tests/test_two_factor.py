@@ -153,7 +153,8 @@ def test_a_role_can_be_required_to_enrol(org, client_for, settings):
     _enrol(client_for(org.admin), org.admin)
     unverified = Client()
     unverified.force_login(org.admin)  # a session that skipped the code step
-    assert unverified.get("/team/tokens/")["Location"] == "/account/two-factor/"
+    assert unverified.get("/team/tokens/")["Location"] == "/login/?next=/team/tokens/"
+    assert "_auth_user_id" not in unverified.session
     client = _password_step("admin")
     device = TOTPDevice.objects.get(user=org.admin)
     client.post("/account/login/code/", {"code": _code(device, offset_steps=1)})
