@@ -12,6 +12,7 @@ differ only in their environment:
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -52,6 +53,9 @@ INSTALLED_APPS = [
     "csp",
     "django_tasks",
     "django_tasks_db",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "milepost.core",
     "milepost.team",
     "milepost.accounts",
@@ -61,6 +65,7 @@ INSTALLED_APPS = [
     "milepost.methodology",
     "milepost.playbooks",
     "milepost.imports",
+    "milepost.security",
     "milepost.inspection",
     "milepost.coaching",
     "milepost.demo",
@@ -79,10 +84,16 @@ MIDDLEWARE = [
     "milepost.web.middleware.RequestSizeLimitMiddleware",
     "milepost.web.middleware.PrivateResponseMiddleware",
     "csp.middleware.CSPMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "milepost.security.middleware.SessionTimeoutMiddleware",
+    "milepost.security.middleware.TwoFactorRequiredMiddleware",
+    "milepost.security.middleware.PermissionDeniedLogMiddleware",
     "milepost.team.middleware.VisibilityCacheMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 # WhiteNoise serves static files in every environment, so a server with DEBUG off (production,
@@ -158,6 +169,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "team.User"
 AUTHENTICATION_BACKENDS = [
+    # First, so a locked-out username+address is refused before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "milepost.team.backends.RoleBackend",
 ]
@@ -241,6 +254,13 @@ if PRODUCTION:
         o.strip() for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
     ]
 
+# Production reads the SMTP server from the environment (EMAIL_HOST, EMAIL_PORT, ...).
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = os.environ.get("EMAIL_USE_TLS", "0") == "1"
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "milepost@localhost")
 EMAIL_BACKEND = os.environ.get(
     "EMAIL_BACKEND",
     "django.core.mail.backends.smtp.EmailBackend"
@@ -268,3 +288,25 @@ MILEPOST_DATE_FORMAT = {"short": "medium", "long": "long"}
 # faster) and 1 on SQLite (where it was slower); see benchmarks/README.md.
 _READ_THREADS = os.environ.get("MILEPOST_INSPECTION_READ_THREADS", "")
 MILEPOST_INSPECTION_READ_THREADS: int | None = int(_READ_THREADS) if _READ_THREADS else None
+
+# Accounts and sessions (docs/security.md). Sign-in throttling by django-axes: this many
+# failures for one username from one address lock that pair out for the cool-off time.
+AXES_FAILURE_LIMIT = int(os.environ.get("MILEPOST_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("MILEPOST_LOCKOUT_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "security/locked_out.html"
+# Milepost's own security log records sign-ins; axes keeps only the failure counters.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False
+# A signed-in session ends after this long without a request, and this long after sign-in.
+MILEPOST_SESSION_IDLE_MINUTES = int(os.environ.get("MILEPOST_SESSION_IDLE_MINUTES", "30"))
+MILEPOST_SESSION_ABSOLUTE_HOURS = int(os.environ.get("MILEPOST_SESSION_ABSOLUTE_HOURS", "12"))
+# Roles whose users must enrol a TOTP authenticator before using Milepost (e.g. "admin").
+MILEPOST_OTP_REQUIRED_ROLES = [
+    r.strip() for r in os.environ.get("MILEPOST_OTP_REQUIRED_ROLES", "").split(",") if r.strip()
+]
+OTP_TOTP_ISSUER = "Milepost"
+# Personal API tokens expire: this many days unless the user picks fewer (at most the max).
+MILEPOST_API_TOKEN_DEFAULT_DAYS = 90
+MILEPOST_API_TOKEN_MAX_DAYS = 365

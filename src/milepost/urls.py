@@ -13,19 +13,15 @@ from django.views.generic import RedirectView
 from milepost.api import api
 from milepost.designer import urls as designer_urls
 from milepost.process import urls as process_urls
+from milepost.security import login_views
 from milepost.web.csp import csp_report
 
 process_pages = [*designer_urls.urlpatterns, *process_urls.urlpatterns]
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="pipeline:board", permanent=False), name="home"),
-    path(
-        "login/",
-        auth_views.LoginView.as_view(
-            template_name="web/login.html", redirect_authenticated_user=True
-        ),
-        name="login",
-    ),
+    # Sign-in is throttled (django-axes) and asks enrolled users for their TOTP code.
+    path("login/", login_views.Login.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("csp-report/", csp_report, name="csp_report"),
     path("pipeline/", include("milepost.deals.urls")),
@@ -48,6 +44,9 @@ urlpatterns = [
     path("inspection/", include("milepost.inspection.urls")),
     path("coaching/", include("milepost.coaching.urls")),
     path("api/v1/", api.urls),
+    path("account/", include("milepost.security.urls")),
+    # The admin's own login form would skip the two-factor step: it sends to ours instead.
+    path("admin/login/", login_views.admin_login),
     path("admin/", admin.site.urls),
 ]
 

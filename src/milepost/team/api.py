@@ -35,6 +35,7 @@ class TokenOut(Schema):
     name: str
     key_prefix: str
     created_at: datetime
+    expires_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None
     is_active: bool
@@ -42,6 +43,8 @@ class TokenOut(Schema):
 
 class TokenIn(Schema):
     name: str
+    # Days until the token stops working; default 90, at most MILEPOST_API_TOKEN_MAX_DAYS.
+    expires_in_days: int | None = None
 
 
 class IssuedTokenOut(Schema):
@@ -61,7 +64,7 @@ def me(request: HttpRequest):
 
 @router.get("/me/tokens", response=list[TokenOut])
 def list_tokens(request: HttpRequest):
-    """Your tokens, newest first, revoked ones included (marked ``is_active: false``)."""
+    """Your tokens, newest first, revoked and expired ones included (``is_active: false``)."""
     return request.auth.api_tokens.order_by("-created_at", "-id")
 
 
@@ -72,11 +75,16 @@ def list_tokens(request: HttpRequest):
 )
 def create_token(request: HttpRequest, payload: TokenIn):
     """Issue a token. The ``secret`` is in this answer only; it is never shown again."""
-    issued = api_token_create(user=request.auth, name=payload.name)
+    issued = api_token_create(
+        user=request.auth,
+        name=payload.name,
+        expires_in_days=payload.expires_in_days,
+        request=request,
+    )
     return Status(201, {"token": issued.token, "secret": issued.secret})
 
 
 @router.delete("/me/tokens/{token_id}", response={204: None, 404: ErrorOut})
 def revoke_token(request: HttpRequest, token_id: int):
-    api_token_revoke(user=request.auth, token_id=token_id)
+    api_token_revoke(user=request.auth, token_id=token_id, request=request)
     return Status(204, None)

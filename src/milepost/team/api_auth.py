@@ -12,19 +12,21 @@ from milepost.team.models import ApiToken
 
 
 class TokenAuth(HttpBearer):
-    """``Authorization: Bearer mp_...``. Revoked tokens and inactive users are refused."""
+    """``Authorization: Bearer mp_...``. Revoked or expired tokens and inactive users are
+    refused (401). There is no Basic or password auth on the API: the password path is the
+    sign-in page only, which django-axes throttles."""
 
     def authenticate(self, request: HttpRequest, token: str) -> Any:
         if not token.startswith(ApiToken.PREFIX):
             return None
+        now = timezone.now()
         row = (
             ApiToken.objects.select_related("user")
-            .filter(digest=ApiToken.digest_of(token), revoked_at__isnull=True)
+            .filter(digest=ApiToken.digest_of(token), revoked_at__isnull=True, expires_at__gt=now)
             .first()
         )
         if row is None or not row.user.is_active:
             return None
-        now = timezone.now()
         # Touch at most once a minute: a script hammering the API should not write every call.
         if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
             ApiToken.objects.filter(pk=row.pk).update(last_used_at=now)

@@ -11,6 +11,7 @@ import secrets
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils import timezone
 
 
 class Role(models.TextChoices):
@@ -48,7 +49,10 @@ class User(AbstractUser):
 class ApiToken(models.Model):
     """A personal token for scripts. Only a SHA-256 digest is stored; the secret is shown once.
 
-    Tokens act as their user with the same row-level rules; they carry no extra power.
+    Tokens act as their user with the same row-level rules; they carry no extra power. Every
+    token expires (``expires_at``, chosen at creation within ``MILEPOST_API_TOKEN_MAX_DAYS``),
+    so a forgotten one stops working by itself. Not editable anywhere: not even the admin site
+    may re-point, extend or un-revoke a token.
     """
 
     PREFIX = "mp_"
@@ -58,6 +62,7 @@ class ApiToken(models.Model):
     key_prefix = models.CharField(max_length=12, help_text="First characters, to recognise a token")
     digest = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
 
@@ -78,5 +83,10 @@ class ApiToken(models.Model):
         return hashlib.sha256(secret.encode()).hexdigest()
 
     @property
+    def is_expired(self) -> bool:
+        return self.expires_at <= timezone.now()
+
+    @property
     def is_active(self) -> bool:
-        return self.revoked_at is None
+        """Accepted by the API: neither revoked nor expired."""
+        return self.revoked_at is None and not self.is_expired

@@ -32,6 +32,7 @@ from milepost.methodology.models import (
 from milepost.pipeline.append_only import APPEND_ONLY_UNLOCK_TABLE, append_only_unlocked
 from milepost.pipeline.models import Opportunity, OpportunityChange, StageTransition
 from milepost.process.models import Stage
+from milepost.security.models import SecurityEvent
 from milepost.team.models import User
 from milepost.testing.factories import (
     Org,
@@ -191,6 +192,18 @@ def _skill_rating(w: World) -> models.Model:
     )
 
 
+def _security_event(w: World) -> models.Model:
+    return SecurityEvent.objects.create(
+        kind="login_failed",
+        user=w.org.rep_a1,
+        username="rep_a1",
+        ip_address="127.0.0.1",
+        method="POST",
+        path="/login/",
+        detail="wrong username or password",
+    )
+
+
 SAMPLES: dict[str, Callable[[World], models.Model]] = {
     "coaching.SkillRating": _skill_rating,
     "evidence.EvidenceEvent": _evidence_event,
@@ -198,6 +211,7 @@ SAMPLES: dict[str, Callable[[World], models.Model]] = {
     "methodology.ElementAssessmentEvent": _element_assessment_event,
     "pipeline.OpportunityChange": _opportunity_change,
     "pipeline.StageTransition": _stage_transition,
+    "security.SecurityEvent": _security_event,
 }
 
 

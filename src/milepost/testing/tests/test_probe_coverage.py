@@ -24,6 +24,11 @@ PUBLIC_PAGES = {
     "login": "the sign-in form, for anonymous users",
     "logout": "ends the caller's own session; reads and writes no row",
     "csp_report": "browsers post CSP violation reports; logged, reads and writes no row",
+    "security:login_code": "sign-in's second step, for the user whose password was just right",
+    "security:password_reset": "asks for an email address; says the same whoever has it",
+    "security:password_reset_done": "a fixed message",
+    "security:password_reset_confirm": "needs the signed token from the email (tested)",
+    "security:password_reset_complete": "a fixed message",
 }
 # The API's own documentation (``/api/v1/docs``, ``/api/v1/openapi.json``) is not an operation
 # of the OpenAPI document, so it needs no entry here; add one with its reason if that changes.

@@ -1,0 +1,39 @@
+"""Forms of the security pages: the event-log filter and the one-time code."""
+
+from __future__ import annotations
+
+from django import forms
+
+from milepost.security.models import EventKind
+
+
+class EventFilterForm(forms.Form):
+    """Filters of the security log. Bad input is a 400 naming the field, never a 500."""
+
+    user = forms.CharField(required=False, max_length=150, label="Username")
+    kind = forms.ChoiceField(
+        required=False, choices=[("", "Any kind"), *EventKind.choices], label="Kind"
+    )
+    date_from = forms.DateField(required=False, label="From")
+    date_to = forms.DateField(required=False, label="To")
+
+    def clean(self):  # type: ignore[no-untyped-def]
+        data = super().clean()
+        start, end = data.get("date_from"), data.get("date_to")
+        if start and end and start > end:
+            self.add_error("date_to", "must be on or after From")
+        return data
+
+
+class OtpCodeForm(forms.Form):
+    code = forms.RegexField(
+        regex=r"^\s*\d{6}\s*$",
+        label="Six-digit code",
+        error_messages={"invalid": "enter the 6 digits your authenticator shows"},
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}
+        ),
+    )
+
+    def clean_code(self) -> str:
+        return self.cleaned_data["code"].strip()
