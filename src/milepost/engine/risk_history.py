@@ -283,8 +283,8 @@ def synthetic_history(
     cycle_sigma: float = 0.35,
     push_probability: float = 0.7,
     push_days: int = 30,
-    quiet_days: int = 21,
-    quiet_share: float = 0.8,
+    quiet_days: int = 28,
+    quiet_share: float = 0.9,
     lost_engagement: float = 0.4,
 ) -> DealHistory:
     """A :class:`~milepost.engine.history.History` as dated deal history, with what the

@@ -99,20 +99,31 @@ def version_training_frame(version_id: int, as_of: datetime) -> pl.DataFrame:
 
 
 def risk_model_fit(
-    *, user: User | None, version_id: int, as_of: datetime | None = None
+    *,
+    user: User | None,
+    version_id: int,
+    as_of: datetime | None = None,
+    min_deals: int = risk_model.MIN_DEALS,
+    min_positives: int = risk_model.MIN_POSITIVES,
 ) -> RiskModelFit:
     """Fit the risk model of one process version on its closed history and store it,
     replacing the previous fit. Admins only (``user`` None: the system, e.g. a command).
 
-    With too little history the stored model is the fallback (process weights), with the
-    counts that explain why.
+    With too little history (``min_deals`` closed deals, ``min_positives`` of them lost or
+    slipped) the stored model is the fallback (process weights), with the counts that say why.
     """
     if user is not None and not user.is_admin:
         raise PermissionDenied("only sales-ops admins fit the risk model")
     as_of = as_of or timezone.now()
     settings = SignalSettings.of(process_definition(version_id))
-    frame = training_frame(deal_history(version_id), settings, as_of)
-    model = risk_model.fit(frame, settings.weights, seed=version_id)
+    frame = version_training_frame(version_id, as_of)
+    model = risk_model.fit(
+        frame,
+        settings.weights,
+        min_deals=min_deals,
+        min_positives=min_positives,
+        seed=version_id,
+    )
     quality: dict[str, Any] = dict(model.quality)
     with transaction.atomic():
         ProcessVersion.objects.select_for_update().get(pk=version_id)
