@@ -132,7 +132,8 @@ def risk_percent(probability: pl.Expr) -> pl.Expr:
 
 
 def risk_sentence(probability: float, labels: Sequence[str]) -> str:
-    """``about 70% likely to slip or be lost: close date past, too long in stage``."""
+    """``about 70% likely to slip or be lost: close date past, too long in stage`` (the first
+    three of ``labels``, which come largest contribution first)."""
     text = f"about {round(probability * 100)}% likely to slip or be lost"
     if labels:
         text += ": " + ", ".join(label[0].lower() + label[1:] for label in labels[:3])

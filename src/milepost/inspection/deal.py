@@ -168,9 +168,11 @@ class OpportunityInspection:
 
     @property
     def risk_text(self) -> str:
-        """``about 70% likely to slip or be lost: close date past, too long in stage``."""
+        """``about 70% likely to slip or be lost: close date past, too long in stage``: the
+        (at most three) signals that add most to the risk; one that adds nothing is not named."""
         return risk_sentence(
-            self.risk_probability, [SIGNAL_LABELS[s["signal"]] for s in self.signals[:3]]
+            self.risk_probability,
+            [SIGNAL_LABELS[s["signal"]] for s in self.signals if s["contribution"] > 0],
         )
 
 

@@ -137,7 +137,8 @@ def page_rows(*, user: User, result, frame: pl.DataFrame, users: dict[int, User]
                 overdue=deal["close_date"] < on,
                 risk=deal["risk"],
                 risk_text=risk_sentence(
-                    deal["risk_probability"], [s["label"] for s in signals[oid][:3]]
+                    deal["risk_probability"],
+                    [s["label"] for s in signals[oid] if s["contribution"] > 0],
                 ),
                 under_control=deal["under_control"],
                 first_gap=labels.get((vid, deal["first_gap"]), deal["first_gap"] or ""),
