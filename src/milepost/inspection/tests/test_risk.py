@@ -24,6 +24,7 @@ from milepost.inspection.risk import risk_model_fit, version_training_frame
 from milepost.pipeline.models import Activity, Opportunity, OpportunityChange
 from milepost.pipeline.services import stage_change
 from milepost.process.models import Stage
+from milepost.team.services import api_token_create
 from milepost.testing.factories import Org, ensure_default_processes, make_opportunity, make_org
 from milepost.testing.probes import probed
 from milepost.testing.worlds import shared_world
@@ -247,3 +248,23 @@ def test_the_command_refuses_an_unknown_version(world: World) -> None:
     with pytest.raises(CommandError, match="--process-version: no process version 999999"):
         call_command("fit_risk", "--process-version", "999999")
     assert not RiskModelFit.objects.exists()
+
+
+def test_the_api_gives_the_chance_and_the_same_numbers_as_the_page(
+    world: World, client_for
+) -> None:
+    quiet = next(d for d in world.open if d.name == "Quiet")
+    user = world.org.manager_a
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {api_token_create(user=user, name='risk').secret}"}
+    client = client_for(user)
+    listed = client.get("/api/v1/inspection/deals?under_control=all", **auth).json()["items"]
+    row = next(r for r in listed if r["opportunity_id"] == quiet.pk)
+    one = client.get(f"/api/v1/inspection/deals/{quiet.pk}", **auth).json()
+    explained = inspect_opportunity(user=user, opportunity_id=quiet.pk)
+    assert row["risk"] == one["risk"] == explained.risk
+    assert row["risk_probability"] == pytest.approx(explained.risk_probability)
+    assert one["risk_text"] == explained.risk_text == row["risk_text"]
+    assert row["priority"] == pytest.approx(float(quiet.amount) * explained.risk_probability)
+    assert [s["contribution"] for s in one["signals"]] == [
+        s["contribution"] for s in explained.signals
+    ]
