@@ -1,9 +1,10 @@
 """Fit, store and load the risk model of each process version.
 
-The training frame is the closed history of the version's deals, reconstructed as of past
-snapshot dates by :mod:`milepost.engine.risk_history` (which signals are reconstructed, and
-how, is written there). Inspection loads the stored models with :func:`risk_models` (one
-query), so the set-based list and the explained per-deal form score with the same model.
+The training frame is the closed history of the version's process (deals in any of its
+versions, signals by this version's thresholds), reconstructed as of past snapshot dates by
+:mod:`milepost.engine.risk_history` (which signals are reconstructed, and how, is written
+there). Inspection loads the stored models with :func:`risk_models` (one query), so the
+set-based list and the explained per-deal form score with the same model.
 """
 
 from __future__ import annotations
@@ -45,9 +46,16 @@ def risk_models(version_ids: Sequence[int]) -> dict[int, RiskModel]:
 
 
 def deal_history(version_id: int) -> DealHistory:
-    """Every deal now in ``version_id`` with its dated moves, activities and changes."""
-    deals = Opportunity.objects.filter(stage__version_id=version_id).order_by()
-    within = {"opportunity__stage__version_id": version_id}
+    """Every deal of the version's process (in any of its versions) with its dated moves,
+    activities and changes.
+
+    Every version, not only this one: publishing a version moves the open deals and leaves
+    the closed ones where they were, so a new version's own closed history starts empty.
+    The version's thresholds decide the signals (:func:`version_training_frame`).
+    """
+    process_id = ProcessVersion.objects.values_list("process_id", flat=True).get(pk=version_id)
+    deals = Opportunity.objects.filter(stage__version__process_id=process_id).order_by()
+    within = {"opportunity__stage__version__process_id": process_id}
     outcome = Case(
         When(stage__kind=StageKind.WON, then=Value("won")),
         When(stage__kind=StageKind.LOST, then=Value("lost")),
@@ -93,7 +101,8 @@ def deal_history(version_id: int) -> DealHistory:
 
 
 def version_training_frame(version_id: int, as_of: datetime) -> pl.DataFrame:
-    """The labelled snapshots of the version's deals closed by ``as_of``."""
+    """The labelled snapshots of the process's deals closed by ``as_of``, with the signals
+    as this version's thresholds define them."""
     settings = SignalSettings.of(process_definition(version_id))
     return training_frame(deal_history(version_id), settings, as_of)
 

@@ -268,3 +268,20 @@ def test_the_api_gives_the_chance_and_the_same_numbers_as_the_page(
     assert [s["contribution"] for s in one["signals"]] == [
         s["contribution"] for s in explained.signals
     ]
+
+
+def test_a_new_version_learns_from_the_closed_deals_of_the_earlier_ones(world: World) -> None:
+    from milepost.process.services import DEFAULTS_DIR, process_load
+
+    text = (DEFAULTS_DIR / "new_business.yaml").read_text()
+    changed = text.replace("no_activity_days: 14", "no_activity_days: 10")
+    assert changed != text
+    new = process_load(text=changed, source_name="nb_v2.yaml", user=world.org.admin).version
+    assert new.pk != world.version_id
+    frame = version_training_frame(new.pk, NOW)
+    # The closed deals stayed in the first version; the new one is fitted on them all the same.
+    assert set(frame["opportunity_id"]) == {d.pk for d in world.closed}
+    assert (
+        frame["no_recent_activity"].sum()
+        >= version_training_frame(world.version_id, NOW)["no_recent_activity"].sum()
+    )
