@@ -1,5 +1,5 @@
-"""``python -m benchmarks inspection|board [options]`` (``bin/bench inspection``, ``bin/bench
-board``; the board's benchmark is :mod:`benchmarks.board`).
+"""``python -m benchmarks inspection|board|risk [options]`` (``bin/bench inspection``, ``bin/bench
+board``: :mod:`benchmarks.board`; ``bin/bench risk``, the risk model's validation: ``benchmarks/risk.py``).
 
 The parent process prepares each target database, then runs one worker subprocess per target
 with ``DATABASE_URL`` pointing at it (Django's settings are read once per process), collects
@@ -60,6 +60,13 @@ def main(argv: list[str] | None = None) -> int:
     from benchmarks import board
 
     board.add_arguments(sub.add_parser("board", help="the pipeline board under Locust load"))
+    risk = sub.add_parser(
+        "risk", help="validate the risk model: synthetic histories and the demo database"
+    )
+    risk.add_argument("--opportunities", type=int, default=20_000, help="per synthetic pipeline")
+    risk.add_argument("--seed", type=int, default=20261207)
+    risk.add_argument("--no-demo", action="store_true", help="skip the configured database")
+    risk.add_argument("--output", type=Path, help="also write the report to this file")
     worker = sub.add_parser("_worker", help=argparse.SUPPRESS)
     _config_args(worker)
     worker.add_argument("--target", choices=TARGETS, required=True)
@@ -68,7 +75,39 @@ def main(argv: list[str] | None = None) -> int:
         return _worker(args)
     if args.command == "board":
         return board.main(args)
+    if args.command == "risk":
+        return _risk(args)
     return _inspection(args)
+
+
+def _risk(args: argparse.Namespace) -> int:
+    """The risk model's validation report (see ``benchmarks/risk.py``)."""
+    from benchmarks import risk
+    from benchmarks.load import log
+
+    lines = [
+        f"Run {date.today().isoformat()} on {os.cpu_count()} cores, {_cpu_model()}, "
+        f"Python {platform.python_version()}; --opportunities {args.opportunities} "
+        f"--seed {args.seed}",
+        "",
+    ]
+    worlds = [
+        ("Synthetic history, shipped parameters", None),
+        ("Synthetic history, harsh parameters (not shipped)", risk.HARSH),
+    ]
+    for title, params in worlds:
+        log(f"==> {title}")
+        part, _ = risk.synthetic(args.opportunities, args.seed, params, title)
+        lines += part
+    if not args.no_demo:
+        log("==> the configured database")
+        found = risk.demo()
+        lines += found[0] if found else ["### Demo database", "", "Not loaded: skipped.", ""]
+    text = "\n".join(lines)
+    print(text)
+    if args.output:
+        args.output.write_text(text + "\n")
+    return 0
 
 
 def _worker_env(target: str) -> dict[str, str]:

@@ -272,8 +272,10 @@ SignalName = Literal[
 ]
 SIGNALS: tuple[str, ...] = SignalName.__args__  # type: ignore[attr-defined]
 
-# Risk points per signal, added up (capped at 100) into the deal's risk score. Heavier weights go
-# to signals that most often mean the deal is not where the rep says it is.
+# Risk points per signal: the prior a manager sets. Used when a process version has too little
+# closed history to fit the risk model (engine/risk_model.py), through a logistic mapping of the
+# uncapped sum into a chance. Heavier weights go to signals that most often mean the deal is not
+# where the rep says it is.
 DEFAULT_WEIGHTS: dict[str, int] = {
     "criteria_unmet": 25,
     "stalled_in_stage": 15,

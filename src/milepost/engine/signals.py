@@ -7,9 +7,10 @@ Polars expressions over one frame of *deal facts* (one row per deal, see
 same code serves the whole-team list and one deal's page (a frame of one row), so the two can
 never disagree.
 
-Risk is the sum of the weights of the signals that fire (weights from the process file's
-``inspection.weights``, defaults in :data:`~milepost.engine.process_schema.DEFAULT_WEIGHTS`),
-capped at 100; the breakdown is the signal rows themselves.
+Risk is a chance, 0-1: a logistic model of the signals that fire (:mod:`.risk_model`), fitted
+on closed history per process version, or, without enough history, the process file's
+``inspection.weights`` (defaults in :data:`~milepost.engine.process_schema.DEFAULT_WEIGHTS`)
+through a fixed logistic mapping; the breakdown is the signal rows themselves.
 """
 
 from __future__ import annotations
@@ -23,6 +24,12 @@ import polars as pl
 
 from milepost.engine.criteria import plain_rule, utc
 from milepost.engine.process_schema import SIGNALS, ProcessDef, StageDef
+from milepost.engine.risk_model import (
+    FALLBACK_INTERCEPT,
+    FALLBACK_SLOPE,
+    RiskModel,
+    risk_percent,
+)
 from milepost.engine.stage_time import days_in_stage_expr
 
 DEAL_FACTS_SCHEMA: dict[str, Any] = {
@@ -366,30 +373,44 @@ def compute_signals(
 
 
 def risk_scores(
-    facts: pl.DataFrame | pl.LazyFrame, signals: pl.DataFrame | pl.LazyFrame
+    facts: pl.DataFrame | pl.LazyFrame,
+    signals: pl.DataFrame | pl.LazyFrame,
+    model: RiskModel | None = None,
 ) -> pl.DataFrame:
-    """``opportunity_id, risk, signal_count, priority`` for every deal in ``facts``.
+    """``opportunity_id, risk, risk_probability, signal_count, priority`` for every deal in
+    ``facts``.
 
-    ``risk`` is the capped sum of signal weights; ``priority`` is amount * risk / 100 (the
-    money at risk), what the inspection list ranks by.
+    ``risk_probability`` is the model's chance that the deal is lost or slips past its period
+    (see :mod:`milepost.engine.risk_model`); ``risk`` the same as a whole percent. Without a
+    model, the signal rows' points go through the fallback mapping. ``priority`` is amount *
+    probability (the money at risk), what the inspection list ranks by.
     """
+    if model is None:
+        per_signal = pl.col("weight").cast(pl.Float64) * FALLBACK_SLOPE
+        intercept = FALLBACK_INTERCEPT
+    else:
+        per_signal = pl.col("signal").replace_strict(
+            {s: model.coefficient(s) for s in SIGNALS}, default=0.0, return_dtype=pl.Float64
+        )
+        intercept = model.intercept
     totals = (
         signals.lazy()
         .group_by("opportunity_id")
-        .agg(pl.col("weight").sum().alias("__w"), pl.len().cast(pl.Int64).alias("signal_count"))
+        .agg(per_signal.sum().alias("__z"), pl.len().cast(pl.Int64).alias("signal_count"))
     )
+    probability = 1.0 / (1.0 + (-(pl.col("__z").fill_null(0.0) + intercept)).exp())
     return (
         facts.lazy()
         .select("opportunity_id", "amount")
         .join(totals, on="opportunity_id", how="left")
+        .with_columns(probability.alias("risk_probability"))
         .select(
             "opportunity_id",
-            pl.min_horizontal(pl.col("__w").fill_null(0), pl.lit(100)).cast(pl.Int64).alias("risk"),
+            risk_percent(pl.col("risk_probability")).alias("risk"),
+            "risk_probability",
             pl.col("signal_count").fill_null(0),
+            (pl.col("amount").fill_null(0) * pl.col("risk_probability")).alias("priority"),
         )
-        .join(facts.lazy().select("opportunity_id", "amount"), on="opportunity_id")
-        .with_columns((pl.col("amount").fill_null(0) * pl.col("risk") / 100).alias("priority"))
-        .drop("amount")
         .collect()
     )
 

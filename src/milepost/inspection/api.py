@@ -14,6 +14,7 @@ from django.http import HttpRequest
 from ninja import Query, Router
 
 from milepost.core.schemas import ERRORS, ErrorOut
+from milepost.engine.risk_model import risk_sentence
 from milepost.engine.signals import SIGNAL_LABELS
 
 # The criteria answer embeds evidence rows, so its shapes are the evidence API's.
@@ -40,7 +41,8 @@ def _filters(query: s.SummaryQuery, **extra) -> DealFilters:
 
 @router.get("/inspection/deals", response=s.DealPage)
 def list_deals(request: HttpRequest, query: Query[s.DealQuery]):
-    """Open deals you may see, ranked by amount x risk (``priority``), with their signals.
+    """Open deals you may see, ranked by money at risk (``priority``: amount x the chance of a
+    loss or slip), with their signals.
     By default only the deals not under control (``under_control=all`` for every deal)."""
     filters = _filters(
         query,
@@ -67,6 +69,10 @@ def list_deals(request: HttpRequest, query: Query[s.DealQuery]):
             "name": names.get(deal["opportunity_id"], {}).get("name", ""),
             "currency": names.get(deal["opportunity_id"], {}).get("currency", "USD"),
             "signals": signals[deal["opportunity_id"]],
+            "risk_text": risk_sentence(
+                deal["risk_probability"],
+                [x["label"] for x in signals[deal["opportunity_id"]] if x["contribution"] > 0],
+            ),
         }
         for deal in page.iter_rows(named=True)
     ]
@@ -91,6 +97,8 @@ def get_deal(request: HttpRequest, opportunity_id: int):
         "under_control": criteria.under_control,
         "first_gap": criteria.first_gap,
         "risk": inspection.risk,
+        "risk_probability": inspection.risk_probability,
+        "risk_text": inspection.risk_text,
         "signals": [
             {**sig, "label": SIGNAL_LABELS.get(sig["signal"], sig["signal"])}
             for sig in inspection.signals

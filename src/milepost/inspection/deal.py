@@ -31,7 +31,9 @@ from milepost.engine.evidence import (
     criterion_meta,
 )
 from milepost.engine.process_schema import ExitCriterionDef, ProcessDef, StageDef
+from milepost.engine.risk_model import risk_sentence
 from milepost.engine.signals import (
+    SIGNAL_LABELS,
     next_actions,
 )
 from milepost.evidence.models import Evidence, EvidenceState
@@ -159,9 +161,19 @@ class OpportunityInspection:
     """Everything the deal page shows about control: criteria, signals, risk, next actions."""
 
     criteria: CriteriaExplanation
-    signals: list[dict[str, Any]]
-    risk: int
+    signals: list[dict[str, Any]]  # largest contribution to the risk first
+    risk: int  # the chance of being lost or slipping, as a whole percent
     next_actions: list[str]
+    risk_probability: float = 0.0
+
+    @property
+    def risk_text(self) -> str:
+        """``about 70% likely to slip or be lost: close date past, too long in stage``: the
+        (at most three) signals that add most to the risk; one that adds nothing is not named."""
+        return risk_sentence(
+            self.risk_probability,
+            [SIGNAL_LABELS[s["signal"]] for s in self.signals if s["contribution"] > 0],
+        )
 
 
 def inspect_opportunity(
@@ -172,12 +184,15 @@ def inspect_opportunity(
     as_of = as_of or timezone.now()
     criteria = explain_criteria(user=user, opportunity_id=opportunity_id, as_of=as_of)
     signals: list[dict[str, Any]] = []
-    risk = 0
+    risk, probability = 0, 0.0
     if criteria.claimed_kind == StageKind.OPEN:
         result = inspect_pipeline(user=user, as_of=as_of, opportunity_ids=[opportunity_id])
-        signals = result.signals.sort("weight", descending=True).to_dicts()
+        signals = result.signals.sort(
+            ["contribution", "weight"], descending=True, maintain_order=True
+        ).to_dicts()
         if result.deals.height:
             risk = int(result.deals["risk"][0])
+            probability = float(result.deals["risk_probability"][0])
     actions = (
         next_actions(
             criteria.process,
@@ -188,4 +203,4 @@ def inspect_opportunity(
         if criteria.claimed_kind == StageKind.OPEN
         else []
     )
-    return OpportunityInspection(criteria, signals, risk, actions)
+    return OpportunityInspection(criteria, signals, risk, actions, probability)

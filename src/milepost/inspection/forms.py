@@ -135,10 +135,11 @@ def signal_matrix(result: InspectionResult, deals: pl.DataFrame) -> pl.DataFrame
 
 
 def signals_by_deal(result: InspectionResult, opportunity_ids: list[int]) -> dict[int, list]:
-    """The signals of a few deals (one page), heaviest first, with their labels."""
+    """The signals of a few deals (one page), largest contribution to the risk first, with
+    their labels."""
     rows = (
         result.signals.filter(pl.col("opportunity_id").is_in(opportunity_ids))
-        .sort(["weight", "signal"], descending=[True, False])
+        .sort(["contribution", "weight", "signal"], descending=[True, True, False])
         .to_dicts()
     )
     grouped: dict[int, list[dict[str, Any]]] = {i: [] for i in opportunity_ids}

@@ -50,14 +50,15 @@ from milepost.engine.evidence import (
     criterion_meta,
 )
 from milepost.engine.process_schema import ExitCriterionDef, ProcessDef, StageDef
+from milepost.engine.risk_model import RISK_SIGNALS_SCHEMA, RiskModel, with_contributions
 from milepost.engine.signals import (
-    SIGNALS_SCHEMA,
     SignalSettings,
     compute_signals,
     risk_scores,
 )
 from milepost.engine.vocabulary import OPPORTUNITY_FIELDS
 from milepost.evidence.models import Evidence, EvidenceState
+from milepost.inspection.risk import risk_models
 from milepost.inspection.sql_frames import Reads, consistent_reads, read_frame
 from milepost.methodology.models import ElementAssessment
 from milepost.pipeline.choices import BuyingRole
@@ -91,7 +92,8 @@ DEALS_SCHEMA: dict[str, Any] = {
     "verified_stage": pl.String,
     "first_gap": pl.String,
     "unmet_before": pl.Int64,
-    "risk": pl.Int64,
+    "risk": pl.Int64,  # chance of being lost or slipping, as a whole percent
+    "risk_probability": pl.Float64,
     "signal_count": pl.Int64,
     "priority": pl.Float64,
 }
@@ -111,8 +113,9 @@ class InspectionResult:
     """Set-based inspection of the open deals in scope.
 
     ``deals``: :data:`DEALS_SCHEMA`, one row per open deal, ranked by ``priority`` (amount *
-    risk). ``statuses``: every (deal, criterion) after evidence. ``signals``: one row per signal
-    that fires (the risk breakdown). ``timings``: seconds per phase.
+    risk probability). ``statuses``: every (deal, criterion) after evidence. ``signals``: one
+    row per signal that fires, with its ``contribution`` to the risk (the breakdown).
+    ``timings``: seconds per phase.
     """
 
     as_of: datetime
@@ -436,7 +439,7 @@ def _empty_result(as_of: datetime, timings: dict[str, float]) -> InspectionResul
         as_of,
         pl.DataFrame(schema=DEALS_SCHEMA),
         pl.DataFrame(schema=STATUSES_SCHEMA),
-        pl.DataFrame(schema=SIGNALS_SCHEMA),
+        pl.DataFrame(schema=RISK_SIGNALS_SCHEMA),
         timings,
     )
 
@@ -448,6 +451,7 @@ def _inspect_version(
     evidence: pl.DataFrame,
     as_of: datetime,
     with_statuses: bool,
+    model: RiskModel | None,
 ) -> tuple[pl.DataFrame, pl.DataFrame | None, pl.DataFrame]:
     pairs = _criteria(process)
     stages = StageCriteria(
@@ -457,6 +461,7 @@ def _inspect_version(
     codes = evidence_codes(evidence, [c.id for _, c in pairs])
     control, statuses = control_frame(wide, plan, stages, codes, with_statuses=with_statuses)
     settings = SignalSettings.of(process)
+    model = model or RiskModel.fallback(settings.weights)
     economic = plan.role_column("economic_buyer")
     engaged = plan.engaged_column(settings.engaged_within_days)
     facts = (
@@ -491,8 +496,22 @@ def _inspect_version(
     )
     # Signals are about deals still to be won: closed deals get statuses and control only.
     signals = compute_signals(facts.filter(pl.col("stage_kind") == StageKind.OPEN), settings, as_of)
-    risk = risk_scores(facts, signals)
-    deals = facts.join(risk, on="opportunity_id", how="left").select(list(DEALS_SCHEMA))
+    risk = risk_scores(facts, signals, model)
+    signals = with_contributions(signals, model)
+    # A closed deal is no longer at risk: 0, as before risk was a chance.
+    still_open = pl.col("stage_kind") == StageKind.OPEN
+    deals = (
+        facts.join(risk, on="opportunity_id", how="left")
+        .with_columns(
+            pl.when(still_open).then(pl.col(c)).otherwise(pl.lit(0).cast(dtype)).alias(c)
+            for c, dtype in (
+                ("risk", pl.Int64),
+                ("risk_probability", pl.Float64),
+                ("priority", pl.Float64),
+            )
+        )
+        .select(list(DEALS_SCHEMA))
+    )
     return deals, statuses, signals
 
 
@@ -540,9 +559,11 @@ def inspect_pipeline(
     if frames is None:
         timings["read"] = time.perf_counter() - started
         return _empty_result(as_of, timings)
-    wide, processes, plans, history, evidence = frames
+    wide, processes, plans, history, evidence, models = frames
     timings["read"] = time.perf_counter() - started
-    return _evaluate(as_of, timings, wide, processes, plans, history, evidence, with_statuses)
+    return _evaluate(
+        as_of, timings, wide, processes, plans, history, evidence, with_statuses, models
+    )
 
 
 def _is_everything(
@@ -585,6 +606,7 @@ def _read(
     if not versions:
         return None
     processes = {**process_definitions(versions), **(extra or {})}
+    models = risk_models(versions)
     schema = opportunity_schema(AMOUNT_SCALE)
     element_scales = methodology_scales()
     plans: dict[int, CriteriaPlan] = {}
@@ -617,7 +639,7 @@ def _read(
     # A deal whose version was not in scope when versions were read (moved meanwhile, on
     # SQLite's per-statement snapshots) waits for the next run rather than half-evaluate.
     wide = wide.filter(pl.col("process_version_id").is_in(versions))
-    return wide, processes, plans, history, evidence
+    return wide, processes, plans, history, evidence, models
 
 
 def deal_aggregates(
@@ -738,6 +760,7 @@ def _evaluate(
     history: list[pl.DataFrame],
     evidence: pl.DataFrame,
     with_statuses: bool,
+    models: dict[int, RiskModel] | None = None,
 ) -> InspectionResult:
     started = time.perf_counter()
     versions = sorted(processes)
@@ -752,6 +775,7 @@ def _evaluate(
             evidence,
             as_of,
             with_statuses,
+            (models or {}).get(vid),
         )
         for vid in versions
     ]

@@ -37,7 +37,10 @@ class DealQuery(PageQuery, SummaryQuery):
 class SignalOut(Schema):
     signal: str
     label: str
-    weight: int
+    weight: int = Field(..., description="Points in the process file (the fallback model's)")
+    contribution: float = Field(
+        0.0, description="Log-odds this signal adds to the risk (the model's coefficient, >= 0)"
+    )
     reason: str
 
 
@@ -54,8 +57,10 @@ class DealOut(Schema):
     amount: float
     currency: str
     close_date: date
-    risk: int
-    priority: float
+    risk: int = Field(..., description="Chance of being lost or slipping, as a whole percent")
+    risk_probability: float = Field(..., description="The same chance, 0-1")
+    risk_text: str = Field(..., description="The chance in words, with the top signals")
+    priority: float = Field(..., description="Money at risk: amount x risk_probability")
     signals: list[SignalOut]
 
 
@@ -89,7 +94,9 @@ class ExplanationOut(Schema):
     verified_stage: str
     under_control: bool
     first_gap: str | None
-    risk: int
+    risk: int = Field(..., description="Chance of being lost or slipping, as a whole percent")
+    risk_probability: float = Field(..., description="The same chance, 0-1")
+    risk_text: str = Field(..., description="The chance in words, with the top signals")
     signals: list[SignalOut]
     unmet: list[str] = Field(..., description="Criteria not met up to the claimed stage")
     next_actions: list[str]

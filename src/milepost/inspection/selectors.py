@@ -1,4 +1,5 @@
-"""Reads that feed the explained inspection: one deal as an engine snapshot.
+"""Reads that feed the explained inspection: one deal as an engine snapshot; and the risk
+models as the admin page shows them.
 
 Scoped by :func:`milepost.pipeline.selectors.opportunity_get` (the one row-level rule). The
 set-based inspection reads the pipeline as aggregates instead (see docs/inspection.md).
@@ -10,14 +11,27 @@ This module does not evaluate anything and writes nothing.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 
 from milepost.engine.criteria import ActivityFact, OpportunitySnapshot
+from milepost.engine.process_schema import SIGNALS
+from milepost.engine.risk_history import RECONSTRUCTED
+from milepost.engine.risk_model import RiskModel
+from milepost.engine.signals import SIGNAL_LABELS
 from milepost.engine.vocabulary import OPPORTUNITY_FIELDS
+from milepost.inspection.models import RiskModelFit
 from milepost.methodology.models import ElementAssessment
-from milepost.pipeline.models import Activity, OpportunityContact
+from milepost.pipeline.models import Activity, Opportunity, OpportunityContact
 from milepost.pipeline.selectors import opportunity_get
+from milepost.process.models import ProcessVersion
+from milepost.process.selectors import process_definitions
 from milepost.team.models import User
 
 # Model attribute for each engine field: foreign keys are read as their ids.
@@ -68,3 +82,57 @@ def opportunity_snapshot(*, user: User, opportunity_id: int) -> OpportunitySnaps
         activities=activities,
         elements=elements,
     )
+
+
+@dataclass(frozen=True)
+class RiskModelView:
+    """One process version's risk model as the admin page shows it."""
+
+    version: ProcessVersion
+    fit: RiskModelFit | None  # None: never fitted, the process weights are used
+    model: RiskModel
+    signals: list[dict[str, Any]]  # label, coefficient, odds, alone (chance), fired, learnt
+
+    @property
+    def base_chance(self) -> float:
+        return self.model.probability([])
+
+
+def risk_model_overview(*, user: User) -> list[RiskModelView]:
+    """The risk model of every process version that holds deals or has a fit (admins only):
+    the stored fit, or the fallback the inspection uses without one. Read-only."""
+    if not user.is_admin:
+        raise PermissionDenied("only sales-ops admins see the risk model")
+    fits = {f.version_id: f for f in RiskModelFit.objects.all()}
+    in_use = set(Opportunity.objects.order_by().values_list("stage__version_id", flat=True))
+    versions = (
+        ProcessVersion.objects.filter(Q(pk__in=in_use) | Q(pk__in=list(fits)))
+        .select_related("process")
+        .order_by("process__name", "-number")
+    )
+    definitions = process_definitions([v.pk for v in versions])
+    out = []
+    for version in versions:
+        fit = fits.get(version.pk)
+        weights = definitions[version.pk].thresholds
+        model = (
+            fit.as_engine()
+            if fit is not None
+            else RiskModel.fallback({s: weights.weight(s) for s in SIGNALS})
+        )
+        fired = (fit.quality.get("fired") or {}) if fit is not None else {}
+        signals = [
+            {
+                "signal": s,
+                "label": label,
+                "coefficient": model.coefficient(s),
+                "odds": math.exp(model.coefficient(s)),
+                "alone": model.probability([s]),
+                "fired": fired.get(s),
+                "learnt": model.source == "fallback" or s in RECONSTRUCTED,
+            }
+            for s, label in SIGNAL_LABELS.items()
+        ]
+        signals.sort(key=lambda row: -row["coefficient"])
+        out.append(RiskModelView(version, fit, model, signals))
+    return out

@@ -1,5 +1,6 @@
 """The manager's inspection page: the team's open deals not under control, ranked by amount x
-risk, with the signals behind each, and a signal x rep matrix of who needs help where.
+risk (the chance it is lost or slips), with the signals behind each, and a signal x rep matrix
+of who needs help where; and the admins' page of the fitted risk model.
 
 One :func:`inspect_pipeline` call per request (set-based, row-scoped); filters, counts and the
 page slice are Polars operations on its frames. Only the 50 rows of the current page are turned
@@ -8,12 +9,14 @@ into Python objects, with one query for their names and one for their stage labe
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 import polars as pl
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -23,6 +26,7 @@ from django.views.decorators.http import require_GET
 from milepost.core.errors import NotFound
 from milepost.core.htmx import is_partial
 from milepost.engine.criteria import MET
+from milepost.engine.risk_model import risk_sentence
 from milepost.engine.signals import SIGNAL_LABELS
 from milepost.inspection.deal import inspect_opportunity
 from milepost.inspection.forms import (
@@ -31,6 +35,7 @@ from milepost.inspection.forms import (
     signals_by_deal,
 )
 from milepost.inspection.pipeline import inspect_pipeline
+from milepost.inspection.selectors import risk_model_overview
 from milepost.pipeline.presentation import format_date, format_money, today
 from milepost.pipeline.selectors import opportunity_scope
 from milepost.process.models import Stage, StageKind
@@ -68,7 +73,8 @@ class DealRow:
     close_date: date
     close_display: str
     overdue: bool
-    risk: int
+    risk: int  # chance of being lost or slipping, whole percent
+    risk_text: str  # "about 70% likely to slip or be lost: ..." with the top signals
     under_control: bool
     first_gap: str
     signals: list[dict[str, Any]]
@@ -130,6 +136,10 @@ def page_rows(*, user: User, result, frame: pl.DataFrame, users: dict[int, User]
                 close_display=format_date(deal["close_date"]),
                 overdue=deal["close_date"] < on,
                 risk=deal["risk"],
+                risk_text=risk_sentence(
+                    deal["risk_probability"],
+                    [s["label"] for s in signals[oid] if s["contribution"] > 0],
+                ),
                 under_control=deal["under_control"],
                 first_gap=labels.get((vid, deal["first_gap"]), deal["first_gap"] or ""),
                 signals=signals[oid],
@@ -237,7 +247,13 @@ def explain(request: HttpRequest, opportunity_id: int) -> HttpResponse:
         if c.status != MET
     ]
     signals = [
-        {**s, "label": SIGNAL_LABELS.get(s["signal"], s["signal"])} for s in inspection.signals
+        {
+            **s,
+            "label": SIGNAL_LABELS.get(s["signal"], s["signal"]),
+            # What the signal does to the odds of a slip or loss (e^coefficient).
+            "odds": math.exp(s["contribution"]),
+        }
+        for s in inspection.signals
     ]
     context = {
         "nav": "inspection",
@@ -250,3 +266,15 @@ def explain(request: HttpRequest, opportunity_id: int) -> HttpResponse:
     if is_partial(request):
         return render(request, "inspection/partials/explanation.html", context)
     return render(request, "inspection/explanation.html", context)
+
+
+@login_required
+@require_GET
+def risk_model(request: HttpRequest) -> HttpResponse:
+    """The fitted risk model of each process version and how good it is (admins, read-only):
+    what each signal does to the chance of a loss or slip, and predicted against observed."""
+    try:
+        models = risk_model_overview(user=request.user)
+    except PermissionDenied:
+        raise Http404("No such page") from None
+    return render(request, "inspection/risk_model.html", {"nav": "inspection", "models": models})

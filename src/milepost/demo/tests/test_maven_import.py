@@ -17,6 +17,7 @@ from milepost.demo.importer import ImportRefused, maven_import, shift_for
 from milepost.demo.maven import DATASET_HORIZON, MavenSourceError
 from milepost.demo.people import username_for
 from milepost.imports.models import ImportIssue, ImportRun
+from milepost.inspection.models import RiskModelFit
 from milepost.methodology.models import ElementAssessment
 from milepost.pipeline.facts import (
     activity_facts_mismatches,
@@ -371,9 +372,14 @@ def test_demo_command_loads_once_and_prints_logins(dataset, capsys):
     for username in ("admin", "jordan.whitfield", "morgan.reyes", "mona.manager", "bob.agent"):
         assert username in out
     assert User.objects.get(username="ann.agent").check_password("milepost-demo")
+    # The demo build fits the risk model (a dozen deals: the process weights are kept).
+    assert "Fitting the risk model" in out
+    assert list(RiskModelFit.objects.values_list("source", flat=True)) == ["fallback"]
     runs = ImportRun.objects.count()
 
     call_command("demo", "--data", str(dataset))
 
-    assert "already loaded" in capsys.readouterr().out
+    again = capsys.readouterr().out
+    assert "already loaded" in again
+    assert "Fitting the risk model" not in again  # fitted already
     assert ImportRun.objects.count() == runs

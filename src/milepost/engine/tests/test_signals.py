@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ import polars as pl
 import pytest
 
 from milepost.engine.process_schema import SIGNALS, ProcessInvalid, parse_process
+from milepost.engine.risk_model import FALLBACK_INTERCEPT, FALLBACK_SLOPE, RiskModel
 from milepost.engine.signals import (
     DEAL_FACTS_SCHEMA,
     SIGNAL_ACTIONS,
@@ -193,7 +195,7 @@ def test_default_economic_buyer_stage_is_the_first_rule_that_asks_for_one() -> N
     assert SETTINGS.single_threaded_from == SETTINGS.stage_position["discover"]
 
 
-def test_risk_is_the_capped_sum_and_priority_is_money_at_risk() -> None:
+def test_risk_is_a_chance_never_capped_and_priority_is_money_at_risk() -> None:
     facts = pl.DataFrame(
         [
             quiet_deal(opportunity_id=1, amount=2000.0, next_step=""),
@@ -218,13 +220,35 @@ def test_risk_is_the_capped_sum_and_priority_is_money_at_risk() -> None:
     )
     signals = compute_signals(facts, SETTINGS, AS_OF)
     risk = {r["opportunity_id"]: r for r in risk_scores(facts, signals).to_dicts()}
-    assert risk[1]["risk"] == SETTINGS.weights["no_next_step"]
-    assert risk[1]["priority"] == pytest.approx(2000.0 * risk[1]["risk"] / 100)
+    # Without a fitted model: the points through the fallback logistic mapping.
+    one = 1 / (
+        1 + math.exp(-(FALLBACK_INTERCEPT + FALLBACK_SLOPE * SETTINGS.weights["no_next_step"]))
+    )
+    assert risk[1]["risk_probability"] == pytest.approx(one)
+    assert risk[1]["risk"] == round(one * 100)
+    assert risk[1]["priority"] == pytest.approx(2000.0 * one)
     uncapped = int(signals.filter(pl.col("opportunity_id") == 2)["weight"].sum())
     assert uncapped > 100
-    assert risk[2]["risk"] == 100
+    # Past 100 points the chance still grows, and is not 100%.
+    assert risk[1]["risk"] < risk[2]["risk"] < 100
     assert risk[2]["signal_count"] == 7
-    assert (risk[3]["risk"], risk[3]["signal_count"], risk[3]["priority"]) == (0, 0, 0.0)
+    base = 1 / (1 + math.exp(-FALLBACK_INTERCEPT))
+    assert risk[3]["risk_probability"] == pytest.approx(base)
+    assert risk[3]["signal_count"] == 0
+    assert risk[3]["priority"] == pytest.approx(1000.0 * base)
+
+
+def test_risk_with_a_model_adds_its_coefficients() -> None:
+    facts = pl.DataFrame(
+        [quiet_deal(opportunity_id=1, amount=1000.0, next_step="")],
+        schema=DEAL_FACTS_SCHEMA,
+        orient="row",
+    )
+    signals = compute_signals(facts, SETTINGS, AS_OF)
+    model = RiskModel(-1.0, {"no_next_step": 2.0}, "fitted")
+    (row,) = risk_scores(facts, signals, model).to_dicts()
+    assert row["risk_probability"] == pytest.approx(1 / (1 + math.exp(-1.0)))
+    assert row["priority"] == pytest.approx(1000.0 * row["risk_probability"])
 
 
 def test_next_actions_start_with_the_earliest_unmet_criteria() -> None:

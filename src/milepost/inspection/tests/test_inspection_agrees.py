@@ -35,7 +35,7 @@ from milepost.engine.control_frames import StageCriteria, control_frame, evidenc
 from milepost.engine.criteria import evaluate_criterion
 from milepost.engine.criteria_frames import CriteriaPlan, opportunity_schema
 from milepost.engine.evidence import EVIDENCE_SCHEMA, CriterionMeta
-from milepost.engine.signals import SIGNALS_SCHEMA
+from milepost.engine.risk_model import RISK_SIGNALS_SCHEMA, RiskModel
 from milepost.engine.tests.test_criteria_frames import SCALES, ZONES, rules
 from milepost.evidence.models import Evidence
 from milepost.inspection import pipeline as inspection
@@ -301,7 +301,7 @@ def test_each_user_inspects_only_the_deals_they_may_see(live: World) -> None:
     nothing = seen[org.rep_solo]
     assert nothing.deals.schema == pl.Schema(inspection.DEALS_SCHEMA)
     assert nothing.statuses.schema == pl.Schema(inspection.STATUSES_SCHEMA)
-    assert nothing.signals.schema == pl.Schema(SIGNALS_SCHEMA)
+    assert nothing.signals.schema == pl.Schema(RISK_SIGNALS_SCHEMA)
 
 
 def test_rep_inspects_only_own_deals_and_probing_ids_yields_nothing(live: World) -> None:
@@ -352,8 +352,13 @@ def test_signals_and_risk_for_one_deal(live: World) -> None:
     assert fired["no_recent_activity"] == "no activity since created 120 days ago"
     assert fired["stalled_in_stage"].startswith("100 days in ")
     assert "close_date_pushed" not in fired
-    expected_risk = min(100, int(result.signals["weight"].sum()))
-    assert result.deals["risk"].to_list() == [expected_risk]
+    # No fitted model: the process weights through the fallback mapping, not capped.
+    expected = RiskModel.fallback(
+        dict(zip(result.signals["signal"], result.signals["weight"], strict=True))
+    ).probability(result.signals["signal"])
+    assert result.deals["risk_probability"].to_list() == [pytest.approx(expected)]
+    assert result.deals["risk"].to_list() == [round(expected * 100)]
+    assert result.deals["risk"][0] < 100
 
 
 WINDOW_EDGES = [

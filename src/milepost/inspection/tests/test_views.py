@@ -248,7 +248,8 @@ def test_explanation_fragment_has_signals_unmet_criteria_and_actions(world: Worl
     assert "<html" not in html
     assert "Close date past" in html
     assert "5 days past" in html
-    assert "+20" in html
+    assert "likely to slip or be lost: exit criteria unmet, close date past" in html
+    assert "(20 points in the process file)" in html
     assert "Unmet exit criteria" in html
     assert "no call or meeting logged yet" in html
     assert "Next actions" in html

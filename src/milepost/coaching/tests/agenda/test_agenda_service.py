@@ -87,7 +87,8 @@ def test_deals_rank_by_amount_risk_and_closeness_with_real_reasons(org, deals):
     unmet = [c.statement for c in upto if statuses[c.id] != "met"]
     assert unmet
     assert list(big.unverified) == unmet
-    signal_reasons = [r for o, _, _, r in result.signals.iter_rows() if o == deals["big"].id]
+    rows = result.signals.select("opportunity_id", "reason").iter_rows()
+    signal_reasons = [r for o, r in rows if o == deals["big"].id]
     assert signal_reasons
     assert list(big.signals) == signal_reasons
     assert big.reasons == big.unverified + big.signals

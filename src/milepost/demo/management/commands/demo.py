@@ -1,9 +1,10 @@
 """``milepost demo [--url URL] [--data PATH]``: a ready-to-click demo database.
 
 Migrates, loads the default sales processes, imports the Maven CRM dataset with a synthetic
-stage history (dates shifted by whole weeks so the data ends today), sets the demo password on
-every demo user and prints who can log in. A second run finds the data and only checks the
-passwords, so it takes a second or two. ``bin/demo`` runs this, then ``runserver``.
+stage history (dates shifted by whole weeks so the data ends today), fits the risk model on
+the closed deals, sets the demo password on every demo user and prints who can log in. A
+second run finds the data and only checks the passwords, so it takes a second or two.
+``bin/demo`` runs this, then ``runserver``.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from milepost.demo.maven import MavenSourceError, default_data_dir
 from milepost.demo.people import ADMIN_PERSON, USER_EMAIL_DOMAIN, VP_PERSON, username_for
 from milepost.imports.models import ImportRun
 from milepost.imports.report import import_report
+from milepost.inspection.models import RiskModelFit
 from milepost.pipeline.models import Opportunity
 from milepost.process.services import process_load_defaults
 from milepost.team.models import Role, User
@@ -61,6 +63,9 @@ class Command(BaseCommand):
             except (MavenSourceError, ImportRefused) as exc:
                 raise CommandError(str(exc)) from exc
             self.stdout.write(import_report(run))
+        if not loaded or not RiskModelFit.objects.exists():
+            self.stdout.write("Fitting the risk model on the closed deals …")
+            call_command("fit_risk", stdout=self.stdout)
         self._set_passwords()
         self.stdout.write("")
         self.stdout.write(
