@@ -1,5 +1,6 @@
-"""``python -m benchmarks inspection|board|risk [options]`` (``bin/bench inspection``, ``bin/bench
-board``: :mod:`benchmarks.board`; ``bin/bench risk``, the risk model's validation: ``benchmarks/risk.py``).
+"""``python -m benchmarks inspection|board|risk [options]`` (``bin/bench inspection``;
+``bin/bench board``: :mod:`benchmarks.board`; ``bin/bench risk``, the risk model's validation:
+``benchmarks/risk.py``).
 
 The parent process prepares each target database, then runs one worker subprocess per target
 with ``DATABASE_URL`` pointing at it (Django's settings are read once per process), collects
