@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import chain
+
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
@@ -9,7 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from milepost.security.exports import csv_response
+from milepost.core.exports import csv_response
 from milepost.security.forms import EventFilterForm
 from milepost.security.models import SecurityEvent
 from milepost.security.selectors import security_event_list
@@ -72,4 +74,4 @@ def events_csv(request: HttpRequest) -> HttpResponse:
         )
         for e in rows.iterator(chunk_size=2000)
     )
-    return csv_response("security-events.csv", CSV_HEADER, lines)
+    return csv_response(chain([CSV_HEADER], lines), filename="security-events.csv")
