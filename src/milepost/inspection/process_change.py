@@ -62,10 +62,12 @@ def inspect_process_change(
     if frames is None:
         empty = pl.DataFrame(schema=DEALS_SCHEMA)
         return ChangeInspection(as_of, empty, empty)
-    wide, processes, plans, history, evidence = frames
+    # The preview compares control, not risk: the risk models of the live versions are
+    # read but the draft's version has none yet (it falls back to the process weights).
+    wide, processes, plans, history, evidence, models = frames
     new_plan = plans.pop(PREVIEW_VERSION)
     processes.pop(PREVIEW_VERSION)
-    before = _evaluate(as_of, {}, wide, processes, plans, history, evidence, False).deals
+    before = _evaluate(as_of, {}, wide, processes, plans, history, evidence, False, models).deals
     mapped = pl.col("stage_key").replace(mapping) if mapping else pl.col("stage_key")
     moved = wide.with_columns(
         pl.when(mapped != pl.col("stage_key"))
