@@ -184,7 +184,7 @@ documents = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(base=documents, doc=documents)
 def test_merging_with_an_unchanged_side_returns_the_other_side(base, doc):
     kept = copy.deepcopy(doc)
@@ -195,7 +195,7 @@ def test_merging_with_an_unchanged_side_returns_the_other_side(base, doc):
     assert doc == kept  # inputs are not changed
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(base=documents, doc=documents)
 def test_merging_a_draft_with_itself_is_the_draft(base, doc):
     result = merge_processes(base, doc, doc)
