@@ -178,7 +178,7 @@ def demo() -> tuple[list[str], Any] | None:
     """The demo database, if the configured database holds it (None otherwise)."""
     from django.utils import timezone
 
-    from milepost.engine.risk_model import _holdout
+    from milepost.engine.risk_model import holdout
     from milepost.inspection.pipeline import inspect_pipeline
     from milepost.inspection.risk import version_training_frame
     from milepost.pipeline.models import Opportunity
@@ -197,7 +197,7 @@ def demo() -> tuple[list[str], Any] | None:
         frame = version_training_frame(vid, now)
         if frame.is_empty():
             continue
-        held = _holdout(frame, risk_model.HOLDOUT_SHARE, vid)
+        held = holdout(frame, risk_model.HOLDOUT_SHARE, vid)
         # The open deals as the inspection page scores them (every signal, not only the
         # reconstructed ones): one indicator column per signal.
         result = inspect_pipeline(user=admin, process_version_id=vid, as_of=now)

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -386,8 +386,3 @@ def synthetic_history(
         pl.lit(None, dtype=pl.Float64).alias("amount_from"),
     )
     return DealHistory(deals, moves, activities, changes)
-
-
-def utc_moment(value: np.datetime64) -> datetime:
-    """A NumPy moment as an aware datetime."""
-    return datetime.fromtimestamp(int(value.astype("datetime64[s]").astype(np.int64)), tz=UTC)

@@ -192,7 +192,7 @@ def _fit_coefficients(p: Patterns, penalty: float) -> tuple[float, np.ndarray]:
     return float(theta[0]), np.maximum(theta[1:], 0.0)
 
 
-def _holdout(frame: pl.DataFrame, share: float, seed: int) -> pl.Series:
+def holdout(frame: pl.DataFrame, share: float, seed: int) -> pl.Series:
     """Whether each row's deal is held out (whole deals, so no deal is on both sides)."""
     buckets = pl.col("opportunity_id").hash(seed) % 1000
     return frame.select(buckets < int(share * 1000)).to_series()
@@ -217,7 +217,7 @@ def fit(
     if deals < min_deals or positives < min_positives:
         base = RiskModel.fallback(weights)
         return RiskModel(base.intercept, base.coefficients, "fallback", {**counts})
-    held = _holdout(frame, HOLDOUT_SHARE, seed)
+    held = holdout(frame, HOLDOUT_SHARE, seed)
     train, test = frame.filter(~held), frame.filter(held)
     intercept, coef = _fit_coefficients(patterns(train), L2_PENALTY)
     trial = RiskModel(intercept, dict(zip(SIGNALS, coef.tolist(), strict=True)), "fitted")

@@ -246,3 +246,13 @@ def test_synthetic_pushes_happen_only_while_open_and_after_the_date() -> None:
     assert (pushes["changed_at"].dt.date() > pushes["close_date_from"]).all()
     closed = pushes.filter(pl.col("closed_at").is_not_null())
     assert (closed["changed_at"] < closed["closed_at"]).all()
+
+
+def test_no_closed_history_at_all_is_the_fallback_not_an_error() -> None:
+    h = _history(50, 5)
+    nothing = DealHistory(h.deals.clear(), h.moves.clear(), h.activities.clear(), h.changes.clear())
+    frame = training_frame(nothing, SETTINGS, AS_OF)
+    assert frame.height == 0
+    model = fit(frame, SETTINGS.weights)
+    assert model.source == "fallback"
+    assert model.quality == {"deals": 0, "snapshots": 0, "positives": 0}
