@@ -119,9 +119,9 @@ def agenda_draft(
     period_end = quarter_end(today)
     team = subordinate_ids(manager.id)
     team_deal_ids = list(
-        Opportunity.objects.filter(owner_id__in=team, stage__kind=StageKind.OPEN).values_list(
-            "id", flat=True
-        )
+        Opportunity.objects.filter(
+            owner_id__in=team, stage__kind=StageKind.OPEN, archived_at__isnull=True
+        ).values_list("id", flat=True)
     )
     result = inspect_pipeline(
         user=manager, as_of=as_of, opportunity_ids=team_deal_ids, with_statuses=True

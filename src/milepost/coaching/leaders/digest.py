@@ -94,7 +94,9 @@ def digest_for(*, viewer: User, manager: User, week: date) -> Digest:
         )
     )
     rep_ids = [r.id for r in reps]
-    deals = Opportunity.objects.filter(owner_id__in=rep_ids, stage__kind=StageKind.OPEN)
+    deals = Opportunity.objects.filter(
+        owner_id__in=rep_ids, stage__kind=StageKind.OPEN, archived_at__isnull=True
+    )
     reasons: dict[int, list[str]] = {}
     for opp_id, days in OpportunityChange.objects.filter(
         opportunity__in=deals,

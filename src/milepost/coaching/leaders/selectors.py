@@ -226,7 +226,7 @@ def _top_deals(user, rows, rep_manager, completed, top_n: int) -> None:  # type:
         return
     deal_ids = list(
         Opportunity.objects.filter(
-            owner_id__in=list(rep_manager), stage__kind=StageKind.OPEN
+            owner_id__in=list(rep_manager), stage__kind=StageKind.OPEN, archived_at__isnull=True
         ).values_list("id", flat=True)
     )
     if not deal_ids:
@@ -501,7 +501,9 @@ def coaching_effect_for(
     week_starts = [first_week + timedelta(days=7 * i) for i in range(weeks)]
     since = datetime.combine(first_week, time.min, tzinfo=UTC)
     deal_ids = list(
-        Opportunity.objects.filter(owner_id__in=rep_ids, created_at__lt=as_of)
+        Opportunity.objects.filter(
+            owner_id__in=rep_ids, created_at__lt=as_of, archived_at__isnull=True
+        )
         .filter(Q(closed_at__isnull=True) | Q(closed_at__gte=since))
         .values_list("id", flat=True)
     )

@@ -159,3 +159,14 @@ def test_digest_page_for_the_manager(week, client_for):
     assert "Pushed deal" in body
     assert "Overdue call plan" in body
     assert "Other manager&#x27;s overdue" not in body
+
+
+def test_an_archived_deal_leaves_the_digest(week):
+    """Archiving hides a deal everywhere (issue 12): the digest reads Opportunity directly, so it
+    filters archived deals itself."""
+    org = week
+    pushed = org.rep_a1.opportunities.get(name="Pushed deal")
+    pushed.archived_at = timezone.now()
+    pushed.save(update_fields=["archived_at"])
+    d = digest_for(viewer=org.manager_a, manager=org.manager_a, week=WEEK + timedelta(days=4))
+    assert {s.opportunity.name for s in d.slipped} == {"Went back"}
