@@ -135,9 +135,8 @@ class ActivityForm(SchemaForm):
 
     type = _select("Type", ActivityType.choices)
     occurred_at = forms.DateTimeField(
-        label="When",
+        label="When (empty: now)",
         required=False,
-        help_text="Empty: now",
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
     subject = _text("Subject", required=True)
