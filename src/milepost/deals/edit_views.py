@@ -112,7 +112,12 @@ def opportunity_edit(request: HttpRequest, opportunity_id: int) -> HttpResponse:
                 messages.warning(request, text)
             messages.success(request, f"Saved {EDIT_GROUPS[group][2].lower()}.")
             return HttpResponseRedirect(detail)
-        return _facts(request, facts_context(user=user, opp=opp, warnings=warnings, saved=group))
+        response = _facts(
+            request, facts_context(user=user, opp=opp, warnings=warnings, saved=group)
+        )
+        # Criteria, the control banner and signals read these fields: the process map re-fetches.
+        response["HX-Trigger"] = "deal-changed"
+        return response
     if status == 200:
         status = 422
     context = facts_context(user=user, opp=opp, editing=group, form=form, conflict=conflict)

@@ -24,6 +24,7 @@ from django.utils import timezone
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 from pydantic_core import PydanticCustomError
 
+from milepost.core.bounded import storable
 from milepost.core.errors import InvalidChange
 from milepost.pipeline.models import Opportunity
 from milepost.process.models import ForecastCategory
@@ -71,11 +72,7 @@ def _text(max_length: int, *, required: bool = False):  # type: ignore[no-untype
     """A validator for a text field: trimmed, no NUL or lone surrogate, within its column."""
 
     def check(value: str) -> str:
-        if "\x00" in value:
-            raise _error("must not contain NUL characters")
-        if any("\ud800" <= ch <= "\udfff" for ch in value):
-            raise _error("must not contain unpaired surrogate characters")
-        value = value.strip()
+        value = storable(value).strip()
         if required and not value:
             raise _error("cannot be empty")
         if len(value) > max_length:

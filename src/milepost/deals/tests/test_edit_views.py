@@ -73,6 +73,8 @@ def test_inline_edit_saves_and_returns_the_facts(org, opp, client_for):
     assert 'id="deal-facts"' in html
     assert "Call the CFO" in html
     assert 'class="inline-edit"' not in html
+    # The process map listens for this event and re-fetches criteria, banner and signals.
+    assert response["HX-Trigger"] == "deal-changed"
     opp.refresh_from_db()
     assert (opp.next_step, opp.next_step_date, opp.version) == ("Call the CFO", None, 2)
 
