@@ -68,10 +68,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, default=(os.cpu_count() or 1) * 2)
     parser.add_argument("--port", type=int, default=0, help="gunicorn port (0: a free one)")
     parser.add_argument("--output", type=Path, help="also write the report to this file")
+    parser.add_argument(
+        "--src",
+        type=Path,
+        default=REPO / "src",
+        help="the source tree gunicorn serves (an older commit's worktree, to compare)",
+    )
 
 
 def _database_url(target: str) -> str:
     return f"sqlite:///{SQLITE_DIR / 'milepost.sqlite3'}" if target == "sqlite" else PG_URL
+
+
+SRC = [REPO / "src"]  # what gunicorn serves; --src replaces it
 
 
 def _env(target: str) -> dict[str, str]:
@@ -82,7 +91,7 @@ def _env(target: str) -> dict[str, str]:
         MILEPOST_ENV="development",
         MILEPOST_DEBUG="0",  # DEBUG keeps every query in memory and serves slower
         DJANGO_SETTINGS_MODULE="milepost.settings",
-        PYTHONPATH=os.pathsep.join(filter(None, [str(REPO / "src"), env.get("PYTHONPATH")])),
+        PYTHONPATH=os.pathsep.join(filter(None, [str(SRC[0]), env.get("PYTHONPATH")])),
     )
     return env
 
@@ -167,10 +176,12 @@ def _warm_up(host: str, session_key: str, workers: int) -> None:
     opener = urllib.request.build_opener()
     opener.addheaders = [("Cookie", f"sessionid={session_key}")]
     for _ in range(workers * 3):
-        with opener.open(f"{host}/pipeline/", timeout=60) as response:
-            response.read()
-        with opener.open(f"{host}/pipeline/controls/?ids=1", timeout=60) as response:
-            response.read()
+        for path in ("/pipeline/", "/pipeline/controls/?ids=1"):
+            try:
+                with opener.open(host + path, timeout=60) as response:
+                    response.read()
+            except urllib.error.HTTPError:
+                pass  # an older commit (--src) has no control dots to warm up
 
 
 def _free_port() -> int:
@@ -179,7 +190,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _wait_until_up(url: str, server: subprocess.Popen, deadline_s: float = 60) -> None:
+def _wait_until_up(url: str, server: subprocess.Popen, deadline_s: float = 300) -> None:
     deadline = time.monotonic() + deadline_s
     while time.monotonic() < deadline:
         if server.poll() is not None:
@@ -289,7 +300,7 @@ def format_report(rows: list[Row], args: argparse.Namespace, *, started: datetim
         f"bin/bench board, {started:%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores, "
         f"{_memory_gib()} GiB, Python {platform.python_version()}; gunicorn {args.workers} "
         f"sync workers; Locust {args.users} users per role for {args.duration} s, "
-        f"{args.wait} s between a user's boards. Times in ms.",
+        f"{args.wait} s between a user's boards; serving {SRC[0]}. Times in ms.",
         "",
         "| database | role | request | requests | req/s | p50 | p95 | p99 | errors |",
         "|---|---|---|---:|---:|---:|---:|---:|---:|",
@@ -322,6 +333,7 @@ def _memory_gib() -> int:
 
 def main(args: argparse.Namespace) -> int:
     started = datetime.now(UTC)
+    SRC[0] = args.src.resolve()
     roles = [r.strip() for r in args.roles.split(",") if r.strip()]
     unknown = [r for r in roles if r not in ROLES]
     if unknown:

@@ -41,7 +41,7 @@ class BoardUser(HttpUser):
                 response.failure(f"status {response.status_code}")
                 return
             ids = _CARD.findall(response.text)
-        if ids:
+        if ids and "/pipeline/controls/" in response.text:  # an older board has no dots
             self.client.get(
                 "/pipeline/controls/", params={"ids": ",".join(ids)}, name="board controls"
             )
