@@ -66,7 +66,7 @@ def test_drag_a_card_to_the_next_column_moves_the_deal(org, processes, login):
     dialog = gate_dialog(page)
     expect(dialog).to_be_visible()
     expect(dialog).to_have_accessible_name("Move “Drag me” to Discover?")
-    expect(dialog).to_contain_text("exit criteria are not met")
+    expect(dialog).to_contain_text("1 exit criterion is not met")
     expect(dialog).to_contain_text("A named buyer agreed to a discovery conversation")
     reason = dialog.get_by_label("Why move past unmet exit criteria?")
     expect(reason).to_be_focused()
