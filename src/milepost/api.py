@@ -6,7 +6,10 @@ Each app contributes a router from its ``api.py``; authentication accepts a sign
 
 from __future__ import annotations
 
+from typing import Any
+
 from ninja import NinjaAPI, Swagger
+from ninja.openapi.schema import OpenAPISchema
 
 from milepost.coaching.api import router as coaching_router
 from milepost.core.api_errors import install_error_handlers
@@ -20,7 +23,28 @@ from milepost.process.api import router as process_router
 from milepost.team.api import router as team_router
 from milepost.team.api_auth import api_auth
 
-api = NinjaAPI(
+
+class MilepostAPI(NinjaAPI):
+    """The API, with its OpenAPI document built once per process.
+
+    django-ninja rebuilds the document (about 150 kB, every router's schemas) on each request
+    for ``openapi.json``, which the docs page waits for; the routes do not change once the URL
+    configuration is loaded, so the first build is kept. Callers read it; none may change it.
+    """
+
+    def get_openapi_schema(
+        self, *, path_prefix: str | None = None, path_params: dict[str, Any] | None = None
+    ) -> OpenAPISchema:
+        key = (path_prefix, tuple(sorted((path_params or {}).items())))
+        cache: dict[Any, OpenAPISchema] = self.__dict__.setdefault("_openapi_cache", {})
+        if key not in cache:
+            cache[key] = super().get_openapi_schema(
+                path_prefix=path_prefix, path_params=path_params
+            )
+        return cache[key]
+
+
+api = MilepostAPI(
     title="Milepost API",
     version="1",
     description="Opportunities, stage moves, accounts, contacts, activities and sales processes. "
