@@ -71,6 +71,7 @@ def test_htmx_404_is_a_fragment(client_rep):
     assert "Page not found" in response.content.decode()
 
 
+@pytest.mark.django_db
 def test_500_renders_without_a_request_or_database(django_assert_num_queries, rf):
     from milepost.web import errors
 
