@@ -73,9 +73,11 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "milepost.web.middleware.RequestSizeLimitMiddleware",
     "milepost.web.middleware.PrivateResponseMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Inside the two above, so a 413 carries their headers too; it still answers before any
+    # view or CSRF check reads the body (those run after every middleware's __call__).
+    "milepost.web.middleware.RequestSizeLimitMiddleware",
     "milepost.team.middleware.VisibilityCacheMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
