@@ -110,5 +110,7 @@ def test_each_page_has_one_htmx_config_and_it_keeps_htmx_eval_free(org, signed_i
         )
         config = json.loads(html[start : html.index("'>", start)])
         assert html.count('name="htmx-config"') == 1, url
+        assert "<style" not in html, url  # a stray template comment once held one
+        assert "{#" not in html, url
         assert (config["allowEval"], config["includeIndicatorStyles"]) == (False, False)
     assert "responseHandling" in config  # the deal page swaps its 409 / 422 answers
