@@ -81,9 +81,11 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "milepost.web.middleware.RequestSizeLimitMiddleware",
     "milepost.web.middleware.PrivateResponseMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Inside the two above, so a 413 carries their headers too; it still answers before any
+    # view or CSRF check reads the body (those run after every middleware's __call__).
+    "milepost.web.middleware.RequestSizeLimitMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "milepost.security.middleware.SessionTimeoutMiddleware",
     "milepost.security.middleware.TwoFactorRequiredMiddleware",

@@ -98,6 +98,7 @@ def test_a_body_past_the_limit_is_413_json_on_the_api(org, processes):
     response = post_json(client, "patch", f"{API}/opportunities/{deal.pk}", body)
     assert response.status_code == 413
     assert response["Content-Type"].startswith("application/json")
+    assert "no-store" in response["Cache-Control"]
     assert "1000" in response.json()["detail"] or "limit" in response.json()["detail"]
     assert Opportunity.objects.get(pk=deal.pk).version == 1
     small = post_json(
@@ -119,6 +120,7 @@ def test_a_body_past_the_limit_is_a_styled_413_page(org, processes):
     assert response["Content-Type"].startswith("text/html")
     assert b"<h1>Too much data</h1>" in response.content
     assert b"milepost.css" in response.content  # the site's own page, not a bare error
+    assert "Content-Security-Policy" in response
 
 
 def test_the_default_limit_is_2_5_mb(settings):

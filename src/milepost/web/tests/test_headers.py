@@ -97,3 +97,20 @@ def test_reporting_api_batches_and_junk_are_accepted(client, caplog):
     assert (ok.status_code, junk.status_code) == (204, 204)
     assert ["style-src-attr" in r.getMessage() for r in caplog.records] == [True]
     assert client.get("/csp-report/").status_code == 405
+
+
+def test_each_page_has_one_htmx_config_and_it_keeps_htmx_eval_free(org, signed_in, processes):
+    """HTMX reads only the first htmx-config meta: a page's own settings must replace the
+    base one (the ``htmx_config`` block), not add a second that HTMX would ignore."""
+    deal = make_opportunity(org.rep_a1, stage_key="engage")
+    for url in ("/pipeline/", f"/pipeline/opportunities/{deal.pk}/"):
+        html = signed_in.get(url).content.decode()
+        start = html.index('<meta name="htmx-config" content=\'') + len(
+            '<meta name="htmx-config" content=\''
+        )
+        config = json.loads(html[start : html.index("'>", start)])
+        assert html.count('name="htmx-config"') == 1, url
+        assert "<style" not in html, url  # a stray template comment once held one
+        assert "{#" not in html, url
+        assert (config["allowEval"], config["includeIndicatorStyles"]) == (False, False)
+    assert "responseHandling" in config  # the deal page swaps its 409 / 422 answers

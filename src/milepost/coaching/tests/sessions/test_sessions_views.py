@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.utils import timezone
 
-from milepost.coaching.models import ActionItem, CoachingSession, SessionStatus
+from milepost.coaching.models import ActionItem, CoachingCadence, CoachingSession, SessionStatus
 from milepost.coaching.sessions import services as svc
 from milepost.testing.factories import make_opportunity
 
@@ -252,6 +252,30 @@ def test_cadence_from_the_home_page_then_draft_next_from_it(org, processes, clie
     client.post(f"/coaching/reps/{org.rep_a1.id}/sessions/next/")
     later = CoachingSession.objects.exclude(pk=session.pk).get()
     assert later.scheduled_for - session.scheduled_for == timedelta(weeks=2)
+
+
+def test_changing_a_cadence_on_the_page_carries_the_version_read(org, processes, client_for):
+    client = client_for(org.manager_a)
+    url = f"/coaching/reps/{org.rep_a1.id}/cadence/"
+    form = {
+        "every_weeks": 1,
+        "weekday": 1,
+        "time_of_day": "10:00",
+        "duration_minutes": 30,
+        "timezone": "UTC",
+        "starts_on": "2030-01-01",
+    }
+    client.post(url, form)
+    assert 'name="version" value="1"' in client.get("/coaching/").content.decode()
+    client.post(url, {**form, "every_weeks": 3})  # no version: refused, nothing changed
+    assert CoachingCadence.objects.get().every_weeks == 1
+    client.post(url, {**form, "every_weeks": 3, "version": 1})
+    assert (CoachingCadence.objects.get().every_weeks, CoachingCadence.objects.get().version) == (
+        3,
+        2,
+    )
+    client.post(url, {**form, "every_weeks": 4, "version": 1})  # stale: refused
+    assert CoachingCadence.objects.get().every_weeks == 3
 
 
 def test_rep_page_lists_open_items_for_those_who_may_see_them(org, drafted, client_for):
