@@ -18,7 +18,7 @@ from ninja.errors import HttpError
 
 from milepost.core.errors import InvalidChange
 from milepost.core.jobs import JobAlreadyRunning
-from milepost.core.schemas import ConflictOut, ErrorOut, StrictInput, ValidationIssue
+from milepost.core.schemas import ConflictOut, ErrorOut, InvalidOut, StrictInput, ValidationIssue
 from milepost.designer import selectors, services, validation
 from milepost.designer.access import require_designer
 from milepost.designer.jobs import publish_enqueue, publish_job_get
@@ -357,7 +357,7 @@ class RebaseConflictOut(Schema):
         403: ErrorOut,
         404: ErrorOut,
         409: RebaseConflictOut | ConflictOut,
-        422: ErrorOut,
+        422: InvalidOut,
     },
     operation_id=_operation_id("rebase_draft"),
 )

@@ -13,6 +13,7 @@ from django.http import HttpRequest
 from ninja import Router, Schema, Status
 from ninja.security import SessionAuth
 
+from milepost.core.schemas import ErrorOut, InvalidOut
 from milepost.team.services import api_token_create, api_token_revoke
 
 router = Router(tags=["me"])
@@ -52,11 +53,6 @@ class IssuedTokenOut(Schema):
     secret: str
 
 
-class ErrorOut(Schema):
-    detail: str
-    field: str = ""
-
-
 @router.get("/me", response=MeOut)
 def me(request: HttpRequest):
     return request.auth
@@ -70,7 +66,7 @@ def list_tokens(request: HttpRequest):
 
 @router.post(
     "/me/tokens",
-    response={201: IssuedTokenOut, 422: ErrorOut},
+    response={201: IssuedTokenOut, 422: InvalidOut},
     auth=SessionAuth(csrf=True),
 )
 def create_token(request: HttpRequest, payload: TokenIn):
