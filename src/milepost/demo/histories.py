@@ -15,7 +15,7 @@ import numpy as np
 from django.db import connection
 from django.utils import timezone
 
-from milepost.accounts.models import Contact
+from milepost.accounts.models import Account, Contact
 from milepost.demo import bulk, maven, pipeline_shape, synthetic_evidence
 from milepost.demo.deals import NewDeal
 from milepost.demo.evidence import owner_habits, write_evidence
@@ -206,6 +206,9 @@ def write_histories(
 
     # Activities, each with one of the deal's contacts (the one engaged), if it has any.
     occurred = [adapt_dt(d) for d in when(history.a_at)]
+    account_names = dict(
+        Account.objects.filter(pk__in={o.account_id for o in opps}).values_list("pk", "name")
+    )
     activities, links = [], []
     for j, (o, kind) in enumerate(
         zip(history.a_opp.tolist(), history.a_type.tolist(), strict=True)
@@ -215,7 +218,7 @@ def write_histories(
         type_name = history.activity_types[kind]
         subject = ACTIVITY_SUBJECTS[type_name].format(
             contact=contact.full_name if contact else "the buyer",
-            account=new[o].row.account or "the buyer",
+            account=account_names.get(opps[o].account_id, "the buyer"),
         )
         activities.append(
             (opp_ids[o], type_name, occurred[j], opps[o].owner_id, subject[:200], "", now)
