@@ -7,6 +7,7 @@ new transition to it. The rest of an existing deal's history is never rewritten.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -17,6 +18,7 @@ from milepost.accounts.models import Account
 from milepost.demo import bulk, maven
 from milepost.demo.maven import CURRENCY, PIPELINE_FILE, MavenData
 from milepost.demo.people import Users
+from milepost.demo.prospects import PROSPECT_SOURCE
 from milepost.imports.services import RowCounts
 from milepost.pipeline.choices import TransitionSource
 from milepost.pipeline.models import Opportunity, Product, StageTransition
@@ -42,8 +44,18 @@ def _deal_amount(row: maven.DealRow, products: dict[str, Product]) -> Decimal:
     return products[row.product].list_price
 
 
-def _deal_name(row: maven.DealRow) -> str:
-    return f"{row.account or 'Unknown account'} — {row.product}"[:200]
+def _deal_names(data: MavenData, prospects: dict[str, Account]) -> dict[str, str]:
+    """Buyer — product; a name several deals would share ends with the opportunity id, so
+    deals can be told apart."""
+    names = {
+        d.external_id: f"{d.account or prospects[d.external_id].name} — {d.product}"
+        for d in data.deals
+    }
+    repeated = Counter(names.values())
+    return {
+        ext: (f"{name} ({ext})" if repeated[name] > 1 else name)[:200]
+        for ext, name in names.items()
+    }
 
 
 def import_deals(
@@ -56,7 +68,7 @@ def import_deals(
     first_stage: Stage,
     *,
     shift: int,
-    cycle_days: int,
+    prospects: dict[str, Account],
 ) -> list[NewDeal]:
     """Create new deals (their stage fields are set from the history later) and update the
     plain fields of existing ones. A closed outcome on a deal that is open here is applied as a
@@ -68,18 +80,29 @@ def import_deals(
             external_id__in=[d.external_id for d in data.deals]
         ).select_related("stage")
     }
+    names = _deal_names(data, prospects)
     new: list[NewDeal] = []
     changed: list[Opportunity] = []
     moves: list[StageTransition] = []
-    plain = ["name", "account_id", "owner_id", "product_id", "amount", "currency", "close_date"]
+    plain = [
+        "name",
+        "account_id",
+        "owner_id",
+        "product_id",
+        "amount",
+        "currency",
+        "close_date",
+        "source",
+    ]
     for row in data.deals:
         fields = {
-            "name": _deal_name(row),
-            "account_id": accounts[row.account].pk if row.account else None,
+            "name": names[row.external_id],
+            "account_id": (accounts[row.account] if row.account else prospects[row.external_id]).pk,
             "owner_id": users.by_agent[row.agent].pk,
             "product_id": products[row.product].pk,
             "amount": _deal_amount(row, products),
             "currency": CURRENCY,
+            "source": PROSPECT_SOURCE if row.external_id in prospects else "",
         }
         opp = existing.get(row.external_id)
         if opp is None:
@@ -89,9 +112,7 @@ def import_deals(
             continue
         if row.close_date is not None:
             fields["close_date"] = row.close_date + delta
-        elif row.engage_date is not None:
-            fields["close_date"] = row.engage_date + delta + timedelta(days=cycle_days)
-        else:
+        else:  # an open deal keeps the close date synthesised with its history
             fields["close_date"] = opp.close_date
         diff = {f: v for f, v in fields.items() if getattr(opp, f) != v}
         for f, v in diff.items():

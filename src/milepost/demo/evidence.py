@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from milepost.accounts.models import Contact
 from milepost.demo import bulk, synthetic_evidence
+from milepost.demo.pipeline_shape import PUSHED_RATE_CLOSED
 from milepost.engine.process_schema import ProcessDef
 from milepost.evidence.models import Evidence
 from milepost.pipeline.choices import TransitionSource
@@ -122,6 +123,16 @@ def write_evidence(
         timezone.now(),
         seed=seed + 2,
     )
+    for offset, outcome in enumerate(("won", "lost")):  # lost deals were pushed more often
+        pushes += synthetic_evidence.push_rows(
+            [i for i, kind in enumerate(kinds) if kind == outcome],
+            created_at,
+            [o.close_date for o in opps],
+            timezone.now(),
+            seed=seed + 20 + offset,
+            rate=PUSHED_RATE_CLOSED[outcome],
+            ends=entered_at,
+        )
     bulk.insert_rows(
         OpportunityChange,
         [

@@ -15,8 +15,8 @@ import numpy as np
 from django.db import connection
 from django.utils import timezone
 
-from milepost.accounts.models import Contact
-from milepost.demo import bulk, maven, synthetic_evidence
+from milepost.accounts.models import Account, Contact
+from milepost.demo import bulk, maven, pipeline_shape, synthetic_evidence
 from milepost.demo.deals import NewDeal
 from milepost.demo.evidence import owner_habits, write_evidence
 from milepost.demo.maven import CURRENCY
@@ -49,7 +49,6 @@ def write_histories(
     *,
     shift: int,
     seed: int,
-    cycle_days: int,
 ) -> dict[str, int]:
     """Fit a synthetic history to every new deal, then write deals, transitions, contact roles
     and activities in bulk."""
@@ -64,6 +63,7 @@ def write_histories(
             "buying_influences": 0,
         }
     rows = [d.row for d in new]
+    shaping, stalled = pipeline_shape.draw_shaping([r.outcome for r in rows], seed=seed + 11)
     history = fit_histories(
         [r.outcome for r in rows],
         np.array([r.engage_date or "NaT" for r in rows], dtype="datetime64[D]"),
@@ -71,6 +71,7 @@ def write_histories(
         maven.DATASET_HORIZON,
         seed=seed,
         params=params,
+        shaping=shaping,
     )
     offset = shift * 86_400
     stage_by_index = [stages[k] for k in history.stage_keys]
@@ -82,6 +83,9 @@ def write_histories(
     created_at = when(history.created_at)
     entered_at = when(history.stage_entered_at)
     delta = timedelta(days=shift)
+    today = (maven.DATASET_HORIZON + delta) + timedelta(days=1)
+    expected = [stages[k].expected_days or 0 for k in params.stages]
+    noise = pipeline_shape.close_date_noise(len(new), seed=seed + 12)
     for i, deal in enumerate(new):
         opp, row = deal.opportunity, deal.row
         stage = stage_by_index[int(history.final_stage[i])]
@@ -95,14 +99,20 @@ def write_histories(
         opp.close_date = (
             row.close_date + delta
             if row.close_date is not None
-            else created_at[i].date() + timedelta(days=cycle_days)
+            else pipeline_shape.open_close_date(
+                int(history.final_stage[i]),
+                entered_at[i].date(),
+                today,
+                expected,
+                noise=float(noise[i]),
+                stalled=bool(stalled[i]),
+            )
         )
     # The dataset has no next steps; most open deals get one (see synthetic_evidence).
     process = ProcessDef.model_validate(stage_by_index[0].version.definition)
     open_keys = [
         d.opportunity.stage.key if d.opportunity.stage.kind == StageKind.OPEN else None for d in new
     ]
-    today = (maven.DATASET_HORIZON + delta) + timedelta(days=1)
     habits = owner_habits([d.opportunity.owner_id for d in new], seed=seed)
     skips = [habits.get(d.opportunity.owner_id) == "skips_next_steps" for d in new]
     steps = synthetic_evidence.next_steps(process, open_keys, today, seed=seed + 3, skips=skips)
@@ -196,6 +206,9 @@ def write_histories(
 
     # Activities, each with one of the deal's contacts (the one engaged), if it has any.
     occurred = [adapt_dt(d) for d in when(history.a_at)]
+    account_names = dict(
+        Account.objects.filter(pk__in={o.account_id for o in opps}).values_list("pk", "name")
+    )
     activities, links = [], []
     for j, (o, kind) in enumerate(
         zip(history.a_opp.tolist(), history.a_type.tolist(), strict=True)
@@ -205,7 +218,7 @@ def write_histories(
         type_name = history.activity_types[kind]
         subject = ACTIVITY_SUBJECTS[type_name].format(
             contact=contact.full_name if contact else "the buyer",
-            account=new[o].row.account or "the buyer",
+            account=account_names.get(opps[o].account_id, "the buyer"),
         )
         activities.append(
             (opp_ids[o], type_name, occurred[j], opps[o].owner_id, subject[:200], "", now)

@@ -36,6 +36,7 @@ from milepost.demo.deals import import_deals
 from milepost.demo.histories import write_histories
 from milepost.demo.maven import CORRECTED, PIPELINE_FILE, WARNING, MavenData
 from milepost.demo.people import ensure_contacts, import_users
+from milepost.demo.prospects import import_prospects
 from milepost.engine.history import HistoryParams, load_params
 from milepost.imports.models import ImportRun
 from milepost.imports.services import Issue, RowCounts, import_run_finish
@@ -115,7 +116,8 @@ def _import(
     users = import_users(data, counts)
     products = import_products(data, counts)
     accounts = import_accounts(data, counts, users)
-    contacts = ensure_contacts(accounts, params)
+    prospects = import_prospects(data, users, seed=seed + 9)
+    contacts = ensure_contacts({**accounts, **{a.name: a for a in prospects.values()}}, params)
     cycle_days = sum(stages[k].expected_days or 0 for k in params.stages)
     new_deals = import_deals(
         data,
@@ -126,11 +128,9 @@ def _import(
         stages,
         stages[params.stages[0]],
         shift=shift,
-        cycle_days=cycle_days,
+        prospects=prospects,
     )
-    history_counts = write_histories(
-        new_deals, params, stages, contacts, shift=shift, seed=seed, cycle_days=cycle_days
-    )
+    history_counts = write_histories(new_deals, params, stages, contacts, shift=shift, seed=seed)
     history_counts |= synthetic_coaching.write_coaching_history(
         today=maven.DATASET_HORIZON + timedelta(days=shift + 1), seed=seed + 6
     )
@@ -195,8 +195,8 @@ def _aggregated_issues(data: MavenData, cycle_days: int, histories: int) -> list
         (
             open_deals,
             "close_date",
-            "{n} open deals have no close date; synthesised as the created date + the "
-            f"process's expected cycle ({cycle_days} days)",
+            "{n} open deals have no close date; synthesised as the day they entered their "
+            "stage + the process's expected days of that stage and the later ones",
         ),
         (
             no_engage,

@@ -9,7 +9,8 @@ Known flaws of the dataset and what is done about them (see docs/demo-data.md):
 
 - product ``GTXPro`` in the pipeline vs ``GTX Pro`` in products: corrected, reported per row;
 - sector ``technolgy``: corrected to ``technology``, reported per row;
-- open deals without an account: imported without one, reported as a warning per row;
+- open deals without an account: imported with a synthetic prospect account, reported as a
+  warning per row;
 - agents in ``sales_teams.csv`` without any deal: imported, reported as a warning per row;
 - Prospecting rows without an engage date, open deals without close date or value, lost deals
   with ``close_value`` 0: reported as aggregated corrections by the import service, which
@@ -425,7 +426,8 @@ def _read_pipeline(data: MavenData, rows: list[tuple[int, dict[str, str]]], hori
                 value_text,
             )
         if not account:
-            data.note(f, n, "account", WARNING, "no account; imported without one", "")
+            message = "no account; imported with a synthetic prospect account"
+            data.note(f, n, "account", WARNING, message, "")
         seen.add(oid)
         data.deals.append(
             DealRow(n, oid, agent, product, account or None, outcome, engage, close, value)

@@ -187,8 +187,11 @@ def push_rows(
     now: datetime,
     *,
     seed: int,
+    rate: float = PUSHED_RATE,
+    ends: Sequence[datetime] | None = None,
 ) -> list[dict[str, Any]]:
-    """Close-date pushes for a share of ``open_deals`` (indexes), ending at the current date.
+    """Close-date pushes for a share ``rate`` of ``open_deals`` (indexes), dated before the
+    current date (or each deal's ``ends``: when a closed deal closed).
 
     The pushes chain: each moves the date from the previous one, and the last one lands on the
     deal's current close date, so the history is consistent with the deal as it is.
@@ -196,11 +199,11 @@ def push_rows(
     rng = np.random.default_rng(seed)
     rows: list[dict[str, Any]] = []
     for i in open_deals:
-        if rng.random() >= PUSHED_RATE:
+        if rng.random() >= rate:
             continue
         count = int(rng.integers(1, 4))
         shifts = rng.integers(7, 46, size=count)
-        start, end = created_at[i], now
+        start, end = created_at[i], (now if ends is None else ends[i])
         span = max((end - start).total_seconds(), 1.0)
         moments = sorted(start + timedelta(seconds=float(s)) for s in rng.random(count) * span)
         current = close_dates[i] - timedelta(days=int(shifts.sum()))

@@ -215,6 +215,26 @@ def _same_stages(section: str, mapping: dict[str, Any], stages: tuple[str, ...])
 
 
 @dataclass(frozen=True, eq=False)
+class DealShaping:
+    """Optional per-deal bends of :func:`fit_histories`' timings (arrays of length n).
+
+    - ``open_elapsed``: for open deals past the first stage, the share of the sampled time in
+      its current stage already spent at ``as_of`` (below 1: entered recently, still active;
+      above 1: stalled). Without it an open deal's sampled path starts at its creation.
+    - ``activity_scale``: multiplies the activity rates of every visit of the deal.
+    - ``quiet_days_before_close``: a closed deal's activities stop that many days before its
+      close (it went quiet).
+    - ``final_visit_weight``: multiplies the weight of a closed deal's last open stage visit
+      (above 1: it lingered there longer before it closed).
+    """
+
+    open_elapsed: np.ndarray | None = None
+    activity_scale: np.ndarray | None = None
+    quiet_days_before_close: np.ndarray | None = None
+    final_visit_weight: np.ndarray | None = None
+
+
+@dataclass(frozen=True, eq=False)
 class History:
     """Columnar histories of ``n`` opportunities (index ``0 .. n-1``).
 
@@ -354,13 +374,17 @@ def _activities(
     v_end: np.ndarray,
     v_forward: np.ndarray,
     p: HistoryParams,
+    rate_scale: np.ndarray | None = None,
 ) -> tuple[np.ndarray, ...]:
-    """Poisson activities inside each stage visit, plus one milestone per forward exit."""
+    """Poisson activities inside each stage visit (rates times ``rate_scale``, per visit,
+    if given), plus one milestone per forward exit."""
     span = np.maximum(v_end - v_start, 0)
     weeks = span / WEEK
     opp, stage, kind, at, milestone = [], [], [], [], []
     for t in range(len(p.activity_types)):
         rate = p.activity_rates[v_stage, t]
+        if rate_scale is not None:
+            rate = rate * rate_scale
         if not rate.any():
             continue
         counts = rng.poisson(rate * weeks)
@@ -664,6 +688,7 @@ def fit_histories(
     params: HistoryParams | None = None,
     *,
     activities: bool = True,
+    shaping: DealShaping | None = None,
 ) -> History:
     """Draw a plausible stage path for each real deal, consistent with its outcome and dates.
 
@@ -681,6 +706,7 @@ def fit_histories(
     Intermediate moves split the known time in proportion to lognormal times in stage; for open
     deals whose sampled times fit before ``as_of``, the rest is time in the current stage
     (stalled deals, whose activities stop when their sampled time in stage is up).
+    ``shaping`` (optional, per deal) bends these timings for a demo: see :class:`DealShaping`.
     Raises ``ValueError`` when dates contradict the outcome.
     """
     p = params or load_params()
@@ -730,9 +756,13 @@ def fit_histories(
     is_open_to = t_to < k
     weight = np.zeros(t_opp.shape[0])
     weight[is_open_to] = _dwell_seconds(rng, t_to[is_open_to], p).astype(float)
-    cum = np.cumsum(weight)
     counts = np.bincount(t_opp, minlength=n)
     starts = np.cumsum(counts) - counts
+    last = starts + counts - 1
+    if shaping is not None and shaping.final_visit_weight is not None:
+        final_visit = last[closed & (counts >= 2)] - 1  # the visit before won / lost
+        weight[final_visit] *= shaping.final_visit_weight[t_opp[final_visit]]
+    cum = np.cumsum(weight)
     base = cum[starts] - weight[starts]
     total = cum[starts + counts - 1] - base  # all visits, including an open deal's current one
     before = cum - weight - np.repeat(base, counts)  # time (in weight units) before entering
@@ -740,9 +770,23 @@ def fit_histories(
     with np.errstate(divide="ignore", invalid="ignore"):
         scale = np.where(total > 0, span / total, 0.0)
     scale = np.where(closed, scale, np.minimum(scale, 1.0))
+    current_start = np.zeros(n, dtype=np.int64)
+    recent = np.zeros(n, dtype=bool)
+    if shaping is not None and shaping.open_elapsed is not None:
+        # An open deal entered its current stage ``elapsed`` of its sampled time ago; the
+        # earlier visits share the time from creation to then.
+        recent = (codes == OPEN_OUTCOME) & (counts >= 2)
+        w_now = weight[last]
+        current_start = np.maximum(
+            created + 3600, as_of_s - (shaping.open_elapsed * w_now).astype(np.int64)
+        )
+        current_start = np.minimum(current_start, as_of_s)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            recent_scale = (current_start - created) / np.maximum(total - w_now, 1.0)
+        scale = np.where(recent, recent_scale, scale)
     t_at = np.repeat(created, counts) + np.floor(before * np.repeat(scale, counts)).astype(np.int64)
-    last = starts + counts - 1
     t_at[last[closed]] = close_at[closed]  # exact close, whatever the rounding
+    t_at[last[recent]] = current_start[recent]
     t_sec = np.r_[-1, np.diff(t_at)]
     t_sec[starts] = -1
 
@@ -757,8 +801,19 @@ def fit_histories(
     quiet_from = t_at + weight.astype(np.int64)
     v_end = np.where(is_last, np.minimum(as_of_s, quiet_from), nxt_at)
     v_fwd = ~is_last & (nxt_to > t_to) & (nxt_to <= k)
+    rate_scale = None
+    if shaping is not None and shaping.quiet_days_before_close is not None:
+        # A closed deal's last open visit goes quiet that many days before the close.
+        before_close = np.zeros(t_opp.shape[0], dtype=bool)
+        before_close[last[closed & (counts >= 2)] - 1] = True
+        quiet = (shaping.quiet_days_before_close[t_opp] * DAY).astype(np.int64)
+        v_end = np.where(before_close, np.maximum(t_at, v_end - quiet), v_end)
+    if shaping is not None and shaping.activity_scale is not None:
+        rate_scale = shaping.activity_scale[t_opp[v]]
     if activities:
-        acts = _activities(rng, t_opp[v], t_to[v], t_at[v], v_end[v], v_fwd[v], p)
+        acts = _activities(
+            rng, t_opp[v], t_to[v], t_at[v], v_end[v], v_fwd[v], p, rate_scale=rate_scale
+        )
         a_sort = np.lexsort((acts[3], acts[0]))
         acts = tuple(col[a_sort] for col in acts)
     else:

@@ -16,6 +16,7 @@ from milepost.demo import bulk
 from milepost.demo.importer import ImportRefused, maven_import, shift_for
 from milepost.demo.maven import DATASET_HORIZON, MavenSourceError
 from milepost.demo.people import username_for
+from milepost.demo.prospects import PROSPECT_SECTOR, PROSPECT_SOURCE
 from milepost.imports.models import ImportIssue, ImportRun
 from milepost.inspection.models import RiskModelFit
 from milepost.methodology.models import ElementAssessment
@@ -199,14 +200,18 @@ def test_rows_become_consistent_records(processes, dataset):
     assert _last(lost).moved_at.date() == date(2017, 2, 10)
 
     open_deal = Opportunity.objects.get(external_id="OPP3")
-    assert open_deal.account is None
-    assert open_deal.name == "Unknown account — MG Special"
+    # no account in the data: a synthetic prospect account, named, and the deal marked
+    assert open_deal.account.sector == PROSPECT_SECTOR
+    assert open_deal.source == PROSPECT_SOURCE
+    assert open_deal.name == f"{open_deal.account.name} — MG Special"
+    assert open_deal.account.contacts.exists()
     assert open_deal.stage.kind == "open"
     assert open_deal.stage.key != "engage"
     assert open_deal.closed_at is None
     assert open_deal.stage_entered_at == _last(open_deal).moved_at
     assert open_deal.probability == open_deal.stage.default_probability
-    assert open_deal.close_date == date(2017, 6, 1) + timedelta(days=121)
+    # close date: after it entered its stage, by the expected days of the stages left
+    assert open_deal.close_date > open_deal.stage_entered_at.date()
 
     prospect = Opportunity.objects.get(external_id="OPP4")
     assert prospect.stage.key == "engage"
@@ -260,7 +265,8 @@ def test_changed_rows_are_updated_and_outcomes_appended(processes, tmp_path):
     maven_import(directory=folder)
     changed = [list(r) for r in PIPELINE]
     changed[1][7] = "4900"  # OPP1 won value
-    changed[3][4:8] = ["Won", "2017-06-01", "2017-12-01", "70"]  # OPP3 open -> won
+    # OPP3 open -> won, on the horizon day (the demo's open deals entered their stage lately)
+    changed[3][4:8] = ["Won", "2017-06-01", "2017-12-31", "70"]
     write_dataset(folder, sales_pipeline=[tuple(r) for r in changed])
     before = StageTransition.objects.count()
 
@@ -270,7 +276,7 @@ def test_changed_rows_are_updated_and_outcomes_appended(processes, tmp_path):
     assert Opportunity.objects.get(external_id="OPP1").amount == Decimal("4900.00")
     opp3 = Opportunity.objects.get(external_id="OPP3")
     assert opp3.stage.key == "won"
-    assert opp3.closed_at.date() == date(2017, 12, 1)
+    assert opp3.closed_at.date() == date(2017, 12, 31)
     assert StageTransition.objects.count() == before + 1
     assert _last(opp3).source == "import"
     assert transition_steps_mismatches() == []
@@ -284,7 +290,8 @@ def test_an_import_that_closes_a_deal_ends_a_persons_probability_override(proces
         probability=55, probability_overridden=True
     )
     changed = [list(r) for r in PIPELINE]
-    changed[3][4:8] = ["Won", "2017-06-01", "2017-12-01", "70"]  # OPP3 open -> won
+    # OPP3 open -> won, on the horizon day (the demo's open deals entered their stage lately)
+    changed[3][4:8] = ["Won", "2017-06-01", "2017-12-31", "70"]
     write_dataset(folder, sales_pipeline=[tuple(r) for r in changed])
 
     maven_import(directory=folder)

@@ -220,3 +220,49 @@ def test_demo_import_writes_assessments_history_and_influences(real_run):
         level="confirmed",
     ).count()
     assert 0.5 * won < confirmed < won
+
+
+def test_demo_open_pipeline_looks_like_a_live_one(real_run):
+    """The targets of docs/demo-data.md ("A live-looking pipeline"), on the demo as built."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from milepost.accounts.models import Account, Contact
+    from milepost.demo.prospects import PROSPECT_SECTOR, PROSPECT_SOURCE
+    from milepost.inspection.pipeline import inspect_pipeline
+    from milepost.inspection.risk import fit_all
+
+    fit_all(user=None)  # as `milepost demo` does (undone with the test's savepoint)
+    admin = User.objects.get(username="admin")
+    deals = inspect_pipeline(user=admin).deals
+    n = deals.height
+    assert n == 2_089
+    today = timezone.now().date()
+    close = deals["close_date"]
+    assert (close < today).sum() / n < 0.15
+    assert ((close >= today) & (close <= today + timedelta(days=183))).sum() / n > 0.75
+    assert 0.25 <= (~deals["under_control"]).sum() / n <= 0.40
+    assert (deals["risk"] >= 100).sum() / n <= 0.05
+    assert (deals["risk"] == deals["risk"].max()).sum() / n <= 0.05
+    # deals can be told apart: open deals without an account are named after a prospect
+    names = Counter(Opportunity.objects.filter(stage__kind="open").values_list("name", flat=True))
+    assert sum(count - 1 for count in names.values()) <= 25
+    assert not Opportunity.objects.filter(name__startswith="Unknown account").exists()
+    # every synthetic row is marked
+    prospects = Opportunity.objects.filter(source=PROSPECT_SOURCE)
+    assert prospects.count() == 1_425 == Account.objects.filter(sector=PROSPECT_SECTOR).count()
+    assert not prospects.exclude(account__sector=PROSPECT_SECTOR).exists()
+    assert not Opportunity.objects.filter(account__isnull=True).exists()
+    assert not Contact.objects.exclude(email__endswith=".example").exists()
+    assert not StageTransition.objects.exclude(source__in=["synthetic"]).exists()
+    from milepost.pipeline.models import OpportunityChange
+
+    assert not OpportunityChange.objects.exclude(source="synthetic").exists()
+    # lost deals were, modestly, pushed more often than won ones
+    pushed = {
+        kind: Opportunity.objects.filter(stage__kind=kind, changes__isnull=False).distinct().count()
+        / Opportunity.objects.filter(stage__kind=kind).count()
+        for kind in ("won", "lost")
+    }
+    assert pushed["won"] < pushed["lost"] < 0.5

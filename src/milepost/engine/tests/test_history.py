@@ -26,6 +26,8 @@ from milepost.engine.history import (
     LOST,
     SKIP,
     WEEK,
+    DealShaping,
+    History,
     ParamsInvalid,
     fit_histories,
     load_params,
@@ -305,3 +307,39 @@ def test_fit_invariants_hold_for_any_input(rows, seed):
     engage = np.where(outcome == "prospecting", np.datetime64("NaT"), engage)
     h = fit_histories(outcome, engage, close, AS_OF, seed=seed)
     _check_fit(outcome, engage, close, h)
+
+
+def test_fit_shaping_bends_open_and_closed_timings():
+    outcome, engage, close = _real_like(3_000, 4)
+    n = outcome.shape[0]
+    elapsed = np.full(n, 0.5)
+    quiet = np.where(outcome == "lost", 20.0, 0.0)
+    shaping = DealShaping(
+        open_elapsed=elapsed,
+        activity_scale=np.where(outcome == "lost", 0.5, 1.0),
+        quiet_days_before_close=quiet,
+        final_visit_weight=np.where(outcome == "lost", 2.0, 1.0),
+    )
+    h = fit_histories(outcome, engage, close, AS_OF, seed=9, shaping=shaping)
+    _check_fit(outcome, engage, close, h)
+    plain = fit_histories(outcome, engage, close, AS_OF, seed=9)
+    # open deals past the first stage entered it recently (not when their path fitted) ...
+    moved = (outcome == "open") & (h.final_stage > 0)
+    in_stage = (np.datetime64(AS_OF) - h.stage_entered_at[moved]) / np.timedelta64(1, "D")
+    plain_in_stage = (np.datetime64(AS_OF) - plain.stage_entered_at[moved]) / np.timedelta64(1, "D")
+    assert np.median(in_stage) < np.median(plain_in_stage) / 2
+    # ... and are active up to as-of
+    last_activity = np.full(n, np.datetime64("1970-01-01"), dtype="datetime64[s]")
+    np.maximum.at(last_activity, h.a_opp, h.a_at.astype("datetime64[s]"))
+    quiet_open = (np.datetime64(AS_OF) - last_activity[moved]) / np.timedelta64(1, "D") > 30
+    assert quiet_open.mean() < 0.2
+    # lost deals went quiet 20 days before the loss: far fewer active in that time
+    lost = outcome == "lost"
+
+    def active_before_loss(hist: History) -> float:
+        closed_at = hist.stage_entered_at.astype("datetime64[s]")
+        at = hist.a_at.astype("datetime64[s]")
+        late = lost[hist.a_opp] & (at > closed_at[hist.a_opp] - np.timedelta64(20, "D"))
+        return np.unique(hist.a_opp[late]).size / lost.sum()
+
+    assert active_before_loss(h) < active_before_loss(plain) / 2
