@@ -32,6 +32,9 @@ class DealQuery(PageQuery, SummaryQuery):
         "no", description="By default only the deals not under control"
     )
     flagged: bool = Field(False, description="Only deals with at least one signal")
+    snoozed: Literal["no", "yes", "all"] = Field(
+        "no", description="By default snoozed deals are left out; yes: only them"
+    )
 
 
 class SignalOut(Schema):
