@@ -209,7 +209,10 @@ def test_list_page_has_a_snoozed_tab_with_reason_who_and_until(world, client_for
 
 def test_deal_page_and_explanation_show_the_chance_and_the_snoozes(world, client_for):
     fired = client_for(world.org.manager_a).get(f"/inspection/deals/{world.big_a1.pk}/")
-    assert "Snooze" in fired.content.decode()  # the form, for a manager
+    form = f'action="/inspection/deals/{world.big_a1.pk}/snooze/"'
+    assert form in fired.content.decode()  # the form, for a manager
+    own = client_for(world.org.rep_a1).get(f"/inspection/deals/{world.big_a1.pk}/")
+    assert form not in own.content.decode()  # not for the rep
     snooze = snooze_create(
         user=world.org.manager_a,
         opportunity_id=world.big_a1.pk,
@@ -239,3 +242,18 @@ def test_deal_page_and_explanation_show_the_chance_and_the_snoozes(world, client
     assert (
         'data-signal="close_date_past"' not in html.split('id="process-map"')[1].split("Snoozed")[0]
     )
+
+
+def test_api_signal_snooze_takes_the_signal_out_of_the_deal_and_its_chance(world, client_for):
+    client = client_for(world.org.manager_a)
+    url = f"/api/v1/inspection/deals/{world.big_a1.pk}"
+    before = client.get(url).json()
+    signal = before["signals"][0]["signal"]
+    body = {"opportunity_id": world.big_a1.pk, "signal": signal, "reason": "r", "until": UNTIL}
+    created = _post(client, API, body)
+    assert (created.status_code, created.json()["signal"]) == (201, signal)
+    after = client.get(url).json()
+    assert [s["signal"] for s in after["signals"]] == [s["signal"] for s in before["signals"][1:]]
+    assert after["risk_probability"] < before["risk_probability"]
+    listed = client.get(f"{API}?opportunity={world.big_a1.pk}").json()["items"]
+    assert [(z["signal"], z["active"]) for z in listed] == [(signal, True)]
