@@ -66,12 +66,14 @@ def list_deals(request: HttpRequest, query: Query[s.DealQuery]):
         .values("id", "name", "currency")
     }
     signals = signals_by_deal(result, ids)
+    snoozed = set(result.snoozes.filter(signal="")["opportunity_id"])
     items = [
         {
             **deal,
             "name": names.get(deal["opportunity_id"], {}).get("name", ""),
             "currency": names.get(deal["opportunity_id"], {}).get("currency", "USD"),
             "signals": signals[deal["opportunity_id"]],
+            "snoozed": deal["opportunity_id"] in snoozed,
             "risk_text": risk_sentence(
                 deal["risk_probability"],
                 [x["label"] for x in signals[deal["opportunity_id"]] if x["contribution"] > 0],

@@ -65,6 +65,7 @@ class DealOut(Schema):
     risk_text: str = Field(..., description="The chance in words, with the top signals")
     priority: float = Field(..., description="Money at risk: amount x risk_probability")
     signals: list[SignalOut]
+    snoozed: bool = Field(False, description="The whole deal is snoozed (see /inspection/snoozes)")
 
 
 class DealPage(Schema):

@@ -152,6 +152,8 @@ def test_api_deal_list_leaves_out_snoozed_deals_and_lists_them_on_request(world,
     assert ids("") == [world.mid_a2.pk]
     assert ids("?snoozed=yes") == [world.big_a1.pk]
     assert ids("?snoozed=all") == [world.big_a1.pk, world.mid_a2.pk]
+    both = client.get("/api/v1/inspection/deals?snoozed=all").json()["items"]
+    assert [d["snoozed"] for d in both] == [True, False]
     assert client.get("/api/v1/inspection/deals?snoozed=maybe").json()["field"] == "snoozed"
 
 

@@ -23,7 +23,7 @@ from milepost.inspection.risk import risk_models
 from milepost.inspection.snoozes.selectors import snooze_list
 from milepost.inspection.snoozes.services import MAX_DAYS_AHEAD, snooze_create, snooze_end
 from milepost.inspection.tests.test_views import World, build_world
-from milepost.testing.factories import ensure_default_processes, make_org
+from milepost.testing.factories import ensure_default_processes, make_opportunity, make_org
 from milepost.testing.worlds import shared_world
 
 pytestmark = pytest.mark.django_db
@@ -88,6 +88,13 @@ def test_managers_and_above_snooze_the_deals_they_see_reps_do_not(world):
         z = snooze_create(user=user, opportunity_id=world.other_b1.pk, reason="r", until=TODAY)
         snooze_end(user=user, snooze_id=z.pk, version=z.version)
     assert not snooze_list(user=org.admin, as_of=timezone.now()).exists()
+
+
+def test_a_closed_deal_cannot_be_snoozed(world):
+    won = make_opportunity(world.org.rep_a1, stage_key="won")
+    with pytest.raises(InvalidChange) as refused:
+        _snooze(world, won)
+    assert refused.value.field == "opportunity_id"
 
 
 def test_one_active_snooze_per_deal_or_signal(world):
