@@ -34,7 +34,6 @@ CONTROL_CHOICES = [("no", "Not under control"), ("yes", "Under control"), ("all"
 CONTROLS = [key for key, _ in CONTROL_CHOICES]
 # Deals snoozed as a whole: left out of "needs attention now" unless asked for.
 SNOOZED_CHOICES = [("no", "Needs attention now"), ("yes", "Snoozed"), ("all", "Any")]
-SNOOZED = [key for key, _ in SNOOZED_CHOICES]
 SIGNAL_CHOICES = list(SIGNAL_LABELS.items())
 
 
