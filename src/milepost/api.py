@@ -17,6 +17,7 @@ from milepost.deals.api import router as deals_router
 from milepost.designer.api import router as designer_router
 from milepost.evidence.api import router as evidence_router
 from milepost.inspection.api import router as inspection_router
+from milepost.inspection.snoozes.api import router as snooze_router
 from milepost.methodology.api import router as methodology_router
 from milepost.playbooks.api import router as playbooks_router
 from milepost.process.api import router as process_router
@@ -70,6 +71,7 @@ api.add_router("", deals_router)
 api.add_router("", evidence_router)
 api.add_router("", team_router)
 api.add_router("", inspection_router)
+api.add_router("", snooze_router)
 api.add_router("", methodology_router)
 api.add_router("", coaching_router)
 

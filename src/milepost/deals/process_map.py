@@ -9,6 +9,7 @@ the criterion, the banner, the verified stage and the risk can never disagree.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -176,8 +177,14 @@ def process_map(*, user: User, opportunity_id: int) -> ProcessMap:
                 is_gap=key == explanation.first_gap,
             )
         )
+    # Each signal's odds multiplier (e^contribution), as the inspection explanation shows it.
     signals = [
-        {**s, "label": SIGNAL_LABELS.get(s["signal"], s["signal"])} for s in inspection.signals
+        {
+            **s,
+            "label": SIGNAL_LABELS.get(s["signal"], s["signal"]),
+            "odds": math.exp(s["contribution"]),
+        }
+        for s in inspection.signals
     ]
     return ProcessMap(
         inspection=inspection,

@@ -43,13 +43,16 @@ def _filters(query: s.SummaryQuery, **extra) -> DealFilters:
 def list_deals(request: HttpRequest, query: Query[s.DealQuery]):
     """Open deals you may see, ranked by money at risk (``priority``: amount x the chance of a
     loss or slip), with their signals.
-    By default only the deals not under control (``under_control=all`` for every deal)."""
+    By default only the deals not under control (``under_control=all`` for every deal) and not
+    snoozed (``snoozed=yes`` lists the snoozed ones). A snoozed signal is not listed and adds
+    nothing to the chance while its snooze applies."""
     filters = _filters(
         query,
         owner_id=query.rep,
         signal=query.signal,
         control=query.under_control,
         flagged=query.flagged,
+        snoozed=query.snoozed,
     )
     result = inspect_pipeline(user=request.auth)
     deals = filters.deals(result)
@@ -63,12 +66,14 @@ def list_deals(request: HttpRequest, query: Query[s.DealQuery]):
         .values("id", "name", "currency")
     }
     signals = signals_by_deal(result, ids)
+    snoozed = set(result.snoozes.filter(signal="")["opportunity_id"])
     items = [
         {
             **deal,
             "name": names.get(deal["opportunity_id"], {}).get("name", ""),
             "currency": names.get(deal["opportunity_id"], {}).get("currency", "USD"),
             "signals": signals[deal["opportunity_id"]],
+            "snoozed": deal["opportunity_id"] in snoozed,
             "risk_text": risk_sentence(
                 deal["risk_probability"],
                 [x["label"] for x in signals[deal["opportunity_id"]] if x["contribution"] > 0],
@@ -130,7 +135,7 @@ def get_deal(request: HttpRequest, opportunity_id: int):
 def summary(request: HttpRequest, query: Query[s.SummaryQuery]):
     """Per rep: open deals, how many are (not) under control, and deals per signal."""
     result = inspect_pipeline(user=request.auth)
-    deals = _filters(query, control="all").deals(result)
+    deals = _filters(query, control="all", snoozed="all").deals(result)
     names = {u.pk: str(u) for u in user_list(user=request.auth)}
     reps = [
         {

@@ -11,7 +11,7 @@ Nothing here writes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -37,8 +37,10 @@ from milepost.engine.signals import (
     next_actions,
 )
 from milepost.evidence.models import Evidence, EvidenceState
+from milepost.inspection.models import Snooze
 from milepost.inspection.pipeline import inspect_pipeline
 from milepost.inspection.selectors import opportunity_snapshot
+from milepost.inspection.snoozes.selectors import snooze_list
 from milepost.pipeline.models import (
     Opportunity,
 )
@@ -165,6 +167,13 @@ class OpportunityInspection:
     risk: int  # the chance of being lost or slipping, as a whole percent
     next_actions: list[str]
     risk_probability: float = 0.0
+    # Applying at the moment inspected: the whole deal (empty signal) or a signal, which then
+    # is not among ``signals`` and adds nothing to the risk.
+    snoozes: list[Snooze] = field(default_factory=list)
+
+    @property
+    def deal_snooze(self) -> Snooze | None:
+        return next((z for z in self.snoozes if not z.signal), None)
 
     @property
     def risk_text(self) -> str:
@@ -203,4 +212,5 @@ def inspect_opportunity(
         if criteria.claimed_kind == StageKind.OPEN
         else []
     )
-    return OpportunityInspection(criteria, signals, risk, actions, probability)
+    snoozes = list(snooze_list(user=user, as_of=as_of, opportunity_ids=[opportunity_id]))
+    return OpportunityInspection(criteria, signals, risk, actions, probability, snoozes)

@@ -32,6 +32,8 @@ PERIODS = [key for key, _ in PERIOD_CHOICES if key]
 # The first choice is the default: a manager opens the page to see the deals not under control.
 CONTROL_CHOICES = [("no", "Not under control"), ("yes", "Under control"), ("all", "Any")]
 CONTROLS = [key for key, _ in CONTROL_CHOICES]
+# Deals snoozed as a whole: left out of "needs attention now" unless asked for.
+SNOOZED_CHOICES = [("no", "Needs attention now"), ("yes", "Snoozed"), ("all", "Any")]
 SIGNAL_CHOICES = list(SIGNAL_LABELS.items())
 
 
@@ -46,6 +48,7 @@ class DealFilters:
     close_to: date | None = None
     control: str = "no"
     flagged: bool = False
+    snoozed: str = "no"
 
     @classmethod
     def build(
@@ -59,6 +62,7 @@ class DealFilters:
         close_to: date | None = None,
         control: str | None = None,
         flagged: bool = False,
+        snoozed: str | None = None,
     ) -> DealFilters:
         """Combine a named close period with explicit dates (both bounds apply)."""
         start, end = period_range(period or "")
@@ -74,6 +78,7 @@ class DealFilters:
             close_to=end,
             control=control or "no",
             flagged=flagged,
+            snoozed=snoozed or "no",
         )
 
     def deals(self, result: InspectionResult, *, rep_and_signal: bool = True) -> pl.DataFrame:
@@ -89,6 +94,10 @@ class DealFilters:
             conditions.append(pl.col("under_control"))
         if self.flagged:
             conditions.append(pl.col("signal_count") > 0)
+        if self.snoozed in ("no", "yes"):
+            whole = result.snoozes.filter(pl.col("signal") == "")["opportunity_id"].implode()
+            snoozed = pl.col("opportunity_id").is_in(whole)
+            conditions.append(snoozed if self.snoozed == "yes" else ~snoozed)
         if self.stage_key:
             conditions.append(pl.col("stage_key") == self.stage_key)
         if self.close_from is not None:
@@ -167,6 +176,7 @@ class InspectionFilterForm(forms.Form):
     )
     control = forms.ChoiceField(required=False, choices=CONTROL_CHOICES, label="Under control")
     flagged = forms.BooleanField(required=False, label="Only deals with a signal")
+    snoozed = forms.ChoiceField(required=False, choices=SNOOZED_CHOICES, label="Snoozed")
 
     def __init__(
         self,
@@ -193,4 +203,5 @@ class InspectionFilterForm(forms.Form):
             close_to=data.get("close_to"),
             control=data.get("control"),
             flagged=bool(data.get("flagged")),
+            snoozed=data.get("snoozed"),
         )

@@ -1,13 +1,16 @@
 """The risk model fitted for each process version (see :mod:`milepost.engine.risk_model`).
 
 Inspection reads the row of each version it evaluates; without one, the process file's weights
-go through the fallback mapping. Nothing else in inspection is stored: the rest is computed.
+go through the fallback mapping. The other stored rows are snoozes (:class:`Snooze`) and their
+history; everything else in inspection is computed.
 """
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 
+from milepost.core.models import AppendOnly
 from milepost.engine.risk_model import RiskModel
 
 
@@ -53,3 +56,70 @@ class RiskModelFit(models.Model):
             source="fitted" if self.source == RiskModelSource.FITTED else "fallback",
             quality=self.quality,
         )
+
+
+class Snooze(models.Model):
+    """A manager's "we know, leave it until then" on a deal: the whole deal (``signal`` empty)
+    or one signal of it, with a reason and a last day (``until``, inclusive, UTC).
+
+    While active (created by ``as_of``, ``as_of``'s date not past ``until``, not ended by then)
+    the inspection leaves a snoozed deal out of "needs attention now", and a snoozed signal out
+    of the deal's risk. Nothing expires it: every read compares with its own moment. Ending one
+    early sets ``ended_at``; the row stays. Who did what is in :class:`SnoozeEvent`.
+    Written only by :mod:`milepost.inspection.snoozes.services`.
+    """
+
+    opportunity = models.ForeignKey(
+        "pipeline.Opportunity", on_delete=models.CASCADE, related_name="snoozes"
+    )
+    signal = models.CharField(max_length=32, blank=True, help_text="Empty: the whole deal.")
+    reason = models.CharField(max_length=500)
+    until = models.DateField(help_text="Last day the snooze applies (UTC).")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    ended_at = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        ordering = ["until", "id"]
+        indexes = [models.Index(fields=["opportunity", "until"])]
+
+    def __str__(self) -> str:
+        what = self.signal or "deal"
+        return f"Snooze of {what} on deal {self.opportunity_id} until {self.until}"
+
+
+class SnoozeAction(models.TextChoices):
+    CREATED = "created", "Snoozed"
+    ENDED = "ended", "Ended early"
+
+
+class SnoozeEvent(AppendOnly):
+    """One snooze created or ended early, by whom, when and why. Append-only (the audit)."""
+
+    append_only_what = "snooze history rows"
+
+    snooze = models.ForeignKey(Snooze, on_delete=models.CASCADE, related_name="events")
+    opportunity = models.ForeignKey(
+        "pipeline.Opportunity", on_delete=models.CASCADE, related_name="+"
+    )
+    action = models.CharField(max_length=10, choices=SnoozeAction.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField()
+    signal = models.CharField(max_length=32, blank=True)
+    reason = models.CharField(max_length=500)
+    until = models.DateField()
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["opportunity", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.action} snooze {self.snooze_id} on deal {self.opportunity_id}"

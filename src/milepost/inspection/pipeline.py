@@ -59,6 +59,7 @@ from milepost.engine.signals import (
 from milepost.engine.vocabulary import OPPORTUNITY_FIELDS
 from milepost.evidence.models import Evidence, EvidenceState
 from milepost.inspection.risk import risk_models
+from milepost.inspection.snoozes.selectors import SNOOZES_SCHEMA, active_snooze_frame
 from milepost.inspection.sql_frames import Reads, consistent_reads, read_frame
 from milepost.methodology.models import ElementAssessment
 from milepost.pipeline.choices import BuyingRole
@@ -115,7 +116,10 @@ class InspectionResult:
     ``deals``: :data:`DEALS_SCHEMA`, one row per open deal, ranked by ``priority`` (amount *
     risk probability). ``statuses``: every (deal, criterion) after evidence. ``signals``: one
     row per signal that fires, with its ``contribution`` to the risk (the breakdown).
-    ``timings``: seconds per phase.
+    ``timings``: seconds per phase. ``snoozes``: the snoozes applying at ``as_of``
+    (:data:`~milepost.inspection.snoozes.selectors.SNOOZES_SCHEMA`); a snoozed signal is not in
+    ``signals`` and adds nothing to the risk, a snoozed deal (empty ``signal``) keeps its risk
+    and is left out of the lists' "needs attention now" by :class:`~.forms.DealFilters`.
     """
 
     as_of: datetime
@@ -123,6 +127,7 @@ class InspectionResult:
     statuses: pl.DataFrame
     signals: pl.DataFrame
     timings: dict[str, float] = field(default_factory=dict)
+    snoozes: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=SNOOZES_SCHEMA))
 
 
 def _scope(
@@ -452,6 +457,7 @@ def _inspect_version(
     as_of: datetime,
     with_statuses: bool,
     model: RiskModel | None,
+    snoozes: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame | None, pl.DataFrame]:
     pairs = _criteria(process)
     stages = StageCriteria(
@@ -496,6 +502,11 @@ def _inspect_version(
     )
     # Signals are about deals still to be won: closed deals get statuses and control only.
     signals = compute_signals(facts.filter(pl.col("stage_kind") == StageKind.OPEN), settings, as_of)
+    if snoozes is not None and snoozes.height:
+        # A snoozed signal is a known stall: while the snooze applies it adds nothing.
+        signals = signals.join(
+            snoozes.select("opportunity_id", "signal"), on=["opportunity_id", "signal"], how="anti"
+        )
     risk = risk_scores(facts, signals, model)
     signals = with_contributions(signals, model)
     # A closed deal is no longer at risk: 0, as before risk was a chance.
@@ -560,9 +571,10 @@ def inspect_pipeline(
         timings["read"] = time.perf_counter() - started
         return _empty_result(as_of, timings)
     wide, processes, plans, history, evidence, models = frames
+    snoozes = active_snooze_frame(scope, as_of)
     timings["read"] = time.perf_counter() - started
     return _evaluate(
-        as_of, timings, wide, processes, plans, history, evidence, with_statuses, models
+        as_of, timings, wide, processes, plans, history, evidence, with_statuses, models, snoozes
     )
 
 
@@ -761,6 +773,7 @@ def _evaluate(
     evidence: pl.DataFrame,
     with_statuses: bool,
     models: dict[int, RiskModel] | None = None,
+    snoozes: pl.DataFrame | None = None,
 ) -> InspectionResult:
     started = time.perf_counter()
     versions = sorted(processes)
@@ -776,6 +789,7 @@ def _evaluate(
             as_of,
             with_statuses,
             (models or {}).get(vid),
+            snoozes,
         )
         for vid in versions
     ]
@@ -787,7 +801,9 @@ def _evaluate(
     )
     signals = pl.concat([p[2] for p in parts])
     timings["evaluate"] = time.perf_counter() - started
-    return InspectionResult(as_of, deals, statuses, signals, timings)
+    if snoozes is None:
+        snoozes = pl.DataFrame(schema=SNOOZES_SCHEMA)
+    return InspectionResult(as_of, deals, statuses, signals, timings, snoozes)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -32,6 +32,9 @@ class DealQuery(PageQuery, SummaryQuery):
         "no", description="By default only the deals not under control"
     )
     flagged: bool = Field(False, description="Only deals with at least one signal")
+    snoozed: Literal["no", "yes", "all"] = Field(
+        "no", description="By default snoozed deals are left out; yes: only them"
+    )
 
 
 class SignalOut(Schema):
@@ -62,6 +65,7 @@ class DealOut(Schema):
     risk_text: str = Field(..., description="The chance in words, with the top signals")
     priority: float = Field(..., description="Money at risk: amount x risk_probability")
     signals: list[SignalOut]
+    snoozed: bool = Field(False, description="The whole deal is snoozed (see /inspection/snoozes)")
 
 
 class DealPage(Schema):

@@ -1,10 +1,13 @@
 from django.urls import path
 
 from milepost.inspection import views
+from milepost.inspection.snoozes import views as snooze_views
 
 app_name = "inspection"
 urlpatterns = [
     path("", views.deal_list, name="list"),
     path("deals/<int:opportunity_id>/", views.explain, name="explain"),
     path("risk-model/", views.risk_model, name="risk_model"),
+    path("deals/<int:opportunity_id>/snooze/", snooze_views.create, name="snooze_create"),
+    path("snoozes/<int:snooze_id>/end/", snooze_views.end, name="snooze_end"),
 ]

@@ -10,7 +10,7 @@ into Python objects, with one query for their names and one for their stage labe
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -34,8 +34,10 @@ from milepost.inspection.forms import (
     signal_matrix,
     signals_by_deal,
 )
+from milepost.inspection.models import Snooze
 from milepost.inspection.pipeline import inspect_pipeline
 from milepost.inspection.selectors import risk_model_overview
+from milepost.inspection.snoozes.selectors import snooze_list
 from milepost.pipeline.presentation import format_date, format_money, today
 from milepost.pipeline.selectors import opportunity_scope
 from milepost.process.models import Stage, StageKind
@@ -78,6 +80,9 @@ class DealRow:
     under_control: bool
     first_gap: str
     signals: list[dict[str, Any]]
+    # Applying now: the whole deal's (the row is in the "Snoozed" tab) and its signals' (not
+    # among ``signals``, shown muted).
+    snoozes: list[Snooze] = field(default_factory=list)
 
 
 def open_stage_choices() -> list[tuple[str, str]]:
@@ -114,6 +119,9 @@ def page_rows(*, user: User, result, frame: pl.DataFrame, users: dict[int, User]
     }
     labels = _stage_labels(frame["process_version_id"].unique().to_list())
     signals = signals_by_deal(result, ids)
+    snoozes: dict[int, list[Snooze]] = {i: [] for i in ids}
+    for snooze in snooze_list(user=user, as_of=result.as_of, opportunity_ids=ids):
+        snoozes[snooze.opportunity_id].append(snooze)
     on = today()
     rows = []
     for deal in frame.iter_rows(named=True):
@@ -143,6 +151,7 @@ def page_rows(*, user: User, result, frame: pl.DataFrame, users: dict[int, User]
                 under_control=deal["under_control"],
                 first_gap=labels.get((vid, deal["first_gap"]), deal["first_gap"] or ""),
                 signals=signals[oid],
+                snoozes=snoozes[oid],
             )
         )
     return rows
@@ -193,9 +202,18 @@ def deal_list(request: HttpRequest) -> HttpResponse:
     if filters is None:
         deals = result.deals.clear()
         counted = deals
+        snoozed_total = 0
     else:
         deals = filters.deals(result)
         counted = filters.deals(result, rep_and_signal=False)
+        snoozed_total = replace(filters, snoozed="yes").deals(result).height
+    snoozed_tab = request.GET.copy()
+    snoozed_tab.pop("page", None)
+    showing_snoozed = filters is not None and filters.snoozed == "yes"
+    if showing_snoozed:
+        snoozed_tab.pop("snoozed", None)
+    else:
+        snoozed_tab["snoozed"] = "yes"
     paginator = Paginator(FramePages(deals), PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
     query = request.GET.copy()
@@ -221,6 +239,9 @@ def deal_list(request: HttpRequest) -> HttpResponse:
         "query": query.urlencode(),
         "toggle_query": toggle.urlencode(),
         "showing_flagged": showing_flagged,
+        "showing_snoozed": showing_snoozed,
+        "snoozed_total": snoozed_total,
+        "snoozed_query": snoozed_tab.urlencode(),
         "signal_labels": list(SIGNAL_LABELS.items()),
         "matrix": matrix_rows(signal_matrix(result, counted), users, query),
         "body_target": BODY_TARGET,

@@ -88,7 +88,7 @@ def test_page_shows_every_open_stage_criteria_statuses_and_reasons(org, deal, cl
     assert re.search(r'data-testid="verified-stage">Engage<', html)
     assert html.count("Not under control — first gap: <strong>Engage</strong>") == 2
     assert "Exit criteria unmet" in html
-    assert "Total risk" in html
+    assert "likely to slip or be lost" in html  # the risk is a chance now
     assert "Suggested next actions" in html
     # the owner may record but not verify or reject their own evidence
     assert 'action="{}"'.format(action_url(deal, "record", REP_ONLY)) in html
@@ -102,7 +102,7 @@ def test_closed_deal_map_is_read_only_without_signals(org, processes, client_for
     assert 'id="process-map"' in html
     assert "read-only" in html
     assert "Risk breakdown" not in html
-    assert "Total risk" not in html
+    assert "likely to slip or be lost" not in html
     for action in ("record", "verify", "reject", "withdraw"):
         assert f"/{action}/" not in html  # no action forms
 

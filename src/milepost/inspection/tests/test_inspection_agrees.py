@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import polars as pl
@@ -39,9 +40,10 @@ from milepost.engine.risk_model import RISK_SIGNALS_SCHEMA, RiskModel
 from milepost.engine.tests.test_criteria_frames import SCALES, ZONES, rules
 from milepost.evidence.models import Evidence
 from milepost.inspection import pipeline as inspection
-from milepost.inspection.deal import explain_criteria
+from milepost.inspection.deal import explain_criteria, inspect_opportunity
 from milepost.inspection.pipeline import inspect_pipeline
 from milepost.inspection.selectors import opportunity_snapshot
+from milepost.inspection.snoozes.services import snooze_create
 from milepost.inspection.sql_frames import consistent_reads
 from milepost.inspection.tests.pipelines import (
     AS_OF,
@@ -359,6 +361,50 @@ def test_signals_and_risk_for_one_deal(live: World) -> None:
     assert result.deals["risk_probability"].to_list() == [pytest.approx(expected)]
     assert result.deals["risk"].to_list() == [round(expected * 100)]
     assert result.deals["risk"][0] < 100
+
+
+def test_snoozes_apply_alike_in_both_forms(live: World) -> None:
+    """The golden rule with snoozes: a snoozed signal adds nothing in either form, a snoozed deal
+    keeps its risk, an expired snooze does nothing; deal by deal, on committed data read the
+    production way."""
+    org = live.org
+    deals = [make_opportunity(owner=org.rep_a1) for _ in range(2)]
+    Opportunity.objects.filter(pk__in=[d.pk for d in deals]).update(
+        next_step="",
+        close_date=(AS_OF - timedelta(days=3)).date(),
+        stage_entered_at=AS_OF - timedelta(days=100),
+        created_at=AS_OF - timedelta(days=120),
+    )
+    until = (AS_OF + timedelta(days=10)).date()
+    snooze = partial(snooze_create, user=org.manager_a, reason="Fiscal year in March")
+    snooze(opportunity_id=deals[0].pk, signal="no_next_step", until=until, now=AS_OF)
+    snooze(opportunity_id=deals[1].pk, until=until, now=AS_OF)
+    snooze(  # expired five days before AS_OF
+        opportunity_id=deals[1].pk,
+        signal="close_date_past",
+        until=(AS_OF - timedelta(days=5)).date(),
+        now=AS_OF - timedelta(days=20),
+    )
+    with recorded_reads() as served:
+        result = inspect_pipeline(user=org.manager_a, as_of=AS_OF)
+    _assert_production_reader(served)
+    fired = {
+        d.pk: set(result.signals.filter(opportunity_id=d.pk)["signal"].to_list()) for d in deals
+    }
+    assert fired[deals[1].pk] >= {"close_date_past", "no_next_step"}
+    assert fired[deals[0].pk] == fired[deals[1].pk] - {"no_next_step"}
+    weights = dict(zip(result.signals["signal"], result.signals["weight"], strict=True))
+    for deal in deals:
+        row = result.deals.filter(opportunity_id=deal.pk).row(0, named=True)
+        expected = RiskModel.fallback(weights).probability(fired[deal.pk])
+        assert row["risk_probability"] == pytest.approx(expected)
+        one = inspect_opportunity(user=org.manager_a, opportunity_id=deal.pk, as_of=AS_OF)
+        assert {s["signal"] for s in one.signals} == fired[deal.pk]
+        assert (one.risk, one.risk_probability) == (row["risk"], pytest.approx(expected))
+        assert sorted(z.pk for z in one.snoozes) == sorted(
+            result.snoozes.filter(opportunity_id=deal.pk)["snooze_id"]
+        )
+    assert result.snoozes.filter(signal="")["opportunity_id"].to_list() == [deals[1].pk]
 
 
 WINDOW_EDGES = [

@@ -24,6 +24,7 @@ from milepost.accounts.models import Contact
 from milepost.coaching.models import CoachingSession, SkillRating
 from milepost.core.models import AppendOnly
 from milepost.evidence.models import Evidence, EvidenceEvent
+from milepost.inspection.models import Snooze, SnoozeEvent
 from milepost.methodology.models import (
     BuyingInfluenceEvent,
     ElementAssessment,
@@ -204,9 +205,30 @@ def _security_event(w: World) -> models.Model:
     )
 
 
+def _snooze_event(w: World) -> models.Model:
+    now = timezone.now()
+    snooze = Snooze.objects.create(
+        opportunity=w.deal,
+        reason="Fiscal year starts in March",
+        until=date.today(),
+        created_by=w.org.manager_a,
+        created_at=now,
+    )
+    return SnoozeEvent.objects.create(
+        snooze=snooze,
+        opportunity=w.deal,
+        action="created",
+        actor=w.org.manager_a,
+        at=now,
+        reason=snooze.reason,
+        until=snooze.until,
+    )
+
+
 SAMPLES: dict[str, Callable[[World], models.Model]] = {
     "coaching.SkillRating": _skill_rating,
     "evidence.EvidenceEvent": _evidence_event,
+    "inspection.SnoozeEvent": _snooze_event,
     "methodology.BuyingInfluenceEvent": _buying_influence_event,
     "methodology.ElementAssessmentEvent": _element_assessment_event,
     "pipeline.OpportunityChange": _opportunity_change,
