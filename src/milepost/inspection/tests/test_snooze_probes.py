@@ -14,6 +14,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from milepost.core.formatting import date_short
 from milepost.inspection.models import Snooze, SnoozeEvent
 from milepost.inspection.snoozes.services import snooze_create
 from milepost.inspection.tests.test_views import World, build_world
@@ -204,7 +205,10 @@ def test_list_page_has_a_snoozed_tab_with_reason_who_and_until(world, client_for
     html = client.get("/inspection/?snoozed=yes").content.decode()
     assert [int(i) for i in re.findall(r'id="deal-row-(\d+)"', html)] == [world.big_a1.pk]
     row = re.search(rf'data-testid="row-snooze-{snooze.pk}">(.*?)</p>', html).group(1)
-    assert "until " + snooze.until.isoformat() in row
+    assert (
+        f'until <time datetime="{snooze.until.isoformat()}">{date_short(snooze.until)}</time>'
+        in row
+    )
     assert "Manager Manager_A" in row
     assert "fiscal year starts in March" in row
 
