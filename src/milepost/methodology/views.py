@@ -134,7 +134,12 @@ def element_save(request: HttpRequest, opportunity_id: int, pack: str, element: 
         row.error, row.values = error, values
     else:
         row.flash = "Saved."
-    return _render_panel(request, result, status)
+    response = _render_panel(request, result, status)
+    if not error:
+        # A score can meet an exit criterion: the deal page's process map (criteria, banner,
+        # signals) listens for this event and re-fetches itself.
+        response["HX-Trigger"] = "deal-changed"
+    return response
 
 
 @login_required

@@ -87,6 +87,8 @@ def test_rep_scores_an_element_inline(org, deal, client_for):
         **HTMX,
     )
     assert response.status_code == 200
+    # A score can meet an exit criterion: the deal page's process map re-fetches on this event.
+    assert response["HX-Trigger"] == "deal-changed"
     html = response.content.decode()
     block = element_html(html, "qual", "economic_buyer")
     assert level_of(html, "qual", "economic_buyer") == "Partial"
@@ -108,6 +110,7 @@ def test_bad_input_is_a_422_next_to_the_form_and_saves_nothing(org, deal, client
         save_url(deal, "decision"), {"level": "sure", "notes": "keep me", "version": "0"}, **HTMX
     )
     assert response.status_code == 422
+    assert "HX-Trigger" not in response
     block = element_html(response.content.decode(), "qual", "decision")
     assert "Nothing was saved" in block
     assert "&#x27;sure&#x27; is not a level" in block
