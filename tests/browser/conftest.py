@@ -19,6 +19,7 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 import pytest
 from django.conf import settings
 from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Error as PlaywrightError
 
 from milepost.testing.factories import PASSWORD, Org, ensure_default_processes, make_org
 
@@ -63,6 +64,14 @@ def new_page(browser: Browser):
 
     yield _open
     for context in contexts:
+        # Let requests the page started (HTMX re-fetches, deferred control dots) finish before
+        # the test's flush: an answer still being served holds table locks that deadlock the
+        # TRUNCATE. A wait on the browser's own state, not a sleep.
+        for tab in context.pages:
+            try:
+                tab.wait_for_load_state("networkidle", timeout=10_000)
+            except PlaywrightError:
+                pass  # a page that never settles still gets closed
         context.close()
 
 
