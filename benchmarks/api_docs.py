@@ -5,8 +5,10 @@ Starts ``milepost runserver`` (``MILEPOST_DEBUG=0``, this process's database set
 and its OpenAPI document read no rows for a visitor) on a free port, then opens the page
 ``--loads`` times, each in a fresh browser context (a first visit: nothing cached), and reports
 the median, min and max of the time from navigation to the operation list being visible
-(``.opblock-tag`` headings; ``.opblock`` rows when Swagger UI lists the operations). Debian's
-Chromium, as the browser tests use. Not part of ``bin/test``: it measures the machine too.
+(``.opblock-tag`` headings; ``.opblock`` rows when Swagger UI lists the operations), then of the
+time to open the first operation of the "opportunities" tag (click to its responses shown:
+Swagger UI resolves an operation when it is opened). Debian's Chromium, as the browser tests
+use. Not part of ``bin/test``: it measures the machine too.
 """
 
 from __future__ import annotations
@@ -50,10 +52,10 @@ def _start_server(port: int) -> subprocess.Popen[bytes]:
     raise RuntimeError("the server did not start")
 
 
-def measure(url: str, loads: int) -> list[float]:
+def measure(url: str, loads: int) -> tuple[list[float], list[float]]:
     from playwright.sync_api import sync_playwright
 
-    seconds = []
+    seconds, opened = [], []
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
         for _ in range(loads):
@@ -63,9 +65,20 @@ def measure(url: str, loads: int) -> list[float]:
             page.goto(url)
             page.locator(VISIBLE).first.wait_for(state="visible", timeout=120_000)
             seconds.append(time.perf_counter() - start)
+            section = page.locator(".opblock-tag-section").filter(
+                has=page.locator('.opblock-tag[data-tag="opportunities"]')
+            )
+            if section.locator(".opblock").count() == 0:  # collapsed (docExpansion "none")
+                section.locator(".opblock-tag").click()
+            operation = section.locator(".opblock").first
+            operation.wait_for(state="visible")
+            start = time.perf_counter()
+            operation.locator(".opblock-summary-control").click()
+            operation.locator(".responses-table .response").first.wait_for(state="visible")
+            opened.append(time.perf_counter() - start)
             context.close()
         browser.close()
-    return seconds
+    return seconds, opened
 
 
 def main(args: argparse.Namespace) -> int:
@@ -74,14 +87,19 @@ def main(args: argparse.Namespace) -> int:
     try:
         url = f"http://127.0.0.1:{port}/api/v1/docs"
         measure(url, 1)  # warm the server (the OpenAPI document is built on first use)
-        seconds = measure(url, args.loads)
+        seconds, opened = measure(url, args.loads)
     finally:
         server.terminate()
         server.wait()
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"{os.cpu_count()} cores, load average {load} (shared machine)")
     print(
-        f"api docs, {args.loads} cold loads: median {statistics.median(seconds):.2f} s, "
+        f"api docs, {args.loads} cold loads, operation list visible: "
+        f"median {statistics.median(seconds):.2f} s, "
         f"min {min(seconds):.2f} s, max {max(seconds):.2f} s"
+    )
+    print(
+        f"then opening one operation: median {statistics.median(opened):.2f} s, "
+        f"min {min(opened):.2f} s, max {max(opened):.2f} s"
     )
     return 0
