@@ -1,6 +1,6 @@
 """``python -m benchmarks inspection|board|risk [options]`` (``bin/bench inspection``;
 ``bin/bench board``: :mod:`benchmarks.board`; ``bin/bench risk``, the risk model's validation:
-``benchmarks/risk.py``).
+``benchmarks/risk.py``; ``bin/bench api-docs``: :mod:`benchmarks.api_docs`).
 
 The parent process prepares each target database, then runs one worker subprocess per target
 with ``DATABASE_URL`` pointing at it (Django's settings are read once per process), collects
@@ -61,6 +61,9 @@ def main(argv: list[str] | None = None) -> int:
     from benchmarks import board
 
     board.add_arguments(sub.add_parser("board", help="the pipeline board under Locust load"))
+    from benchmarks import api_docs
+
+    api_docs.add_arguments(sub.add_parser("api-docs", help="the API docs page in Chromium"))
     risk = sub.add_parser(
         "risk", help="validate the risk model: synthetic histories and the demo database"
     )
@@ -76,6 +79,8 @@ def main(argv: list[str] | None = None) -> int:
         return _worker(args)
     if args.command == "board":
         return board.main(args)
+    if args.command == "api-docs":
+        return api_docs.main(args)
     if args.command == "risk":
         return _risk(args)
     return _inspection(args)

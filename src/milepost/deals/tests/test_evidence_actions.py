@@ -18,6 +18,7 @@ from django.urls import reverse
 from milepost.evidence.models import Evidence, EvidenceEvent
 from milepost.evidence.services import evidence_record
 from milepost.pipeline.models import Opportunity, StageTransition
+from milepost.pipeline.services import opportunity_update
 from milepost.testing.factories import make_account, make_contact, make_opportunity
 from milepost.testing.probes import PLACEHOLDER, probed
 
@@ -299,6 +300,26 @@ def test_stale_version_is_a_409_and_writes_nothing(org, deal, client_for):
         assert "Reload" in response.content.decode()
     assert (Evidence.objects.get().version, EvidenceEvent.objects.count()) == before
     assert Evidence.objects.get().note == "Rivals"
+
+
+def test_map_refetch_brings_the_new_version_to_the_page_forms(org, deal, client_for):
+    """A write made in place bumps the version; the plain move/close forms must follow, or the
+    next move on that page would be refused as someone else's change (found by the browser
+    test of a rep's whole day)."""
+    client = client_for(org.rep_a1)
+    page = client.get(detail_url(deal)).content.decode()
+    versions = re.findall(r'name="version" value="(\d+)" class="deal-version">', page)
+    assert versions == ["1", "1"]  # the move and the close forms
+    opportunity_update(
+        user=org.rep_a1, opportunity_id=deal.pk, expected_version=1, changes={"next_step": "Call"}
+    )
+    html = client.get(reverse("evidence:map", args=[deal.pk]), **HTMX).content.decode()
+    oob = re.findall(
+        r'<input type="hidden" name="version" value="(\d+)" class="deal-version"'
+        r' hx-swap-oob="outerHTML:input.deal-version">',
+        html,
+    )
+    assert oob == ["2"]
 
 
 # --- permissions ---------------------------------------------------------------------------------
