@@ -12,6 +12,7 @@ that guard is switched off here.
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -68,10 +69,8 @@ def new_page(browser: Browser):
         # the test's flush: an answer still being served holds table locks that deadlock the
         # TRUNCATE. A wait on the browser's own state, not a sleep.
         for tab in context.pages:
-            try:
+            with contextlib.suppress(PlaywrightError):  # a page that never settles still closes
                 tab.wait_for_load_state("networkidle", timeout=10_000)
-            except PlaywrightError:
-                pass  # a page that never settles still gets closed
         context.close()
 
 

@@ -114,3 +114,20 @@ def test_each_page_has_one_htmx_config_and_it_keeps_htmx_eval_free(org, signed_i
         assert "{#" not in html, url
         assert (config["allowEval"], config["includeIndicatorStyles"]) == (False, False)
     assert "responseHandling" in config  # the deal page swaps its 409 / 422 answers
+
+
+def test_no_template_adds_a_second_htmx_config():
+    """HTMX reads only the first ``htmx-config`` meta tag, the base template's: a page that adds
+    its own in ``head`` is silently ignored (its 422s were not swapped). Pages override
+    ``{% block htmx_config %}`` instead."""
+    from pathlib import Path
+
+    import milepost
+
+    root = Path(milepost.__file__).parent
+    extra = [
+        str(path.relative_to(root))
+        for path in root.rglob("templates/**/*.html")
+        if 'name="htmx-config"' in path.read_text() and path.name != "base.html"
+    ]
+    assert extra == []
