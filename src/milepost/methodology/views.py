@@ -133,7 +133,7 @@ def element_save(request: HttpRequest, opportunity_id: int, pack: str, element: 
     elif error:
         row.error, row.values = error, values
     else:
-        row.flash = "Saved."
+        row.flash = gettext("Saved.")
     return _render_panel(request, result, status)
 
 
