@@ -48,6 +48,12 @@ SKIP_BLOCKS = {
     "blocktrans": "endblocktrans",
 }
 ENTITY = re.compile(r"&#?\w+;")
+# Attributes a person reads or hears; their literal text must be marked too.
+ATTRIBUTE = re.compile(
+    r'\b(?:title|placeholder|aria-label|alt|hx-confirm)="((?:{%.*?%}|{{.*?}}|[^"])*)"'
+)
+TEMPLATE_TAG = re.compile(r"{%.*?%}|{{.*?}}", re.S)
+MARKED = re.compile(r"{% blocktranslate.*?{% endblocktranslate %}", re.S)
 LITERAL_ELEMENTS = {"code", "kbd", "samp", "pre"}
 LETTER = re.compile(r"[^\W\d_]")
 
@@ -143,6 +149,12 @@ def _templates() -> list[Path]:
     )
 
 
+def _bare_attribute(value: str) -> bool:
+    """True when an attribute value shows letters outside any translation or template tag."""
+    value = MARKED.sub("", value)
+    return bool(LETTER.search(TEMPLATE_TAG.sub("", value)))
+
+
 def _offences() -> list[str]:
     found = []
     for path in _templates():
@@ -151,6 +163,10 @@ def _offences() -> list[str]:
             if run.needs_marking():
                 line = source.count("\n", 0, run.parts[0][2]) + 1
                 found.append(f"{path.relative_to(ROOT)}:{line}: {run.visible().strip()[:60]!r}")
+        for match in ATTRIBUTE.finditer(source):
+            if _bare_attribute(match.group(1)):
+                line = source.count("\n", 0, match.start()) + 1
+                found.append(f"{path.relative_to(ROOT)}:{line}: {match.group(0)[:60]!r}")
     return found
 
 
@@ -169,3 +185,8 @@ def test_the_heuristic_flags_bare_english_and_passes_marked_text():
     )
     assert [r.visible().strip() for r in runs(bare) if r.needs_marking()] == ["Save"]
     assert [r for r in runs(marked) if r.needs_marking()] == []
+    assert _bare_attribute("Move {{ s.label }} up")
+    assert not _bare_attribute('{% translate "Close" %}')
+    assert not _bare_attribute(
+        "{% blocktranslate with n=s.label %}Move {{ n }}{% endblocktranslate %}"
+    )
