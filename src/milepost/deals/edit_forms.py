@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext_lazy
 
 from milepost.core.errors import InvalidChange
 from milepost.pipeline import validation as v
@@ -21,14 +22,18 @@ from milepost.team.models import User
 # Inline edit groups on the deal page: the fields edited together, the anchor of the fact they
 # replace, and the label of the group.
 EDIT_GROUPS: dict[str, tuple[tuple[str, ...], str, str]] = {
-    "name": (("name",), "name", "Name"),
-    "account": (("account",), "account", "Account"),
-    "amount": (("amount", "currency"), "amount", "Amount"),
-    "close_date": (("close_date",), "close-date", "Close date"),
-    "probability": (("probability",), "probability", "Probability"),
-    "forecast_category": (("forecast_category",), "forecast-category", "Forecast category"),
-    "next_step": (("next_step", "next_step_date"), "next-step", "Next step"),
-    "owner": (("owner",), "owner", "Owner"),
+    "name": (("name",), "name", gettext_lazy("Name")),
+    "account": (("account",), "account", gettext_lazy("Account")),
+    "amount": (("amount", "currency"), "amount", gettext_lazy("Amount")),
+    "close_date": (("close_date",), "close-date", gettext_lazy("Close date")),
+    "probability": (("probability",), "probability", gettext_lazy("Probability")),
+    "forecast_category": (
+        ("forecast_category",),
+        "forecast-category",
+        gettext_lazy("Forecast category"),
+    ),
+    "next_step": (("next_step", "next_step_date"), "next-step", gettext_lazy("Next step")),
+    "owner": (("owner",), "owner", gettext_lazy("Owner")),
 }
 # Form field → service field.
 _SERVICE_NAMES = {"account": "account_id", "owner": "owner_id"}
@@ -47,35 +52,43 @@ class DealForm(forms.Form):
     the ones they need."""
 
     name = forms.CharField(
-        label="Name", strip=False, widget=forms.TextInput(attrs={"maxlength": v.NAME_MAX})
+        label=gettext_lazy("Name"),
+        strip=False,
+        widget=forms.TextInput(attrs={"maxlength": v.NAME_MAX}),
     )
-    account = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, label="Account")
-    amount = forms.CharField(label="Amount", widget=forms.TextInput(attrs={"inputmode": "decimal"}))
+    account = forms.TypedChoiceField(
+        required=False, coerce=int, empty_value=None, label=gettext_lazy("Account")
+    )
+    amount = forms.CharField(
+        label=gettext_lazy("Amount"), widget=forms.TextInput(attrs={"inputmode": "decimal"})
+    )
     currency = forms.CharField(
-        label="Currency",
+        label=gettext_lazy("Currency"),
         initial="USD",
         widget=forms.TextInput(attrs={"maxlength": 3, "size": 4, "autocapitalize": "characters"}),
     )
-    close_date = _date("Close date", required=True)
+    close_date = _date(gettext_lazy("Close date"), required=True)
     forecast_category = forms.ChoiceField(
         required=False,
-        label="Forecast category",
-        choices=[("", "The stage's default"), *ForecastCategory.choices],
+        label=gettext_lazy("Forecast category"),
+        choices=[("", gettext_lazy("The stage's default")), *ForecastCategory.choices],
     )
     probability = forms.IntegerField(
         required=False,
-        label="Probability override (%)",
-        help_text="Leave empty to use the stage's default.",
+        label=gettext_lazy("Probability override (%)"),
+        help_text=gettext_lazy("Leave empty to use the stage's default."),
         widget=forms.NumberInput(attrs={"min": 0, "max": 100}),
     )
     next_step = forms.CharField(
         required=False,
-        label="Next step",
+        label=gettext_lazy("Next step"),
         strip=False,
         widget=forms.TextInput(attrs={"maxlength": v.NEXT_STEP_MAX}),
     )
-    next_step_date = _date("Next step date", required=False)
-    owner = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, label="Owner")
+    next_step_date = _date(gettext_lazy("Next step date"), required=False)
+    owner = forms.TypedChoiceField(
+        required=False, coerce=int, empty_value=None, label=gettext_lazy("Owner")
+    )
 
     # Fields every instance keeps whatever ``keep`` says (hidden bookkeeping).
     always: tuple[str, ...] = ()
@@ -95,7 +108,7 @@ class DealForm(forms.Form):
                 if name not in keep and name not in self.always:
                     del self.fields[name]
         if "account" in self.fields:
-            self.fields["account"].choices = [("", "No account")] + [
+            self.fields["account"].choices = [("", gettext_lazy("No account"))] + [
                 (str(pk), name) for pk, name in accounts
             ]
         if "owner" in self.fields:
@@ -150,12 +163,12 @@ class DealCreateForm(DealForm):
     """The "New deal" page: every field, the stage (by process) and, under a gate, why."""
 
     always = ("stage", "justification")
-    stage = forms.ChoiceField(label="Stage")
+    stage = forms.ChoiceField(label=gettext_lazy("Stage"))
     justification = forms.CharField(
         required=False,
         max_length=1000,
-        label="Why start past unmet exit criteria?",
-        help_text="Needed when the stage's gate warns (at least 10 characters).",
+        label=gettext_lazy("Why start past unmet exit criteria?"),
+        help_text=gettext_lazy("Needed when the stage's gate warns (at least 10 characters)."),
         widget=forms.Textarea(attrs={"rows": 2}),
     )
 
@@ -183,13 +196,16 @@ class CloseForm(forms.Form):
     """Close as won or lost; a loss says why (checked by the close service)."""
 
     outcome = forms.ChoiceField(
-        choices=[(StageKind.WON, "Won"), (StageKind.LOST, "Lost")], label="Outcome"
+        choices=[(StageKind.WON, gettext_lazy("Won")), (StageKind.LOST, gettext_lazy("Lost"))],
+        label=gettext_lazy("Outcome"),
     )
-    lost_reason = forms.CharField(required=False, strip=False, label="Why was it lost?")
+    lost_reason = forms.CharField(
+        required=False, strip=False, label=gettext_lazy("Why was it lost?")
+    )
     justification = forms.CharField(
         required=False,
         max_length=1000,
-        label="Why win past unmet exit criteria?",
+        label=gettext_lazy("Why win past unmet exit criteria?"),
         widget=forms.Textarea(attrs={"rows": 2}),
     )
     version = forms.IntegerField(min_value=1, widget=forms.HiddenInput)

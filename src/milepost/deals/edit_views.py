@@ -17,6 +17,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from milepost.core.errors import InvalidChange, NotFound, VersionConflict
@@ -110,7 +111,9 @@ def opportunity_edit(request: HttpRequest, opportunity_id: int) -> HttpResponse:
         if not is_partial(request):
             for text in warnings:
                 messages.warning(request, text)
-            messages.success(request, f"Saved {EDIT_GROUPS[group][2].lower()}.")
+            messages.success(
+                request, gettext("Saved %(field)s.") % {"field": EDIT_GROUPS[group][2].lower()}
+            )
             return HttpResponseRedirect(detail)
         response = _facts(
             request, facts_context(user=user, opp=opp, warnings=warnings, saved=group)
@@ -176,7 +179,9 @@ def opportunity_new(request: HttpRequest) -> HttpResponse:
         else:
             for text in result.warnings:
                 messages.warning(request, text)
-            messages.success(request, f"Created “{result.opportunity.name}”.")
+            messages.success(
+                request, gettext("Created “%(name)s”.") % {"name": result.opportunity.name}
+            )
             url = reverse("pipeline:detail", args=[result.opportunity.pk])
             if is_partial(request):
                 response = HttpResponse(status=204)
@@ -220,7 +225,10 @@ def opportunity_close_view(request: HttpRequest, opportunity_id: int) -> HttpRes
         except InvalidChange as exc:
             status, text = 422, f"The deal was not closed: {exc}."
         else:
-            text = f"Closed “{result.opportunity.name}” as {result.opportunity.stage.label}."
+            text = gettext("Closed “%(name)s” as %(stage)s.") % {
+                "name": result.opportunity.name,
+                "stage": result.opportunity.stage.label,
+            }
     if is_partial(request) and status != 200:
         return HttpResponse(text, status=status, content_type="text/plain; charset=utf-8")
     (messages.success if status == 200 else messages.error)(request, text)
@@ -248,7 +256,7 @@ def _admin_write(request: HttpRequest, opportunity_id: int, action: Any, done: s
     except InvalidChange as exc:
         messages.error(request, str(exc))
         return HttpResponseRedirect(reverse("pipeline:archived"))
-    messages.success(request, f"{done} “{opp.name}”.")
+    messages.success(request, done % {"name": opp.name})
     if opp.archived_at is None:
         return HttpResponseRedirect(reverse("pipeline:detail", args=[opp.pk]))
     return HttpResponseRedirect(reverse("pipeline:archived"))
@@ -258,13 +266,17 @@ def _admin_write(request: HttpRequest, opportunity_id: int, action: Any, done: s
 @require_POST
 def opportunity_archive_view(request: HttpRequest, opportunity_id: int) -> HttpResponse:
     """Archive a deal (admins): hidden everywhere, kept with its history, restorable."""
-    return _admin_write(request, opportunity_id, opportunity_archive, "Archived")
+    return _admin_write(
+        request, opportunity_id, opportunity_archive, gettext("Archived “%(name)s”.")
+    )
 
 
 @login_required
 @require_POST
 def opportunity_restore_view(request: HttpRequest, opportunity_id: int) -> HttpResponse:
-    return _admin_write(request, opportunity_id, opportunity_restore, "Restored")
+    return _admin_write(
+        request, opportunity_id, opportunity_restore, gettext("Restored “%(name)s”.")
+    )
 
 
 @login_required

@@ -16,6 +16,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from milepost.core.errors import InvalidChange, NotFound, VersionConflict
@@ -116,10 +117,10 @@ def _run(request: HttpRequest, opportunity_id: int, criterion_key: str, action: 
 
 
 DONE = {
-    "record": "Evidence recorded.",
-    "verify": "Evidence verified.",
-    "reject": "Evidence rejected.",
-    "withdraw": "Evidence withdrawn.",
+    "record": gettext_lazy("Evidence recorded."),
+    "verify": gettext_lazy("Evidence verified."),
+    "reject": gettext_lazy("Evidence rejected."),
+    "withdraw": gettext_lazy("Evidence withdrawn."),
 }
 
 

@@ -14,6 +14,7 @@ whose ``InvalidChange`` errors the views show next to the form.
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext_lazy
 
 from milepost.pipeline.presentation import MAX_BOARD_OFFSET, PERIOD_CHOICES, period_range
 from milepost.pipeline.selectors import OpportunityFilters
@@ -29,12 +30,20 @@ class PipelineFilterForm(forms.Form):
     q = forms.CharField(
         required=False,
         max_length=100,
-        label="Search",
-        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Deal, account or id"}),
+        label=gettext_lazy("Search"),
+        widget=forms.TextInput(
+            attrs={"type": "search", "placeholder": gettext_lazy("Deal, account or id")}
+        ),
     )
-    owner = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, label="Owner")
-    team = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, label="Team")
-    period = forms.ChoiceField(required=False, choices=PERIOD_CHOICES, label="Close period")
+    owner = forms.TypedChoiceField(
+        required=False, coerce=int, empty_value=None, label=gettext_lazy("Owner")
+    )
+    team = forms.TypedChoiceField(
+        required=False, coerce=int, empty_value=None, label=gettext_lazy("Team")
+    )
+    period = forms.ChoiceField(
+        required=False, choices=PERIOD_CHOICES, label=gettext_lazy("Close period")
+    )
 
     def __init__(
         self,
@@ -45,17 +54,19 @@ class PipelineFilterForm(forms.Form):
         **kwargs,
     ) -> None:
         super().__init__(data, **kwargs)
-        self.fields["owner"].choices = [("", "Anyone")] + [(str(u.pk), str(u)) for u in users]
+        self.fields["owner"].choices = [("", gettext_lazy("Anyone"))] + [
+            (str(u.pk), str(u)) for u in users
+        ]
         managers = [u for u in users if u.role in TEAM_ROLES]
         if not managers:  # reps see nobody with a team
             del self.fields["team"]
         else:
-            self.fields["team"].choices = [("", "All teams")] + [
+            self.fields["team"].choices = [("", gettext_lazy("All teams"))] + [
                 (str(m.pk), f"{m}'s team") for m in managers
             ]
         if process_choices and len(process_choices) > 1:
             self.fields["process"] = forms.ChoiceField(
-                required=False, choices=process_choices, label="Process"
+                required=False, choices=process_choices, label=gettext_lazy("Process")
             )
             self.order_fields(["process"])
 
@@ -82,29 +93,40 @@ class PipelineFilterForm(forms.Form):
         return OpportunityFilters(process_key=process_key, **self.filter_values())
 
 
-STATUS_CHOICES = [("open", "Open"), ("won", "Won"), ("lost", "Lost"), ("all", "All")]
+STATUS_CHOICES = [
+    ("open", gettext_lazy("Open")),
+    ("won", gettext_lazy("Won")),
+    ("lost", gettext_lazy("Lost")),
+    ("all", gettext_lazy("All")),
+]
 
 
 class TableFilterForm(PipelineFilterForm):
     """The board's filters plus stage, status, forecast category and explicit close dates."""
 
-    stage = forms.ChoiceField(required=False, label="Stage")
-    status = forms.ChoiceField(required=False, choices=STATUS_CHOICES, label="Status")
+    stage = forms.ChoiceField(required=False, label=gettext_lazy("Stage"))
+    status = forms.ChoiceField(required=False, choices=STATUS_CHOICES, label=gettext_lazy("Status"))
     forecast_category = forms.ChoiceField(
         required=False,
-        choices=[("", "Any category"), *ForecastCategory.choices],
-        label="Forecast category",
+        choices=[("", gettext_lazy("Any category")), *ForecastCategory.choices],
+        label=gettext_lazy("Forecast category"),
     )
     close_from = forms.DateField(
-        required=False, label="Close from", widget=forms.DateInput(attrs={"type": "date"})
+        required=False,
+        label=gettext_lazy("Close from"),
+        widget=forms.DateInput(attrs={"type": "date"}),
     )
     close_to = forms.DateField(
-        required=False, label="Close to", widget=forms.DateInput(attrs={"type": "date"})
+        required=False,
+        label=gettext_lazy("Close to"),
+        widget=forms.DateInput(attrs={"type": "date"}),
     )
 
     def __init__(self, data: dict | None = None, *, stages: list[Stage], **kwargs) -> None:
         super().__init__(data, **kwargs)
-        self.fields["stage"].choices = [("", "Any stage")] + [(s.key, s.label) for s in stages]
+        self.fields["stage"].choices = [("", gettext_lazy("Any stage"))] + [
+            (s.key, s.label) for s in stages
+        ]
 
     def filter_values(self) -> dict:
         values = super().filter_values()
@@ -124,14 +146,14 @@ class TableFilterForm(PipelineFilterForm):
 class MoveForm(forms.Form):
     """A stage move as posted by the board, the keyboard menu or the opportunity page."""
 
-    to_stage = forms.SlugField(max_length=64, label="Move to stage")
+    to_stage = forms.SlugField(max_length=64, label=gettext_lazy("Move to stage"))
     version = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
-    lost_reason = forms.CharField(required=False, max_length=200, label="Lost reason")
-    note = forms.CharField(required=False, max_length=500, label="Note")
+    lost_reason = forms.CharField(required=False, max_length=200, label=gettext_lazy("Lost reason"))
+    note = forms.CharField(required=False, max_length=500, label=gettext_lazy("Note"))
     justification = forms.CharField(
         required=False,
         max_length=1000,
-        label="Why move past unmet exit criteria?",
+        label=gettext_lazy("Why move past unmet exit criteria?"),
         widget=forms.Textarea(attrs={"rows": 2}),
     )
     next = forms.CharField(required=False, max_length=2000, widget=forms.HiddenInput)
@@ -166,7 +188,7 @@ class ControlIdsForm(forms.Form):
 class GateCheckForm(forms.Form):
     """The stage a board move asks the gate about, before anything is sent to move."""
 
-    to_stage = forms.SlugField(max_length=64, label="Move to stage")
+    to_stage = forms.SlugField(max_length=64, label=gettext_lazy("Move to stage"))
 
 
 # --- Evidence actions on the process map ------------------------------------------------
@@ -175,13 +197,17 @@ class GateCheckForm(forms.Form):
 class EvidenceRecordForm(forms.Form):
     """Record or replace the evidence for one criterion."""
 
-    note = forms.CharField(required=False, max_length=4000, label="What is the evidence?")
-    link = forms.CharField(required=False, max_length=500, label="Link")
-    evidence_date = forms.DateField(required=False, label="Date")
-    buyer_confirmed = forms.BooleanField(required=False, label="Buyer confirmed")
+    note = forms.CharField(
+        required=False, max_length=4000, label=gettext_lazy("What is the evidence?")
+    )
+    link = forms.CharField(required=False, max_length=500, label=gettext_lazy("Link"))
+    evidence_date = forms.DateField(required=False, label=gettext_lazy("Date"))
+    buyer_confirmed = forms.BooleanField(required=False, label=gettext_lazy("Buyer confirmed"))
     # Any id parses; the service decides whether the contact belongs to the deal's account (so
     # the page and the API refuse a foreign contact with the same message).
-    confirmed_by = forms.IntegerField(required=False, min_value=1, label="Confirmed by")
+    confirmed_by = forms.IntegerField(
+        required=False, min_value=1, label=gettext_lazy("Confirmed by")
+    )
     version = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
 
 
@@ -192,4 +218,6 @@ class EvidenceReviewForm(forms.Form):
 
 
 class EvidenceRejectForm(EvidenceReviewForm):
-    reason = forms.CharField(required=False, max_length=500, label="Why is it rejected?")
+    reason = forms.CharField(
+        required=False, max_length=500, label=gettext_lazy("Why is it rejected?")
+    )

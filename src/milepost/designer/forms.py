@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext_lazy
 
 from milepost.core.errors import InvalidChange
 from milepost.designer.services import parse_rule
@@ -23,7 +24,11 @@ from milepost.engine.vocabulary import (
 )
 
 NOT_RELEVANT, RECOMMENDED, REQUIRED = "", "recommended", "required"
-_LEVELS = [(NOT_RELEVANT, "Not relevant"), (RECOMMENDED, "Recommended"), (REQUIRED, "Required")]
+_LEVELS = [
+    (NOT_RELEVANT, gettext_lazy("Not relevant")),
+    (RECOMMENDED, gettext_lazy("Recommended")),
+    (REQUIRED, gettext_lazy("Required")),
+]
 
 
 def _choices(values: tuple[str, ...]) -> list[tuple[str, str]]:
@@ -44,14 +49,21 @@ class SettingsForm(VersionForm):
     name = forms.CharField(max_length=200)
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
     gate_policy = forms.ChoiceField(
-        choices=[("block", "Block"), ("warn", "Warn"), ("open", "Open")], label="Exit-criteria gate"
+        choices=[
+            ("block", gettext_lazy("Block")),
+            ("warn", gettext_lazy("Warn")),
+            ("open", gettext_lazy("Open")),
+        ],
+        label=gettext_lazy("Exit-criteria gate"),
     )
     currency = forms.CharField(max_length=8)
     methodologies = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
-        label="Methodologies used",
-        help_text="One per line: pack key, a colon, what it is used for (meddpicc: qualification).",
+        label=gettext_lazy("Methodologies used"),
+        help_text=gettext_lazy(
+            "One per line: pack key, a colon, what it is used for (meddpicc: qualification)."
+        ),
     )
 
     @staticmethod
@@ -62,7 +74,7 @@ class SettingsForm(VersionForm):
             "name": document.get("name", ""),
             "description": document.get("description", ""),
             "gate_policy": document.get("gate_policy", "warn"),
-            "currency": document.get("currency", "USD"),
+            "currency": document.get("currency", gettext_lazy("USD")),
             "methodologies": "\n".join(
                 f"{u.get('pack', '')}: {u.get('purpose', '')}".rstrip(": ")
                 for u in uses
@@ -88,19 +100,23 @@ class SettingsForm(VersionForm):
 
 
 class StageForm(VersionForm):
-    key = forms.CharField(max_length=64, help_text="Lower-case letters, digits and _.")
+    key = forms.CharField(
+        max_length=64, help_text=gettext_lazy("Lower-case letters, digits and _.")
+    )
     label = forms.CharField(max_length=200)
     kind = forms.ChoiceField(choices=_choices(STAGE_KINDS))
-    buyer_phase = forms.ChoiceField(choices=_choices(BUYER_PHASES), label="Buyer phase")
+    buyer_phase = forms.ChoiceField(
+        choices=_choices(BUYER_PHASES), label=gettext_lazy("Buyer phase")
+    )
     buyer_goal = forms.CharField(
-        required=False, widget=forms.Textarea(attrs={"rows": 2}), label="Buyer goal"
+        required=False, widget=forms.Textarea(attrs={"rows": 2}), label=gettext_lazy("Buyer goal")
     )
-    probability = forms.IntegerField(label="Probability (%)")
+    probability = forms.IntegerField(label=gettext_lazy("Probability (%)"))
     forecast_category = forms.ChoiceField(
-        choices=_choices(FORECAST_CATEGORIES), label="Forecast category"
+        choices=_choices(FORECAST_CATEGORIES), label=gettext_lazy("Forecast category")
     )
-    expected_days = forms.IntegerField(required=False, label="Expected days in stage")
-    max_days = forms.IntegerField(required=False, label="Maximum days in stage")
+    expected_days = forms.IntegerField(required=False, label=gettext_lazy("Expected days in stage"))
+    max_days = forms.IntegerField(required=False, label=gettext_lazy("Maximum days in stage"))
 
     @staticmethod
     def initial_from(stage: dict[str, Any], version: int) -> dict[str, Any]:
@@ -111,7 +127,7 @@ class StageForm(VersionForm):
 
 
 class NewStageForm(StageForm):
-    position = forms.IntegerField(required=False, min_value=1, label="Position")
+    position = forms.IntegerField(required=False, min_value=1, label=gettext_lazy("Position"))
 
 
 class StageTextForm(VersionForm):
@@ -121,14 +137,18 @@ class StageTextForm(VersionForm):
     suggested_actions = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 4}),
-        label="Suggested actions",
-        help_text="One per line.",
+        label=gettext_lazy("Suggested actions"),
+        help_text=gettext_lazy("One per line."),
     )
     playbook = forms.CharField(
-        required=False, widget=forms.Textarea(attrs={"rows": 10}), label="Playbook (Markdown)"
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 10}),
+        label=gettext_lazy("Playbook (Markdown)"),
     )
     job_aid = forms.CharField(
-        required=False, widget=forms.Textarea(attrs={"rows": 6}), label="Job aid notes (Markdown)"
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        label=gettext_lazy("Job aid notes (Markdown)"),
     )
 
     def __init__(
@@ -211,28 +231,30 @@ class StageTextForm(VersionForm):
 
 
 class CriterionForm(VersionForm):
-    id = forms.CharField(max_length=64, label="Id", help_text="Unique in the process.")
-    statement = forms.CharField(
-        max_length=400, widget=forms.Textarea(attrs={"rows": 2}), label="Statement"
+    id = forms.CharField(
+        max_length=64, label=gettext_lazy("Id"), help_text=gettext_lazy("Unique in the process.")
     )
-    verifier = forms.ChoiceField(choices=_choices(VERIFIERS), label="Verified by")
+    statement = forms.CharField(
+        max_length=400, widget=forms.Textarea(attrs={"rows": 2}), label=gettext_lazy("Statement")
+    )
+    verifier = forms.ChoiceField(choices=_choices(VERIFIERS), label=gettext_lazy("Verified by"))
     evidence = forms.ChoiceField(
         required=False,
         choices=[
-            ("", "Default (required without a rule)"),
-            ("required", "Required"),
-            ("optional", "Optional"),
+            ("", gettext_lazy("Default (required without a rule)")),
+            ("required", gettext_lazy("Required")),
+            ("optional", gettext_lazy("Optional")),
         ],
-        label="Evidence",
+        label=gettext_lazy("Evidence"),
     )
     guidance = forms.CharField(
-        required=False, widget=forms.Textarea(attrs={"rows": 2}), label="Guidance"
+        required=False, widget=forms.Textarea(attrs={"rows": 2}), label=gettext_lazy("Guidance")
     )
     rule = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false"}),
-        label="Automatic check (rule as YAML)",
-        help_text="e.g. contact_role: {role: economic_buyer} — leave empty for none.",
+        label=gettext_lazy("Automatic check (rule as YAML)"),
+        help_text=gettext_lazy("e.g. contact_role: {role: economic_buyer} — leave empty for none."),
     )
 
     def clean_rule(self) -> Any:
@@ -247,12 +269,15 @@ class CriterionForm(VersionForm):
 
 class YamlForm(VersionForm):
     text = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 30, "spellcheck": "false"}), label="Process YAML"
+        widget=forms.Textarea(attrs={"rows": 30, "spellcheck": "false"}),
+        label=gettext_lazy("Process YAML"),
     )
 
 
 class MoveForm(VersionForm):
-    direction = forms.ChoiceField(choices=[("up", "Up"), ("down", "Down")])
+    direction = forms.ChoiceField(
+        choices=[("up", gettext_lazy("Up")), ("down", gettext_lazy("Down"))]
+    )
 
 
 def mapping_form(needed: list[Any], targets: list[tuple[str, str]], data: Any = None) -> forms.Form:
@@ -261,7 +286,7 @@ def mapping_form(needed: list[Any], targets: list[tuple[str, str]], data: Any = 
     for stage in needed:
         deals = f"{stage.open_deals} open deal{'s' if stage.open_deals != 1 else ''}"
         form.fields[f"map__{stage.key}"] = forms.ChoiceField(
-            choices=[("", "Choose a stage…"), *targets],
+            choices=[("", gettext_lazy("Choose a stage…")), *targets],
             label=f"{stage.label} ({stage.key}) — {deals} move to",
         )
     return form

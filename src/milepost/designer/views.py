@@ -21,7 +21,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from milepost.core.errors import InvalidChange, NotFound, VersionConflict
@@ -38,7 +38,7 @@ from milepost.engine.process_schema import ProcessInvalid
 from milepost.process.models import ProcessDraft
 from milepost.process.selectors import pack_definitions, process_list
 
-CONFLICT = (
+CONFLICT = gettext_lazy(
     "Someone else changed this draft since you loaded the page, so nothing was saved. "
     "The page now shows their change; make yours again."
 )

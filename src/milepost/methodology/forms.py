@@ -11,6 +11,7 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy
 
 from milepost.engine.methodology_schema import ElementDef
 
@@ -38,9 +39,9 @@ class IdListField(forms.Field):
 class AssessmentForm(forms.Form):
     """Score one element: level, notes, linked contacts and the element's own fields."""
 
-    level = forms.CharField(max_length=32, label="Level")
-    notes = forms.CharField(required=False, max_length=4000, label="Notes")
-    contacts = IdListField(required=False, label="Contacts")
+    level = forms.CharField(max_length=32, label=gettext_lazy("Level"))
+    notes = forms.CharField(required=False, max_length=4000, label=gettext_lazy("Notes"))
+    contacts = IdListField(required=False, label=gettext_lazy("Contacts"))
     version = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, element: ElementDef, **kwargs: Any) -> None:
@@ -61,13 +62,15 @@ class AssessmentForm(forms.Form):
 class InfluenceForm(forms.Form):
     """Add or edit one buying influence on the Blue Sheet."""
 
-    contact = forms.IntegerField(label="Contact")
-    role = forms.CharField(max_length=32, label="Role")
-    degree = forms.CharField(max_length=32, label="Degree of influence")
-    response_mode = forms.CharField(max_length=32, label="Response mode")
-    rating = forms.IntegerField(label="Rating")
-    win_results = forms.CharField(required=False, max_length=4000, label="Win-results")
-    notes = forms.CharField(required=False, max_length=4000, label="Notes")
+    contact = forms.IntegerField(label=gettext_lazy("Contact"))
+    role = forms.CharField(max_length=32, label=gettext_lazy("Role"))
+    degree = forms.CharField(max_length=32, label=gettext_lazy("Degree of influence"))
+    response_mode = forms.CharField(max_length=32, label=gettext_lazy("Response mode"))
+    rating = forms.IntegerField(label=gettext_lazy("Rating"))
+    win_results = forms.CharField(
+        required=False, max_length=4000, label=gettext_lazy("Win-results")
+    )
+    notes = forms.CharField(required=False, max_length=4000, label=gettext_lazy("Notes"))
     version = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
 
 

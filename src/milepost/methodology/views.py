@@ -133,7 +133,7 @@ def element_save(request: HttpRequest, opportunity_id: int, pack: str, element: 
     elif error:
         row.error, row.values = error, values
     else:
-        row.flash = "Saved."
+        row.flash = gettext("Saved.")
     response = _render_panel(request, result, status)
     if not error:
         # A score can meet an exit criterion: the deal page's process map (criteria, banner,

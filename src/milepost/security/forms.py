@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext_lazy
 
 from milepost.security.models import EventKind
 
@@ -10,12 +11,14 @@ from milepost.security.models import EventKind
 class EventFilterForm(forms.Form):
     """Filters of the security log. Bad input is a 400 naming the field, never a 500."""
 
-    user = forms.CharField(required=False, max_length=150, label="Username")
+    user = forms.CharField(required=False, max_length=150, label=gettext_lazy("Username"))
     kind = forms.ChoiceField(
-        required=False, choices=[("", "Any kind"), *EventKind.choices], label="Kind"
+        required=False,
+        choices=[("", gettext_lazy("Any kind")), *EventKind.choices],
+        label=gettext_lazy("Kind"),
     )
-    date_from = forms.DateField(required=False, label="From")
-    date_to = forms.DateField(required=False, label="To")
+    date_from = forms.DateField(required=False, label=gettext_lazy("From"))
+    date_to = forms.DateField(required=False, label=gettext_lazy("To"))
 
     def clean(self):  # type: ignore[no-untyped-def]
         data = super().clean()
@@ -28,7 +31,7 @@ class EventFilterForm(forms.Form):
 class OtpCodeForm(forms.Form):
     code = forms.RegexField(
         regex=r"^\s*\d{6}\s*$",
-        label="Six-digit code",
+        label=gettext_lazy("Six-digit code"),
         error_messages={"invalid": "enter the 6 digits your authenticator shows"},
         widget=forms.TextInput(
             attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}

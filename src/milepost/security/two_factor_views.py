@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 from django_otp import login as otp_login
@@ -34,13 +35,13 @@ def two_factor(request: HttpRequest) -> HttpResponse:
             device, why = otp_confirm(user=user, code=form.cleaned_data["code"], request=request)
             if device is not None:
                 otp_login(request, device)
-                messages.success(request, "Two-factor sign-in is on.")
+                messages.success(request, gettext("Two-factor sign-in is on."))
                 return redirect("security:two_factor")
             form.add_error("code", why)
         elif form.is_valid() and action == "remove":
             why = otp_remove(user=user, code=form.cleaned_data["code"], request=request)
             if not why:
-                messages.success(request, "Two-factor sign-in is off.")
+                messages.success(request, gettext("Two-factor sign-in is off."))
                 return redirect("security:two_factor")
             form.add_error("code", why)
         elif form.is_valid():

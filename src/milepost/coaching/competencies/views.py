@@ -13,7 +13,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from milepost.coaching.competencies.forms import ModelYamlForm
@@ -22,7 +22,7 @@ from milepost.coaching.competencies.services import can_edit_model, competency_m
 from milepost.core.errors import VersionConflict
 from milepost.engine.process_schema import ProcessInvalid
 
-CONFLICT = (
+CONFLICT = gettext_lazy(
     "Someone else saved the competency model since you opened it, so nothing was saved. "
     "Their version is shown below; copy your changes over it and save again."
 )
@@ -49,7 +49,7 @@ def model_page(request: HttpRequest) -> HttpResponse:
                 )
             except ProcessInvalid as exc:
                 status, problems = 422, exc.errors
-                error = "The competency model has problems; nothing was saved."
+                error = gettext("The competency model has problems; nothing was saved.")
             except VersionConflict:
                 status, error = 409, CONFLICT
                 state = competency_model_state()

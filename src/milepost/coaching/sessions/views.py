@@ -23,7 +23,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from milepost.coaching.agenda.services import session_create_from_draft, session_schedule_next
@@ -50,7 +50,7 @@ from milepost.pipeline.selectors import opportunity_get, opportunity_scope
 from milepost.process.models import StageKind
 from milepost.team.models import User
 
-CONFLICT = (
+CONFLICT = gettext_lazy(
     "This 1:1 was changed by someone else since you loaded the page, so nothing was saved. "
     "The current version is shown; make your change again."
 )
@@ -191,7 +191,9 @@ def cadence(request: HttpRequest, rep_id: int) -> HttpResponse:
             expected_version=d["version"],
         )
     except VersionConflict:
-        messages.error(request, "Someone changed this cadence since you loaded it; check it again.")
+        messages.error(
+            request, gettext("Someone changed this cadence since you loaded it; check it again.")
+        )
     except InvalidChange as exc:
         messages.error(request, str(exc))
     else:

@@ -23,6 +23,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 
 from milepost.coaching.sessions.selectors import open_action_items_for_rep
@@ -153,7 +154,10 @@ def rate(request: HttpRequest, rep_id: int) -> HttpResponse:
         except InvalidChange as exc:
             error = str(exc)
         else:
-            flash = f"Saved: {rating.score} on {rating.competency.replace('_', ' ')}."
+            flash = gettext("Saved: %(score)s on %(competency)s.") % {
+                "score": rating.score,
+                "competency": rating.competency.replace("_", " "),
+            }
             if is_partial(request):
                 context = _rep_context(request, rep.pk, flash=flash)
                 return render(request, "coaching/skills/_competencies.html", context)

@@ -17,6 +17,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from milepost.accounts.selectors import contact_list
@@ -255,13 +256,13 @@ def role_edit(request: HttpRequest, opportunity_id: int, link_id: int) -> HttpRe
         except NotFound:
             raise Http404("No such contact role") from None
         except InvalidChange as exc:
-            error = f"Nothing was changed: {exc}."
+            error = gettext("Nothing was changed: %(why)s.") % {"why": exc}
         else:
             text = f"{link.contact} is now {link.get_buying_role_display()}."
             context = contacts_context(user, opp, flash=text)
             return _answer(request, CONTACTS, context, ok=True, anchor="contacts", message=text)
     else:
-        error = f"Nothing was changed: {first_error(form)[1]}"
+        error = gettext("Nothing was changed: %(why)s") % {"why": first_error(form)[1]}
     context = contacts_context(user, opp, error=error)
     return _answer(request, CONTACTS, context, ok=False, anchor="contacts", message=error)
 
@@ -276,7 +277,7 @@ def role_remove(request: HttpRequest, opportunity_id: int, link_id: int) -> Http
         opportunity_contact_remove(user=user, opportunity_id=opp.pk, link_id=link_id)
     except NotFound:
         raise Http404("No such contact role") from None
-    text = "Role removed."
+    text = gettext("Role removed.")
     context = contacts_context(user, opp, flash=text)
     return _answer(request, CONTACTS, context, ok=True, anchor="contacts", message=text)
 
@@ -338,7 +339,7 @@ def activity_edit(request: HttpRequest, opportunity_id: int, activity_id: int) -
             except InvalidChange as exc:
                 form.add_service_error(exc)
             else:
-                messages.success(request, "Activity saved.")
+                messages.success(request, gettext("Activity saved."))
                 return HttpResponseRedirect(_detail(opp.pk, "activity"))
         form.focus_first_error()
         status = 422
@@ -372,6 +373,6 @@ def activity_remove(request: HttpRequest, opportunity_id: int, activity_id: int)
         activity_delete(user=user, opportunity_id=opp.pk, activity_id=activity_id)
     except NotFound:
         raise Http404("No such activity") from None
-    text = "Activity deleted."
+    text = gettext("Activity deleted.")
     context = activities_context(user, opp, flash=text)
     return _answer(request, ACTIVITIES, context, ok=True, anchor="activity", message=text)

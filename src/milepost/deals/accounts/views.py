@@ -18,6 +18,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from milepost.accounts.models import Account, Contact
@@ -48,7 +49,7 @@ from milepost.team.models import Role, User
 from milepost.team.selectors import user_list
 
 PAGE_SIZE = 50
-CONFLICT = (
+CONFLICT = gettext_lazy(
     "Someone changed this {what} since you opened it, so nothing was saved. "
     "Reload the page and try again."
 )
@@ -163,7 +164,9 @@ def account_new(request: HttpRequest) -> HttpResponse:
             except InvalidChange as exc:
                 form.add_service_error(exc)
             else:
-                messages.success(request, f"Account “{account.name}” created.")
+                messages.success(
+                    request, gettext("Account “%(name)s” created.") % {"name": account.name}
+                )
                 return HttpResponseRedirect(_detail_url(account.pk))
         form.focus_first_error()
     else:
@@ -197,7 +200,7 @@ def account_edit(request: HttpRequest, account_id: int) -> HttpResponse:
             except InvalidChange as exc:
                 form.add_service_error(exc)
             else:
-                messages.success(request, "Account saved.")
+                messages.success(request, gettext("Account saved."))
                 return HttpResponseRedirect(_detail_url(account.pk))
         form.focus_first_error()
     else:
@@ -231,7 +234,7 @@ def account_archive_view(request: HttpRequest, account_id: int) -> HttpResponse:
     account = _account_or_404(request.user, account_id)
     form = ArchiveForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Nothing was changed: the form was incomplete.")
+        messages.error(request, gettext("Nothing was changed: the form was incomplete."))
         return HttpResponseRedirect(_detail_url(account.pk))
     archived = form.cleaned_data["archived"]
     try:
@@ -246,7 +249,9 @@ def account_archive_view(request: HttpRequest, account_id: int) -> HttpResponse:
         return HttpResponseRedirect(_detail_url(account.pk))
     except InvalidChange as exc:
         return HttpResponse(f"Nothing was changed: {exc}.", status=403, content_type="text/plain")
-    messages.success(request, "Account archived." if archived else "Account restored.")
+    messages.success(
+        request, gettext("Account archived.") if archived else gettext("Account restored.")
+    )
     return HttpResponseRedirect(_detail_url(account.pk))
 
 
@@ -266,7 +271,7 @@ def contact_new(request: HttpRequest, account_id: int) -> HttpResponse:
             except InvalidChange as exc:
                 form.add_service_error(exc)
             else:
-                messages.success(request, f"{contact.full_name} added.")
+                messages.success(request, gettext("%(name)s added.") % {"name": contact.full_name})
                 return HttpResponseRedirect(_detail_url(account.pk, "contacts"))
         form.focus_first_error()
     else:
@@ -304,7 +309,7 @@ def contact_edit(request: HttpRequest, account_id: int, contact_id: int) -> Http
             except InvalidChange as exc:
                 form.add_service_error(exc)
             else:
-                messages.success(request, "Contact saved.")
+                messages.success(request, gettext("Contact saved."))
                 return HttpResponseRedirect(back)
         form.focus_first_error()
     else:
@@ -352,7 +357,9 @@ def account_activity_log(request: HttpRequest, account_id: int) -> HttpResponse:
             except InvalidChange as exc:
                 form.add_service_error(exc)
             else:
-                messages.success(request, f"{activity.get_type_display()} logged.")
+                messages.success(
+                    request, gettext("%(type)s logged.") % {"type": activity.get_type_display()}
+                )
                 return HttpResponseRedirect(_detail_url(account.pk, "activity"))
     form.focus_first_error()
     context = _detail_context(request, account, activity_form=form)
