@@ -21,6 +21,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET
 
 from milepost.core.errors import NotFound
@@ -133,10 +134,10 @@ def page_rows(*, user: User, result, frame: pl.DataFrame, users: dict[int, User]
             DealRow(
                 id=oid,
                 name=opp["name"],
-                account=opp["account__name"] or "No account",
+                account=opp["account__name"] or gettext("No account"),
                 url=reverse("pipeline:detail", args=[oid]),
                 explain_url=reverse("inspection:explain", args=[oid]),
-                rep=str(owner) if owner else f"User {deal['owner_id']}",
+                rep=str(owner) if owner else gettext("User %(id)s") % {"id": deal["owner_id"]},
                 stage=labels.get((vid, deal["stage_key"]), deal["stage_key"]),
                 verified_stage=labels.get((vid, deal["verified_stage"]), deal["verified_stage"]),
                 amount=format_money(deal["amount"], opp["currency"]),
@@ -172,7 +173,7 @@ def matrix_rows(matrix: pl.DataFrame, users: dict[int, User], query: Any) -> lis
             cells.append({"key": key, "label": label, "count": rec[key], "query": q.urlencode()})
         rows.append(
             {
-                "rep": str(owner) if owner else f"User {rec['owner_id']}",
+                "rep": str(owner) if owner else gettext("User %(id)s") % {"id": rec["owner_id"]},
                 "owner_id": rec["owner_id"],
                 "deals": rec["deals"],
                 "under_control": rec["under_control"],

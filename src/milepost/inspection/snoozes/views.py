@@ -10,6 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from milepost.core.errors import InvalidChange, NotFound, VersionConflict
@@ -33,7 +34,8 @@ def _refused(request: HttpRequest, message: str, field: str, back: str, status: 
 
 def _form_error(form: SnoozeForm | SnoozeEndForm) -> tuple[str, str]:
     field, errors = next(iter(form.errors.items()))
-    return f"{field}: {' '.join(errors)}", field
+    message = gettext("%(field)s: %(errors)s") % {"field": field, "errors": " ".join(errors)}
+    return message, field
 
 
 @login_required
