@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy
 
 from milepost.core.models import AppendOnly
 
@@ -62,10 +63,10 @@ class CoachingCadence(models.Model):
 
 
 class SessionStatus(models.TextChoices):
-    DRAFT = "draft", "Draft agenda"
-    IN_PROGRESS = "in_progress", "In progress"
-    COMPLETED = "completed", "Completed"
-    CANCELLED = "cancelled", "Cancelled"
+    DRAFT = "draft", gettext_lazy("Draft agenda")
+    IN_PROGRESS = "in_progress", gettext_lazy("In progress")
+    COMPLETED = "completed", gettext_lazy("Completed")
+    CANCELLED = "cancelled", gettext_lazy("Cancelled")
 
 
 class CoachingSession(models.Model):
@@ -110,10 +111,10 @@ class CoachingSession(models.Model):
 
 
 class ItemKind(models.TextChoices):
-    DEAL = "deal", "Deal coaching"
-    SKILL = "skill", "Skill coaching"
-    CARRY_OVER = "carry_over", "Carried over"
-    CUSTOM = "custom", "Added by the manager"
+    DEAL = "deal", gettext_lazy("Deal coaching")
+    SKILL = "skill", gettext_lazy("Skill coaching")
+    CARRY_OVER = "carry_over", gettext_lazy("Carried over")
+    CUSTOM = "custom", gettext_lazy("Added by the manager")
 
 
 class AgendaItem(models.Model):
@@ -147,9 +148,9 @@ class AgendaItem(models.Model):
 
 
 class ActionStatus(models.TextChoices):
-    OPEN = "open", "Open"
-    DONE = "done", "Done"
-    DROPPED = "dropped", "Dropped"
+    OPEN = "open", gettext_lazy("Open")
+    DONE = "done", gettext_lazy("Done")
+    DROPPED = "dropped", gettext_lazy("Dropped")
 
 
 class ActionItem(models.Model):

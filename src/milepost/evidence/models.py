@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy
 
 from milepost.core.models import AppendOnly
 
@@ -17,23 +18,23 @@ from milepost.core.models import AppendOnly
 class EvidenceLevel(models.TextChoices):
     """How far the evidence can be trusted; mirrors ``engine.vocabulary.VERIFIERS``."""
 
-    REP = "rep", "Rep-asserted"
-    MANAGER = "manager", "Manager-verified"
-    BUYER = "buyer", "Buyer-confirmed"
+    REP = "rep", gettext_lazy("Rep-asserted")
+    MANAGER = "manager", gettext_lazy("Manager-verified")
+    BUYER = "buyer", gettext_lazy("Buyer-confirmed")
 
 
 class EvidenceState(models.TextChoices):
-    ACTIVE = "active", "Active"
-    REJECTED = "rejected", "Rejected"
-    WITHDRAWN = "withdrawn", "Withdrawn"
+    ACTIVE = "active", gettext_lazy("Active")
+    REJECTED = "rejected", gettext_lazy("Rejected")
+    WITHDRAWN = "withdrawn", gettext_lazy("Withdrawn")
 
 
 class EvidenceAction(models.TextChoices):
-    RECORDED = "recorded", "Recorded"
-    UPDATED = "updated", "Updated"
-    VERIFIED = "verified", "Verified by a manager"
-    REJECTED = "rejected", "Rejected"
-    WITHDRAWN = "withdrawn", "Withdrawn"
+    RECORDED = "recorded", gettext_lazy("Recorded")
+    UPDATED = "updated", gettext_lazy("Updated")
+    VERIFIED = "verified", gettext_lazy("Verified by a manager")
+    REJECTED = "rejected", gettext_lazy("Rejected")
+    WITHDRAWN = "withdrawn", gettext_lazy("Withdrawn")
 
 
 class Evidence(models.Model):

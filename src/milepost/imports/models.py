@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy
 
 
 class ImportRun(models.Model):
@@ -38,9 +39,9 @@ class ImportIssue(models.Model):
     """A row the importer corrected, or could not import, and why."""
 
     class Severity(models.TextChoices):
-        CORRECTED = "corrected", "Corrected"
-        WARNING = "warning", "Warning"
-        REJECTED = "rejected", "Rejected"
+        CORRECTED = "corrected", gettext_lazy("Corrected")
+        WARNING = "warning", gettext_lazy("Warning")
+        REJECTED = "rejected", gettext_lazy("Rejected")
 
     run = models.ForeignKey(ImportRun, on_delete=models.CASCADE, related_name="issues")
     file = models.CharField(max_length=120)

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy
 
 from milepost.core.models import AppendOnly
 from milepost.engine.risk_model import RiskModel
 
 
 class RiskModelSource(models.TextChoices):
-    FITTED = "fitted", "Fitted on closed history"
-    FALLBACK = "fallback", "Process weights (too little history)"
+    FITTED = "fitted", gettext_lazy("Fitted on closed history")
+    FALLBACK = "fallback", gettext_lazy("Process weights (too little history)")
 
 
 class RiskModelFit(models.Model):
@@ -95,8 +96,8 @@ class Snooze(models.Model):
 
 
 class SnoozeAction(models.TextChoices):
-    CREATED = "created", "Snoozed"
-    ENDED = "ended", "Ended early"
+    CREATED = "created", gettext_lazy("Snoozed")
+    ENDED = "ended", gettext_lazy("Ended early")
 
 
 class SnoozeEvent(AppendOnly):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy
 
 from milepost.core.models import AppendOnly
 
@@ -110,9 +111,9 @@ class BuyingInfluence(models.Model):
 
 
 class InfluenceAction(models.TextChoices):
-    ADDED = "added", "Added"
-    UPDATED = "updated", "Updated"
-    REMOVED = "removed", "Removed"
+    ADDED = "added", gettext_lazy("Added")
+    UPDATED = "updated", gettext_lazy("Updated")
+    REMOVED = "removed", gettext_lazy("Removed")
 
 
 class BuyingInfluenceEvent(AppendOnly):

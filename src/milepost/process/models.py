@@ -12,26 +12,27 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy
 
 
 class StageKind(models.TextChoices):
-    OPEN = "open", "Open"
-    WON = "won", "Closed won"
-    LOST = "lost", "Closed lost"
+    OPEN = "open", gettext_lazy("Open")
+    WON = "won", gettext_lazy("Closed won")
+    LOST = "lost", gettext_lazy("Closed lost")
 
 
 class ForecastCategory(models.TextChoices):
-    PIPELINE = "pipeline", "Pipeline"
-    BEST_CASE = "best_case", "Best case"
-    COMMIT = "commit", "Commit"
-    CLOSED = "closed", "Closed"
-    OMITTED = "omitted", "Omitted"
+    PIPELINE = "pipeline", gettext_lazy("Pipeline")
+    BEST_CASE = "best_case", gettext_lazy("Best case")
+    COMMIT = "commit", gettext_lazy("Commit")
+    CLOSED = "closed", gettext_lazy("Closed")
+    OMITTED = "omitted", gettext_lazy("Omitted")
 
 
 class Verifier(models.TextChoices):
-    REP = "rep", "Rep"
-    MANAGER = "manager", "Manager"
-    BUYER = "buyer", "Buyer"
+    REP = "rep", gettext_lazy("Rep")
+    MANAGER = "manager", gettext_lazy("Manager")
+    BUYER = "buyer", gettext_lazy("Buyer")
 
 
 class SalesProcess(models.Model):

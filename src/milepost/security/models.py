@@ -10,27 +10,31 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from milepost.core.models import AppendOnly
 
 
 class EventKind(models.TextChoices):
-    LOGIN = "login", "Signed in"
-    LOGIN_FAILED = "login_failed", "Sign-in failed"
-    LOCKED_OUT = "locked_out", "Locked out"
-    UNLOCKED = "unlocked", "Sign-in unlocked"
-    LOGOUT = "logout", "Signed out"
-    SESSION_EXPIRED = "session_expired", "Session expired"
-    PASSWORD_CHANGED = "password_changed", "Password changed"
-    PASSWORD_RESET_REQUESTED = "password_reset_requested", "Password reset requested"
-    PASSWORD_RESET_SENT = "password_reset_sent", "Password-reset email sent by an admin"
-    OTP_ENROLLED = "otp_enrolled", "Two-factor enrolled"
-    OTP_REMOVED = "otp_removed", "Two-factor removed"
-    OTP_FAILED = "otp_failed", "Two-factor code refused"
-    TOKEN_CREATED = "token_created", "API token created"
-    TOKEN_REVOKED = "token_revoked", "API token revoked"
-    PERMISSION_DENIED = "permission_denied", "Permission denied"
-    ADMIN_ACTION = "admin_action", "Admin action"
+    LOGIN = "login", gettext_lazy("Signed in")
+    LOGIN_FAILED = "login_failed", gettext_lazy("Sign-in failed")
+    LOCKED_OUT = "locked_out", gettext_lazy("Locked out")
+    UNLOCKED = "unlocked", gettext_lazy("Sign-in unlocked")
+    LOGOUT = "logout", gettext_lazy("Signed out")
+    SESSION_EXPIRED = "session_expired", gettext_lazy("Session expired")
+    PASSWORD_CHANGED = "password_changed", gettext_lazy("Password changed")
+    PASSWORD_RESET_REQUESTED = "password_reset_requested", gettext_lazy("Password reset requested")
+    PASSWORD_RESET_SENT = (
+        "password_reset_sent",
+        gettext_lazy("Password-reset email sent by an admin"),
+    )
+    OTP_ENROLLED = "otp_enrolled", gettext_lazy("Two-factor enrolled")
+    OTP_REMOVED = "otp_removed", gettext_lazy("Two-factor removed")
+    OTP_FAILED = "otp_failed", gettext_lazy("Two-factor code refused")
+    TOKEN_CREATED = "token_created", gettext_lazy("API token created")
+    TOKEN_REVOKED = "token_revoked", gettext_lazy("API token revoked")
+    PERMISSION_DENIED = "permission_denied", gettext_lazy("Permission denied")
+    ADMIN_ACTION = "admin_action", gettext_lazy("Admin action")
 
 
 class SecurityEvent(AppendOnly):

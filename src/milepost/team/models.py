@@ -12,13 +12,14 @@ import secrets
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 
 class Role(models.TextChoices):
-    REP = "rep", "Sales rep"
-    MANAGER = "manager", "Front-line manager"
-    LEADER = "leader", "Sales leader"
-    ADMIN = "admin", "Sales-ops admin"
+    REP = "rep", gettext_lazy("Sales rep")
+    MANAGER = "manager", gettext_lazy("Front-line manager")
+    LEADER = "leader", gettext_lazy("Sales leader")
+    ADMIN = "admin", gettext_lazy("Sales-ops admin")
 
 
 class User(AbstractUser):
