@@ -13,6 +13,7 @@ from typing import Annotated
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
+from django.utils.translation import gettext
 from pydantic import AfterValidator, Field
 from pydantic_core import PydanticCustomError
 
@@ -30,7 +31,7 @@ def _email(value: str) -> str:
         try:
             validate_email(value)
         except DjangoValidationError:
-            raise PydanticCustomError("email", "is not an e-mail address") from None
+            raise PydanticCustomError("email", gettext("is not an e-mail address")) from None
     return value
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
+from django.utils.translation import gettext
 from pydantic import AfterValidator, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
@@ -19,7 +20,9 @@ _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 def storable(value: str) -> str:
     """``value`` unchanged, or an error when it holds a NUL byte or a lone surrogate."""
     if _UNSTORABLE.search(value):
-        raise PydanticCustomError("unstorable_text", "contains a NUL byte or an invalid character")
+        raise PydanticCustomError(
+            "unstorable_text", gettext("contains a NUL byte or an invalid character")
+        )
     return value
 
 
@@ -33,11 +36,11 @@ def Text(max_length: int, *, required: bool = False) -> Any:
     def check(value: str) -> str:
         text = storable(value).strip()
         if required and not text:
-            raise PydanticCustomError("text_empty", "cannot be empty")
+            raise PydanticCustomError("text_empty", gettext("cannot be empty"))
         if len(text) > max_length:
             raise PydanticCustomError(
                 "text_too_long",
-                "is {length} characters long; the most is {max_length}",
+                gettext("is {length} characters long; the most is {max_length}"),
                 {"length": len(text), "max_length": max_length},
             )
         return text

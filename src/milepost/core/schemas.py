@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+from django.utils.translation import gettext
 from ninja import Field, Schema
 from pydantic import ConfigDict, field_validator
 
@@ -49,7 +50,7 @@ class StrictInput(Schema):
     @classmethod
     def _no_lone_surrogates(cls, value: Any) -> Any:
         if _has_lone_surrogate(value):
-            raise ValueError("contains an unpaired surrogate (not valid Unicode)")
+            raise ValueError(gettext("contains an unpaired surrogate (not valid Unicode)"))
         return value
 
 

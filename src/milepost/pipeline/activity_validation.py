@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from django.utils import timezone
+from django.utils.translation import gettext
 from pydantic import Field, field_validator
 from pydantic_core import PydanticCustomError
 
@@ -66,11 +67,11 @@ class ActivityIn(StrictInput):
         if value is None:
             return None
         if timezone.is_naive(value):
-            raise PydanticCustomError("naive_datetime", "needs a timezone (e.g. ...Z)")
+            raise PydanticCustomError("naive_datetime", gettext("needs a timezone (e.g. ...Z)"))
         if value < OCCURRED_FROM:
-            raise PydanticCustomError("too_early", "is before 2000")
+            raise PydanticCustomError("too_early", gettext("is before 2000"))
         if value > timezone.now() + FUTURE_SLACK:
             raise PydanticCustomError(
-                "in_future", "is in the future; log an activity once it happened"
+                "in_future", gettext("is in the future; log an activity once it happened")
             )
         return value

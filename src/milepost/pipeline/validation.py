@@ -21,6 +21,7 @@ from typing import Annotated, Any
 
 from babel.numbers import list_currencies
 from django.utils import timezone
+from django.utils.translation import gettext
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 from pydantic_core import PydanticCustomError
 
@@ -74,9 +75,12 @@ def _text(max_length: int, *, required: bool = False):  # type: ignore[no-untype
     def check(value: str) -> str:
         value = storable(value).strip()
         if required and not value:
-            raise _error("cannot be empty")
+            raise _error(gettext("cannot be empty"))
         if len(value) > max_length:
-            raise _error(f"is longer than {max_length} characters ({len(value)})")
+            raise _error(
+                gettext("is longer than %(max)s characters (%(length)s)")
+                % {"max": max_length, "length": len(value)}
+            )
         return value
 
     return AfterValidator(check)
@@ -85,7 +89,10 @@ def _text(max_length: int, *, required: bool = False):  # type: ignore[no-untype
 def _in_window(value: date) -> date:
     latest = date_max()
     if not DATE_MIN <= value <= latest:
-        raise _error(f"must be between {DATE_MIN.isoformat()} and {latest.isoformat()}")
+        raise _error(
+            gettext("must be between %(first)s and %(last)s")
+            % {"first": DATE_MIN.isoformat(), "last": latest.isoformat()}
+        )
     return value
 
 
@@ -97,7 +104,7 @@ def _amount(value: Decimal) -> Decimal:
 def _currency(value: str) -> str:
     code = value.strip().upper()
     if code not in CURRENCIES:
-        raise _error(f"{value!r} is not an ISO 4217 currency code")
+        raise _error(gettext("%(value)r is not an ISO 4217 currency code") % {"value": value})
     return code
 
 
