@@ -17,6 +17,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from milepost.accounts.selectors import account_get, contact_scope
 from milepost.core.errors import InvalidChange, NotFound, VersionConflict, check_version
@@ -52,11 +53,16 @@ EDITABLE_FIELDS = frozenset(
 def _assignable_owner(*, user: User, owner_id: int) -> User:
     visible = visible_user_ids(user)
     if visible is not None and owner_id not in visible:
-        raise InvalidChange(f"you cannot assign deals to user {owner_id}", field="owner_id")
+        raise InvalidChange(
+            gettext("you cannot assign deals to user %(owner_id)s") % {"owner_id": owner_id},
+            field="owner_id",
+        )
     try:
         return User.objects.get(pk=owner_id, is_active=True)
     except User.DoesNotExist:
-        raise InvalidChange(f"user {owner_id} does not exist", field="owner_id") from None
+        raise InvalidChange(
+            gettext("user %(owner_id)s does not exist") % {"owner_id": owner_id}, field="owner_id"
+        ) from None
 
 
 def _visible_account_id(*, user: User, account_id: Any) -> int | None:
@@ -67,7 +73,10 @@ def _visible_account_id(*, user: User, account_id: Any) -> int | None:
     try:
         return account_get(user=user, account_id=account_id).pk
     except NotFound:
-        raise InvalidChange(f"account {account_id} not found", field="account_id") from None
+        raise InvalidChange(
+            gettext("account %(account_id)s not found") % {"account_id": account_id},
+            field="account_id",
+        ) from None
 
 
 def _clean_changes(*, user: User, changes: dict[str, Any]) -> dict[str, Any]:
@@ -76,7 +85,8 @@ def _clean_changes(*, user: User, changes: dict[str, Any]) -> dict[str, Any]:
     unknown = set(changes) - EDITABLE_FIELDS
     if unknown:
         raise InvalidChange(
-            f"cannot change: {', '.join(sorted(unknown))}", field=sorted(unknown)[0]
+            gettext("cannot change: %(join)s") % {"join": ", ".join(sorted(unknown))},
+            field=sorted(unknown)[0],
         )
     plain = {k: v for k, v in changes.items() if k not in ("account_id", "owner_id")}
     clean = clean_deal_fields(plain)
@@ -98,13 +108,18 @@ def _create_stages(*, process_key: str, stage_key: str | None) -> tuple[Stage, S
     """The first open stage of the current version of ``process_key`` and the stage asked for."""
     version = ProcessVersion.objects.filter(process__key=process_key, is_current=True).first()
     if version is None:
-        raise InvalidChange(f"no process {process_key!r} is loaded", field="process_key")
+        raise InvalidChange(
+            gettext("no process %(process_key)r is loaded") % {"process_key": process_key},
+            field="process_key",
+        )
     stages = Stage.objects.filter(version=version)
     first = stages.filter(kind=StageKind.OPEN).order_by("position").first()
     target = stages.filter(key=stage_key).first() if stage_key else first
     if target is None or first is None:
         raise InvalidChange(
-            f"process {process_key!r} has no stage {stage_key!r}", field="stage_key"
+            gettext("process %(process_key)r has no stage %(stage_key)r")
+            % {"process_key": process_key, "stage_key": stage_key},
+            field="stage_key",
         )
     return first, target
 
@@ -366,10 +381,14 @@ def _account_contacts(
     }
     missing = [cid for cid in wanted if cid not in found]
     if opportunity.account_id is None and wanted:
-        raise InvalidChange("the deal has no account, so it has no contacts", field="contact_id")
+        raise InvalidChange(
+            gettext("the deal has no account, so it has no contacts"), field="contact_id"
+        )
     if missing:
         raise InvalidChange(
-            f"contact {missing[0]} is not a contact of this deal's account", field="contact_id"
+            gettext("contact %(missing)s is not a contact of this deal's account")
+            % {"missing": missing[0]},
+            field="contact_id",
         )
     return [found[cid] for cid in wanted]
 
@@ -385,12 +404,18 @@ def opportunity_contact_add(
     """
     opp = opportunity_get(user=user, opportunity_id=opportunity_id)
     if buying_role not in BuyingRole.values:
-        raise InvalidChange(f"unknown buying role {buying_role!r}", field="buying_role")
+        raise InvalidChange(
+            gettext("unknown buying role %(buying_role)r") % {"buying_role": buying_role},
+            field="buying_role",
+        )
     (contact,) = _account_contacts(user=user, opportunity=opp, contact_ids=[contact_id])
     if OpportunityContact.objects.filter(
         opportunity=opp, contact=contact, buying_role=buying_role
     ).exists():
-        raise InvalidChange(f"{contact} is already recorded in this role", field="buying_role")
+        raise InvalidChange(
+            gettext("%(contact)s is already recorded in this role") % {"contact": contact},
+            field="buying_role",
+        )
     try:
         with transaction.atomic():  # savepoint: a concurrent add of the same role
             return OpportunityContact.objects.create(
@@ -398,7 +423,8 @@ def opportunity_contact_add(
             )
     except IntegrityError:
         raise InvalidChange(
-            f"{contact} is already recorded in this role", field="buying_role"
+            gettext("%(contact)s is already recorded in this role") % {"contact": contact},
+            field="buying_role",
         ) from None
 
 
@@ -408,7 +434,9 @@ def opportunity_contact_remove(*, user: User, opportunity_id: int, link_id: int)
     opp = opportunity_get(user=user, opportunity_id=opportunity_id)
     deleted, _ = OpportunityContact.objects.filter(pk=link_id, opportunity=opp).delete()
     if not deleted:
-        raise NotFound(f"contact role {link_id} not found on this opportunity")
+        raise NotFound(
+            gettext("contact role %(link_id)s not found on this opportunity") % {"link_id": link_id}
+        )
 
 
 @transaction.atomic
@@ -429,15 +457,19 @@ def activity_log(
     """
     opp = opportunity_get(user=user, opportunity_id=opportunity_id)
     if type not in ActivityType.values:
-        raise InvalidChange(f"unknown activity type {type!r}", field="type")
+        raise InvalidChange(
+            gettext("unknown activity type %(type)r") % {"type": type}, field="type"
+        )
     clean_subject = str(subject or "").strip()
     if not clean_subject:
-        raise InvalidChange("subject cannot be empty", field="subject")
+        raise InvalidChange(gettext("subject cannot be empty"), field="subject")
     if len(clean_subject) > 200:
-        raise InvalidChange("subject is longer than 200 characters", field="subject")
+        raise InvalidChange(gettext("subject is longer than 200 characters"), field="subject")
     when = occurred_at or timezone.now()
     if timezone.is_naive(when):
-        raise InvalidChange("occurred_at needs a timezone (e.g. ...Z)", field="occurred_at")
+        raise InvalidChange(
+            gettext("occurred_at needs a timezone (e.g. ...Z)"), field="occurred_at"
+        )
     contacts = _account_contacts(user=user, opportunity=opp, contact_ids=list(contact_ids or []))
     activity = Activity.objects.create(
         opportunity=opp,
@@ -461,11 +493,13 @@ from django.core.exceptions import PermissionDenied  # noqa: E402
 
 def _admin_locked(*, user: User, opportunity_id: int, expected_version: int) -> Opportunity:
     if not (user.is_authenticated and user.is_active and user.is_admin):
-        raise PermissionDenied("only admins archive or restore deals")
+        raise PermissionDenied(gettext("only admins archive or restore deals"))
     try:
         opp = Opportunity.objects.select_for_update().get(pk=opportunity_id)
     except (Opportunity.DoesNotExist, ValueError, TypeError):
-        raise NotFound(f"opportunity {opportunity_id} not found") from None
+        raise NotFound(
+            gettext("opportunity %(opportunity_id)s not found") % {"opportunity_id": opportunity_id}
+        ) from None
     check_version(opp.version, expected_version, what="opportunity")
     return opp
 
@@ -479,7 +513,7 @@ def opportunity_archive(*, user: User, opportunity_id: int, expected_version: in
     """
     opp = _admin_locked(user=user, opportunity_id=opportunity_id, expected_version=expected_version)
     if opp.archived_at is not None:
-        raise InvalidChange("the deal is already archived", field="")
+        raise InvalidChange(gettext("the deal is already archived"), field="")
     now = timezone.now()
     opp.archived_at, opp.archived_by = now, user
     opp.updated_at, opp.version = now, opp.version + 1
@@ -492,7 +526,7 @@ def opportunity_restore(*, user: User, opportunity_id: int, expected_version: in
     """Bring an archived deal back to the lists (admins only); the archive stamp is cleared."""
     opp = _admin_locked(user=user, opportunity_id=opportunity_id, expected_version=expected_version)
     if opp.archived_at is None:
-        raise InvalidChange("the deal is not archived", field="")
+        raise InvalidChange(gettext("the deal is not archived"), field="")
     opp.archived_at, opp.archived_by = None, None
     opp.updated_at, opp.version = timezone.now(), opp.version + 1
     opp.save(update_fields=["archived_at", "archived_by", "updated_at", "version"])
