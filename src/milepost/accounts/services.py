@@ -21,6 +21,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from milepost.accounts.models import Account, Contact
 from milepost.accounts.selectors import account_get, contact_get
@@ -32,16 +33,27 @@ from milepost.team.selectors import visible_user_ids
 def _required_text(value: Any, *, field: str, max_length: int) -> str:
     text = str(value or "").strip()
     if not text:
-        raise InvalidChange(f"{field.replace('_', ' ')} cannot be empty", field=field)
+        raise InvalidChange(
+            gettext("%(replace)s cannot be empty") % {"replace": field.replace("_", " ")},
+            field=field,
+        )
     if len(text) > max_length:
-        raise InvalidChange(f"{field} is longer than {max_length} characters", field=field)
+        raise InvalidChange(
+            gettext("%(field)s is longer than %(max_length)s characters")
+            % {"field": field, "max_length": max_length},
+            field=field,
+        )
     return text
 
 
 def _optional_text(value: Any, *, field: str, max_length: int) -> str:
     text = str(value or "").strip()
     if len(text) > max_length:
-        raise InvalidChange(f"{field} is longer than {max_length} characters", field=field)
+        raise InvalidChange(
+            gettext("%(field)s is longer than %(max_length)s characters")
+            % {"field": field, "max_length": max_length},
+            field=field,
+        )
     return text
 
 
@@ -49,7 +61,11 @@ def _optional_count(value: Any, *, field: str, maximum: int) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= maximum:
-        raise InvalidChange(f"{field} must be a whole number from 0 to {maximum}", field=field)
+        raise InvalidChange(
+            gettext("%(field)s must be a whole number from 0 to %(maximum)s")
+            % {"field": field, "maximum": maximum},
+            field=field,
+        )
     return value
 
 
@@ -58,7 +74,9 @@ def _visible_account(*, user: User, account_id: int, field: str) -> Account:
     try:
         return account_get(user=user, account_id=account_id)
     except NotFound:
-        raise InvalidChange(f"account {account_id} not found", field=field) from None
+        raise InvalidChange(
+            gettext("account %(account_id)s not found") % {"account_id": account_id}, field=field
+        ) from None
 
 
 @transaction.atomic
@@ -80,7 +98,7 @@ def account_create(
     existing account is not visible to ``user`` (the name alone is not treated as a secret).
     """
     if not user.is_authenticated or not user.is_active:
-        raise NotFound("no such user")
+        raise NotFound(gettext("no such user"))
     clean_name = _required_text(name, field="name", max_length=200)
     revenue: Decimal | None = None
     if annual_revenue_musd is not None:
@@ -90,7 +108,7 @@ def account_create(
             revenue = None
         if revenue is None or not revenue.is_finite() or revenue < 0:
             raise InvalidChange(
-                "annual revenue must be a number of million USD, zero or more",
+                gettext("annual revenue must be a number of million USD, zero or more"),
                 field="annual_revenue_musd",
             )
         revenue = revenue.quantize(Decimal("0.01"))
@@ -98,10 +116,16 @@ def account_create(
     if owner_id is not None and owner_id != user.pk:
         visible = visible_user_ids(user)
         if visible is not None and owner_id not in visible:
-            raise InvalidChange(f"you cannot assign accounts to user {owner_id}", field="owner_id")
+            raise InvalidChange(
+                gettext("you cannot assign accounts to user %(owner_id)s") % {"owner_id": owner_id},
+                field="owner_id",
+            )
         found = User.objects.filter(pk=owner_id, is_active=True).first()
         if found is None:
-            raise InvalidChange(f"user {owner_id} does not exist", field="owner_id")
+            raise InvalidChange(
+                gettext("user %(owner_id)s does not exist") % {"owner_id": owner_id},
+                field="owner_id",
+            )
         owner = found
     parent = (
         _visible_account(user=user, account_id=parent_id, field="parent_id")
@@ -109,7 +133,10 @@ def account_create(
         else None
     )
     if Account.objects.filter(name__iexact=clean_name).exists():
-        raise InvalidChange(f"an account named {clean_name!r} already exists", field="name")
+        raise InvalidChange(
+            gettext("an account named %(clean_name)r already exists") % {"clean_name": clean_name},
+            field="name",
+        )
     try:
         with transaction.atomic():  # savepoint: a concurrent insert of the same name
             return Account.objects.create(
@@ -126,7 +153,8 @@ def account_create(
             )
     except IntegrityError:
         raise InvalidChange(
-            f"an account named {clean_name!r} already exists", field="name"
+            gettext("an account named %(clean_name)r already exists") % {"clean_name": clean_name},
+            field="name",
         ) from None
 
 
@@ -144,14 +172,15 @@ def contact_create(
     """Add a person to an account ``user`` may see. Duplicates are not detected here."""
     account = _visible_account(user=user, account_id=account_id, field="account_id")
     if account.archived_at is not None:
-        raise InvalidChange("the account is archived", field="account_id")
+        raise InvalidChange(gettext("the account is archived"), field="account_id")
     clean_email = _optional_text(email, field="email", max_length=254)
     if clean_email:
         try:
             validate_email(clean_email)
         except ValidationError:
             raise InvalidChange(
-                f"{clean_email!r} is not an e-mail address", field="email"
+                gettext("%(clean_email)r is not an e-mail address") % {"clean_email": clean_email},
+                field="email",
             ) from None
     return Contact.objects.create(
         account=account,
@@ -175,7 +204,7 @@ def _clean_revenue(value: Any) -> Decimal | None:
         revenue = None
     if revenue is None or not revenue.is_finite() or revenue < 0:
         raise InvalidChange(
-            "annual revenue must be a number of million USD, zero or more",
+            gettext("annual revenue must be a number of million USD, zero or more"),
             field="annual_revenue_musd",
         )
     return revenue.quantize(Decimal("0.01"))
@@ -188,10 +217,15 @@ def _assignable_owner(*, user: User, owner_id: int | None, current: User | None)
         return user
     visible = visible_user_ids(user)
     if visible is not None and owner_id not in visible:
-        raise InvalidChange(f"you cannot assign accounts to user {owner_id}", field="owner_id")
+        raise InvalidChange(
+            gettext("you cannot assign accounts to user %(owner_id)s") % {"owner_id": owner_id},
+            field="owner_id",
+        )
     found = User.objects.filter(pk=owner_id, is_active=True).first()
     if found is None:
-        raise InvalidChange(f"user {owner_id} does not exist", field="owner_id")
+        raise InvalidChange(
+            gettext("user %(owner_id)s does not exist") % {"owner_id": owner_id}, field="owner_id"
+        )
     return found
 
 
@@ -224,10 +258,15 @@ def account_update(
     account = _locked_account(user=user, account_id=account_id)
     check_version(account.version, expected_version, what="account")
     if account.archived_at is not None:
-        raise InvalidChange("this account is archived; restore it to edit it", field="name")
+        raise InvalidChange(
+            gettext("this account is archived; restore it to edit it"), field="name"
+        )
     clean_name = _required_text(name, field="name", max_length=200)
     if Account.objects.filter(name__iexact=clean_name).exclude(pk=account.pk).exists():
-        raise InvalidChange(f"an account named {clean_name!r} already exists", field="name")
+        raise InvalidChange(
+            gettext("an account named %(clean_name)r already exists") % {"clean_name": clean_name},
+            field="name",
+        )
     parent = None
     if parent_id is not None:
         parent = _visible_account(user=user, account_id=parent_id, field="parent_id")
@@ -235,7 +274,8 @@ def account_update(
         while ancestor is not None:
             if ancestor.pk == account.pk:
                 raise InvalidChange(
-                    "an account cannot be its own parent or its subsidiary's", field="parent_id"
+                    gettext("an account cannot be its own parent or its subsidiary's"),
+                    field="parent_id",
                 )
             ancestor = ancestor.parent
     account.name = clean_name
@@ -254,7 +294,8 @@ def account_update(
             account.save()
     except IntegrityError:
         raise InvalidChange(
-            f"an account named {clean_name!r} already exists", field="name"
+            gettext("an account named %(clean_name)r already exists") % {"clean_name": clean_name},
+            field="name",
         ) from None
     return account
 
@@ -267,7 +308,9 @@ def account_archive(
     :class:`NotFound` for an account they cannot see and InvalidChange for one they can."""
     account = _locked_account(user=user, account_id=account_id)
     if user.role != Role.ADMIN:
-        raise InvalidChange("only a sales-ops admin may archive an account", field="archived")
+        raise InvalidChange(
+            gettext("only a sales-ops admin may archive an account"), field="archived"
+        )
     check_version(account.version, expected_version, what="account")
     if archived == (account.archived_at is not None):
         return account
@@ -295,14 +338,15 @@ def contact_update(
     contact = Contact.objects.select_for_update().select_related("account").get(pk=visible.pk)
     check_version(contact.version, expected_version, what="contact")
     if contact.account.archived_at is not None:
-        raise InvalidChange("the contact's account is archived", field="first_name")
+        raise InvalidChange(gettext("the contact's account is archived"), field="first_name")
     clean_email = _optional_text(email, field="email", max_length=254)
     if clean_email:
         try:
             validate_email(clean_email)
         except ValidationError:
             raise InvalidChange(
-                f"{clean_email!r} is not an e-mail address", field="email"
+                gettext("%(clean_email)r is not an e-mail address") % {"clean_email": clean_email},
+                field="email",
             ) from None
     contact.first_name = _required_text(first_name, field="first_name", max_length=80)
     contact.last_name = _required_text(last_name, field="last_name", max_length=80)
