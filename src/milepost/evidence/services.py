@@ -25,6 +25,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from milepost.accounts.selectors import contact_scope
 from milepost.core.errors import InvalidChange, NotFound, check_version
@@ -50,7 +51,8 @@ def _criterion(*, opportunity: Opportunity, criterion_key: str) -> ExitCriterion
         )
     except ExitCriterion.DoesNotExist:
         raise InvalidChange(
-            f"{criterion_key!r} is not an exit criterion of this deal's process",
+            gettext("%(criterion_key)r is not an exit criterion of this deal's process")
+            % {"criterion_key": criterion_key},
             field="criterion",
         ) from None
 
@@ -93,20 +95,26 @@ def _clean_content(
 ) -> dict[str, Any]:
     note = (note or "").strip()
     if len(note) < 3:
-        raise InvalidChange("say what the evidence is (at least 3 characters)", field="note")
+        raise InvalidChange(
+            gettext("say what the evidence is (at least 3 characters)"), field="note"
+        )
     if len(note) > 4000:
-        raise InvalidChange("the note is longer than 4000 characters", field="note")
+        raise InvalidChange(gettext("the note is longer than 4000 characters"), field="note")
     link = (link or "").strip()
     if link:
         try:
             _URL(link)
         except ValidationError:
-            raise InvalidChange(f"{link!r} is not an http(s) link", field="link") from None
+            raise InvalidChange(
+                gettext("%(link)r is not an http(s) link") % {"link": link}, field="link"
+            ) from None
         if len(link) > 500:
-            raise InvalidChange("the link is longer than 500 characters", field="link")
+            raise InvalidChange(gettext("the link is longer than 500 characters"), field="link")
     today = timezone.localdate()
     if evidence_date is not None and evidence_date > today:
-        raise InvalidChange("the evidence date cannot be in the future", field="evidence_date")
+        raise InvalidChange(
+            gettext("the evidence date cannot be in the future"), field="evidence_date"
+        )
     contact = None
     if confirmed_by_id is not None:
         contact = (
@@ -116,17 +124,19 @@ def _clean_content(
         )
         if contact is None or opportunity.account_id is None:
             raise InvalidChange(
-                f"contact {confirmed_by_id} is not a contact of this deal's account",
+                gettext("contact %(confirmed_by_id)s is not a contact of this deal's account")
+                % {"confirmed_by_id": confirmed_by_id},
                 field="confirmed_by",
             )
     if buyer_confirmed and contact is None:
         raise InvalidChange(
-            "buyer-confirmed evidence names the buyer contact who confirmed it",
+            gettext("buyer-confirmed evidence names the buyer contact who confirmed it"),
             field="confirmed_by",
         )
     if buyer_confirmed and evidence_date is None:
         raise InvalidChange(
-            "buyer-confirmed evidence says when the buyer confirmed it", field="evidence_date"
+            gettext("buyer-confirmed evidence says when the buyer confirmed it"),
+            field="evidence_date",
         )
     return {"note": note, "link": link, "evidence_date": evidence_date, "confirmed_by": contact}
 
@@ -184,7 +194,7 @@ def evidence_record(
     )
     if evidence is None:
         if expected_version is not None:
-            raise InvalidChange("there is no evidence to replace yet", field="version")
+            raise InvalidChange(gettext("there is no evidence to replace yet"), field="version")
         evidence = Evidence.objects.create(
             opportunity=opportunity, criterion_key=criterion_key, **fresh
         )
@@ -206,14 +216,18 @@ def _reviewable(
     opportunity = opportunity_lock(user=user, opportunity_id=opportunity_id)
     evidence = _current(opportunity=opportunity, criterion_key=criterion_key)
     if evidence is None:
-        raise NotFound(f"no evidence recorded for {criterion_key!r}")
+        raise NotFound(
+            gettext("no evidence recorded for %(criterion_key)r") % {"criterion_key": criterion_key}
+        )
     check_version(evidence.version, expected_version, what="evidence")
     return evidence
 
 
 def _not_own(user: User, evidence: Evidence, what: str) -> None:
     if evidence.opportunity.owner_id == user.pk:
-        raise InvalidChange(f"you cannot {what} evidence on your own deal", field="user")
+        raise InvalidChange(
+            gettext("you cannot %(what)s evidence on your own deal") % {"what": what}, field="user"
+        )
 
 
 @transaction.atomic
@@ -229,7 +243,10 @@ def evidence_verify(
     )
     _not_own(user, evidence, "verify")
     if evidence.state != EvidenceState.ACTIVE:
-        raise InvalidChange(f"{evidence.get_state_display()} evidence cannot be verified")
+        raise InvalidChange(
+            gettext("%(get_state_display)s evidence cannot be verified")
+            % {"get_state_display": evidence.get_state_display()}
+        )
     now = timezone.now()
     if evidence.level == EvidenceLevel.REP:
         evidence.level = EvidenceLevel.MANAGER
@@ -254,9 +271,9 @@ def evidence_reject(
     """A manager rejects the evidence with a reason; the criterion is unmet until re-recorded."""
     reason = (reason or "").strip()
     if len(reason) < 3:
-        raise InvalidChange("say why the evidence is rejected", field="reason")
+        raise InvalidChange(gettext("say why the evidence is rejected"), field="reason")
     if len(reason) > 500:
-        raise InvalidChange("the reason is longer than 500 characters", field="reason")
+        raise InvalidChange(gettext("the reason is longer than 500 characters"), field="reason")
     evidence = _reviewable(
         user=user,
         opportunity_id=opportunity_id,
@@ -265,7 +282,10 @@ def evidence_reject(
     )
     _not_own(user, evidence, "reject")
     if evidence.state != EvidenceState.ACTIVE:
-        raise InvalidChange(f"{evidence.get_state_display()} evidence cannot be rejected")
+        raise InvalidChange(
+            gettext("%(get_state_display)s evidence cannot be rejected")
+            % {"get_state_display": evidence.get_state_display()}
+        )
     now = timezone.now()
     evidence.state = EvidenceState.REJECTED
     evidence.rejected_by = user
@@ -290,13 +310,15 @@ def evidence_withdraw(
         expected_version=expected_version,
     )
     if evidence.state == EvidenceState.WITHDRAWN:
-        raise InvalidChange("the evidence is already withdrawn")
+        raise InvalidChange(gettext("the evidence is already withdrawn"))
     if evidence.state == EvidenceState.REJECTED and evidence.opportunity.owner_id == user.pk:
         # Withdrawing would erase a manager's rejection (for a rule criterion: make it met
         # again). The owner answers a rejection by recording new evidence, which stays in the
         # history next to the rejection.
         raise InvalidChange(
-            "rejected evidence can only be cleared by a manager; record new evidence instead"
+            gettext(
+                "rejected evidence can only be cleared by a manager; record new evidence instead"
+            )
         )
     evidence.state = EvidenceState.WITHDRAWN
     evidence.updated_at = timezone.now()
