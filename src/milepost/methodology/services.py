@@ -16,6 +16,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from milepost.accounts.models import Contact
 from milepost.accounts.selectors import contact_scope
@@ -44,11 +45,16 @@ def _pack_of_deal(opportunity: Opportunity, pack_key: str) -> MethodologyDef:
     used = [u.get("pack") for u in opportunity.stage.version.definition.get("methodologies", [])]
     if pack_key not in used:
         raise InvalidChange(
-            f"this deal's process does not use the methodology {pack_key!r}", field="pack"
+            gettext("this deal's process does not use the methodology %(pack_key)r")
+            % {"pack_key": pack_key},
+            field="pack",
         )
     packs = pack_definitions()
     if pack_key not in packs:
-        raise InvalidChange(f"no methodology pack {pack_key!r} is loaded", field="pack")
+        raise InvalidChange(
+            gettext("no methodology pack %(pack_key)r is loaded") % {"pack_key": pack_key},
+            field="pack",
+        )
     return packs[pack_key]
 
 
@@ -63,7 +69,8 @@ def _contacts(
     if opportunity.account_id is None or len(found) != len(ids):
         stray = sorted(set(ids) - {c.pk for c in found})
         raise InvalidChange(
-            f"contact {', '.join(map(str, stray))} is not a contact of this deal's account",
+            gettext("contact %(join)s is not a contact of this deal's account")
+            % {"join": ", ".join(map(str, stray))},
             field=field,
         )
     return found
@@ -78,8 +85,13 @@ def _clean_answers(
         field = fields.get(key)
         if field is None:
             raise InvalidChange(
-                f"{pack.name} {element} has no field {key!r} "
-                f"(fields: {', '.join(fields) or 'none'})",
+                gettext("%(name)s %(element)s has no field %(key)r (fields: %(value)s)")
+                % {
+                    "name": pack.name,
+                    "element": element,
+                    "key": key,
+                    "value": ", ".join(fields) or "none",
+                },
                 field=f"answers.{key}",
             )
         value = raw.strip() if isinstance(raw, str) else raw
@@ -88,35 +100,49 @@ def _clean_answers(
         where = f"answers.{key}"
         if field.type in ("text", "long_text"):
             if not isinstance(value, str) or len(value) > 4000:
-                raise InvalidChange(f"{field.label}: text up to 4000 characters", field=where)
+                raise InvalidChange(
+                    gettext("%(label)s: text up to 4000 characters") % {"label": field.label},
+                    field=where,
+                )
         elif field.type == "number":
             try:
                 number = Decimal(str(value))
             except InvalidOperation:
                 raise InvalidChange(
-                    f"{field.label}: {value!r} is not a number", field=where
+                    gettext("%(label)s: %(value)r is not a number")
+                    % {"label": field.label, "value": value},
+                    field=where,
                 ) from None
             if not number.is_finite():
-                raise InvalidChange(f"{field.label}: {value!r} is not a number", field=where)
+                raise InvalidChange(
+                    gettext("%(label)s: %(value)r is not a number")
+                    % {"label": field.label, "value": value},
+                    field=where,
+                )
             value = str(number)
         elif field.type == "date":
             try:
                 value = date.fromisoformat(str(value)).isoformat()
             except ValueError:
                 raise InvalidChange(
-                    f"{field.label}: {value!r} is not a date (YYYY-MM-DD)", field=where
+                    gettext("%(label)s: %(value)r is not a date (YYYY-MM-DD)")
+                    % {"label": field.label, "value": value},
+                    field=where,
                 ) from None
         elif field.type == "choice":
             if value not in field.choices:
                 raise InvalidChange(
-                    f"{field.label}: {value!r} is not one of {', '.join(field.choices)}",
+                    gettext("%(label)s: %(value)r is not one of %(join)s")
+                    % {"label": field.label, "value": value, "join": ", ".join(field.choices)},
                     field=where,
                 )
         elif field.type == "contact":
             try:
                 contact_id = int(value)
             except (TypeError, ValueError):
-                raise InvalidChange(f"{field.label}: not a contact id", field=where) from None
+                raise InvalidChange(
+                    gettext("%(label)s: not a contact id") % {"label": field.label}, field=where
+                ) from None
             _contacts(user=user, opportunity=opportunity, contact_ids=[contact_id], field=where)
             value = contact_id
         clean[key] = value
@@ -147,17 +173,24 @@ def assessment_record(
         scale = definition.scale_of(element)
     except KeyError:
         raise InvalidChange(
-            f"{definition.name} has no element {element!r}", field="element"
+            gettext("%(name)s has no element %(element)r")
+            % {"name": definition.name, "element": element},
+            field="element",
         ) from None
     if level not in scale.keys:
         raise InvalidChange(
-            f"{level!r} is not a level of {definition.name} {element} "
-            f"(levels: {', '.join(scale.keys)})",
+            gettext("%(level)r is not a level of %(name)s %(element)s (levels: %(join)s)")
+            % {
+                "level": level,
+                "name": definition.name,
+                "element": element,
+                "join": ", ".join(scale.keys),
+            },
             field="level",
         )
     notes = (notes or "").strip()
     if len(notes) > 4000:
-        raise InvalidChange("the notes are longer than 4000 characters", field="notes")
+        raise InvalidChange(gettext("the notes are longer than 4000 characters"), field="notes")
     clean = _clean_answers(
         user=user, opportunity=opportunity, pack=definition, element=element, answers=answers or {}
     )
@@ -211,7 +244,9 @@ def assessment_record(
 def _influence_model(opportunity: Opportunity, pack: str) -> InfluenceModelDef:
     definition = _pack_of_deal(opportunity, pack)
     if definition.buying_influences is None:
-        raise InvalidChange(f"{definition.name} has no buying influences", field="pack")
+        raise InvalidChange(
+            gettext("%(name)s has no buying influences") % {"name": definition.name}, field="pack"
+        )
     return definition.buying_influences
 
 
@@ -257,15 +292,24 @@ def influence_save(
     ):
         keys = [o.key for o in options]
         if value not in keys:
-            raise InvalidChange(f"{value!r} is not one of {', '.join(keys)}", field=name)
+            raise InvalidChange(
+                gettext("%(value)r is not one of %(join)s")
+                % {"value": value, "join": ", ".join(keys)},
+                field=name,
+            )
     if not isinstance(rating, int) or not model.rating_min <= rating <= model.rating_max:
         raise InvalidChange(
-            f"the rating is a whole number from {model.rating_min} to {model.rating_max}",
+            gettext("the rating is a whole number from %(rating_min)s to %(rating_max)s")
+            % {"rating_min": model.rating_min, "rating_max": model.rating_max},
             field="rating",
         )
     for name, text in (("win_results", win_results), ("notes", notes)):
         if len(text or "") > 4000:
-            raise InvalidChange(f"{name.replace('_', ' ')} is longer than 4000 characters", name)
+            raise InvalidChange(
+                gettext("%(replace)s is longer than 4000 characters")
+                % {"replace": name.replace("_", " ")},
+                name,
+            )
     (contact,) = _contacts(
         user=user, opportunity=opportunity, contact_ids=[contact_id], field="contact"
     )
@@ -285,7 +329,8 @@ def influence_save(
     if influence_id is None:
         if clash.exists():
             raise InvalidChange(
-                f"{contact} is already recorded as {role.replace('_', ' ')} on this deal",
+                gettext("%(contact)s is already recorded as %(replace)s on this deal")
+                % {"contact": contact, "replace": role.replace("_", " ")},
                 field="role",
             )
         influence = BuyingInfluence.objects.create(opportunity=opportunity, **values)
@@ -295,7 +340,8 @@ def influence_save(
     check_version(influence.version, expected_version, what="buying influence")
     if clash.exclude(pk=influence.pk).exists():
         raise InvalidChange(
-            f"{contact} is already recorded as {role.replace('_', ' ')} on this deal",
+            gettext("%(contact)s is already recorded as %(replace)s on this deal")
+            % {"contact": contact, "replace": role.replace("_", " ")},
             field="role",
         )
     for name, value in values.items():
@@ -313,7 +359,9 @@ def _own_influence(opportunity: Opportunity, influence_id: int) -> BuyingInfluen
         .first()
     )
     if influence is None:
-        raise NotFound(f"buying influence {influence_id}")
+        raise NotFound(
+            gettext("buying influence %(influence_id)s") % {"influence_id": influence_id}
+        )
     return influence
 
 
