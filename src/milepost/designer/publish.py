@@ -37,6 +37,7 @@ from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from milepost.core.errors import InvalidChange, NotFound, VersionConflict
 from milepost.designer.access import require_designer
@@ -123,8 +124,11 @@ def _check_mapping(
     for old, target in clean.items():
         if target not in open_keys:
             raise InvalidChange(
-                f"stage {old!r} is mapped to {target!r}, which is not an open stage of the new "
-                f"version (open stages: {', '.join(open_keys)})",
+                gettext(
+                    "stage %(old)r is mapped to %(target)r, which is not an open "
+                    "stage of the new version (open stages: %(join)s)"
+                )
+                % {"old": old, "target": target, "join": ", ".join(open_keys)},
                 field="mapping",
             )
     missing = [s for s in needed if s.key not in clean]
@@ -141,17 +145,19 @@ def _checked(
     if draft.version != expected_version:
         raise VersionConflict(draft.version, what="draft")
     if draft.published_as_id is not None:
-        raise InvalidChange("this draft was already published", field="draft")
+        raise InvalidChange(gettext("this draft was already published"), field="draft")
     check_not_stale(draft)
     new = draft_definition(draft.document)
     if draft.process is None and SalesProcess.objects.filter(key=new.key).exists():
         raise InvalidChange(
-            f"a process with key {new.key!r} exists already; a new process needs its own key",
+            gettext("a process with key %(key)r exists already; a new process needs its own key")
+            % {"key": new.key},
             field="key",
         )
     if draft.process is not None and new.key != draft.process.key:
         raise InvalidChange(
-            f"the process key is {draft.process.key!r}; a draft cannot change it",
+            gettext("the process key is %(key)r; a draft cannot change it")
+            % {"key": draft.process.key},
             field="key",
         )
     clean = _check_mapping(
@@ -171,7 +177,7 @@ def publish_check(
     require_designer(user)
     draft = ProcessDraft.objects.select_related("process").filter(pk=draft_id).first()
     if draft is None:
-        raise NotFound(f"draft {draft_id} not found")
+        raise NotFound(gettext("draft %(draft_id)s not found") % {"draft_id": draft_id})
     return _checked(draft, expected_version, mapping)[0]
 
 
@@ -195,7 +201,7 @@ def draft_publish(
     with transaction.atomic():
         draft = ProcessDraft.objects.select_for_update().filter(pk=draft_id).first()
         if draft is None:
-            raise NotFound(f"draft {draft_id} not found")
+            raise NotFound(gettext("draft %(draft_id)s not found") % {"draft_id": draft_id})
         new, clean = _checked(draft, expected_version, mapping)
         previous = (
             ProcessVersion.objects.filter(process_id=draft.process_id, is_current=True).first()
@@ -209,7 +215,7 @@ def draft_publish(
             user=user,
         )
         if not stored.created:
-            raise InvalidChange("the draft is the same as the live version", field="draft")
+            raise InvalidChange(gettext("the draft is the same as the live version"), field="draft")
         moves = _move_open_deals(
             user=user,
             version=stored.version,

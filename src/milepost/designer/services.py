@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 from django.db import transaction
 from django.db.models import F
+from django.utils.translation import gettext
 
 from milepost.core.errors import InvalidChange, NotFound, VersionConflict
 from milepost.designer.access import require_designer
@@ -72,7 +73,7 @@ def draft_start(*, user: User, process_key: str) -> ProcessDraft:
     process = SalesProcess.objects.filter(key=process_key).first()
     live = process.current_version() if process else None
     if process is None or live is None:
-        raise NotFound(f"process {process_key!r} not found")
+        raise NotFound(gettext("process %(process_key)r not found") % {"process_key": process_key})
     return ProcessDraft.objects.create(
         process=process,
         based_on=live,
@@ -127,15 +128,19 @@ def draft_start_new(*, user: User, key: str, name: str) -> ProcessDraft:
     key, name = (key or "").strip(), (name or "").strip()
     if not _KEY.match(key):
         raise InvalidChange(
-            "the key is lower-case letters, digits and underscores, starting with a letter",
+            gettext(
+                "the key is lower-case letters, digits and underscores, starting with a letter"
+            ),
             field="key",
         )
     if SalesProcess.objects.filter(key=key).exists():
         raise InvalidChange(
-            f"a process with key {key!r} exists: start a draft from it instead", field="key"
+            gettext("a process with key %(key)r exists: start a draft from it instead")
+            % {"key": key},
+            field="key",
         )
     if not name or len(name) > 120:
-        raise InvalidChange("name the process (at most 120 characters)", field="name")
+        raise InvalidChange(gettext("name the process (at most 120 characters)"), field="name")
     document = new_process_document(key=key, name=name)
     draft_definition(document)  # the skeleton itself must be valid
     return ProcessDraft.objects.create(process=None, document=document, created_by=user)
@@ -149,9 +154,11 @@ def _edit(
     with transaction.atomic():
         draft = ProcessDraft.objects.select_for_update().filter(pk=draft_id).first()
         if draft is None:
-            raise NotFound(f"draft {draft_id} not found")
+            raise NotFound(gettext("draft %(draft_id)s not found") % {"draft_id": draft_id})
         if draft.published_as_id is not None:
-            raise InvalidChange("this draft was published; start a new draft", field="draft")
+            raise InvalidChange(
+                gettext("this draft was published; start a new draft"), field="draft"
+            )
         if draft.version != expected_version:
             raise VersionConflict(draft.version, what="draft")
         document = copy.deepcopy(draft.document)
@@ -170,35 +177,45 @@ def _edit(
 def _stages(document: dict[str, Any]) -> list[dict[str, Any]]:
     stages = document.setdefault("stages", [])
     if not isinstance(stages, list):
-        raise InvalidChange("the draft's stages are not a list; edit it as YAML", field="stages")
+        raise InvalidChange(
+            gettext("the draft's stages are not a list; edit it as YAML"), field="stages"
+        )
     return stages
 
 
 def _stage(document: dict[str, Any], index: int) -> dict[str, Any]:
     stages = _stages(document)
     if not 0 <= index < len(stages) or not isinstance(stages[index], dict):
-        raise InvalidChange(f"there is no stage #{index + 1}", field="stage")
+        raise InvalidChange(
+            gettext("there is no stage #%(value)s") % {"value": index + 1}, field="stage"
+        )
     return stages[index]
 
 
 def _criteria(stage: dict[str, Any]) -> list[dict[str, Any]]:
     criteria = stage.setdefault("exit_criteria", [])
     if not isinstance(criteria, list):
-        raise InvalidChange("exit criteria are not a list; edit it as YAML", field="exit_criteria")
+        raise InvalidChange(
+            gettext("exit criteria are not a list; edit it as YAML"), field="exit_criteria"
+        )
     return criteria
 
 
 def _criterion(stage: dict[str, Any], index: int) -> dict[str, Any]:
     criteria = _criteria(stage)
     if not 0 <= index < len(criteria):
-        raise InvalidChange(f"there is no criterion #{index + 1}", field="criterion")
+        raise InvalidChange(
+            gettext("there is no criterion #%(value)s") % {"value": index + 1}, field="criterion"
+        )
     return criteria[index]
 
 
 def _set(target: dict[str, Any], values: dict[str, Any], allowed: tuple[str, ...]) -> None:
     unknown = sorted(set(values) - set(allowed))
     if unknown:
-        raise InvalidChange(f"cannot set {', '.join(unknown)} here", field=unknown[0])
+        raise InvalidChange(
+            gettext("cannot set %(join)s here") % {"join": ", ".join(unknown)}, field=unknown[0]
+        )
     for name, value in values.items():
         if value is None or value == "" or value == [] or value == {}:
             target.pop(name, None)  # unset: the schema's default applies
@@ -209,9 +226,13 @@ def _set(target: dict[str, Any], values: dict[str, Any], allowed: tuple[str, ...
 def _swap(items: list[Any], index: int, direction: str) -> None:
     other = index - 1 if direction == "up" else index + 1
     if direction not in ("up", "down"):
-        raise InvalidChange("direction is up or down", field="direction")
+        raise InvalidChange(gettext("direction is up or down"), field="direction")
     if not 0 <= index < len(items) or not 0 <= other < len(items):
-        raise InvalidChange(f"item #{index + 1} cannot move {direction}", field="direction")
+        raise InvalidChange(
+            gettext("item #%(value)s cannot move %(direction)s")
+            % {"value": index + 1, "direction": direction},
+            field="direction",
+        )
     items[index], items[other] = items[other], items[index]
 
 
@@ -291,11 +312,15 @@ def parse_rule(text: str) -> Any:
     try:
         return _json_safe(yaml_text.safe_load(text))
     except yaml_text.YamlTooComplex as exc:
-        raise InvalidChange(f"the rule is {exc.problem}", field="rule") from None
+        raise InvalidChange(
+            gettext("the rule is %(problem)s") % {"problem": exc.problem}, field="rule"
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark else ""
-        raise InvalidChange(f"the rule is not valid YAML{where}", field="rule") from None
+        raise InvalidChange(
+            gettext("the rule is not valid YAML%(where)s") % {"where": where}, field="rule"
+        ) from None
 
 
 def draft_criterion_add(
@@ -364,10 +389,18 @@ def draft_replace(
             mark = getattr(exc, "problem_mark", None)
             where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
             if isinstance(exc, yaml_text.YamlTooComplex):
-                raise InvalidChange(f"the YAML is {exc.problem}{where}", field="document") from None
-            raise InvalidChange(f"not valid YAML{where}", field="document") from None
+                raise InvalidChange(
+                    gettext("the YAML is %(problem)s%(where)s")
+                    % {"problem": exc.problem, "where": where},
+                    field="document",
+                ) from None
+            raise InvalidChange(
+                gettext("not valid YAML%(where)s") % {"where": where}, field="document"
+            ) from None
     if not isinstance(document, dict):
-        raise InvalidChange("a process is a mapping with key, name, stages", field="document")
+        raise InvalidChange(
+            gettext("a process is a mapping with key, name, stages"), field="document"
+        )
     clean = _json_safe(document)
 
     def change(doc: dict[str, Any]) -> None:
@@ -382,7 +415,7 @@ def draft_discard(*, user: User, draft_id: int) -> None:
     """Delete an unpublished draft (a published one stays as the record of who published)."""
     draft = draft_get(user=user, draft_id=draft_id)
     if draft.published_as_id is not None:
-        raise InvalidChange("a published draft is kept", field="draft")
+        raise InvalidChange(gettext("a published draft is kept"), field="draft")
     draft.delete()
 
 
@@ -411,18 +444,22 @@ def draft_rebase(
     """
     require_designer(user)
     if prefer not in (None, "ours", "theirs"):
-        raise InvalidChange("resolve conflicts with ours or theirs", field="prefer")
+        raise InvalidChange(gettext("resolve conflicts with ours or theirs"), field="prefer")
     with transaction.atomic():
         draft = ProcessDraft.objects.select_for_update().filter(pk=draft_id).first()
         if draft is None:
-            raise NotFound(f"draft {draft_id} not found")
+            raise NotFound(gettext("draft %(draft_id)s not found") % {"draft_id": draft_id})
         if draft.published_as_id is not None:
-            raise InvalidChange("this draft was published; start a new draft", field="draft")
+            raise InvalidChange(
+                gettext("this draft was published; start a new draft"), field="draft"
+            )
         if draft.version != expected_version:
             raise VersionConflict(draft.version, what="draft")
         live = draft.process.current_version() if draft.process else None
         if live is None or draft.based_on_id == live.pk:
-            raise InvalidChange("the draft is based on the live version already", field="draft")
+            raise InvalidChange(
+                gettext("the draft is based on the live version already"), field="draft"
+            )
         base = draft.based_on.definition if draft.based_on else {}
         ours = draft.document if isinstance(draft.document, dict) else {}
         if prefer is None:
