@@ -20,6 +20,7 @@ from typing import Any
 import polars as pl
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from milepost.coaching.competencies.selectors import competency_labels, competency_model
 from milepost.coaching.models import AgendaItem, CoachingCadence, CoachingSession, ItemKind
@@ -113,7 +114,7 @@ def agenda_draft(
     Only someone above the rep may draft (else NotFound, as for a rep they cannot see).
     """
     if not manages_rep(manager, rep_id):
-        raise NotFound("rep not found")
+        raise NotFound(gettext("rep not found"))
     as_of = as_of or timezone.now()
     today = timezone.localdate(as_of) if timezone.is_aware(as_of) else as_of.date()
     period_end = quarter_end(today)
@@ -311,10 +312,10 @@ def session_schedule_next(
     """Draft the next 1:1 at the next free meeting of the cadence ``manager`` runs with the
     rep (a meeting that already has a session is skipped)."""
     if not manages_rep(manager, rep_id):
-        raise NotFound("rep not found")
+        raise NotFound(gettext("rep not found"))
     cadence = CoachingCadence.objects.filter(manager=manager, rep_id=rep_id, active=True).first()
     if cadence is None:
-        raise InvalidChange("set a cadence for this rep first", field="cadence")
+        raise InvalidChange(gettext("set a cadence for this rep first"), field="cadence")
     now = now or timezone.now()
     taken = set(
         CoachingSession.objects.filter(
@@ -331,4 +332,6 @@ def session_schedule_next(
                 cadence=cadence,
                 as_of=now,
             )
-    raise InvalidChange("the next meetings of the cadence all have a session", field="cadence")
+    raise InvalidChange(
+        gettext("the next meetings of the cadence all have a session"), field="cadence"
+    )

@@ -15,6 +15,7 @@ import yaml
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.utils.translation import gettext
 
 from milepost.coaching.competencies.selectors import MODEL_KEY, packs_in_use
 from milepost.coaching.models import CompetencyModel
@@ -152,7 +153,7 @@ def competency_model_save(*, user: Any, text: str, expected_version: int) -> Com
     VersionConflict (someone saved since ``expected_version``; 0 = the shipped default).
     """
     if not can_edit_model(user):
-        raise PermissionDenied("only sales-ops admins edit the competency model")
+        raise PermissionDenied(gettext("only sales-ops admins edit the competency model"))
     model, problems = competency_model_problems(text)
     if problems or model is None:
         raise ProcessInvalid(problems)

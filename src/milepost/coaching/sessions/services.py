@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from milepost.coaching.competencies.selectors import competency_keys
 from milepost.coaching.models import (
@@ -50,16 +51,20 @@ OPEN_STATUSES = (SessionStatus.DRAFT, SessionStatus.IN_PROGRESS)
 def _clean_title(title: str, field: str = "title") -> str:
     title = (title or "").strip()
     if len(title) < 3:
-        raise InvalidChange("say what it is (at least 3 characters)", field=field)
+        raise InvalidChange(gettext("say what it is (at least 3 characters)"), field=field)
     if len(title) > TITLE_MAX:
-        raise InvalidChange(f"at most {TITLE_MAX} characters", field=field)
+        raise InvalidChange(
+            gettext("at most %(TITLE_MAX)s characters") % {"TITLE_MAX": TITLE_MAX}, field=field
+        )
     return title
 
 
 def _clean_text(text: str, field: str) -> str:
     text = (text or "").strip()
     if len(text) > TEXT_MAX:
-        raise InvalidChange(f"at most {TEXT_MAX} characters", field=field)
+        raise InvalidChange(
+            gettext("at most %(TEXT_MAX)s characters") % {"TEXT_MAX": TEXT_MAX}, field=field
+        )
     return text
 
 
@@ -82,12 +87,15 @@ def _session_for_write(
     session_get(user, session_id)  # NotFound for hidden sessions, before anything else
     session = CoachingSession.objects.select_for_update().get(pk=session_id)
     if not manages_session(user, session) and not (rep_may and user.id == session.rep_id):
-        raise InvalidChange("only the rep's manager may change this session", field="session")
+        raise InvalidChange(
+            gettext("only the rep's manager may change this session"), field="session"
+        )
     if versioned:  # a write to the session row itself, not a new row hung from it
         check_version(session.version, expected_version, what="session")
     if session.status not in statuses:
         raise InvalidChange(
-            f"the session is {session.get_status_display().lower()}", field="status"
+            gettext("the session is %(lower)s") % {"lower": session.get_status_display().lower()},
+            field="status",
         )
     return session
 
@@ -115,11 +123,11 @@ def session_create(
     """An empty draft 1:1 of ``user`` with ``rep_id``. Only someone above the rep may; to anyone
     else the rep is as good as unknown (NotFound)."""
     if not manages_rep(user, rep_id):
-        raise NotFound("rep not found")
+        raise NotFound(gettext("rep not found"))
     if timezone.is_naive(scheduled_for):
-        raise InvalidChange("give the time with its time zone", field="scheduled_for")
+        raise InvalidChange(gettext("give the time with its time zone"), field="scheduled_for")
     if not 5 <= duration_minutes <= 480:
-        raise InvalidChange("between 5 and 480 minutes", field="duration_minutes")
+        raise InvalidChange(gettext("between 5 and 480 minutes"), field="duration_minutes")
     return CoachingSession.objects.create(
         manager=user,
         rep_id=rep_id,
@@ -152,11 +160,11 @@ def session_update(
         session.decisions = _clean_text(decisions, "decisions")
     if scheduled_for is not None:
         if timezone.is_naive(scheduled_for):
-            raise InvalidChange("give the time with its time zone", field="scheduled_for")
+            raise InvalidChange(gettext("give the time with its time zone"), field="scheduled_for")
         session.scheduled_for = scheduled_for
     if duration_minutes is not None:
         if not 5 <= duration_minutes <= 480:
-            raise InvalidChange("between 5 and 480 minutes", field="duration_minutes")
+            raise InvalidChange(gettext("between 5 and 480 minutes"), field="duration_minutes")
         session.duration_minutes = duration_minutes
     return _touch(session)
 
@@ -208,7 +216,7 @@ def session_cancel(*, user: User, session_id: int, expected_version: int | None)
 def _item(session: CoachingSession, item_id: int) -> AgendaItem:
     item = AgendaItem.objects.filter(session=session, pk=item_id).first()
     if item is None:
-        raise NotFound("agenda item not found")
+        raise NotFound(gettext("agenda item not found"))
     return item
 
 
@@ -240,12 +248,15 @@ def agenda_item_add(
         user=user, session_id=session_id, expected_version=expected_version
     )
     if kind not in ItemKind.values:
-        raise InvalidChange("unknown kind of item", field="kind")
+        raise InvalidChange(gettext("unknown kind of item"), field="kind")
     title = _clean_title(title)
     if opportunity_id is not None:
         _rep_deal(user=user, session=session, opportunity_id=opportunity_id)
     if competency and competency not in competency_keys():
-        raise InvalidChange(f"unknown competency {competency!r}", field="competency")
+        raise InvalidChange(
+            gettext("unknown competency %(competency)r") % {"competency": competency},
+            field="competency",
+        )
     last = session.items.aggregate(m=Max("position"))["m"] or 0
     item = AgendaItem.objects.create(
         session=session,
@@ -281,7 +292,7 @@ def agenda_item_move(
     """Move an item one place ``up`` or ``down`` (the keyboard alternative to dragging).
     Moving the first item up or the last down changes nothing and is not an error."""
     if direction not in ("up", "down"):
-        raise InvalidChange("move up or down", field="direction")
+        raise InvalidChange(gettext("move up or down"), field="direction")
     session = _session_for_write(
         user=user, session_id=session_id, expected_version=expected_version
     )
@@ -336,9 +347,9 @@ def _rep_deal(*, user: User, session: CoachingSession, opportunity_id: int) -> N
     try:
         opp = opportunity_get(user=user, opportunity_id=opportunity_id)
     except NotFound:
-        raise InvalidChange("not one of the rep's deals", field="opportunity") from None
+        raise InvalidChange(gettext("not one of the rep's deals"), field="opportunity") from None
     if opp.owner_id != session.rep_id:
-        raise InvalidChange("not one of the rep's deals", field="opportunity")
+        raise InvalidChange(gettext("not one of the rep's deals"), field="opportunity")
 
 
 def _clean_action(
@@ -351,15 +362,18 @@ def _clean_action(
     due_date: date,
 ) -> None:
     if owner_id not in (session.rep_id, session.manager_id, user.id):
-        raise InvalidChange("the owner is the rep or their manager", field="owner")
+        raise InvalidChange(gettext("the owner is the rep or their manager"), field="owner")
     if owner_id == user.id and not manages_session(user, session):
-        raise InvalidChange("the owner is the rep or their manager", field="owner")
+        raise InvalidChange(gettext("the owner is the rep or their manager"), field="owner")
     if opportunity_id is not None:
         _rep_deal(user=user, session=session, opportunity_id=opportunity_id)
     if competency and competency not in competency_keys():
-        raise InvalidChange(f"unknown competency {competency!r}", field="competency")
+        raise InvalidChange(
+            gettext("unknown competency %(competency)r") % {"competency": competency},
+            field="competency",
+        )
     if not isinstance(due_date, date):
-        raise InvalidChange("give a due date", field="due_date")
+        raise InvalidChange(gettext("give a due date"), field="due_date")
 
 
 @transaction.atomic
@@ -408,7 +422,9 @@ def _action_for_write(
     item = ActionItem.objects.select_for_update().select_related("session").get(pk=action_id)
     is_manager = manages_session(user, item.session)
     if not is_manager and not (owner_may and user.id == item.owner_id):
-        raise InvalidChange("only the owner or the rep's manager may change it", field="owner")
+        raise InvalidChange(
+            gettext("only the owner or the rep's manager may change it"), field="owner"
+        )
     check_version(item.version, expected_version, what="action item")
     return item
 
@@ -419,7 +435,7 @@ def action_item_set_status(
 ) -> ActionItem:
     """Mark done / dropped (or reopen): the owner or the rep's manager."""
     if status not in ActionStatus.values:
-        raise InvalidChange("open, done or dropped", field="status")
+        raise InvalidChange(gettext("open, done or dropped"), field="status")
     item = _action_for_write(
         user=user, action_id=action_id, expected_version=expected_version, owner_may=True
     )
@@ -482,7 +498,9 @@ def _zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidChange(f"unknown time zone {name!r}", field="timezone") from None
+        raise InvalidChange(
+            gettext("unknown time zone %(name)r") % {"name": name}, field="timezone"
+        ) from None
 
 
 @transaction.atomic
@@ -500,18 +518,18 @@ def cadence_set(
 ) -> CoachingCadence:
     """Set (create or replace) how often ``user`` meets ``rep_id`` 1:1."""
     if not manages_rep(user, rep_id):
-        raise NotFound("rep not found")
+        raise NotFound(gettext("rep not found"))
     if not 1 <= every_weeks <= 12:
-        raise InvalidChange("every 1 to 12 weeks", field="every_weeks")
+        raise InvalidChange(gettext("every 1 to 12 weeks"), field="every_weeks")
     if not 0 <= weekday <= 6:
-        raise InvalidChange("a weekday, 0 (Monday) to 6", field="weekday")
+        raise InvalidChange(gettext("a weekday, 0 (Monday) to 6"), field="weekday")
     if not 5 <= duration_minutes <= 480:
-        raise InvalidChange("between 5 and 480 minutes", field="duration_minutes")
+        raise InvalidChange(gettext("between 5 and 480 minutes"), field="duration_minutes")
     if time_of_day.tzinfo is not None:
         # The databases store a wall-clock time (SQLite refused an aware one with a 500); the
         # cadence's ``timezone`` says where that wall clock hangs.
         raise InvalidChange(
-            "a wall-clock time without a UTC offset (set the time zone instead)",
+            gettext("a wall-clock time without a UTC offset (set the time zone instead)"),
             field="time_of_day",
         )
     _zone(tz)
@@ -541,7 +559,7 @@ def cadence_set(
 def cadence_clear(*, user: User, rep_id: int) -> bool:
     """Stop the cadence (its sessions stay). Returns whether there was one."""
     if not manages_rep(user, rep_id):
-        raise NotFound("rep not found")
+        raise NotFound(gettext("rep not found"))
     deleted, _ = CoachingCadence.objects.filter(manager=user, rep_id=rep_id).delete()
     return deleted > 0
 

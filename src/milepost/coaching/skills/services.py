@@ -12,6 +12,7 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from milepost.coaching.competencies.selectors import competency_keys
 from milepost.coaching.models import CoachingSession, SkillRating
@@ -42,31 +43,36 @@ def rating_add(
     rep = visible_rep(user, rep_id)
     is_self = user.id == rep.id
     if not is_self and not can_rate(user, rep.id):
-        raise PermissionDenied("only a manager above the rep rates them")
+        raise PermissionDenied(gettext("only a manager above the rep rates them"))
     if isinstance(score, bool) or not isinstance(score, int):
-        raise InvalidChange("the score is a whole number from 1 to 5", field="score")
+        raise InvalidChange(gettext("the score is a whole number from 1 to 5"), field="score")
     if not MIN_SCORE <= score <= MAX_SCORE:
-        raise InvalidChange(f"the score is from 1 to 5 (got {score})", field="score")
+        raise InvalidChange(
+            gettext("the score is from 1 to 5 (got %(score)s)") % {"score": score}, field="score"
+        )
     if competency not in competency_keys():
         raise InvalidChange(
-            f"'{competency}' is not a competency of the model or of a methodology in use",
+            gettext("'%(competency)s' is not a competency of the model or of a methodology in use")
+            % {"competency": competency},
             field="competency",
         )
     observation = (observation or "").strip()
     if not is_self and not observation:
         raise InvalidChange(
-            "say what you observed: a rating without an observation cannot be coached",
+            gettext("say what you observed: a rating without an observation cannot be coached"),
             field="observation",
         )
     if len(observation) > MAX_OBSERVATION:
         raise InvalidChange(
-            f"the observation is at most {MAX_OBSERVATION} characters", field="observation"
+            gettext("the observation is at most %(MAX_OBSERVATION)s characters")
+            % {"MAX_OBSERVATION": MAX_OBSERVATION},
+            field="observation",
         )
     session: CoachingSession | None = None
     if session_id is not None:
         session = session_scope(user).filter(pk=session_id, rep_id=rep.id).first()
         if session is None:
-            raise InvalidChange("no such session with this rep", field="session")
+            raise InvalidChange(gettext("no such session with this rep"), field="session")
     with transaction.atomic():
         return SkillRating.objects.create(
             rep=rep,
