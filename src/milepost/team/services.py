@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from milepost.core.errors import InvalidChange, NotFound
 from milepost.security.models import EventKind
@@ -32,7 +33,10 @@ def _lifetime_days(expires_in_days: object) -> int:
     except ValueError:
         days = 0
     if not 1 <= days <= longest:
-        raise InvalidChange(f"a token lives 1 to {longest} days", field="expires_in_days")
+        raise InvalidChange(
+            gettext("a token lives 1 to %(longest)s days") % {"longest": longest},
+            field="expires_in_days",
+        )
     return days
 
 
@@ -48,7 +52,9 @@ def api_token_create(
     digest is stored."""
     name = (name or "").strip()
     if not name:
-        raise InvalidChange("give the token a name, e.g. the script that will use it", field="name")
+        raise InvalidChange(
+            gettext("give the token a name, e.g. the script that will use it"), field="name"
+        )
     days = _lifetime_days(expires_in_days)
     secret = ApiToken.new_secret()
     token = ApiToken.objects.create(
@@ -72,7 +78,7 @@ def api_token_revoke(*, user: User, token_id: int, request: HttpRequest | None =
     """Revoke one of ``user``'s own tokens (nobody revokes, or sees, another user's tokens)."""
     token = ApiToken.objects.select_for_update().filter(pk=token_id, user=user).first()
     if token is None:
-        raise NotFound(f"token {token_id} not found")
+        raise NotFound(gettext("token %(token_id)s not found") % {"token_id": token_id})
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
