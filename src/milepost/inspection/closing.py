@@ -8,6 +8,7 @@ stage by outcome and that a loss always says why (lost reasons are what win/loss
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils.translation import gettext
 
 from milepost.core.errors import InvalidChange
 from milepost.inspection.moves import MoveResult, opportunity_move_stage
@@ -33,18 +34,24 @@ def opportunity_close(
     """Move a visible deal to its process's won or lost stage (``outcome``); lost needs a
     reason. Raises NotFound, VersionConflict, GateBlocked or InvalidChange, writing nothing."""
     if outcome not in OUTCOMES:
-        raise InvalidChange(f"outcome must be won or lost, not {outcome!r}", field="outcome")
+        raise InvalidChange(
+            gettext("outcome must be won or lost, not %(outcome)r") % {"outcome": outcome},
+            field="outcome",
+        )
     opp = opportunity_get(user=user, opportunity_id=opportunity_id)
     reason = clean_deal_fields({"lost_reason": lost_reason})["lost_reason"]
     if outcome == StageKind.LOST and not reason:
-        raise InvalidChange("say why the deal was lost", field="lost_reason")
+        raise InvalidChange(gettext("say why the deal was lost"), field="lost_reason")
     stage = (
         Stage.objects.filter(version_id=opp.stage.version_id, kind=outcome)
         .order_by("position")
         .first()
     )
     if stage is None:
-        raise InvalidChange(f"this deal's process has no {outcome} stage", field="outcome")
+        raise InvalidChange(
+            gettext("this deal's process has no %(outcome)s stage") % {"outcome": outcome},
+            field="outcome",
+        )
     return opportunity_move_stage(
         user=user,
         opportunity_id=opportunity_id,

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.utils.translation import ngettext
+from django.utils.translation import gettext, ngettext
 
 from milepost.core.errors import InvalidChange
 from milepost.engine.criteria import MET
@@ -100,10 +100,15 @@ def gate_enforce(
     justification = (justification or "").strip()
     if result.forward and result.unmet:
         listed = "; ".join(f"{u['stage_label']}: {u['statement']}" for u in result.unmet[:5])
-        more = f" and {len(result.unmet) - 5} more" if len(result.unmet) > 5 else ""
+        more = (
+            gettext(" and %(n)s more") % {"n": len(result.unmet) - 5}
+            if len(result.unmet) > 5
+            else ""
+        )
         if result.policy == "block":
             raise GateBlocked(
-                f"{target.label} needs every earlier exit criterion met; not met: {listed}{more}",
+                gettext("%(label)s needs every earlier exit criterion met; not met: %(listed)s")
+                % {"label": target.label, "listed": listed + more},
                 result.unmet,
             )
         if result.policy == "warn" and len(justification) < MIN_JUSTIFICATION:

@@ -14,6 +14,7 @@ from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from milepost.core.errors import InvalidChange, check_version
 from milepost.inspection.gates import gate_enforce
@@ -62,13 +63,18 @@ def opportunity_move_stage(
     except (Stage.DoesNotExist, ValueError):
         wanted = to_stage_id if to_stage_id is not None else to_stage_key
         raise InvalidChange(
-            f"stage {wanted!r} is not part of this deal's process", field="stage"
+            gettext("stage %(wanted)r is not part of this deal's process") % {"wanted": wanted},
+            field="stage",
         ) from None
     if target.pk == opp.stage_id:
-        raise InvalidChange(f"the deal is already in {target.label}", field="stage")
+        raise InvalidChange(
+            gettext("the deal is already in %(label)s") % {"label": target.label}, field="stage"
+        )
     now = at or timezone.now()
     if now < opp.stage_entered_at:
-        raise InvalidChange("a move cannot be dated before the deal entered its stage", field="at")
+        raise InvalidChange(
+            gettext("a move cannot be dated before the deal entered its stage"), field="at"
+        )
     criteria_result = gate_enforce(
         user=user, opportunity=opp, target=target, at=now, justification=justification
     )

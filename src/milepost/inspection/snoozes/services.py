@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from milepost.core.errors import InvalidChange, NotFound, check_version
 from milepost.engine.signals import SIGNAL_LABELS
@@ -35,24 +36,32 @@ def can_snooze(user: User) -> bool:
 
 def _check_reason(reason: str) -> str:
     if "\x00" in reason:
-        raise InvalidChange("the reason contains a NUL byte", field="reason")
+        raise InvalidChange(gettext("the reason contains a NUL byte"), field="reason")
     text = reason.strip()
     if not text:
-        raise InvalidChange("say why the deal may wait", field="reason")
+        raise InvalidChange(gettext("say why the deal may wait"), field="reason")
     if len(text) > REASON_MAX:
         raise InvalidChange(
-            f"the reason is {len(text)} characters long; the most is {REASON_MAX}", field="reason"
+            gettext("the reason is %(len)s characters long; the most is %(REASON_MAX)s")
+            % {"len": len(text), "REASON_MAX": REASON_MAX},
+            field="reason",
         )
     return text
 
 
 def _check_until(until: date, today: date) -> None:
     if until < today:
-        raise InvalidChange(f"the snooze cannot end in the past (today is {today})", field="until")
+        raise InvalidChange(
+            gettext("the snooze cannot end in the past (today is %(today)s)") % {"today": today},
+            field="until",
+        )
     latest = today + timedelta(days=MAX_DAYS_AHEAD)
     if until > latest:
         raise InvalidChange(
-            f"a snooze lasts at most {MAX_DAYS_AHEAD} days (until {latest} at the latest)",
+            gettext(
+                "a snooze lasts at most %(MAX_DAYS_AHEAD)s days (until %(latest)s at the latest)"
+            )
+            % {"MAX_DAYS_AHEAD": MAX_DAYS_AHEAD, "latest": latest},
             field="until",
         )
 
@@ -96,23 +105,30 @@ def snooze_create(
             .get(pk=opportunity_id)
         )
     except (Opportunity.DoesNotExist, ValueError, TypeError):
-        raise NotFound(f"opportunity {opportunity_id} not found") from None
+        raise NotFound(
+            gettext("opportunity %(opportunity_id)s not found") % {"opportunity_id": opportunity_id}
+        ) from None
     if not can_snooze(user):
-        raise PermissionDenied("only managers, leaders and admins snooze deals")
+        raise PermissionDenied(gettext("only managers, leaders and admins snooze deals"))
     signal = signal or ""
     if signal and signal not in SIGNAL_LABELS:
-        raise InvalidChange(f"unknown signal {signal!r}", field="signal")
+        raise InvalidChange(
+            gettext("unknown signal %(signal)r") % {"signal": signal}, field="signal"
+        )
     text = _check_reason(reason)
     _check_until(until, now.astimezone(UTC).date())
     if opportunity.stage.kind != StageKind.OPEN:
-        raise InvalidChange("only open deals can be snoozed", field="opportunity_id")
+        raise InvalidChange(gettext("only open deals can be snoozed"), field="opportunity_id")
     clash = (
         Snooze.objects.filter(active_q(now), opportunity_id=opportunity.pk, signal=signal)
         .values_list("until", flat=True)
         .first()
     )
     if clash is not None:
-        raise InvalidChange(f"already snoozed until {clash}; end that snooze first", field="signal")
+        raise InvalidChange(
+            gettext("already snoozed until %(clash)s; end that snooze first") % {"clash": clash},
+            field="signal",
+        )
     snooze = Snooze.objects.create(
         opportunity=opportunity,
         signal=signal,
@@ -135,11 +151,11 @@ def snooze_end(
     now = now or timezone.now()
     visible = snooze_get(user=user, snooze_id=snooze_id)
     if not can_snooze(user):
-        raise PermissionDenied("only managers, leaders and admins end snoozes")
+        raise PermissionDenied(gettext("only managers, leaders and admins end snoozes"))
     snooze = Snooze.objects.select_for_update().get(pk=visible.pk)
     check_version(snooze.version, version, what="snooze")
     if not Snooze.objects.filter(active_q(now), pk=snooze.pk).exists():
-        raise InvalidChange("the snooze has already ended", field="snooze")
+        raise InvalidChange(gettext("the snooze has already ended"), field="snooze")
     snooze.ended_at = now
     snooze.ended_by = user
     snooze.version += 1
