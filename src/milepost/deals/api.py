@@ -14,6 +14,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext
 from ninja import Query, Router, Status
 
 from milepost.accounts.selectors import account_get, account_list, contact_get, contact_list
@@ -137,7 +138,7 @@ def update_opportunity(request: HttpRequest, opportunity_id: int, payload: s.Opp
     changes = payload.model_dump(exclude_unset=True)
     version = changes.pop("version")
     if not changes:
-        raise InvalidChange("send at least one field to change besides version", field="")
+        raise InvalidChange(gettext("send at least one field to change besides version"), field="")
     updated = opportunity_update(
         user=request.auth, opportunity_id=opportunity_id, expected_version=version, changes=changes
     )

@@ -85,7 +85,7 @@ def opportunity_edit(request: HttpRequest, opportunity_id: int) -> HttpResponse:
         return _facts(request, facts_context(user=user, opp=opp, editing=group))
     group = request.POST.get("group", "")
     if group == "owner" and not may_reassign(user):
-        raise PermissionDenied("reps do not reassign deals")
+        raise PermissionDenied(gettext("reps do not reassign deals"))
     form = edit_form(user=user, opp=opp, group=group, data=request.POST)
     if form is None:
         return HttpResponse("Unknown field to edit.", status=422, content_type="text/plain")
@@ -237,7 +237,7 @@ def opportunity_close_view(request: HttpRequest, opportunity_id: int) -> HttpRes
 
 def _admin_write(request: HttpRequest, opportunity_id: int, action: Any, done: str) -> HttpResponse:
     if not request.user.is_admin:
-        raise PermissionDenied("only admins archive or restore deals")
+        raise PermissionDenied(gettext("only admins archive or restore deals"))
     form = VersionForm(request.POST)
     if not form.is_valid():
         messages.error(request, first_error(form)[1])
@@ -284,7 +284,7 @@ def opportunity_restore_view(request: HttpRequest, opportunity_id: int) -> HttpR
 def archived_list(request: HttpRequest) -> HttpResponse:
     """Archived deals with who archived them and when, for admins to restore."""
     if not request.user.is_admin:
-        raise PermissionDenied("only admins see archived deals")
+        raise PermissionDenied(gettext("only admins see archived deals"))
     return render(
         request,
         "pipeline/archived.html",
