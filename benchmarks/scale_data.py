@@ -462,6 +462,7 @@ def opportunity_batch(
             "buying_role": pl.Series(list(history.roles)).gather(history.c_role.astype(np.int64)),
             "notes": _const("", c_opp.size),
             "added_at": _datetime(created[c_opp]),
+            "version": np.ones(c_opp.size, dtype=np.int64),
         }
     )
     n_contacts = np.bincount(c_opp, minlength=n)  # >= 1 for every deal
@@ -507,6 +508,7 @@ def opportunity_batch(
             "subject": subject,
             "outcome": _const("", a_n),
             "created_at": _datetime(a_at),
+            "version": np.ones(a_n, dtype=np.int64),
         }
     )
     link_activity = np.concatenate([a_ids, a_ids[second]])

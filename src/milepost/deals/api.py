@@ -222,9 +222,15 @@ def add_opportunity_contact(
     tags=["opportunities"],
     operation_id="milepost_pipeline_api_remove_opportunity_contact",
 )
-def remove_opportunity_contact(request: HttpRequest, opportunity_id: int, link_id: int):
-    """Remove one contact-role row (its ``id`` from the list); the contact itself stays."""
-    opportunity_contact_remove(user=request.auth, opportunity_id=opportunity_id, link_id=link_id)
+def remove_opportunity_contact(
+    request: HttpRequest, opportunity_id: int, link_id: int, version: int | None = None
+):
+    """Remove one contact-role row (its ``id`` from the list); the contact itself stays.
+
+    ``version`` (query) is the role's version you read: required, a stale one is a 409."""
+    opportunity_contact_remove(
+        user=request.auth, opportunity_id=opportunity_id, link_id=link_id, expected_version=version
+    )
     return Status(204, None)
 
 

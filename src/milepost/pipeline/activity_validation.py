@@ -46,10 +46,11 @@ class OpportunityNewContactIn(ContactFields):
 
 
 class OpportunityContactEditIn(StrictInput):
-    """A changed role (or notes) of one contact on a deal."""
+    """A changed role (or notes) of one contact on a deal; ``version`` is the one read."""
 
     buying_role: BuyingRole
     notes: RoleNotes = ""
+    version: int = Field(..., ge=1, description="The role's version you read (stale: 409)")
 
 
 class ActivityIn(StrictInput):
@@ -75,3 +76,9 @@ class ActivityIn(StrictInput):
                 "in_future", gettext("is in the future; log an activity once it happened")
             )
         return value
+
+
+class ActivityEditIn(ActivityIn):
+    """An edited activity; ``version`` is the one read (stale: 409)."""
+
+    version: int = Field(..., ge=1, description="The activity's version you read (stale: 409)")

@@ -4,9 +4,10 @@ an edited or deleted activity.
 
 Every function is atomic and scoped: a deal the user may not see is :class:`NotFound`; contacts
 must be contacts of the deal's account. An activity is edited or deleted only by its owner
-(others get :class:`NotFound`, as for a row they cannot see). Activities and roles carry no
-version column, so an edit is last-write-wins; the facts tables follow through the signals in
-:mod:`milepost.pipeline.signals`.
+(others get :class:`NotFound`, as for a row they cannot see). Activities and roles carry a
+``version``: an edit or delete names the version it read (:func:`check_version`) and bumps it,
+so a stale writer gets a conflict instead of overwriting a change. The facts tables follow
+through the signals in :mod:`milepost.pipeline.signals`.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from django.utils import timezone
 
 from milepost.accounts.models import Contact
 from milepost.accounts.services import contact_create
-from milepost.core.errors import InvalidChange, NotFound
+from milepost.core.errors import InvalidChange, NotFound, check_version
 from milepost.pipeline.choices import ActivityType, BuyingRole
 from milepost.pipeline.models import Activity, OpportunityContact
 from milepost.pipeline.selectors import activity_get, opportunity_get
@@ -68,7 +69,13 @@ def opportunity_contact_create(
 
 @transaction.atomic
 def opportunity_contact_update(
-    *, user: User, opportunity_id: int, link_id: int, buying_role: str, notes: str = ""
+    *,
+    user: User,
+    opportunity_id: int,
+    link_id: int,
+    buying_role: str,
+    notes: str = "",
+    expected_version: int | None = None,
 ) -> OpportunityContact:
     """Change the role (or notes) of one contact-role row on a visible deal."""
     opp = opportunity_get(user=user, opportunity_id=opportunity_id)
@@ -82,15 +89,17 @@ def opportunity_contact_update(
     )
     if link is None:
         raise NotFound(f"contact role {link_id} not found on this opportunity")
+    check_version(link.version, expected_version, what="contact role")
     clash = OpportunityContact.objects.filter(
         opportunity=opp, contact_id=link.contact_id, buying_role=buying_role
     ).exclude(pk=link.pk)
     if clash.exists():
         raise InvalidChange(f"{link.contact} is already recorded in this role", field="buying_role")
     link.buying_role, link.notes = buying_role, str(notes or "")
+    link.version += 1
     try:
         with transaction.atomic():
-            link.save(update_fields=["buying_role", "notes"])
+            link.save(update_fields=["buying_role", "notes", "version"])
     except IntegrityError:
         raise InvalidChange(
             f"{link.contact} is already recorded in this role", field="buying_role"
@@ -116,9 +125,11 @@ def activity_update(
     occurred_at: datetime | None,
     outcome: str = "",
     contact_ids: list[int] | None = None,
+    expected_version: int | None = None,
 ) -> Activity:
     """Replace the fields of one of ``user``'s own activities on a visible deal."""
     activity = _own_activity(user=user, opportunity_id=opportunity_id, activity_id=activity_id)
+    check_version(activity.version, expected_version, what="activity")
     if type not in ActivityType.values:
         raise InvalidChange(f"unknown activity type {type!r}", field="type")
     clean_subject = str(subject or "").strip()
@@ -133,12 +144,17 @@ def activity_update(
     contacts = _account_contacts(user=user, opportunity=opp, contact_ids=list(contact_ids or []))
     activity.type, activity.subject, activity.occurred_at = type, clean_subject, when
     activity.outcome = str(outcome or "")
+    activity.version += 1
     activity.save()
     activity.contacts.set(contacts)
     return activity
 
 
 @transaction.atomic
-def activity_delete(*, user: User, opportunity_id: int, activity_id: int) -> None:
-    """Delete one of ``user``'s own activities on a visible deal."""
-    _own_activity(user=user, opportunity_id=opportunity_id, activity_id=activity_id).delete()
+def activity_delete(
+    *, user: User, opportunity_id: int, activity_id: int, expected_version: int | None = None
+) -> None:
+    """Delete one of ``user``'s own activities on a visible deal, if unchanged since read."""
+    activity = _own_activity(user=user, opportunity_id=opportunity_id, activity_id=activity_id)
+    check_version(activity.version, expected_version, what="activity")
+    activity.delete()

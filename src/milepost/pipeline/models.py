@@ -108,6 +108,10 @@ class Opportunity(models.Model):
     archived_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Who made the last write that bumped ``version`` (named in a conflict message).
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     version = models.PositiveIntegerField(default=1)
 
     class Meta:
@@ -143,6 +147,7 @@ class OpportunityContact(models.Model):
     buying_role = models.CharField(max_length=20, choices=BuyingRole.choices)
     notes = models.TextField(blank=True)
     added_at = models.DateTimeField(auto_now_add=True)
+    version = models.PositiveIntegerField(default=1)  # optimistic locking, as on the deal
 
     class Meta:
         ordering = ["opportunity", "buying_role"]
@@ -258,6 +263,7 @@ class Activity(models.Model):
     outcome = models.TextField(blank=True)
     contacts = models.ManyToManyField("accounts.Contact", blank=True, related_name="activities")
     created_at = models.DateTimeField(auto_now_add=True)
+    version = models.PositiveIntegerField(default=1)  # optimistic locking, as on the deal
 
     class Meta:
         ordering = ["-occurred_at", "-id"]

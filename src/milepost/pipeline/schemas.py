@@ -223,6 +223,7 @@ class OpportunityContactOut(Schema):
     buying_role: str
     notes: str
     added_at: datetime
+    version: int
 
 
 class ActivityOut(Schema):
@@ -234,6 +235,7 @@ class ActivityOut(Schema):
     outcome: str
     contact_ids: list[int]
     created_at: datetime
+    version: int
 
     @staticmethod
     def resolve_contact_ids(obj) -> list[int]:  # type: ignore[no-untyped-def]

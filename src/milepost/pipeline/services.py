@@ -429,14 +429,21 @@ def opportunity_contact_add(
 
 
 @transaction.atomic
-def opportunity_contact_remove(*, user: User, opportunity_id: int, link_id: int) -> None:
-    """Remove one contact-role row from a visible deal (the contact itself is kept)."""
+def opportunity_contact_remove(
+    *, user: User, opportunity_id: int, link_id: int, expected_version: int | None = None
+) -> None:
+    """Remove one contact-role row from a visible deal (the contact itself is kept), if it is
+    unchanged since ``expected_version`` was read."""
     opp = opportunity_get(user=user, opportunity_id=opportunity_id)
-    deleted, _ = OpportunityContact.objects.filter(pk=link_id, opportunity=opp).delete()
-    if not deleted:
+    link = (
+        OpportunityContact.objects.select_for_update().filter(pk=link_id, opportunity=opp).first()
+    )
+    if link is None:
         raise NotFound(
             gettext("contact role %(link_id)s not found on this opportunity") % {"link_id": link_id}
         )
+    check_version(link.version, expected_version, what="contact role")
+    link.delete()
 
 
 @transaction.atomic

@@ -17,14 +17,20 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from milepost.accounts.selectors import contact_list
-from milepost.core.errors import InvalidChange, NotFound
+from milepost.core.errors import InvalidChange, NotFound, VersionConflict
 from milepost.core.forms import first_error
 from milepost.core.htmx import is_partial
-from milepost.deals.accounts.forms import ActivityForm, RoleAddForm, RoleCreateForm, RoleEditForm
+from milepost.deals.accounts.forms import (
+    ActivityEditForm,
+    ActivityForm,
+    RoleAddForm,
+    RoleCreateForm,
+    RoleEditForm,
+)
 from milepost.pipeline.engagement import (
     activity_delete,
     activity_update,
@@ -50,6 +56,18 @@ from milepost.team.models import User
 DEAL_CHANGED = "deal-changed"
 # Sent with it when the account gained a contact, so the activity form offers them too.
 CONTACTS_CHANGED = "contacts-changed"
+CONFLICT = gettext_lazy(
+    "Someone changed this {what} since you opened it, so nothing was saved. "
+    "Reload the page and try again."
+)
+
+
+def _posted_version(request: HttpRequest) -> int | None:
+    """The ``version`` a delete form posted (None when missing or not a number)."""
+    try:
+        return int(request.POST.get("version", ""))
+    except ValueError:
+        return None
 
 
 def _deal_or_404(user: User, opportunity_id: int) -> Opportunity:
@@ -95,7 +113,11 @@ def contacts_context(
             (
                 link,
                 RoleEditForm(
-                    initial={"buying_role": link.buying_role, "notes": link.notes},
+                    initial={
+                        "buying_role": link.buying_role,
+                        "notes": link.notes,
+                        "version": link.version,
+                    },
                     prefix=f"role{link.pk}",
                 ),
             )
@@ -158,12 +180,13 @@ def _answer(
     anchor: str,
     message: str,
     events: tuple[str, ...] = (),
+    status: int = 422,
 ) -> HttpResponse:
-    """The section (HTMX) or a redirect with a message (plain form)."""
+    """The section (HTMX) or a redirect with a message (plain form); ``status`` is a refusal's."""
     if not is_partial(request):
         (messages.success if ok else messages.error)(request, message)
         return HttpResponseRedirect(_detail(context["opp"].pk, anchor))
-    response = render(request, template, context, status=200 if ok else 422)
+    response = render(request, template, context, status=200 if ok else status)
     if ok:
         response["HX-Trigger"] = ", ".join((DEAL_CHANGED, *events))
     return response
@@ -249,12 +272,19 @@ def role_edit(request: HttpRequest, opportunity_id: int, link_id: int) -> HttpRe
     error = ""
     if form.is_valid():
         data = form.validated.model_dump()  # type: ignore[union-attr]
+        version = data.pop("version")
         try:
             link = opportunity_contact_update(
-                user=user, opportunity_id=opp.pk, link_id=link_id, **data
+                user=user, opportunity_id=opp.pk, link_id=link_id, expected_version=version, **data
             )
         except NotFound:
             raise Http404("No such contact role") from None
+        except VersionConflict:
+            error = str(CONFLICT.format(what=gettext("contact role")))
+            context = contacts_context(user, opp, error=error)
+            return _answer(
+                request, CONTACTS, context, ok=False, anchor="contacts", message=error, status=409
+            )
         except InvalidChange as exc:
             error = gettext("Nothing was changed: %(why)s.") % {"why": exc}
         else:
@@ -274,9 +304,24 @@ def role_remove(request: HttpRequest, opportunity_id: int, link_id: int) -> Http
     user = request.user
     opp = _deal_or_404(user, opportunity_id)
     try:
-        opportunity_contact_remove(user=user, opportunity_id=opp.pk, link_id=link_id)
+        opportunity_contact_remove(
+            user=user,
+            opportunity_id=opp.pk,
+            link_id=link_id,
+            expected_version=_posted_version(request),
+        )
     except NotFound:
         raise Http404("No such contact role") from None
+    except VersionConflict:
+        error = str(CONFLICT.format(what=gettext("contact role")))
+        context = contacts_context(user, opp, error=error)
+        return _answer(
+            request, CONTACTS, context, ok=False, anchor="contacts", message=error, status=409
+        )
+    except InvalidChange as exc:
+        error = gettext("Nothing was changed: %(why)s.") % {"why": exc}
+        context = contacts_context(user, opp, error=error)
+        return _answer(request, CONTACTS, context, ok=False, anchor="contacts", message=error)
     text = gettext("Role removed.")
     context = contacts_context(user, opp, flash=text)
     return _answer(request, CONTACTS, context, ok=True, anchor="contacts", message=text)
@@ -331,26 +376,37 @@ def activity_edit(request: HttpRequest, opportunity_id: int, activity_id: int) -
         raise Http404("No such activity")
     people = _account_contacts(user, opp)
     if request.method == "POST":
-        form = ActivityForm(request.POST, contacts=people)
+        form = ActivityEditForm(request.POST, contacts=people)
+        status = 422
         if form.is_valid():
             data = form.validated.model_dump()  # type: ignore[union-attr]
+            version = data.pop("version")
             try:
-                activity_update(user=user, opportunity_id=opp.pk, activity_id=activity.pk, **data)
+                activity_update(
+                    user=user,
+                    opportunity_id=opp.pk,
+                    activity_id=activity.pk,
+                    expected_version=version,
+                    **data,
+                )
+            except VersionConflict:
+                form.add_error(None, CONFLICT.format(what=gettext("activity")))
+                status = 409
             except InvalidChange as exc:
                 form.add_service_error(exc)
             else:
                 messages.success(request, gettext("Activity saved."))
                 return HttpResponseRedirect(_detail(opp.pk, "activity"))
         form.focus_first_error()
-        status = 422
     else:
-        form = ActivityForm(
+        form = ActivityEditForm(
             initial={
                 "type": activity.type,
                 "occurred_at": activity.occurred_at,
                 "subject": activity.subject,
                 "outcome": activity.outcome,
                 "contact_ids": [c.pk for c in activity.contacts.all()],
+                "version": activity.version,
             },
             contacts=people,
         )
@@ -370,9 +426,24 @@ def activity_remove(request: HttpRequest, opportunity_id: int, activity_id: int)
     user = request.user
     opp = _deal_or_404(user, opportunity_id)
     try:
-        activity_delete(user=user, opportunity_id=opp.pk, activity_id=activity_id)
+        activity_delete(
+            user=user,
+            opportunity_id=opp.pk,
+            activity_id=activity_id,
+            expected_version=_posted_version(request),
+        )
     except NotFound:
         raise Http404("No such activity") from None
+    except VersionConflict:
+        error = str(CONFLICT.format(what=gettext("activity")))
+        context = activities_context(user, opp, error=error)
+        return _answer(
+            request, ACTIVITIES, context, ok=False, anchor="activity", message=error, status=409
+        )
+    except InvalidChange as exc:
+        error = gettext("Nothing was changed: %(why)s.") % {"why": exc}
+        context = activities_context(user, opp, error=error)
+        return _answer(request, ACTIVITIES, context, ok=False, anchor="activity", message=error)
     text = gettext("Activity deleted.")
     context = activities_context(user, opp, flash=text)
     return _answer(request, ACTIVITIES, context, ok=True, anchor="activity", message=text)

@@ -13,6 +13,7 @@ from django import forms
 from milepost.accounts.validation import AccountEditIn, AccountIn, ContactEditIn, ContactFields
 from milepost.core.schema_forms import IdListField, SchemaForm
 from milepost.pipeline.activity_validation import (
+    ActivityEditIn,
     ActivityIn,
     OpportunityContactEditIn,
     OpportunityContactIn,
@@ -125,6 +126,7 @@ class RoleEditForm(SchemaForm):
 
     buying_role = _select("Buying role", ROLE_CHOICES)
     notes = _text("Notes")
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
 
 class ActivityForm(SchemaForm):
@@ -162,3 +164,11 @@ class AccountActivityForm(ActivityForm):
         self.fields["opportunity_id"].widget.choices = [(d.pk, d.name) for d in deals]
         self.fields["opportunity_id"].required = True
         self.order_fields(["opportunity_id", "type", "occurred_at", "subject"])
+
+
+class ActivityEditForm(ActivityForm):
+    """Edit an activity: the fields of :class:`ActivityForm` and the version read."""
+
+    schema = ActivityEditIn
+
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)

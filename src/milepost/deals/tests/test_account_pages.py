@@ -399,14 +399,20 @@ def test_changing_and_removing_a_role(world, org, client_for):
     client = client_for(org.rep_a1)
     response = client.post(
         reverse("deal_people:role_edit", args=[world.deal, link.pk]),
-        {f"role{link.pk}-buying_role": "champion", f"role{link.pk}-notes": "keen"},
+        {
+            f"role{link.pk}-buying_role": "champion",
+            f"role{link.pk}-notes": "keen",
+            f"role{link.pk}-version": "1",
+        },
         **HX,
     )
     assert response.status_code == 200
     assert response["HX-Trigger"] == "deal-changed"
     link.refresh_from_db()
     assert (link.buying_role, link.notes) == ("champion", "keen")
-    response = client.post(reverse("deal_people:role_remove", args=[world.deal, link.pk]), **HX)
+    response = client.post(
+        reverse("deal_people:role_remove", args=[world.deal, link.pk]), {"version": "2"}, **HX
+    )
     assert response.status_code == 200
     assert response["HX-Trigger"] == "deal-changed"
     assert not OpportunityContact.objects.filter(pk=link.pk).exists()
@@ -610,3 +616,25 @@ def test_admin_archives_and_restores_an_account_keeping_its_history(world, org, 
     account.refresh_from_db()
     assert account.archived_at is None
     assert account.version == 3
+
+
+def test_a_stale_or_missing_role_version_changes_nothing(world, org, client_for):
+    link = opportunity_contact_add(
+        user=org.rep_a1, opportunity_id=world.deal, contact_id=world.bob, buying_role="coach"
+    )
+    client = client_for(org.rep_a1)
+    edit = reverse("deal_people:role_edit", args=[world.deal, link.pk])
+    remove = reverse("deal_people:role_remove", args=[world.deal, link.pk])
+    base = {f"role{link.pk}-buying_role": "champion"}
+    stale = client.post(edit, {**base, f"role{link.pk}-version": "5"}, **HX)
+    assert stale.status_code == 409
+    assert "Someone changed this contact role" in stale.content.decode()
+    missing = client.post(edit, base, **HX)
+    assert missing.status_code == 422
+    assert "version" in missing.content.decode()
+    assert client.post(remove, {"version": "5"}, **HX).status_code == 409
+    missing = client.post(remove, **HX)
+    assert missing.status_code == 422
+    assert "version" in missing.content.decode()
+    link.refresh_from_db()
+    assert (link.buying_role, link.version) == ("coach", 1)

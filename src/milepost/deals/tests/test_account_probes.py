@@ -118,8 +118,13 @@ ROWS: list[tuple[str, str, tuple[str, ...], dict[str, str]]] = [
         ("deal",),
         {"new-first_name": "N", "new-last_name": "M", "new-buying_role": "coach"},
     ),
-    ("post", "deal_people:role_edit", ("deal", "link"), {"role{link}-buying_role": "coach"}),
-    ("post", "deal_people:role_remove", ("deal", "link"), {}),
+    (
+        "post",
+        "deal_people:role_edit",
+        ("deal", "link"),
+        {"role{link}-buying_role": "coach", "role{link}-version": "1"},
+    ),
+    ("post", "deal_people:role_remove", ("deal", "link"), {"version": "1"}),
     ("get", "deal_people:activities", ("deal",), {}),
     (
         "post",
@@ -132,9 +137,9 @@ ROWS: list[tuple[str, str, tuple[str, ...], dict[str, str]]] = [
         "post",
         "deal_people:activity_edit",
         ("deal", "activity"),
-        {"activity-type": "call", "activity-subject": "edited"},
+        {"activity-type": "call", "activity-subject": "edited", "activity-version": "1"},
     ),
-    ("post", "deal_people:activity_delete", ("deal", "activity"), {}),
+    ("post", "deal_people:activity_delete", ("deal", "activity"), {"version": "1"}),
 ]
 
 
@@ -227,7 +232,12 @@ def test_a_role_or_activity_is_only_reached_through_its_own_deal(world, org, cli
         ("deal_people:activity_delete", "activity"),
     ):
         url = reverse(name, args=[mine.deal, getattr(other, key)])
-        response = client.post(url, {f"role{other.link}-buying_role": "coach"})
+        data = {
+            f"role{other.link}-buying_role": "coach",
+            f"role{other.link}-version": "1",
+            "version": "1",
+        }
+        response = client.post(url, data)
         assert response.status_code == 404, name
     assert snapshot() == before
 
@@ -240,10 +250,10 @@ def test_only_the_owner_edits_or_deletes_an_activity(role, world, org, client_fo
     before = snapshot()
     edit = reverse("deal_people:activity_edit", args=[ids.deal, ids.activity])
     assert client.get(edit).status_code == 404
-    data = {"activity-type": "demo", "activity-subject": "taken over"}
+    data = {"activity-type": "demo", "activity-subject": "taken over", "activity-version": "1"}
     assert client.post(edit, data).status_code == 404
     delete = reverse("deal_people:activity_delete", args=[ids.deal, ids.activity])
-    assert client.post(delete, HTTP_HX_REQUEST="true").status_code == 404
+    assert client.post(delete, {"version": "1"}, HTTP_HX_REQUEST="true").status_code == 404
     assert snapshot() == before
     html = client.get(reverse("pipeline:detail", args=[ids.deal])).content.decode()
     assert "Call of rep_a1" in html
@@ -259,6 +269,7 @@ def test_the_owner_edits_and_deletes_their_activity(world, org, client_for):
         "activity-type": "demo",
         "activity-subject": "Demo instead",
         "activity-contact_ids": [str(ids.contact)],
+        "activity-version": "1",
     }
     response = client.post(edit, data)
     assert response.status_code == 302
@@ -266,7 +277,7 @@ def test_the_owner_edits_and_deletes_their_activity(world, org, client_for):
     assert (activity.type, activity.subject) == ("demo", "Demo instead")
     assert [c.pk for c in activity.contacts.all()] == [ids.contact]
     delete = reverse("deal_people:activity_delete", args=[ids.deal, ids.activity])
-    response = client.post(delete, HTTP_HX_REQUEST="true")
+    response = client.post(delete, {"version": "2"}, HTTP_HX_REQUEST="true")
     assert response.status_code == 200
     assert response["HX-Trigger"] == "deal-changed"
     assert not Activity.objects.filter(pk=ids.activity).exists()
@@ -292,4 +303,25 @@ def test_anonymous_is_sent_to_login_everywhere(world, client):
         response = getattr(client, method)(url)
         assert response.status_code == 302, url
         assert response["Location"].startswith(reverse("login"))
+    assert snapshot() == before
+
+
+def test_a_stale_or_missing_activity_version_changes_nothing(world, org, client_for):
+    client = client_for(org.rep_a1)
+    ids = world.ids["rep_a1"]
+    before = snapshot()
+    edit = reverse("deal_people:activity_edit", args=[ids.deal, ids.activity])
+    assert 'name="activity-version" value="1"' in client.get(edit).content.decode()
+    data = {"activity-type": "demo", "activity-subject": "Late"}
+    stale = client.post(edit, {**data, "activity-version": "9"})
+    assert stale.status_code == 409
+    assert "Someone changed this activity" in stale.content.decode()
+    missing = client.post(edit, data)
+    assert missing.status_code == 422
+    assert "version" in missing.content.decode()
+    delete = reverse("deal_people:activity_delete", args=[ids.deal, ids.activity])
+    assert client.post(delete, {"version": "9"}, HTTP_HX_REQUEST="true").status_code == 409
+    missing = client.post(delete, HTTP_HX_REQUEST="true")
+    assert missing.status_code == 422
+    assert "version" in missing.content.decode()
     assert snapshot() == before

@@ -159,7 +159,7 @@ DETAIL_PROBES = [
         201,
         lambda d: {"contact_id": d.contact.pk, "buying_role": "coach"},
     ),
-    DetailProbe("contact-remove", "delete", "/opportunities/{opp}/contacts/{link}", 204),
+    DetailProbe("contact-remove", "delete", "/opportunities/{opp}/contacts/{link}?version=1", 204),
     DetailProbe(
         "activity-log",
         "post",
@@ -810,7 +810,14 @@ def test_create_deal_account_contact_role_and_activity(world):
     assert [(c["contact"]["last_name"], c["buying_role"]) for c in contacts] == [
         ("Scorpio", "economic_buyer")
     ]
-    removed = client.delete(f"{API}/opportunities/{opp_id}/contacts/{role.json()['id']}")
+    role_url = f"{API}/opportunities/{opp_id}/contacts/{role.json()['id']}"
+    missing = client.delete(role_url)
+    assert missing.status_code == 422
+    assert "version" in missing.content.decode()
+    assert client.delete(f"{role_url}?version=2").status_code == 409
+    assert len(client.get(f"{API}/opportunities/{opp_id}/contacts").json()) == 1
+    assert role.json()["version"] == 1
+    removed = client.delete(f"{role_url}?version=1")
     assert removed.status_code == 204
     assert client.get(f"{API}/opportunities/{opp_id}/contacts").json() == []
     assert Contact.objects.filter(pk=contact.json()["id"]).exists()

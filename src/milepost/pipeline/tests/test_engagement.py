@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from milepost.accounts.models import Contact
-from milepost.core.errors import InvalidChange, NotFound
+from milepost.core.errors import InvalidChange, NotFound, VersionConflict
 from milepost.pipeline.engagement import (
     activity_delete,
     activity_update,
@@ -17,7 +17,11 @@ from milepost.pipeline.engagement import (
     opportunity_contact_update,
 )
 from milepost.pipeline.models import Activity, ActivitySummary, OpportunityContact
-from milepost.pipeline.services import activity_log, opportunity_contact_add
+from milepost.pipeline.services import (
+    activity_log,
+    opportunity_contact_add,
+    opportunity_contact_remove,
+)
 from milepost.testing.factories import make_contact, make_opportunity
 
 pytestmark = pytest.mark.django_db
@@ -78,17 +82,30 @@ def test_changing_a_role_refuses_a_duplicate(org, deal):
     )
     with pytest.raises(InvalidChange):
         opportunity_contact_update(
-            user=org.rep_a1, opportunity_id=deal.pk, link_id=coach.pk, buying_role="champion"
+            user=org.rep_a1,
+            opportunity_id=deal.pk,
+            link_id=coach.pk,
+            buying_role="champion",
+            expected_version=1,
         )
     changed = opportunity_contact_update(
-        user=org.rep_a1, opportunity_id=deal.pk, link_id=coach.pk, buying_role="economic_buyer"
+        user=org.rep_a1,
+        opportunity_id=deal.pk,
+        link_id=coach.pk,
+        buying_role="economic_buyer",
+        expected_version=1,
     )
+    assert changed.version == 2
     assert changed.buying_role == "economic_buyer"
     deal.role_summary.refresh_from_db()
     assert (deal.role_summary.coach, deal.role_summary.economic_buyer) == (0, 1)
     with pytest.raises(NotFound):
         opportunity_contact_update(
-            user=org.rep_b1, opportunity_id=deal.pk, link_id=coach.pk, buying_role="coach"
+            user=org.rep_b1,
+            opportunity_id=deal.pk,
+            link_id=coach.pk,
+            buying_role="coach",
+            expected_version=2,
         )
     assert OpportunityContact.objects.get(pk=coach.pk).buying_role == "economic_buyer"
 
@@ -105,9 +122,12 @@ def test_only_the_owner_edits_or_deletes_an_activity(org, deal):
                 type="demo",
                 subject="Mine",
                 occurred_at=None,
+                expected_version=1,
             )
         with pytest.raises(NotFound):
-            activity_delete(user=user, opportunity_id=deal.pk, activity_id=call.pk)
+            activity_delete(
+                user=user, opportunity_id=deal.pk, activity_id=call.pk, expected_version=1
+            )
     when = timezone.now() - timedelta(days=1)
     done = activity_update(
         user=org.rep_a1,
@@ -117,10 +137,56 @@ def test_only_the_owner_edits_or_deletes_an_activity(org, deal):
         subject="Meeting",
         occurred_at=when,
         contact_ids=[ann.pk],
+        expected_version=1,
     )
     assert (done.type, done.subject, done.occurred_at) == ("meeting", "Meeting", when)
     summary = ActivitySummary.objects.get(opportunity=deal)
     assert (summary.call_count, summary.meeting_count) == (0, 1)
-    activity_delete(user=org.rep_a1, opportunity_id=deal.pk, activity_id=call.pk)
+    activity_delete(
+        user=org.rep_a1, opportunity_id=deal.pk, activity_id=call.pk, expected_version=2
+    )
     assert not Activity.objects.filter(pk=call.pk).exists()
     assert not ActivitySummary.objects.filter(opportunity=deal).exists()
+
+
+def test_a_stale_or_missing_version_changes_no_activity_or_role(org, deal):
+    ann = make_contact(deal.account, first="Ann")
+    link = opportunity_contact_add(
+        user=org.rep_a1, opportunity_id=deal.pk, contact_id=ann.pk, buying_role="coach"
+    )
+    call = activity_log(user=org.rep_a1, opportunity_id=deal.pk, type="call", subject="Call")
+    edit = {"type": "demo", "subject": "Changed", "occurred_at": None}
+    for version, error in ((None, InvalidChange), (7, VersionConflict)):
+        with pytest.raises(error) as caught:
+            opportunity_contact_update(
+                user=org.rep_a1,
+                opportunity_id=deal.pk,
+                link_id=link.pk,
+                buying_role="champion",
+                expected_version=version,
+            )
+        if version is None:
+            assert caught.value.field == "version"
+        with pytest.raises(error):
+            opportunity_contact_remove(
+                user=org.rep_a1, opportunity_id=deal.pk, link_id=link.pk, expected_version=version
+            )
+        with pytest.raises(error):
+            activity_update(
+                user=org.rep_a1,
+                opportunity_id=deal.pk,
+                activity_id=call.pk,
+                expected_version=version,
+                **edit,
+            )
+        with pytest.raises(error):
+            activity_delete(
+                user=org.rep_a1,
+                opportunity_id=deal.pk,
+                activity_id=call.pk,
+                expected_version=version,
+            )
+    link.refresh_from_db()
+    call.refresh_from_db()
+    assert (link.buying_role, link.version) == ("coach", 1)
+    assert (call.type, call.subject, call.version) == ("call", "Call", 1)

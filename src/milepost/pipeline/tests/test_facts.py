@@ -234,7 +234,9 @@ def test_buying_role_counts_follow_the_contact_roles(org, processes):
     )
     summary = BuyingRoleSummary.objects.get(opportunity=deal)
     assert (summary.champion, summary.economic_buyer, summary.coach) == (2, 1, 0)
-    opportunity_contact_remove(user=org.rep_a1, opportunity_id=deal.pk, link_id=link.pk)
+    opportunity_contact_remove(
+        user=org.rep_a1, opportunity_id=deal.pk, link_id=link.pk, expected_version=link.version
+    )
     assert BuyingRoleSummary.objects.get(opportunity=deal).champion == 1
     Contact.objects.filter(pk=ann.pk).delete()  # its roles go, and the counts follow
     assert not BuyingRoleSummary.objects.filter(opportunity=deal).exists()
