@@ -62,6 +62,7 @@ _MOVED_FIELDS = [
     "probability_set_at",
     "closed_at",
     "updated_at",
+    "updated_by",
     "version",
 ]
 

@@ -278,7 +278,7 @@ def opportunity_update(
             )
     change = _change_record(opp=opp, clean=clean, user=user, at=now)
     updated = Opportunity.objects.filter(pk=opp.pk, version=expected_version).update(
-        **clean, updated_at=now, version=F("version") + 1
+        **clean, updated_at=now, updated_by=user, version=F("version") + 1
     )
     if updated != 1:  # pragma: no cover - guarded by the row lock on PostgreSQL
         raise VersionConflict(Opportunity.objects.get(pk=opp.pk).version)
@@ -335,6 +335,7 @@ def stage_change(
     if not opportunity.probability_overridden:
         opportunity.probability = target.default_probability
     opportunity.closed_at = at if target.kind != StageKind.OPEN else None
+    opportunity.updated_by = moved_by
     return transition
 
 
@@ -523,8 +524,8 @@ def opportunity_archive(*, user: User, opportunity_id: int, expected_version: in
         raise InvalidChange(gettext("the deal is already archived"), field="")
     now = timezone.now()
     opp.archived_at, opp.archived_by = now, user
-    opp.updated_at, opp.version = now, opp.version + 1
-    opp.save(update_fields=["archived_at", "archived_by", "updated_at", "version"])
+    opp.updated_at, opp.updated_by, opp.version = now, user, opp.version + 1
+    opp.save(update_fields=["archived_at", "archived_by", "updated_at", "updated_by", "version"])
     return opp
 
 
@@ -535,8 +536,8 @@ def opportunity_restore(*, user: User, opportunity_id: int, expected_version: in
     if opp.archived_at is None:
         raise InvalidChange(gettext("the deal is not archived"), field="")
     opp.archived_at, opp.archived_by = None, None
-    opp.updated_at, opp.version = timezone.now(), opp.version + 1
-    opp.save(update_fields=["archived_at", "archived_by", "updated_at", "version"])
+    opp.updated_at, opp.updated_by, opp.version = timezone.now(), user, opp.version + 1
+    opp.save(update_fields=["archived_at", "archived_by", "updated_at", "updated_by", "version"])
     return opp
 
 

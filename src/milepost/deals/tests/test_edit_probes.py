@@ -190,6 +190,7 @@ def test_admin_archives_and_restores_keeping_history(org, deals, client_for):
     opp.refresh_from_db()
     assert opp.archived_at is not None
     assert opp.archived_by_id == org.admin.pk
+    assert opp.updated_by_id == org.admin.pk
     assert opp.transitions.count() == 1
     html = client.get(ARCHIVED).content.decode()
     assert "Deal of rep_b1" in html

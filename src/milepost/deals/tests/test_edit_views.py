@@ -108,6 +108,30 @@ def test_conflict_says_who_changed_what(org, opp, client_for):
     assert opp.amount == 12000
 
 
+def test_conflict_names_the_writer_of_any_field(org, opp, client_for):
+    opportunity_update(
+        user=org.manager_a, opportunity_id=opp.pk, expected_version=1, changes={"amount": 12000}
+    )
+    opportunity_update(
+        user=org.manager_a,
+        opportunity_id=opp.pk,
+        expected_version=2,
+        changes={"next_step": "Call the CFO"},
+    )
+    opp.refresh_from_db()
+    assert opp.updated_by == org.manager_a
+    client = client_for(org.rep_a1)
+    data = {"group": "amount", "amount": "11000", "currency": "USD", "version": 2}
+    response = client.post(edit(opp), data, **HX)
+    assert response.status_code == 409
+    html = response.content.decode()
+    assert "Ana Lopez changed this deal at" in html
+    assert "reload to see it" in html
+    assert "changed amount" not in html  # an older change is not the one that conflicted
+    opp.refresh_from_db()
+    assert (opp.amount, opp.next_step) == (12000, "Call the CFO")
+
+
 def test_plain_form_post_without_htmx_redirects_or_shows_the_page(org, opp, client_for):
     client = client_for(org.rep_a1)
     bad = {"group": "name", "name": "", "version": opp.version}

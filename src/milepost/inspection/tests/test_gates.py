@@ -87,6 +87,8 @@ def test_open_moves_freely_and_still_records(org: Org, processes: None) -> None:
     with_policy("open")
     deal = make_opportunity(owner=org.rep_a1)
     result = move_as_read(user=org.rep_a1, opportunity_id=deal.pk, to_stage_key="won")
+    deal.refresh_from_db()
+    assert deal.updated_by == org.rep_a1  # named if a stale writer conflicts with the move
     recorded = result.transition.criteria_result
     assert (recorded["policy"], recorded["forward"]) == ("open", True)
     # won claims every open stage: all six stages' criteria were checked
