@@ -12,15 +12,17 @@ deals app; generated clients depend on the ids, so they stay.
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext
 from ninja import Query, Router, Status
+from ninja.errors import HttpError
 
 from milepost.accounts.selectors import account_get, account_list, contact_get, contact_list
 from milepost.accounts.services import account_create, contact_create
 from milepost.core.errors import InvalidChange
-from milepost.core.schemas import ERRORS, ConflictOut, PageQuery
+from milepost.core.schemas import ERRORS, ConflictOut, ErrorOut, PageQuery
 from milepost.inspection.creates import opportunity_create_gated
 from milepost.inspection.moves import opportunity_move_stage
 from milepost.pipeline import schemas as s
@@ -35,8 +37,10 @@ from milepost.pipeline.selectors import (
 )
 from milepost.pipeline.services import (
     activity_log,
+    opportunity_archive,
     opportunity_contact_add,
     opportunity_contact_remove,
+    opportunity_restore,
     opportunity_update,
 )
 from milepost.pipeline.validation import deal_warnings
@@ -174,6 +178,42 @@ def move_opportunity(request: HttpRequest, opportunity_id: int, payload: s.MoveI
         "opportunity": opportunity_get(user=request.auth, opportunity_id=opportunity_id),
         "transition": result.transition,
     }
+
+
+ARCHIVE_ERRORS = {403: ErrorOut, 409: ConflictOut, **ERRORS}
+
+
+@router.post(
+    "/opportunities/{opportunity_id}/archive",
+    response={200: s.ArchiveOut, **ARCHIVE_ERRORS},
+    tags=["opportunities"],
+    operation_id="milepost_pipeline_api_archive_opportunity",
+)
+def archive_opportunity(request: HttpRequest, opportunity_id: int, payload: s.ArchiveIn):
+    """Hide the deal from every list, board and inspection, keeping its history (admins only:
+    403 for anyone else). A stale ``version`` is a 409; restore undoes it."""
+    try:
+        return opportunity_archive(
+            user=request.auth, opportunity_id=opportunity_id, expected_version=payload.version
+        )
+    except PermissionDenied as exc:
+        raise HttpError(403, str(exc)) from None
+
+
+@router.post(
+    "/opportunities/{opportunity_id}/restore",
+    response={200: s.ArchiveOut, **ARCHIVE_ERRORS},
+    tags=["opportunities"],
+    operation_id="milepost_pipeline_api_restore_opportunity",
+)
+def restore_opportunity(request: HttpRequest, opportunity_id: int, payload: s.ArchiveIn):
+    """Bring an archived deal back (admins only: 403 for anyone else); stale ``version``: 409."""
+    try:
+        return opportunity_restore(
+            user=request.auth, opportunity_id=opportunity_id, expected_version=payload.version
+        )
+    except PermissionDenied as exc:
+        raise HttpError(403, str(exc)) from None
 
 
 @router.get(

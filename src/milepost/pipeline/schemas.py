@@ -179,6 +179,19 @@ class MoveIn(StrictInput):
     )
 
 
+class ArchiveIn(StrictInput):
+    version: int = Field(..., description="The version you read; missing → 422, stale → 409")
+
+
+class ArchiveOut(Schema):
+    """A deal archived or restored: its new version and archive stamp."""
+
+    id: int
+    version: int
+    archived_at: datetime | None
+    archived_by_id: int | None
+
+
 class TransitionOut(Schema):
     id: int
     from_stage: str | None = None

@@ -50,7 +50,13 @@ PROBED = probed(
     ("post", url("archive", PLACEHOLDER)),
     ("post", url("restore", PLACEHOLDER)),
     ("get", ARCHIVED),
+    ("post", f"/api/v1/opportunities/{PLACEHOLDER.pk}/archive"),
+    ("post", f"/api/v1/opportunities/{PLACEHOLDER.pk}/restore"),
 )
+
+
+def api_url(name: str, opp: object) -> str:
+    return f"/api/v1/opportunities/{opp.pk}/{name}"  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -242,3 +248,47 @@ def test_anonymous_is_sent_to_login(client, deals):
         assert response["Location"].startswith(reverse("login"))
     assert client.post(url("close", opp), {"outcome": "won", "version": 1}).status_code == 302
     _unchanged(opp)
+
+
+@pytest.mark.parametrize("role", sorted(set(VISIBLE) - {"admin"}))
+def test_only_admins_archive_and_restore_through_the_api(role, org, deals, client_for):
+    client = client_for(getattr(org, role))
+    for opp in deals.values():
+        for name in ("archive", "restore"):
+            body = {"version": opp.version}
+            response = client.post(api_url(name, opp), body, content_type="application/json")
+            assert response.status_code == 403
+        _unchanged(opp)
+
+
+def test_admin_archives_and_restores_through_the_api(org, deals, client_for):
+    client = client_for(org.admin)
+    opp = deals["rep_a2"]
+
+    def post(name: str, body: dict) -> object:
+        return client.post(api_url(name, opp), body, content_type="application/json")
+
+    missing = post("archive", {})
+    assert missing.status_code == 422
+    assert "version" in missing.content.decode()
+    stale = post("archive", {"version": opp.version + 3})
+    assert stale.status_code == 409
+    assert stale.json()["current_version"] == opp.version
+    _unchanged(opp)
+    done = post("archive", {"version": opp.version})
+    assert done.status_code == 200
+    assert (done.json()["version"], done.json()["archived_by_id"]) == (2, org.admin.pk)
+    assert client.get(f"/api/v1/opportunities/{opp.pk}").status_code == 404
+    assert post("restore", {"version": 1}).status_code == 409
+    restored = post("restore", {"version": 2})
+    assert restored.status_code == 200
+    assert restored.json()["archived_at"] is None
+    assert client.get(f"/api/v1/opportunities/{opp.pk}").status_code == 200
+    assert (
+        client.post(
+            api_url("archive", Opportunity(pk=999_999)),
+            {"version": 1},
+            content_type="application/json",
+        ).status_code
+        == 404
+    )
