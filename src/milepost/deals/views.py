@@ -49,7 +49,12 @@ from milepost.inspection.gates import GateBlocked, gate_check
 from milepost.inspection.moves import opportunity_move_stage
 from milepost.inspection.pipeline import control_by_deal
 from milepost.pipeline import presentation
-from milepost.pipeline.selectors import OpportunityFilters, opportunity_get, opportunity_list
+from milepost.pipeline.selectors import (
+    OpportunityFilters,
+    archived_opportunity_list,
+    opportunity_get,
+    opportunity_list,
+)
 from milepost.process.models import StageKind
 from milepost.process.selectors import current_version, process_list, version_stages
 from milepost.team.selectors import user_list
@@ -231,7 +236,14 @@ def _csv_response(qs) -> StreamingHttpResponse:
 @login_required
 @require_GET
 def opportunity_detail(request: HttpRequest, opportunity_id: int) -> HttpResponse:
-    return detail_response(request, opportunity_id, editing=request.GET.get("edit", ""))
+    try:
+        return detail_response(request, opportunity_id, editing=request.GET.get("edit", ""))
+    except Http404:
+        # An archived deal is hidden from everyone; an admin may still read it (and restore it).
+        archived = archived_opportunity_list(user=request.user).filter(pk=opportunity_id).first()
+        if archived is None:
+            raise
+    return render(request, "pipeline/archived_detail.html", {"nav": "table", "opp": archived})
 
 
 def detail_response(
