@@ -197,10 +197,10 @@ def write_histories(
         if slot >= len(pool):
             continue
         deal_contacts[o].append(pool[slot])
-        roles.append((opp_ids[o], pool[slot].pk, history.roles[role], "", now))
+        roles.append((opp_ids[o], pool[slot].pk, history.roles[role], "", now, 1))
     bulk.insert_rows(
         OpportunityContact,
-        ["opportunity", "contact", "buying_role", "notes", "added_at"],
+        ["opportunity", "contact", "buying_role", "notes", "added_at", "version"],
         roles,
     )
 
@@ -221,12 +221,21 @@ def write_histories(
             account=account_names.get(opps[o].account_id, "the buyer"),
         )
         activities.append(
-            (opp_ids[o], type_name, occurred[j], opps[o].owner_id, subject[:200], "", now)
+            (opp_ids[o], type_name, occurred[j], opps[o].owner_id, subject[:200], "", now, 1)
         )
         links.append(contact.pk if contact else None)
     bulk.insert_rows(
         Activity,
-        ["opportunity", "type", "occurred_at", "owner", "subject", "outcome", "created_at"],
+        [
+            "opportunity",
+            "type",
+            "occurred_at",
+            "owner",
+            "subject",
+            "outcome",
+            "created_at",
+            "version",
+        ],
         activities,
     )
     # Rows inserted in one transaction get increasing ids; the new deals' activities are ours.
