@@ -1,0 +1,111 @@
+"""Process effectiveness: which exit criteria tell wins from losses, where deals die, stall and
+skip, and ranked suggestions to improve the process (issue 15, part 4). Pure Polars, no Django.
+
+Call :func:`process_effectiveness` with the process definition and three frames built
+set-based from the stored tables (the contract: ``contract.DEALS_SCHEMA``,
+``TRANSITIONS_SCHEMA``, ``CRITERIA_SCHEMA``); :func:`criterion_exit_moments` says at which
+moments the criteria frame must describe each deal. What each figure means and how it is
+computed: ``docs/analytics-process-effectiveness.md``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import polars as pl
+
+from milepost.engine.process_effectiveness.contract import (
+    CRITERIA_SCHEMA,
+    DEALS_SCHEMA,
+    TRANSITIONS_SCHEMA,
+    EffectivenessInputError,
+    EffectivenessSettings,
+    checked_frames,
+    criterion_exit_moments,
+    gate_waivers,
+    stage_visits,
+)
+from milepost.engine.process_effectiveness.figures import (
+    CriterionFigures,
+    StageFigures,
+    criterion_figures,
+    stage_figures,
+)
+from milepost.engine.process_effectiveness.stats import (
+    Comparison,
+    Rate,
+    newcombe_interval,
+    wilson_interval,
+)
+from milepost.engine.process_effectiveness.suggestions import (
+    MESSAGES,
+    ProposedChange,
+    Suggestion,
+    suggest,
+)
+from milepost.engine.process_schema import ProcessDef
+
+__all__ = [
+    "CRITERIA_SCHEMA",
+    "DEALS_SCHEMA",
+    "MESSAGES",
+    "TRANSITIONS_SCHEMA",
+    "Comparison",
+    "CriterionFigures",
+    "EffectivenessInputError",
+    "EffectivenessSettings",
+    "ProcessEffectiveness",
+    "ProposedChange",
+    "Rate",
+    "StageFigures",
+    "Suggestion",
+    "criterion_exit_moments",
+    "gate_waivers",
+    "newcombe_interval",
+    "process_effectiveness",
+    "stage_visits",
+    "wilson_interval",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessEffectiveness:
+    """Everything the sales-ops page shows for one process version."""
+
+    process: str
+    criteria: tuple[CriterionFigures, ...]
+    stages: tuple[StageFigures, ...]
+    suggestions: tuple[Suggestion, ...]
+    settings: EffectivenessSettings
+
+
+def process_effectiveness(
+    process: ProcessDef,
+    deals: pl.DataFrame,
+    transitions: pl.DataFrame,
+    criteria: pl.DataFrame | None = None,
+    *,
+    as_of: datetime | None = None,
+    settings: EffectivenessSettings | None = None,
+) -> ProcessEffectiveness:
+    """The criterion and stage figures and the ranked suggestions for one process version.
+
+    ``deals``, ``transitions``, ``criteria`` follow ``DEALS_SCHEMA``, ``TRANSITIONS_SCHEMA``,
+    ``CRITERIA_SCHEMA`` (extra columns ignored; ``criteria`` None: no criterion recorded, every
+    exit ``unrecorded``). ``as_of`` (UTC) only adds the open deals past ``max_days`` now.
+    Raises :class:`EffectivenessInputError` when a frame breaks the contract. Reads nothing
+    else, writes nothing, applies no suggestion.
+    """
+    cfg = settings or EffectivenessSettings()
+    frames = checked_frames(process, deals, transitions, criteria)
+    crit = criterion_figures(process, frames, cfg)
+    stages = stage_figures(process, frames, cfg, as_of)
+    amounts = dict(frames.deals.select("deal_id", "amount").iter_rows())
+    return ProcessEffectiveness(
+        process=process.key,
+        criteria=tuple(crit),
+        stages=tuple(stages),
+        suggestions=tuple(suggest(process, crit, stages, amounts, cfg)),
+        settings=cfg,
+    )
