@@ -125,7 +125,12 @@ def test_exit_moments_are_the_last_forward_exit_of_each_stage():
     a = moments.filter(pl.col("criterion_id") == "a1")
     # Deal 4 left a for lost (no forward exit); deal 5 left a forward twice: day 9 counts.
     assert dict(zip(a["deal_id"], a["exited_at"], strict=True)) == {
-        1: day(3), 2: day(8.5), 3: day(2), 5: day(9), 6: day(1), 7: day(2)
+        1: day(3),
+        2: day(8.5),
+        3: day(2),
+        5: day(9),
+        6: day(1),
+        7: day(2),
     }
     assert moments.height == 6 * 2 + 3 + 2  # a1 and a2, b1 (deals 1, 2, 6), c1 (deals 1, 3)
 
@@ -174,7 +179,12 @@ def test_other_criteria(result):
 def test_stage_a(result):
     a = result.stages[0]
     assert (a.stage, a.visitors, a.closed, a.won, a.lost_here, a.lost_elsewhere) == (
-        "a", 7, 6, 3, 1, 2
+        "a",
+        7,
+        6,
+        3,
+        1,
+        2,
     )
     assert (a.loss_here.won, a.loss_here.n) == (1, 6)
     assert a.lost_reasons == (("no budget", 1),)
@@ -222,7 +232,11 @@ def test_suggestions(result):
     stall, late = result.suggestions
     # a: p80 5.2 >= 1.5 x 3; 3 of 8 visits over; deals 1-7 = 1350.
     assert stall.change.as_json() == {
-        "action": "set_stage_field", "stage": "a", "field": "max_days", "from": 3, "to": 6
+        "action": "set_stage_field",
+        "stage": "a",
+        "field": "max_days",
+        "from": 3,
+        "to": 6,
     }
     assert stall.evidence == pytest.approx(wilson_interval(3, 8)[0])
     assert (stall.affected_deals, stall.affected_amount) == (7, 1350.0)
@@ -233,7 +247,10 @@ def test_suggestions(result):
     )
     # a1: 1 of 2 not-met exits met late (deal 2): move it to b. Deals 1, 2, 3, 5, 6 = 800.
     assert late.change.as_json() == {
-        "action": "move_criterion", "stage": "a", "criterion": "a1", "to": "b"
+        "action": "move_criterion",
+        "stage": "a",
+        "criterion": "a1",
+        "to": "b",
     }
     assert (late.affected_deals, late.affected_amount) == (5, 800.0)
     assert late.score == pytest.approx(wilson_interval(1, 2)[0] * 800)
@@ -263,8 +280,12 @@ def test_no_criteria_frame_counts_every_exit_unrecorded():
 
 @pytest.mark.parametrize(
     ("won", "n", "low", "high"),
-    [(81, 263, 0.2553, 0.3662), (15, 148, 0.0624, 0.1605), (0, 20, 0.0, 0.1611),
-     (1, 29, 0.0061, 0.1718)],
+    [
+        (81, 263, 0.2553, 0.3662),
+        (15, 148, 0.0624, 0.1605),
+        (0, 20, 0.0, 0.1611),
+        (1, 29, 0.0061, 0.1718),
+    ],
 )
 def test_wilson_matches_newcombe_tables(won, n, low, high):
     lo, hi = wilson_interval(won, n)
@@ -273,8 +294,12 @@ def test_wilson_matches_newcombe_tables(won, n, low, high):
 
 @pytest.mark.parametrize(
     ("a", "b", "low", "high"),
-    [((56, 70), (48, 80), 0.0524, 0.3339), ((9, 10), (3, 10), 0.1705, 0.8090),
-     ((6, 7), (2, 7), 0.0582, 0.8062), ((5, 56), (0, 29), -0.0381, 0.1926)],
+    [
+        ((56, 70), (48, 80), 0.0524, 0.3339),
+        ((9, 10), (3, 10), 0.1705, 0.8090),
+        ((6, 7), (2, 7), 0.0582, 0.8062),
+        ((5, 56), (0, 29), -0.0381, 0.1926),
+    ],
 )
 def test_newcombe_matches_published_examples(a, b, low, high):
     lo, hi = newcombe_interval(*a, *b)
@@ -308,14 +333,42 @@ def test_quantile_is_linear():
     ("result_json", "waived"),
     [
         (None, set()),
-        ({"policy": "warn", "forward": True, "justification": "the CFO said yes",
-          "unmet": [{"criterion": "a1"}, {"criterion": "a2"}]}, {"a1", "a2"}),
-        ({"policy": "warn", "forward": True, "justification": "  ",
-          "unmet": [{"criterion": "a1"}]}, set()),
-        ({"policy": "open", "forward": True, "justification": "x" * 20,
-          "unmet": [{"criterion": "a1"}]}, set()),
-        ({"policy": "warn", "forward": False, "justification": "x" * 20,
-          "unmet": [{"criterion": "a1"}]}, set()),
+        (
+            {
+                "policy": "warn",
+                "forward": True,
+                "justification": "the CFO said yes",
+                "unmet": [{"criterion": "a1"}, {"criterion": "a2"}],
+            },
+            {"a1", "a2"},
+        ),
+        (
+            {
+                "policy": "warn",
+                "forward": True,
+                "justification": "  ",
+                "unmet": [{"criterion": "a1"}],
+            },
+            set(),
+        ),
+        (
+            {
+                "policy": "open",
+                "forward": True,
+                "justification": "x" * 20,
+                "unmet": [{"criterion": "a1"}],
+            },
+            set(),
+        ),
+        (
+            {
+                "policy": "warn",
+                "forward": False,
+                "justification": "x" * 20,
+                "unmet": [{"criterion": "a1"}],
+            },
+            set(),
+        ),
     ],
 )
 def test_gate_waivers(result_json, waived):
