@@ -10,7 +10,7 @@ computed: ``docs/analytics-process-effectiveness.md``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import polars as pl
@@ -28,6 +28,7 @@ from milepost.engine.process_effectiveness.contract import (
 )
 from milepost.engine.process_effectiveness.figures import (
     CriterionFigures,
+    DealFrames,
     StageFigures,
     criterion_figures,
     stage_figures,
@@ -53,6 +54,7 @@ __all__ = [
     "TRANSITIONS_SCHEMA",
     "Comparison",
     "CriterionFigures",
+    "DealFrames",
     "EffectivenessInputError",
     "EffectivenessSettings",
     "ProcessEffectiveness",
@@ -71,13 +73,16 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class ProcessEffectiveness:
-    """Everything the sales-ops page shows for one process version."""
+    """Everything the sales-ops page shows for one process version; ``deals`` holds the
+    deals behind each figure (drill-down), see :class:`DealFrames`."""
 
     process: str
     criteria: tuple[CriterionFigures, ...]
     stages: tuple[StageFigures, ...]
     suggestions: tuple[Suggestion, ...]
     settings: EffectivenessSettings
+    # Frames compare by content (DataFrame.equals), not with ==: left out of the dataclass eq.
+    deals: DealFrames = field(compare=False)
 
 
 def process_effectiveness(
@@ -99,13 +104,14 @@ def process_effectiveness(
     """
     cfg = settings or EffectivenessSettings()
     frames = checked_frames(process, deals, transitions, criteria)
-    crit = criterion_figures(process, frames, cfg)
-    stages = stage_figures(process, frames, cfg, as_of)
-    amounts = dict(frames.deals.select("deal_id", "amount").iter_rows())
+    visits = stage_visits(process, frames.transitions)
+    crit, exits = criterion_figures(process, frames, visits, cfg)
+    stages, visitors, passed = stage_figures(process, frames, visits, cfg, as_of)
     return ProcessEffectiveness(
         process=process.key,
         criteria=tuple(crit),
         stages=tuple(stages),
-        suggestions=tuple(suggest(process, crit, stages, amounts, cfg)),
+        suggestions=tuple(suggest(process, crit, stages, cfg)),
         settings=cfg,
+        deals=DealFrames(exits, visitors, passed),
     )

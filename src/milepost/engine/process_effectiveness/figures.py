@@ -17,12 +17,17 @@ Which deals each figure counts, and why:
 * **Skips**: a forward transition jumps over the stage when it leaves a stage before it (or
   creates the deal) and enters one after it (or won). Skippers are compared with the deals that
   got past the stage by going through it, both closed.
+
+The deals behind every figure are in three frames (:class:`DealFrames`), so a page can open
+them ("show me the deals") without the figures holding millions of ids.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import polars as pl
 
@@ -33,13 +38,15 @@ from milepost.engine.process_effectiveness.contract import (
     StageOrder,
     as_utc,
     last_forward_exits,
-    stage_visits,
 )
 from milepost.engine.process_effectiveness.stats import Comparison, Rate, quantile
 from milepost.engine.process_schema import ProcessDef
 
 NOT_GIVEN = ""
 """The lost-reason key of deals lost without a reason (null or blank)."""
+
+_WON = pl.col("outcome") == "won"
+_CLOSED = pl.col("outcome") != "open"
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +58,7 @@ class CriterionFigures:
     (``without``). ``met_late``: of ``not_met``, how many became met after the exit.
     ``waived``: exits that went through a gate warning with it unmet. ``levels``: evidence
     level at the exit, ``"none"`` included, over all ``exits``. ``open_exits``: forward exits
-    of deals still open (not in any rate). ``deal_ids``: the closed deals behind the figures.
+    of deals still open (not in any rate). ``amount``: the money of the ``exits`` deals.
     """
 
     stage: str
@@ -65,7 +72,7 @@ class CriterionFigures:
     waived: int
     levels: tuple[tuple[str, int], ...]
     open_exits: int
-    deal_ids: tuple[int, ...]
+    amount: float
 
     @property
     def buyer_confirmed(self) -> int:
@@ -88,8 +95,8 @@ class StageFigures:
     ``skip_comparison`` is the closed skippers' win rate (``with_``) against the closed deals
     that went through the stage (``without``).
 
-    ``*_deal_ids``: the deals behind the loss figures (closed visitors), the stall figures
-    (deals with a completed visit) and the skip comparison (closed skippers and goers-through).
+    Money (ranks suggestions): ``stall_deals`` / ``stall_amount`` of the deals with a completed
+    visit, ``skip_amount`` of the deals in ``skip_comparison``.
     """
 
     stage: str
@@ -111,75 +118,137 @@ class StageFigures:
     skip_transitions: int
     skippers: int
     skip_comparison: Comparison
-    loss_deal_ids: tuple[int, ...]
-    stall_deal_ids: tuple[int, ...]
-    skip_deal_ids: tuple[int, ...]
+    stall_deals: int
+    stall_amount: float
+    skip_amount: float
 
 
-def _ids(frame: pl.DataFrame) -> tuple[int, ...]:
-    return tuple(sorted(frame["deal_id"].unique().to_list()))
+@dataclass(frozen=True)
+class DealFrames:
+    """The deals behind the figures, one row per deal and stage (or criterion):
+
+    * ``exits``: ``deal_id``, ``stage_key``, ``criterion_id``, ``outcome``, ``met`` (null:
+      unrecorded), ``met_late``, ``waived``, ``evidence_level`` — the last forward exits of
+      closed deals (the criterion figures);
+    * ``visitors``: ``deal_id``, ``stage_key``, ``outcome``, ``lost_here``, ``stalled`` (a
+      completed visit over max_days) — the loss and stall figures;
+    * ``passed``: ``deal_id``, ``stage_key``, ``outcome``, ``skipped`` — the closed deals that
+      got past each stage, by skipping it or going through it.
+    """
+
+    exits: pl.DataFrame
+    visitors: pl.DataFrame
+    passed: pl.DataFrame
+
+
+def _amount(frame: pl.DataFrame) -> float:
+    # fsum: exactly rounded, so the same whatever the order or chunking of the rows.
+    return math.fsum(frame["amount"].to_list())
 
 
 def criterion_figures(
-    process: ProcessDef, frames: CheckedFrames, settings: EffectivenessSettings
-) -> list[CriterionFigures]:
-    """:class:`CriterionFigures` for every exit criterion of every open stage, in process order."""
-    exits = last_forward_exits(stage_visits(process, frames.transitions)).join(
-        frames.deals.select("deal_id", "outcome"), on="deal_id", how="inner"
+    process: ProcessDef,
+    frames: CheckedFrames,
+    visits: pl.DataFrame,
+    settings: EffectivenessSettings,
+) -> tuple[list[CriterionFigures], pl.DataFrame]:
+    """:class:`CriterionFigures` for every exit criterion of every open stage, in process
+    order, and the ``exits`` frame of :class:`DealFrames`. ``visits``: ``stage_visits``."""
+    exits = last_forward_exits(visits).join(
+        frames.deals.select("deal_id", "outcome", "amount"), on="deal_id", how="inner"
     )
-    rows = exits.join(
-        frames.criteria,
-        on=["deal_id", "stage_key", "exited_at"],
-        how="left",
+    criteria = pl.DataFrame(
+        {
+            "stage_key": [s.key for s in process.open_stages for _ in s.exit_criteria],
+            "criterion_id": [c.id for s in process.open_stages for c in s.exit_criteria],
+        },
+        schema={"stage_key": pl.String, "criterion_id": pl.String},
     )
+    closed_exits = exits.filter(_CLOSED)
+    rows = (
+        closed_exits.join(criteria, on="stage_key", how="inner")
+        .join(
+            frames.criteria,
+            on=["deal_id", "stage_key", "exited_at", "criterion_id"],
+            how="left",
+        )
+        .select(
+            "deal_id",
+            "stage_key",
+            "criterion_id",
+            "outcome",
+            "met",
+            (
+                ~pl.col("met")
+                & pl.col("first_met_at").is_not_null()
+                & (pl.col("first_met_at") > pl.col("exited_at"))
+            ).alias("met_late"),
+            "waived",
+            "evidence_level",
+        )
+    )
+    met, not_met = pl.col("met").fill_null(False), (~pl.col("met")).fill_null(False)
+    recorded = pl.col("met").is_not_null()
+    counts = {
+        (r["stage_key"], r["criterion_id"]): r
+        for r in rows.group_by("stage_key", "criterion_id")
+        .agg(
+            exits=pl.len(),
+            met=met.sum(),
+            not_met=not_met.sum(),
+            met_won=(met & _WON).sum(),
+            not_met_won=(not_met & _WON).sum(),
+            met_late=pl.col("met_late").fill_null(False).sum(),
+            waived=(pl.col("waived").fill_null(False)).sum(),
+            **{
+                level: (pl.col("evidence_level") == level).fill_null(False).sum()
+                for level in EVIDENCE_LEVELS
+            },
+            no_level=(recorded & pl.col("evidence_level").is_null()).sum(),
+        )
+        .iter_rows(named=True)
+    }
+    per_stage = {
+        key: (group.height, _amount(group)) for (key,), group in closed_exits.group_by("stage_key")
+    }
+    open_per_stage = dict(exits.filter(~_CLOSED).group_by("stage_key").len().iter_rows())
     out: list[CriterionFigures] = []
     for stage in process.open_stages:
-        stage_exits = exits.filter(pl.col("stage_key") == stage.key)
-        closed_exits = stage_exits.filter(pl.col("outcome") != "open")
-        open_exits = stage_exits.height - closed_exits.height
+        n_exits, amount = per_stage.get(stage.key, (0, 0.0))
         for criterion in stage.exit_criteria:
-            recorded = rows.filter(
-                (pl.col("stage_key") == stage.key)
-                & (pl.col("criterion_id") == criterion.id)
-                & (pl.col("outcome") != "open")
-            )
-            met = recorded.filter(pl.col("met"))
-            not_met = recorded.filter(~pl.col("met"))
-            won = pl.col("outcome") == "won"
-            late = not_met.filter(
-                pl.col("first_met_at").is_not_null()
-                & (pl.col("first_met_at") > pl.col("exited_at"))
-            ).height
-            level_counts = dict(recorded.group_by("evidence_level").len().iter_rows())
-            unrecorded = closed_exits.height - recorded.height
-            levels = (
-                *((level, int(level_counts.get(level, 0))) for level in EVIDENCE_LEVELS),
-                ("none", int(level_counts.get(None, 0)) + unrecorded),
-            )
+            c = counts.get((stage.key, criterion.id), {})
+
+            def g(name: str, c: dict[str, Any] = c) -> int:
+                return int(c.get(name) or 0)
+
+            unrecorded = n_exits - g("met") - g("not_met")
             out.append(
                 CriterionFigures(
                     stage=stage.key,
                     criterion=criterion.id,
-                    exits=closed_exits.height,
-                    met=met.height,
-                    not_met=not_met.height,
+                    exits=n_exits,
+                    met=g("met"),
+                    not_met=g("not_met"),
                     unrecorded=unrecorded,
                     comparison=Comparison.of(
-                        met.filter(won).height,
-                        met.height,
-                        not_met.filter(won).height,
-                        not_met.height,
+                        g("met_won"),
+                        g("met"),
+                        g("not_met_won"),
+                        g("not_met"),
                         min_group=settings.min_group,
                         margin=settings.margin,
                     ),
-                    met_late=late,
-                    waived=recorded.filter(pl.col("waived")).height,
-                    levels=levels,
-                    open_exits=open_exits,
-                    deal_ids=_ids(closed_exits),
+                    met_late=g("met_late"),
+                    waived=g("waived"),
+                    levels=(
+                        *((level, g(level)) for level in EVIDENCE_LEVELS),
+                        ("none", g("no_level") + unrecorded),
+                    ),
+                    open_exits=int(open_per_stage.get(stage.key, 0)),
+                    amount=amount,
                 )
             )
-    return out
+    return out, rows.sort("deal_id", "stage_key", "criterion_id")
 
 
 def _jumps(process: ProcessDef, transitions: pl.DataFrame) -> pl.DataFrame:
@@ -188,25 +257,23 @@ def _jumps(process: ProcessDef, transitions: pl.DataFrame) -> pl.DataFrame:
     pos = StageOrder.of(process).positions()
     to_pos = pl.col("to_stage").replace_strict(pos, default=None, return_dtype=pl.Int64)
     # ``transitions`` is sorted by deal, time and id (CheckedFrames): row order is move order.
-    first = pl.int_range(pl.len()).over("deal_id") == 0
+    first = pl.col("deal_id").shift(1).is_null() | (pl.col("deal_id").shift(1) != pl.col("deal_id"))
     return transitions.with_columns(to_pos=to_pos).with_columns(
-        from_pos=pl.when(first)
-        .then(pl.lit(-1, pl.Int64))
-        .otherwise(pl.col("to_pos").shift(1).over("deal_id"))
+        from_pos=pl.when(first).then(pl.lit(-1, pl.Int64)).otherwise(pl.col("to_pos").shift(1))
     )
 
 
 def stage_figures(
     process: ProcessDef,
     frames: CheckedFrames,
+    visits: pl.DataFrame,
     settings: EffectivenessSettings,
     as_of: datetime | None = None,
-) -> list[StageFigures]:
-    """:class:`StageFigures` for every open stage, in process order."""
+) -> tuple[list[StageFigures], pl.DataFrame, pl.DataFrame]:
+    """:class:`StageFigures` for every open stage, in process order, and the ``visitors`` and
+    ``passed`` frames of :class:`DealFrames`. ``visits``: ``stage_visits``."""
     deals = frames.deals
-    visits = stage_visits(process, frames.transitions).join(
-        deals.select("deal_id", "outcome"), on="deal_id", how="inner"
-    )
+    visits = visits.join(deals.select("deal_id", "outcome"), on="deal_id", how="inner")
     # The stage each lost deal was lost from: the visit its last move to a lost stage left.
     lost_from = (
         visits.filter((pl.col("direction") == "lost") & (pl.col("outcome") == "lost"))
@@ -215,18 +282,29 @@ def stage_figures(
         .last()
         .select("deal_id", pl.col("stage_key").alias("lost_from"))
     )
+    max_days = {s.key: s.max_days for s in process.open_stages}
+    over = pl.col("days") > pl.col("stage_key").replace_strict(
+        max_days, default=None, return_dtype=pl.Int64
+    )
+    visitors = (
+        visits.group_by("deal_id", "stage_key")
+        .agg(stalled=over.fill_null(False).any(), completed=pl.col("exited_at").is_not_null().any())
+        .join(deals, on="deal_id")
+        .join(lost_from, on="deal_id", how="left")
+        .with_columns(lost_here=(pl.col("lost_from") == pl.col("stage_key")).fill_null(False))
+        .sort("deal_id", "stage_key")
+    )
     jumps = _jumps(process, frames.transitions)
-    outcome = deals.select("deal_id", "outcome")
-    closed = pl.col("outcome") != "open"
-    won = pl.col("outcome") == "won"
+    outcome = deals.select("deal_id", "outcome", "amount")
     as_of_utc = as_utc(as_of) if as_of is not None else None
     out: list[StageFigures] = []
+    passed_parts: list[pl.DataFrame] = []
     for position, stage in enumerate(process.open_stages):
         v = visits.filter(pl.col("stage_key") == stage.key)
-        visitor_deals = v.select("deal_id").unique().join(deals, on="deal_id")
-        closed_deals = visitor_deals.filter(closed).join(lost_from, on="deal_id", how="left")
-        here = closed_deals.filter(pl.col("lost_from") == stage.key)
-        n_won = closed_deals.filter(won).height
+        who = visitors.filter(pl.col("stage_key") == stage.key)
+        closed_deals = who.filter(_CLOSED)
+        here = closed_deals.filter(pl.col("lost_here"))
+        n_won = closed_deals.filter(_WON).height
         reasons = (
             here.with_columns(
                 pl.col("lost_reason").str.strip_chars().fill_null(NOT_GIVEN).alias("reason")
@@ -235,17 +313,17 @@ def stage_figures(
             .len()
             .sort(["len", "reason"], descending=[True, False])
         )
-        done = sorted(v.filter(pl.col("exited_at").is_not_null())["days"].to_list())
-        max_days = stage.max_days
-        over = None if max_days is None else sum(1 for d in done if d > max_days)
+        done = v.filter(pl.col("exited_at").is_not_null())["days"].sort().to_list()
+        limit = stage.max_days
+        over_max = None if limit is None else sum(1 for d in done if d > limit)
         now = v.filter(pl.col("exited_at").is_null())
         open_over: int | None = None
-        if as_of_utc is not None and max_days is not None:
+        if as_of_utc is not None and limit is not None:
             open_over = now.filter(
                 (
                     pl.lit(as_of_utc, dtype=pl.Datetime("us", "UTC")) - pl.col("entered_at")
                 ).dt.total_days()
-                > max_days
+                > limit
             ).height
         skips = jumps.filter(
             (pl.col("from_pos") < position)
@@ -253,18 +331,27 @@ def stage_figures(
             & pl.col("from_pos").is_not_null()
         )
         skipper_ids = skips.select("deal_id").unique()
-        passers = jumps.filter(pl.col("to_pos") > position).select("deal_id").unique()
-        skippers_closed = skipper_ids.join(outcome, on="deal_id").filter(closed)
-        through_closed = (
-            passers.join(skipper_ids, on="deal_id", how="anti")
+        passed = (
+            jumps.filter(pl.col("to_pos") > position)
+            .select("deal_id")
+            .unique()
             .join(outcome, on="deal_id")
-            .filter(closed)
+            .filter(_CLOSED)
+            .with_columns(
+                stage_key=pl.lit(stage.key),
+                skipped=pl.col("deal_id").is_in(skipper_ids["deal_id"].implode()),
+            )
+            .sort("deal_id")
         )
+        passed_parts.append(passed)
+        skipped = passed.filter(pl.col("skipped"))
+        through = passed.filter(~pl.col("skipped"))
+        stalled = who.filter(pl.col("completed"))
         out.append(
             StageFigures(
                 stage=stage.key,
                 position=position,
-                visitors=visitor_deals.height,
+                visitors=who.height,
                 closed=closed_deals.height,
                 won=n_won,
                 lost_here=here.height,
@@ -274,27 +361,28 @@ def stage_figures(
                 completed_visits=len(done),
                 days_p50=quantile(done, 0.5),
                 days_p80=quantile(done, 0.8),
-                max_days=max_days,
-                over_max=over,
+                max_days=limit,
+                over_max=over_max,
                 open_now=now.select("deal_id").n_unique(),
                 open_over_max=open_over,
                 skip_transitions=skips.height,
                 skippers=skipper_ids.height,
                 skip_comparison=Comparison.of(
-                    skippers_closed.filter(won).height,
-                    skippers_closed.height,
-                    through_closed.filter(won).height,
-                    through_closed.height,
+                    skipped.filter(_WON).height,
+                    skipped.height,
+                    through.filter(_WON).height,
+                    through.height,
                     min_group=settings.min_group,
                     margin=settings.margin,
                 ),
-                loss_deal_ids=_ids(closed_deals),
-                stall_deal_ids=_ids(v.filter(pl.col("exited_at").is_not_null())),
-                skip_deal_ids=tuple(
-                    sorted(
-                        skippers_closed["deal_id"].to_list() + through_closed["deal_id"].to_list()
-                    )
-                ),
+                stall_deals=stalled.height,
+                stall_amount=_amount(stalled),
+                skip_amount=_amount(passed),
             )
         )
-    return out
+    passed_all = pl.concat(passed_parts).select("deal_id", "stage_key", "outcome", "skipped")
+    return (
+        out,
+        visitors.select("deal_id", "stage_key", "outcome", "lost_here", "stalled"),
+        passed_all,
+    )

@@ -13,16 +13,22 @@ kind                       when                                            propo
 criterion_no_difference    the met-vs-not-met win-rate difference's 95%    remove the criterion
                            interval lies within ±margin
 criterion_lower            deals with the criterion met win *less* (the    remove the criterion
-                           whole interval below 0)
-criterion_waived           it separates (interval above 0) and at least    gate_policy warn →
-                           waived_share of exits waived it at a warning    block
+                           whole interval below 0, by margin or more)
+criterion_waived           it separates (interval above 0, by margin or    gate_policy warn →
+                           more) and at least waived_share of exits        block
+                           waived it at a gate warning
 criterion_met_late         at least late_share of its not-met exits met    move it to the next
                            it only after the exit (≥ min_group of them)    open stage
 max_days_below_p80         p80 of days in stage ≥ far_factor x max_days    max_days → ceil(p80)
                            (≥ min_visits completed visits)
 skippers_win_less          closed deals that skipped the stage win less    gate_policy → block
-                           than those that went through (interval < 0)
+                           than those that went through (interval < 0,
+                           by margin or more; policy not block yet)
 =========================  ==============================================  ====================
+
+"By margin or more": the point difference is at least ``margin`` (10 points) as well as the
+interval clear of 0. On a large pipeline a one-point difference is "significant" and still not
+worth changing a process for.
 
 **Ranking**: ``score = evidence x affected``, highest first.
 
@@ -149,7 +155,8 @@ class ProposedChange:
 class Suggestion:
     """One ranked suggestion: ``message`` (English template, :data:`MESSAGES`) with ``params``,
     the ``change`` it proposes, and why it ranks where it does (``evidence`` x affected ->
-    ``score``). ``deal_ids`` are the deals behind it (for "show me the deals")."""
+    ``score``). The deals behind it are in ``ProcessEffectiveness.deals`` (by its stage and
+    criterion)."""
 
     kind: str
     stage: str
@@ -161,7 +168,6 @@ class Suggestion:
     affected_deals: int
     affected_amount: float
     score: float
-    deal_ids: tuple[int, ...]
 
     def english(self) -> str:
         """The message in English with plain number formatting (CLI, tests, logs)."""
@@ -170,7 +176,7 @@ class Suggestion:
             if key in _SHARES and isinstance(value, float):
                 shown[key] = f"{value:.0%}"
             elif key in _DIFFERENCES and isinstance(value, float):
-                shown[key] = f"{value * 100:+.0f} points"
+                shown[key] = f"{value * 100:+.1f} points"
             elif isinstance(value, float):
                 shown[key] = f"{value:g}"
             else:
@@ -212,15 +218,15 @@ def suggest(
     process: ProcessDef,
     criteria: list[CriterionFigures],
     stages: list[StageFigures],
-    amounts: Mapping[int, float],
     settings: EffectivenessSettings,
 ) -> list[Suggestion]:
-    """Every suggestion the rules (module docstring) find, ranked. ``amounts``: deal -> amount."""
+    """Every suggestion the rules (module docstring) find, ranked."""
     labels = {s.key: s.label for s in process.stages}
     statements = {c.id: c.statement for s in process.open_stages for c in s.exit_criteria}
     open_keys = [s.key for s in process.open_stages]
-    found: list[tuple[str, str, str | None, dict[str, Any], ProposedChange, float, tuple[int, ...]]]
+    found: list[tuple[str, str, str | None, dict[str, Any], ProposedChange, float, int, float]]
     found = []
+    big = settings.margin
     for f in criteria:
         c = f.comparison
         base = {
@@ -240,10 +246,11 @@ def suggest(
                     base,
                     remove,
                     _no_difference_evidence(c, settings.margin),
-                    f.deal_ids,
+                    f.exits,
+                    f.amount,
                 )
             )
-        elif c.verdict == "lower":
+        elif c.verdict == "lower" and c.difference is not None and c.difference <= -big:
             found.append(
                 (
                     "criterion_lower",
@@ -252,11 +259,14 @@ def suggest(
                     base,
                     remove,
                     _difference_evidence(c),
-                    f.deal_ids,
+                    f.exits,
+                    f.amount,
                 )
             )
         elif (
             c.verdict == "higher"
+            and c.difference is not None
+            and c.difference >= big
             and process.gate_policy == "warn"
             and f.exits
             and f.waived / f.exits >= settings.waived_share
@@ -278,7 +288,8 @@ def suggest(
                     params,
                     change,
                     _difference_evidence(c),
-                    f.deal_ids,
+                    f.exits,
+                    f.amount,
                 )
             )
         at = open_keys.index(f.stage)
@@ -304,7 +315,8 @@ def suggest(
                     params,
                     change,
                     wilson_interval(f.met_late, f.not_met)[0],
-                    f.deal_ids,
+                    f.exits,
+                    f.amount,
                 )
             )
     for s in stages:
@@ -341,11 +353,17 @@ def suggest(
                     params,
                     change,
                     wilson_interval(s.over_max, s.completed_visits)[0],
-                    s.stall_deal_ids,
+                    s.stall_deals,
+                    s.stall_amount,
                 )
             )
         c = s.skip_comparison
-        if c.verdict == "lower" and process.gate_policy != "block":
+        if (
+            c.verdict == "lower"
+            and c.difference is not None
+            and c.difference <= -big
+            and process.gate_policy != "block"
+        ):
             params = {
                 "stage": s.stage,
                 "stage_label": labels[s.stage],
@@ -371,13 +389,13 @@ def suggest(
                     params,
                     change,
                     _difference_evidence(c),
-                    s.skip_deal_ids,
+                    c.n,
+                    s.skip_amount,
                 )
             )
     out: list[Suggestion] = []
-    for kind, stage, criterion, params, change, evidence, ids in found:
-        amount = math.fsum(amounts.get(i, 0.0) for i in ids)
-        affected = amount if settings.rank_by == "amount" else float(len(ids))
+    for kind, stage, criterion, params, change, evidence, n_deals, amount in found:
+        affected = amount if settings.rank_by == "amount" else float(n_deals)
         out.append(
             Suggestion(
                 kind=kind,
@@ -387,10 +405,9 @@ def suggest(
                 params=params,
                 change=change,
                 evidence=evidence,
-                affected_deals=len(ids),
+                affected_deals=n_deals,
                 affected_amount=amount,
                 score=evidence * affected,
-                deal_ids=ids,
             )
         )
     stage_order = {k: i for i, k in enumerate(s.key for s in process.stages)}

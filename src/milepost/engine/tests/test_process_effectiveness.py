@@ -156,7 +156,34 @@ def test_criterion_a1(result):
     assert c.verdict == "unclear"
     assert (a1.met_late, a1.waived, a1.buyer_confirmed) == (1, 1, 1)
     assert a1.levels == (("rep", 1), ("manager", 1), ("buyer", 1), ("none", 2))
-    assert a1.deal_ids == (1, 2, 3, 5, 6)
+    assert a1.amount == 100 + 200 + 300 + 80 + 120  # deals 1, 2, 3, 5, 6
+
+
+def test_deals_behind_the_figures(result):
+    exits = result.deals.exits.filter(pl.col("criterion_id") == "a1")
+    assert exits.select("deal_id", "met", "met_late", "waived").rows() == [
+        (1, True, False, False),
+        (2, False, True, True),
+        (3, True, False, False),
+        (5, True, False, False),
+        (6, False, False, False),
+    ]
+    b = result.deals.visitors.filter(pl.col("stage_key") == "b")
+    assert b.select("deal_id", "lost_here", "stalled").rows() == [
+        (1, False, False),
+        (2, False, True),
+        (5, True, True),
+        (6, False, False),
+        (7, False, False),
+    ]
+    passed_b = result.deals.passed.filter(pl.col("stage_key") == "b")
+    assert passed_b.select("deal_id", "skipped").rows() == [
+        (1, False),
+        (2, False),
+        (3, True),
+        (6, False),
+        (8, True),
+    ]
 
 
 def test_other_criteria(result):
