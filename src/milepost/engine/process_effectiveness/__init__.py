@@ -10,8 +10,9 @@ computed: ``docs/analytics-process-effectiveness.md``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from typing import Any
 
 import polars as pl
 
@@ -83,6 +84,29 @@ class ProcessEffectiveness:
     settings: EffectivenessSettings
     # Frames compare by content (DataFrame.equals), not with ==: left out of the dataclass eq.
     deals: DealFrames = field(compare=False)
+
+    def as_json(self) -> dict[str, Any]:
+        """Figures, suggestions and settings as plain JSON data (for the API and CLI): tuples
+        become lists, ``with_`` becomes ``with``, a suggestion's change its ``as_json``. The
+        deal frames are left out: they are for drill-down, not for the summary."""
+        return {
+            "process": self.process,
+            "settings": asdict(self.settings),
+            "criteria": [_plain(asdict(c)) for c in self.criteria],
+            "stages": [_plain(asdict(s)) for s in self.stages],
+            "suggestions": [
+                {**_plain(asdict(s)), "params": dict(s.params), "change": s.change.as_json()}
+                for s in self.suggestions
+            ],
+        }
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {("with" if k == "with_" else k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
 
 
 def process_effectiveness(

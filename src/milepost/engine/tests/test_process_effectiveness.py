@@ -427,3 +427,24 @@ def test_amounts_as_decimals_are_accepted():
     deals = DEALS.with_columns(pl.Series("amount", [Decimal(str(a)) for a in DEALS["amount"]]))
     r = process_effectiveness(small_process(), deals, TRANSITIONS, CRITERIA, settings=SETTINGS)
     assert math.isclose(r.suggestions[0].affected_amount, 1350.0)
+
+
+def test_as_json_is_plain_data(result):
+    import json
+
+    doc = json.loads(json.dumps(result.as_json()))
+    assert doc["criteria"][0]["comparison"]["with"] == {
+        "won": 2,
+        "n": 3,
+        "rate": 2 / 3,
+        **dict(zip(("low", "high"), wilson_interval(2, 3), strict=True)),
+    }
+    assert doc["stages"][2]["lost_reasons"] == [["price", 2]]
+    assert doc["suggestions"][0]["change"] == {
+        "action": "set_stage_field",
+        "stage": "a",
+        "field": "max_days",
+        "from": 3,
+        "to": 6,
+    }
+    assert doc["suggestions"][0]["params"]["p80"] == pytest.approx(5.2)
