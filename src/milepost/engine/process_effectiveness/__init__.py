@@ -42,6 +42,7 @@ from milepost.engine.process_effectiveness.stats import (
 )
 from milepost.engine.process_effectiveness.suggestions import (
     MESSAGES,
+    VERDICT_MESSAGES,
     ProposedChange,
     Suggestion,
     suggest,
@@ -53,6 +54,7 @@ __all__ = [
     "DEALS_SCHEMA",
     "MESSAGES",
     "TRANSITIONS_SCHEMA",
+    "VERDICT_MESSAGES",
     "Comparison",
     "CriterionFigures",
     "DealFrames",

@@ -243,9 +243,17 @@ def checked_frames(
         raise EffectivenessInputError("criteria: a (deal, stage, exit, criterion) row repeats")
     return CheckedFrames(
         d.with_columns(pl.col("amount").fill_null(0.0)).sort("deal_id"),
-        t.sort("deal_id", "moved_at", "transition_id"),
+        _without_repeats(t.sort("deal_id", "moved_at", "transition_id")),
         c.sort("deal_id", "stage_key", "exited_at", "criterion_id"),
     )
+
+
+def _without_repeats(sorted_transitions: pl.DataFrame) -> pl.DataFrame:
+    """Drop a move into the stage the deal is already in (a process-version change re-enters
+    the same key): it does not end the visit, and it is no step forward or back."""
+    same_deal = pl.col("deal_id").shift(1) == pl.col("deal_id")
+    repeat = same_deal & (pl.col("to_stage").shift(1) == pl.col("to_stage"))
+    return sorted_transitions.filter(~repeat.fill_null(False))
 
 
 def stage_visits(process: ProcessDef, transitions: pl.DataFrame) -> pl.DataFrame:
@@ -255,12 +263,15 @@ def stage_visits(process: ProcessDef, transitions: pl.DataFrame) -> pl.DataFrame
     ``exited_at`` (null: still there), ``next_stage`` (null: still there), ``direction``
     (``forward`` to a later open stage or won, ``back``, ``lost``, null while still there),
     ``days`` (whole days in the stage, as engine/stage_time counts them; null while there).
-    ``transitions`` must follow :data:`TRANSITIONS_SCHEMA`.
+    ``transitions`` must follow :data:`TRANSITIONS_SCHEMA`; a move into the stage the deal is
+    already in does not end its visit.
     """
     order = StageOrder.of(process)
     pos = order.positions()
-    t = _frame("transitions", transitions, TRANSITIONS_SCHEMA).sort(
-        "deal_id", "moved_at", "transition_id"
+    t = _without_repeats(
+        _frame("transitions", transitions, TRANSITIONS_SCHEMA).sort(
+            "deal_id", "moved_at", "transition_id"
+        )
     )
     pos_expr = pl.col("to_stage").replace_strict(pos, default=None, return_dtype=pl.Int64)
     lost = pl.col("next_stage").is_in(list(order.lost_keys))

@@ -104,6 +104,22 @@ MESSAGES: dict[str, str] = {
 }
 """English message templates by kind; named parameters are in ``Suggestion.params``."""
 
+VERDICT_MESSAGES: dict[str, str] = {
+    "too_few": (
+        "Too few deals to tell: %(n_with)s on one side and %(n_without)s on the other, at "
+        "least %(min_group)s each are needed."
+    ),
+    "higher": "Wins more often: the whole 95%% interval is above zero.",
+    "lower": "Wins less often: the whole 95%% interval is below zero.",
+    "no_difference": (
+        "No difference that matters: the whole 95%% interval is within %(margin)s points."
+    ),
+    "unclear": "Not clear yet: the 95%% interval is too wide to tell.",
+}
+"""English text of a comparison's verdict (``Comparison.verdict``), with named parameters
+``n_with``, ``n_without`` (its two group sizes), ``min_group`` and ``margin`` (in points,
+from the settings); the Django layer translates them as it does :data:`MESSAGES`."""
+
 # Parameters that are shares (0..1) or signed differences, for :meth:`Suggestion.english`.
 _SHARES = frozenset(
     {

@@ -448,3 +448,32 @@ def test_as_json_is_plain_data(result):
         "to": 6,
     }
     assert doc["suggestions"][0]["params"]["p80"] == pytest.approx(5.2)
+
+
+def test_a_move_into_the_same_stage_does_not_end_the_visit():
+    transitions = pl.DataFrame(
+        [
+            {"transition_id": 1, "deal_id": 1, "to_stage": "a", "moved_at": day(0)},
+            {"transition_id": 2, "deal_id": 1, "to_stage": "a", "moved_at": day(2)},
+            {"transition_id": 3, "deal_id": 1, "to_stage": "b", "moved_at": day(5)},
+        ]
+    )
+    v = stage_visits(small_process(), transitions)
+    assert v.select("stage_key", "direction", "days").rows() == [
+        ("a", "forward", 5),
+        ("b", None, None),
+    ]
+    deals = pl.DataFrame({"deal_id": [1], "outcome": ["open"]})
+    r = process_effectiveness(small_process(), deals, transitions)
+    assert (r.stages[0].completed_visits, r.stages[0].skip_transitions) == (1, 0)
+
+
+def test_every_verdict_has_a_message():
+    from milepost.engine.process_effectiveness import VERDICT_MESSAGES
+    from milepost.engine.process_effectiveness.stats import VERDICTS
+
+    assert set(VERDICT_MESSAGES) == set(VERDICTS)
+    params = {"n_with": 3, "n_without": 40, "min_group": 10, "margin": 10}
+    assert VERDICT_MESSAGES["too_few"] % params == (
+        "Too few deals to tell: 3 on one side and 40 on the other, at least 10 each are needed."
+    )
