@@ -339,9 +339,9 @@ def last_forward_exits(visits: pl.DataFrame) -> pl.DataFrame:
     """Each deal's last forward exit of each stage (rows of :func:`stage_visits`)."""
     return (
         visits.filter(pl.col("direction") == "forward")
-        .sort("deal_id", "stage_key", "exited_at")
-        .group_by("deal_id", "stage_key", maintain_order=True)
-        .last()
+        .sort("deal_id", "exited_at", maintain_order=True)
+        .unique(subset=["deal_id", "stage_key"], keep="last", maintain_order=True)
+        .sort("deal_id", "stage_key")
     )
 
 

@@ -157,18 +157,24 @@ def criterion_figures(
     exits = last_forward_exits(visits).join(
         frames.deals.select("deal_id", "outcome", "amount"), on="deal_id", how="inner"
     )
+    # Keys as enums: the (deal, stage, exit, criterion) join is several times faster on
+    # integers than on strings.
+    stage_enum = pl.Enum([s.key for s in process.open_stages])
+    criterion_enum = pl.Enum([c.id for s in process.open_stages for c in s.exit_criteria])
+    enums = [pl.col("stage_key").cast(stage_enum), pl.col("criterion_id").cast(criterion_enum)]
     criteria = pl.DataFrame(
         {
             "stage_key": [s.key for s in process.open_stages for _ in s.exit_criteria],
             "criterion_id": [c.id for s in process.open_stages for c in s.exit_criteria],
         },
         schema={"stage_key": pl.String, "criterion_id": pl.String},
-    )
+    ).with_columns(enums)
     closed_exits = exits.filter(_CLOSED)
     rows = (
-        closed_exits.join(criteria, on="stage_key", how="inner")
+        closed_exits.with_columns(enums[0])
+        .join(criteria, on="stage_key", how="inner")
         .join(
-            frames.criteria,
+            frames.criteria.with_columns(enums),
             on=["deal_id", "stage_key", "exited_at", "criterion_id"],
             how="left",
         )

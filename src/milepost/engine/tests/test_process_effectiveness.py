@@ -477,3 +477,19 @@ def test_every_verdict_has_a_message():
     assert VERDICT_MESSAGES["too_few"] % params == (
         "Too few deals to tell: 3 on one side and 40 on the other, at least 10 each are needed."
     )
+
+
+def test_a_process_without_exit_criteria_has_only_stage_figures():
+    from milepost.engine.process_schema import ProcessDef
+    from milepost.engine.tests.effectiveness_world import _stage
+
+    bare = ProcessDef.model_validate(
+        {
+            "key": "bare",
+            "name": "Bare",
+            "stages": [_stage(k, "open") for k in "abc"]
+            + [_stage("won", "won"), _stage("lost", "lost")],
+        }
+    )
+    r = process_effectiveness(bare, DEALS, TRANSITIONS)
+    assert (len(r.criteria), [s.visitors for s in r.stages], r.suggestions) == ((), [7, 5, 4], ())
