@@ -492,4 +492,4 @@ def test_a_process_without_exit_criteria_has_only_stage_figures():
         }
     )
     r = process_effectiveness(bare, DEALS, TRANSITIONS)
-    assert (len(r.criteria), [s.visitors for s in r.stages], r.suggestions) == ((), [7, 5, 4], ())
+    assert (r.criteria, [s.visitors for s in r.stages], r.suggestions) == ((), [7, 5, 4], ())
