@@ -82,16 +82,19 @@ class CriterionFigures:
 @dataclass(frozen=True, slots=True)
 class StageFigures:
     """One open stage. Deal counts: ``visitors`` (deals that were ever in it), ``closed`` of
-    them = ``won`` + ``lost_here`` + ``lost_elsewhere``; ``loss_here`` is ``lost_here`` of
-    ``closed`` with its Wilson interval; ``lost_reasons`` counts the reasons of ``lost_here``
-    (``""``: not given), most frequent first.
+    them = ``won`` + ``lost_here`` + ``lost_elsewhere``; ``lost_after`` (part of
+    ``lost_elsewhere``, the rest lost from an earlier stage after going back) were lost from a
+    later stage. ``loss_here`` / ``loss_after`` are those of ``closed`` with their Wilson
+    intervals; ``lost_reasons`` counts the reasons of ``lost_here`` (``""``: not given), most
+    frequent first.
 
     Visits: ``completed_visits`` (left the stage), their days in stage ``days_p50`` /
     ``days_p80`` (None without visits), ``over_max`` of them above ``max_days`` (None when the
     stage has none); ``open_now`` deals in the stage now, ``open_over_max`` of them past
     ``max_days`` at ``as_of`` (None without ``as_of`` or ``max_days``).
 
-    Skips: ``skip_transitions`` jumps over the stage, by ``skippers`` deals;
+    Skips: ``skip_transitions`` jumps over the stage, by ``skippers`` of the ``passers`` (deals
+    that got past the stage, open ones included; :attr:`skip_share`);
     ``skip_comparison`` is the closed skippers' win rate (``with_``) against the closed deals
     that went through the stage (``without``).
 
@@ -106,6 +109,8 @@ class StageFigures:
     won: int
     lost_here: int
     lost_elsewhere: int
+    lost_after: int
+    loss_after: Rate
     loss_here: Rate
     lost_reasons: tuple[tuple[str, int], ...]
     completed_visits: int
@@ -117,10 +122,23 @@ class StageFigures:
     open_over_max: int | None
     skip_transitions: int
     skippers: int
+    passers: int
     skip_comparison: Comparison
     stall_deals: int
     stall_amount: float
     skip_amount: float
+
+    @property
+    def over_max_share(self) -> float | None:
+        """Share of completed visits over max_days (None without max_days or visits)."""
+        if self.over_max is None or not self.completed_visits:
+            return None
+        return self.over_max / self.completed_visits
+
+    @property
+    def skip_share(self) -> float | None:
+        """Share of the deals that got past the stage by jumping over it."""
+        return self.skippers / self.passers if self.passers else None
 
 
 @dataclass(frozen=True)
@@ -286,7 +304,8 @@ def stage_figures(
         .sort("deal_id", "exited_at")
         .group_by("deal_id", maintain_order=True)
         .last()
-        .select("deal_id", pl.col("stage_key").alias("lost_from"))
+        .select("deal_id", pl.col("stage_key").alias("lost_from"), "position")
+        .rename({"position": "lost_from_position"})
     )
     max_days = {s.key: s.max_days for s in process.open_stages}
     over = pl.col("days") > pl.col("stage_key").replace_strict(
@@ -297,7 +316,15 @@ def stage_figures(
         .agg(stalled=over.fill_null(False).any(), completed=pl.col("exited_at").is_not_null().any())
         .join(deals, on="deal_id")
         .join(lost_from, on="deal_id", how="left")
-        .with_columns(lost_here=(pl.col("lost_from") == pl.col("stage_key")).fill_null(False))
+        .with_columns(
+            lost_here=(pl.col("lost_from") == pl.col("stage_key")).fill_null(False),
+            lost_after=(
+                pl.col("lost_from_position")
+                > pl.col("stage_key").replace_strict(
+                    StageOrder.of(process).positions(), return_dtype=pl.Int64
+                )
+            ).fill_null(False),
+        )
         .sort("deal_id", "stage_key")
     )
     jumps = _jumps(process, frames.transitions)
@@ -310,6 +337,7 @@ def stage_figures(
         who = visitors.filter(pl.col("stage_key") == stage.key)
         closed_deals = who.filter(_CLOSED)
         here = closed_deals.filter(pl.col("lost_here"))
+        n_after = closed_deals.filter(pl.col("lost_after")).height
         n_won = closed_deals.filter(_WON).height
         reasons = (
             here.with_columns(
@@ -337,11 +365,10 @@ def stage_figures(
             & pl.col("from_pos").is_not_null()
         )
         skipper_ids = skips.select("deal_id").unique()
+        passers = jumps.filter(pl.col("to_pos") > position).select("deal_id").unique()
+        n_passers = passers.height
         passed = (
-            jumps.filter(pl.col("to_pos") > position)
-            .select("deal_id")
-            .unique()
-            .join(outcome, on="deal_id")
+            passers.join(outcome, on="deal_id")
             .filter(_CLOSED)
             .with_columns(
                 stage_key=pl.lit(stage.key),
@@ -362,6 +389,8 @@ def stage_figures(
                 won=n_won,
                 lost_here=here.height,
                 lost_elsewhere=closed_deals.height - n_won - here.height,
+                lost_after=n_after,
+                loss_after=Rate.of(n_after, closed_deals.height),
                 loss_here=Rate.of(here.height, closed_deals.height),
                 lost_reasons=tuple((str(r), int(n)) for r, n in reasons.iter_rows()),
                 completed_visits=len(done),
@@ -373,6 +402,7 @@ def stage_figures(
                 open_over_max=open_over,
                 skip_transitions=skips.height,
                 skippers=skipper_ids.height,
+                passers=n_passers,
                 skip_comparison=Comparison.of(
                     skipped.filter(_WON).height,
                     skipped.height,

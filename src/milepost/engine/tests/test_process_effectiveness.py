@@ -214,13 +214,17 @@ def test_stage_a(result):
         2,
     )
     assert (a.loss_here.won, a.loss_here.n) == (1, 6)
+    # Deal 2 was lost from c, deal 5 from b: both after a.
+    assert (a.lost_after, a.loss_after.won, a.loss_after.n) == (2, 2, 6)
     assert a.lost_reasons == (("no budget", 1),)
     # days [1, 2, 2, 3, 3, 4, 6, 8]: p50 at 3.5 -> 3; p80 at 5.6 -> 4 + 0.6 * (6 - 4) = 5.2.
     assert (a.completed_visits, a.days_p50, a.days_p80) == (8, 3.0, pytest.approx(5.2))
     assert (a.max_days, a.over_max) == (3, 3)  # 4, 6 and 8 days
     assert (a.open_now, a.open_over_max) == (0, 0)
     # Deal 8 was created in c: a jump over a. Through a: 1, 2, 3, 5, 6 closed (3 won).
-    assert (a.skip_transitions, a.skippers) == (1, 1)
+    assert (a.skip_transitions, a.skippers, a.passers) == (1, 1, 7)
+    assert a.skip_share == pytest.approx(1 / 7)
+    assert a.over_max_share == pytest.approx(3 / 8)
     s = a.skip_comparison
     assert (s.with_.won, s.with_.n, s.without.won, s.without.n) == (0, 1, 3, 5)
 
@@ -235,7 +239,8 @@ def test_stage_b(result):
     # Deal 7 has been in b since day 2: 13 days at day 15, past max 10.
     assert (b.open_now, b.open_over_max) == (1, 1)
     # Jumps over b: 3 (a -> c) and 8 (created in c); through b: 1, 2, 6 (2 won).
-    assert (b.skip_transitions, b.skippers) == (2, 2)
+    assert (b.skip_transitions, b.skippers, b.passers) == (2, 2, 5)  # 1, 2, 3, 6, 8
+    assert b.lost_after == 1  # deal 2, lost from c
     s = b.skip_comparison
     assert (s.with_.won, s.with_.n, s.without.won, s.without.n) == (1, 2, 2, 3)
 
@@ -248,7 +253,8 @@ def test_stage_c(result):
     assert (c.days_p50, c.days_p80) == (7.0, 10.0)
     assert (c.max_days, c.over_max, c.open_over_max) == (None, None, None)
     # Deal 6 went b -> won over c; through c: 1 and 3, both won.
-    assert (c.skip_transitions, c.skippers) == (1, 1)
+    assert (c.skip_transitions, c.skippers, c.passers) == (1, 1, 3)
+    assert (c.lost_after, c.over_max_share) == (0, None)
     s = c.skip_comparison
     assert (s.with_.won, s.with_.n, s.without.won, s.without.n) == (1, 1, 2, 2)
 

@@ -124,6 +124,8 @@ def test_counts_add_up(history):
         assert s.won + s.lost_here + s.lost_elsewhere == s.closed <= s.visitors
         assert sum(n for _, n in s.lost_reasons) == s.lost_here
         assert s.skippers <= s.skip_transitions
+        assert s.skippers <= s.passers
+        assert s.lost_after <= s.lost_elsewhere
         assert s.skip_comparison.n <= deals.filter(pl.col("outcome") != "open").height
         if s.over_max is not None:
             assert s.over_max <= s.completed_visits
