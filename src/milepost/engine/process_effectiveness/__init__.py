@@ -25,6 +25,7 @@ from milepost.engine.process_effectiveness.contract import (
     checked_frames,
     criterion_exit_moments,
     gate_waivers,
+    met_at_gate,
     stage_visits,
 )
 from milepost.engine.process_effectiveness.figures import (
@@ -67,6 +68,7 @@ __all__ = [
     "Suggestion",
     "criterion_exit_moments",
     "gate_waivers",
+    "met_at_gate",
     "newcombe_interval",
     "process_effectiveness",
     "stage_visits",

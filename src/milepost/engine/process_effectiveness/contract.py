@@ -144,6 +144,26 @@ def gate_waivers(criteria_result: Mapping[str, Any] | None) -> frozenset[str]:
     )
 
 
+def met_at_gate(
+    criteria_result: Mapping[str, Any] | None, criterion_ids: Sequence[str]
+) -> dict[str, bool] | None:
+    """Met or not, per criterion of the stage left, as a gated forward move recorded it.
+
+    A forward move's ``criteria_result`` lists every unmet criterion of the stages it claims
+    passed (``unmet``) and counts the met ones; so a criterion of the stage left is met exactly
+    when it is not listed. None when the transition carries no forward result (ungated moves,
+    imports, synthetic history): the caller then decides from the evidence history.
+    """
+    if not criteria_result or not criteria_result.get("forward"):
+        return None
+    unmet = {
+        str(u.get("criterion"))
+        for u in criteria_result.get("unmet") or []
+        if isinstance(u, Mapping)
+    }
+    return {c: c not in unmet for c in criterion_ids}
+
+
 @dataclass(frozen=True, slots=True)
 class StageOrder:
     """Positions of a process's stages: open stages ``0 .. K-1`` in order, won stages ``K``,

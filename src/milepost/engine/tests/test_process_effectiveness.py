@@ -30,6 +30,7 @@ from milepost.engine.process_effectiveness import (
     EffectivenessSettings,
     criterion_exit_moments,
     gate_waivers,
+    met_at_gate,
     newcombe_interval,
     process_effectiveness,
     stage_visits,
@@ -499,3 +500,16 @@ def test_a_process_without_exit_criteria_has_only_stage_figures():
     )
     r = process_effectiveness(bare, DEALS, TRANSITIONS)
     assert (r.criteria, [s.visitors for s in r.stages], r.suggestions) == ((), [7, 5, 4], ())
+
+
+def test_met_at_gate():
+    result_json = {
+        "policy": "warn",
+        "forward": True,
+        "met": 1,
+        "unmet": [{"stage": "a", "criterion": "a2"}],
+        "justification": "signed anyway",
+    }
+    assert met_at_gate(result_json, ["a1", "a2"]) == {"a1": True, "a2": False}
+    assert met_at_gate({**result_json, "forward": False}, ["a1"]) is None
+    assert met_at_gate(None, ["a1"]) is None

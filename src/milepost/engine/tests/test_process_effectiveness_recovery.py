@@ -250,3 +250,27 @@ def test_no_criteria_section_simulates_no_criteria():
     )
     assert params.criteria == ()
     assert criteria_at_exits(h, SEED, params).height == 0
+
+
+def test_criteria_for_fitted_histories():
+    """The demo fits paths to real outcomes (fit_histories); criteria drawn on those land on
+    the last forward exits only and follow the same parameters."""
+    from datetime import date
+
+    from milepost.engine.history import fit_histories, last_forward_exits
+
+    params = params_from_dict(DOC)
+    n = 400
+    outcome = ["won", "lost", "open", "prospecting"] * (n // 4)
+    engage = [date(2025, 1, 1)] * n
+    close = [date(2025, 6, 1) if o in ("won", "lost") else None for o in outcome]
+    h = fit_histories(outcome, engage, close, date(2025, 7, 1), SEED, params, activities=False)
+    rows = criteria_at_exits(h, SEED, params)
+    opp, stage, _entered, exited = last_forward_exits(h)
+    for effect in params.criteria:
+        at = rows.filter(pl.col("criterion") == effect.criterion)
+        expected = int((stage == params.stages.index(effect.stage)).sum())
+        assert at.height == expected > 0
+    exits = set(zip(opp.tolist(), exited.tolist(), strict=True))
+    seconds = rows["exited_at"].dt.epoch("s").to_list()
+    assert set(zip(rows["opportunity"].to_list(), seconds, strict=True)) <= exits
