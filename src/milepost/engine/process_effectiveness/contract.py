@@ -56,7 +56,8 @@ TRANSITIONS_SCHEMA: dict[str, Any] = {
     "to_stage": pl.String,
     "moved_at": UTC_TIME,
 }
-"""Every ``StageTransition`` of the deals in :data:`DEALS_SCHEMA`, none of them nullable."""
+"""Every ``StageTransition`` of the deals in :data:`DEALS_SCHEMA`, none of them nullable.
+Times here and in :data:`CRITERIA_SCHEMA` are UTC; naive datetimes are read as UTC."""
 
 CRITERIA_SCHEMA: dict[str, Any] = {
     "deal_id": pl.Int64,

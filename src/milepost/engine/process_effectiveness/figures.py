@@ -145,10 +145,12 @@ class StageFigures:
 class DealFrames:
     """The deals behind the figures, one row per deal and stage (or criterion):
 
-    * ``exits``: ``deal_id``, ``stage_key``, ``criterion_id``, ``outcome``, ``met`` (null:
+    * ``exits``: ``deal_id``, ``stage_key``, ``exited_at``, ``criterion_id``, ``outcome``,
+      ``met`` (null:
       unrecorded), ``met_late``, ``waived``, ``evidence_level`` — the last forward exits of
       closed deals (the criterion figures);
-    * ``visitors``: ``deal_id``, ``stage_key``, ``outcome``, ``lost_here``, ``stalled`` (a
+    * ``visitors``: ``deal_id``, ``stage_key``, ``outcome``, ``lost_here``, ``lost_after``,
+      ``stalled`` (a
       completed visit over max_days) — the loss and stall figures;
     * ``passed``: ``deal_id``, ``stage_key``, ``outcome``, ``skipped`` — the closed deals that
       got past each stage, by skipping it or going through it.
@@ -199,6 +201,7 @@ def criterion_figures(
         .select(
             "deal_id",
             "stage_key",
+            "exited_at",
             "criterion_id",
             "outcome",
             "met",
@@ -419,6 +422,6 @@ def stage_figures(
     passed_all = pl.concat(passed_parts).select("deal_id", "stage_key", "outcome", "skipped")
     return (
         out,
-        visitors.select("deal_id", "stage_key", "outcome", "lost_here", "stalled"),
+        visitors.select("deal_id", "stage_key", "outcome", "lost_here", "lost_after", "stalled"),
         passed_all,
     )
