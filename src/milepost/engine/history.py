@@ -56,6 +56,32 @@ class ParamsInvalid(ValueError):
     """The parameter file is inconsistent (probabilities, stage names, activity types)."""
 
 
+CRITERION_EFFECT_KEYS: tuple[str, ...] = ("met", "win_lift", "late", "waived", "buyer")
+
+
+@dataclass(frozen=True)
+class CriterionEffect:
+    """The truth about one exit criterion at the deals' last forward exit of its stage
+    (``criteria`` in the parameter file; see :func:`criteria_at_exits`).
+
+    - ``met``: share of those exits with the criterion met;
+    - ``win_lift``: among the exits of deals that closed, win rate with it met minus win rate
+      without it (0: the criterion tells nothing about the outcome);
+    - ``late``: share of not-met exits where it became met after the exit;
+    - ``waived``: share of not-met exits that went through a gate warning;
+    - ``buyer``: share of met exits whose evidence is buyer-confirmed (the rest: rep or
+      manager, evenly).
+    """
+
+    stage: str
+    criterion: str
+    met: float
+    win_lift: float = 0.0
+    late: float = 0.0
+    waived: float = 0.0
+    buyer: float = 0.0
+
+
 @dataclass(frozen=True, eq=False)
 class HistoryParams:
     """Validated generator parameters as arrays indexed by open stage (``K`` rows)."""
@@ -77,6 +103,7 @@ class HistoryParams:
     role_probs: np.ndarray  # (R,)
     leading_roles: tuple[tuple[int, int], ...]  # (role index, from open stage index)
     lost_duration_sigma: float
+    criteria: tuple[CriterionEffect, ...] = ()
 
     @property
     def n_open(self) -> int:
@@ -200,9 +227,33 @@ def params_from_dict(doc: dict[str, Any]) -> HistoryParams:
             role_probs=role_probs / role_probs.sum(),
             leading_roles=tuple(leading),
             lost_duration_sigma=float((doc.get("fit") or {}).get("lost_duration_sigma", 0.8)),
+            criteria=_criterion_effects(doc.get("criteria") or {}, stages),
         )
     except (KeyError, TypeError, AttributeError) as exc:
         raise ParamsInvalid(f"malformed parameter document: {exc!r}") from exc
+
+
+def _criterion_effects(
+    doc: dict[str, dict[str, dict[str, Any]]], stages: tuple[str, ...]
+) -> tuple[CriterionEffect, ...]:
+    effects = []
+    for stage, by_criterion in doc.items():
+        if stage not in stages:
+            raise ParamsInvalid(f"criteria: unknown stage {stage}")
+        for criterion, spec in by_criterion.items():
+            where = f"criteria.{stage}.{criterion}"
+            unknown = set(spec) - set(CRITERION_EFFECT_KEYS)
+            if unknown:
+                raise ParamsInvalid(f"{where}: unknown keys {sorted(unknown)}")
+            values = {k: float(v) for k, v in spec.items()}
+            if not 0 < values.get("met", -1) < 1:
+                raise ParamsInvalid(f"{where}: met must be a share strictly between 0 and 1")
+            if not -1 < values.get("win_lift", 0.0) < 1:
+                raise ParamsInvalid(f"{where}: win_lift must be between -1 and 1")
+            if any(not 0 <= values.get(k, 0.0) <= 1 for k in ("late", "waived", "buyer")):
+                raise ParamsInvalid(f"{where}: late, waived and buyer are shares in [0, 1]")
+            effects.append(CriterionEffect(stage, str(criterion), **values))
+    return tuple(effects)
 
 
 def _same_stages(section: str, mapping: dict[str, Any], stages: tuple[str, ...]) -> None:
@@ -822,3 +873,117 @@ def fit_histories(
     np.maximum.at(max_stage, t_opp, np.minimum(t_to, k - 1) * (t_to != k + 1))
     contacts = _contacts(rng, max_stage, p)
     return _history(p, n, created, (t_opp, t_from, t_to, t_at, t_sec), acts, contacts)
+
+
+# ---------------------------------------------------------------------------------------------
+# Exit criteria at the exits (process effectiveness)
+
+
+def last_forward_exits(h: History) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Each opportunity's last forward exit of each open stage: (opportunity, stage index,
+    entered at, exited at) as seconds, sorted by opportunity then stage. A forward exit leaves
+    an open stage for a later open stage or won."""
+    k = len(h.stage_keys) - 2
+    if h.t_opp.size < 2:
+        e = np.zeros(0, dtype=np.int64)
+        return e, e, e, e
+    same = h.t_opp[1:] == h.t_opp[:-1]
+    here, nxt = h.t_to[:-1].astype(np.int64), h.t_to[1:].astype(np.int64)
+    forward = same & (here < k) & (nxt > here) & (nxt <= k)
+    rows = np.flatnonzero(forward)
+    opp, stage = h.t_opp[rows], here[rows]
+    at = h.t_at.astype(np.int64)
+    # Rows are in time order within an opportunity: keep the last row of each (opp, stage).
+    order = np.lexsort((rows, stage, opp))
+    opp, stage, rows = opp[order], stage[order], rows[order]
+    last = np.r_[(opp[1:] != opp[:-1]) | (stage[1:] != stage[:-1]), True]
+    rows = rows[last]
+    return opp[last], stage[last], at[rows], at[rows + 1]
+
+
+def criteria_at_exits(h: History, seed: int, params: HistoryParams | None = None) -> Any:
+    """Draw the exit criteria of ``params.criteria`` at each deal's last forward exit of their
+    stage, so that their true effect on winning is known (:class:`CriterionEffect`).
+
+    Outcomes come first (the Markov history), criteria after, by Bayes' rule: with ``w`` the
+    share of closed exits that won, ``m`` the met share and ``d`` the lift, a met exit wins
+    with ``p1 = w + (1 - m) d`` and a not-met one with ``p0 = w - m d`` (so ``m p1 + (1 - m) p0
+    = w`` and ``p1 - p0 = d``); a won deal met the criterion with chance ``m p1 / w``, a lost one
+    ``m (1 - p1) / (1 - w)``, an open one ``m``. The history's outcomes, times and paths are
+    untouched. Raises ``ValueError`` when ``d`` is too large for the stage's win rate
+    (``p0`` or ``p1`` outside [0, 1]).
+
+    Returns a Polars frame: ``opportunity``, ``stage_key``, ``exited_at``, ``criterion``,
+    ``met``, ``first_met_at`` (met: between entering and leaving; met late: 1-30 days after),
+    ``waived``, ``evidence_level`` (met only).
+    """
+    import polars as pl
+
+    p = params or load_params()
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 15]))
+    opp, stage, entered, exited = last_forward_exits(h)
+    final = h.final_stage.astype(np.int64)[opp]
+    won, lost = final == p.won_index, final == p.lost_index
+    parts = []
+    for effect in p.criteria:
+        s = p.stages.index(effect.stage)
+        sel = np.flatnonzero(stage == s)
+        n = sel.size
+        m, d = effect.met, effect.win_lift
+        closed = won[sel] | lost[sel]
+        w = won[sel].sum() / closed.sum() if closed.any() else 0.5
+        p1, p0 = w + (1 - m) * d, w - m * d
+        if not (0 <= p0 <= 1 and 0 <= p1 <= 1):
+            raise ValueError(
+                f"criteria.{effect.stage}.{effect.criterion}: win_lift {d} is impossible with "
+                f"a win rate of {w:.2f} at the stage's exits"
+            )
+        chance = np.full(n, m)
+        if 0 < w < 1:
+            chance[won[sel]] = m * p1 / w
+            chance[lost[sel]] = m * (1 - p1) / (1 - w)
+        met = rng.random(n) < chance
+        late = ~met & (rng.random(n) < effect.late)
+        waived = ~met & (rng.random(n) < effect.waived)
+        span = exited[sel] - entered[sel]
+        first = np.where(
+            met,
+            entered[sel] + (rng.random(n) * span).astype(np.int64),
+            exited[sel] + ((1 + 29 * rng.random(n)) * DAY).astype(np.int64),
+        )
+        level = np.where(
+            rng.random(n) < effect.buyer, "buyer", np.where(rng.random(n) < 0.5, "rep", "manager")
+        )
+        parts.append(
+            pl.DataFrame(
+                {
+                    "opportunity": opp[sel],
+                    "stage_key": np.full(n, effect.stage),
+                    "exited_at": _as_time(exited[sel]).astype("datetime64[ms]"),
+                    "criterion": np.full(n, effect.criterion),
+                    "met": met,
+                    "first_met_at": _as_time(first).astype("datetime64[ms]"),
+                    "waived": waived,
+                    "evidence_level": level,
+                }
+            ).with_columns(
+                first_met_at=pl.when(pl.col("met") | pl.Series(late))
+                .then(pl.col("first_met_at"))
+                .otherwise(None),
+                evidence_level=pl.when(pl.col("met")).then(pl.col("evidence_level")),
+            )
+        )
+    if not parts:
+        return pl.DataFrame(
+            schema={
+                "opportunity": pl.Int64,
+                "stage_key": pl.String,
+                "exited_at": pl.Datetime("ms"),
+                "criterion": pl.String,
+                "met": pl.Boolean,
+                "first_met_at": pl.Datetime("ms"),
+                "waived": pl.Boolean,
+                "evidence_level": pl.String,
+            }
+        )
+    return pl.concat(parts)
