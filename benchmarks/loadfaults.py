@@ -78,6 +78,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
     parser.add_argument("--pg-port", type=int, default=5499, help="the private cluster's port")
     parser.add_argument("--pg-bin", type=Path, help="PostgreSQL's bin directory (default: newest)")
+    parser.add_argument(
+        "--leader-pages",
+        default=",".join(ANALYTICS_CANDIDATES),
+        help="more pages leaders open, comma separated, used when they answer 200 (analytics)",
+    )
     parser.add_argument("--output", type=Path, help="also write the report to this file")
     parser.add_argument("--keep-raw", type=Path, help="copy the raw CSVs and logs to this dir")
 
@@ -552,7 +557,8 @@ def _warm_up(server: Server, users: dict[str, list[dict]]) -> list[str]:
     for _ in range(server.args.workers * 2):
         for user, path in paths:
             _get(server.host, user["session"], path)
-    return [p for p in ANALYTICS_CANDIDATES if _get(server.host, leader["session"], p) == 200]
+    wanted = [p for p in server.args.leader_pages.split(",") if p]
+    return [p for p in wanted if _get(server.host, leader["session"], p) == 200]
 
 
 # --- Locust ---------------------------------------------------------------------------------
@@ -877,7 +883,7 @@ def format_report(results: list[Result], args: argparse.Namespace, started: date
         if not result.extra:
             lines.append(
                 f"- {label}: leaders used the leader overview, manager effect and digest pages;"
-                " no analytics page exists yet (tried: " + ", ".join(ANALYTICS_CANDIDATES) + ")."
+                " no analytics page exists yet (tried: " + args.leader_pages + ")."
             )
         else:
             lines.append(f"- {label}: leaders also used {', '.join(result.extra)}.")
