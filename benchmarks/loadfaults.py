@@ -74,6 +74,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--mix", default="0.6,0.28,0.12", help="shares of reps, managers, leaders among --users"
     )
     parser.add_argument("--wait", default="5,15", help="think time between actions: min,max s")
+    parser.add_argument(
+        "--rep-deals",
+        type=int,
+        default=40,
+        help="open deals each rep works on (few, with more rep users than reps: conflicts)",
+    )
     parser.add_argument("--workers", type=int, default=3, help="gunicorn workers (2 cores)")
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
     parser.add_argument("--pg-port", type=int, default=5499, help="the private cluster's port")
@@ -384,7 +390,7 @@ def _sqlite_rows(db: sqlite3.Connection, statement: str, ids: set[int]) -> list[
 # The demo users, each with a session opened beforehand (signing in hashes a password on
 # purpose and is not what is measured), and what each of them works on.
 _USERS_CODE = """
-import django, json, sys
+import django, json, os, sys
 django.setup()
 from django.conf import settings
 from django.test import Client
@@ -412,7 +418,7 @@ for u in User.objects.filter(is_active=True, role__in=list(users)).order_by("use
     if u.role == "rep":
         deals = Opportunity.objects.filter(
             owner=u, archived_at__isnull=True, stage__kind=StageKind.OPEN
-        ).order_by("id").values_list("id", flat=True)[:40]
+        ).order_by("id").values_list("id", flat=True)[: int(os.environ["BENCH_REP_DEALS"])]
         row["deals"] = list(deals)
         if not row["deals"]:
             continue
@@ -765,7 +771,7 @@ def bench_target(target: Target, args: argparse.Namespace) -> Result:
     run = target.run_dir
     users_out = subprocess.run(  # noqa: S603 - our own interpreter and code
         [sys.executable, "-c", _USERS_CODE],
-        env=target.env(),
+        env={**target.env(), "BENCH_REP_DEALS": str(args.rep_deals)},
         check=True,
         capture_output=True,
         text=True,
@@ -859,7 +865,9 @@ def format_report(results: list[Result], args: argparse.Namespace, started: date
         f"GiB, Python {platform.python_version()}; gunicorn {args.workers} workers x "
         f"{args.threads} threads (gthread); Locust {args.users} users ({counts[0]} reps, "
         f"{counts[1]} managers, {counts[2]} leaders), think time {args.wait} s; load "
-        f"{args.duration} s, then a fault every {args.fault_interval} s of load. Times in ms.",
+        f"{args.duration} s, then "
+        + (f"a fault every {args.fault_interval} s of load" if args.fault_interval else "no faults")
+        + f"; {args.rep_deals} open deals per rep. Times in ms.",
         "",
     ]
     lines = [*head, "### Load", ""]
