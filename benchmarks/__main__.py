@@ -1,5 +1,6 @@
-"""``python -m benchmarks inspection|board|risk [options]`` (``bin/bench inspection``;
-``bin/bench board``: :mod:`benchmarks.board`; ``bin/bench risk``, the risk model's validation:
+"""``python -m benchmarks inspection|board|load|risk [options]`` (``bin/bench inspection``;
+``bin/bench board``: :mod:`benchmarks.board`; ``bin/bench load``, load and faults:
+:mod:`benchmarks.loadfaults`; ``bin/bench risk``, the risk model's validation:
 ``benchmarks/risk.py``; ``bin/bench api-docs``: :mod:`benchmarks.api_docs`).
 
 The parent process prepares each target database, then runs one worker subprocess per target
@@ -61,6 +62,11 @@ def main(argv: list[str] | None = None) -> int:
     from benchmarks import board
 
     board.add_arguments(sub.add_parser("board", help="the pipeline board under Locust load"))
+    from benchmarks import loadfaults
+
+    loadfaults.add_arguments(
+        sub.add_parser("load", help="load and faults: 50 users, kill -9, acknowledged writes")
+    )
     from benchmarks import api_docs
 
     api_docs.add_arguments(sub.add_parser("api-docs", help="the API docs page in Chromium"))
@@ -79,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
         return _worker(args)
     if args.command == "board":
         return board.main(args)
+    if args.command == "load":
+        return loadfaults.main(args)
     if args.command == "api-docs":
         return api_docs.main(args)
     if args.command == "risk":

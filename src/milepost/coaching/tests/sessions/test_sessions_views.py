@@ -294,3 +294,37 @@ def test_rep_page_lists_open_items_for_those_who_may_see_them(org, drafted, clie
         assert "Map the buying group" in section
     for outsider in (org.rep_a2, org.manager_b, org.admin):
         assert client_for(outsider).get(url).status_code == 404
+
+
+def test_session_page_with_deal_and_skill_items_added_without_a_detail(org, processes, client_for):
+    """A deal item added through the API (or by the demo) has no drafted detail; the page used
+    to answer 500 on it (the money filter's currency argument was missing). Found by
+    ``bin/bench load``."""
+    deal = make_opportunity(org.rep_a1, stage_key="commit", amount="90000", name="Globex deal")
+    session = svc.session_create(
+        user=org.manager_a,
+        rep_id=org.rep_a1.id,
+        scheduled_for=timezone.now() + timedelta(days=1),
+    )
+    svc.agenda_item_add(
+        user=org.manager_a,
+        session_id=session.id,
+        expected_version=session.version,
+        title="Globex deal",
+        kind="deal",
+        opportunity_id=deal.id,
+    )
+    session.refresh_from_db()
+    svc.agenda_item_add(
+        user=org.manager_a,
+        session_id=session.id,
+        expected_version=session.version,
+        title="Skill: call planning",
+        kind="skill",
+    )
+    response = client_for(org.manager_a).get(f"/coaching/sessions/{session.id}/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Globex deal" in page
+    assert "Skill: call planning" in page
+    assert " of  of the rep" not in page  # no sentence built from missing numbers
