@@ -106,7 +106,8 @@ def transitions_frame(deals: QuerySet[Opportunity]) -> pl.DataFrame:
     """The stage transitions of ``deals`` (see ``engine.conversion.TRANSITIONS_SCHEMA``)."""
     qs = (
         StageTransition.objects.filter(opportunity__in=deals.order_by().values("pk"))
-        .order_by()
+        # Moves at the same instant keep the order they were written in (by id).
+        .order_by("opportunity_id", "moved_at", "pk")
         .values_list(
             "opportunity_id",
             "from_stage__key",
@@ -125,7 +126,7 @@ def changes_frame(deals: QuerySet[Opportunity]) -> pl.DataFrame:
     :data:`milepost.engine.waterfall.CHANGES_SCHEMA`."""
     qs = (
         OpportunityChange.objects.filter(opportunity__in=deals.order_by().values("pk"))
-        .order_by()
+        .order_by("opportunity_id", "changed_at", "pk")
         .values_list("opportunity_id", "changed_at", "amount_to", "close_date_to")
     )
     return _read(qs, wf.CHANGES_SCHEMA)
