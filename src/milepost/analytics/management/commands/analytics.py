@@ -3,7 +3,7 @@
 Prints the figures of one analytics page as plain tables, or writes one of them as CSV
 (``--csv FILE``, ``-`` for standard output; formula-safe like every export) for scripts. The
 filters are the pages' and the API's (same schema, same refusals), as options:
-``--from 2026-01-01 --to 2026-03-31 --team 12 --rep 7 --process new_business --version 2
+``--from 2026-01-01 --to 2026-03-31 --team 12 --rep 7 --process new_business --process-version 2
 --product 3 --sector retail --source web --amount-min 1000 --amount-max 50000 --every quarter
 --scope-from .. --scope-to ..``.
 
@@ -33,7 +33,7 @@ OPTIONS = {
     "from": "date_from",
     "to": "date_to",
     "process": "process",
-    "version": "version",
+    "process_version": "version",
     "team": "team",
     "rep": "rep",
     "product": "product",
