@@ -177,6 +177,11 @@ def read_inputs(
     return Inputs(filters, stages, start, min(end, as_of), as_of, transitions, changed, lead_rows)
 
 
+def _history(i: Inputs) -> pl.DataFrame:
+    """The transitions prepared once for all of a report's figures."""
+    return conv.history(i.transitions, i.stages.order, i.as_of)
+
+
 # ---------------------------------------------------------------------------------------------
 # Reports
 
@@ -196,11 +201,12 @@ def conversion_report(*, user: User, filters: AnalyticsFilters) -> ConversionRep
     window: dict[str, Any] = {"start": i.start, "end": i.end, "as_of": i.as_of}
     won_label = i.stages.order.won[0] if i.stages.order.won else "won"
     assert i.leads is not None
+    hist = _history(i)
     return ConversionReport(
         inputs=i,
-        cohorts=conv.cohort_conversion(i.transitions, i.stages.order, **window),
-        funnel=conv.funnel(i.transitions, i.stages.order, won_label=won_label, **window),
-        win_rate=conv.win_rate(i.transitions, i.stages.order, **window),
+        cohorts=conv.cohort_conversion(hist, i.stages.order, **window),
+        funnel=conv.funnel(hist, i.stages.order, won_label=won_label, **window),
+        win_rate=conv.win_rate(hist, i.stages.order, **window),
         leads=conv.lead_funnel(i.leads, **window),
     )
 
@@ -217,11 +223,12 @@ def velocity_report(*, user: User, filters: AnalyticsFilters) -> VelocityReport:
     """Time in stage, cycle lengths, sales velocity with its factors, and its trend."""
     i = read_inputs(user=user, filters=filters)
     window: dict[str, Any] = {"start": i.start, "end": i.end, "as_of": i.as_of}
+    hist = _history(i)
     return VelocityReport(
         inputs=i,
-        time_in_stage=vel.time_in_stage(i.transitions, i.stages.order, **window),
-        velocity=vel.sales_velocity(i.transitions, i.stages.order, **window),
-        trend=vel.velocity_trend(i.transitions, i.stages.order, every=filters.every, **window),
+        time_in_stage=vel.time_in_stage(hist, i.stages.order, **window),
+        velocity=vel.sales_velocity(hist, i.stages.order, **window),
+        trend=vel.velocity_trend(hist, i.stages.order, every=filters.every, **window),
     )
 
 
@@ -285,7 +292,7 @@ def figure_deal_ids(
         raise UnknownFigure(f"{figure}/{part}")
     i = read_inputs(user=user, filters=filters, changes=figure == "waterfall")
     order = i.stages.order
-    hist = conv.history(i.transitions, order, i.as_of)
+    hist = _history(i)
     ids: pl.Series
     if figure == "cohort":
         rows = conv.cohort_entries(hist, order, i.start, i.end).filter(pl.col("stage") == stage)

@@ -120,26 +120,54 @@ def empty_transitions() -> pl.DataFrame:
 def history(transitions: pl.DataFrame, order: StageOrder, as_of: datetime) -> pl.DataFrame:
     """The transitions known at ``as_of``, as the maths reads them.
 
-    Sorted by deal and time; same-key rows dropped; ``seq`` numbers each deal's rows from 0;
-    ``pos`` is the position of the stage entered (null for lost or unknown stages);
-    ``first_at`` the deal's first transition (its creation).
+    Sorted by deal and time (rows at the same instant keep their input order); same-key rows
+    dropped; ``seq`` numbers each deal's rows from 0; ``pos`` is the position of the stage
+    entered (null for lost or unknown stages); ``first_at`` the deal's first transition (its
+    creation). Everything after this relies on the sort (first and last rows of a deal are
+    found by comparing neighbours, not by grouping).
     """
     frame = (
         transitions.lazy()
         .filter(pl.col("moved_at") <= as_of)
         .filter(pl.col("from_stage").is_null() | (pl.col("from_stage") != pl.col("to_stage")))
-        .with_row_index("__input")
-        .sort("opportunity_id", "moved_at", "__input")
+        .sort("opportunity_id", "moved_at", maintain_order=True)
         .with_columns(
-            pl.int_range(pl.len()).over("opportunity_id").alias("seq"),
+            pl.int_range(pl.len(), dtype=pl.Int64).alias("__row"), _starts().alias("__new")
+        )
+        .with_columns(
+            (pl.col("__row") - pl.when("__new").then("__row").forward_fill()).alias("seq"),
             pl.col("to_stage")
             .replace_strict(order.positions(), default=None, return_dtype=pl.Int64)
             .alias("pos"),
-            pl.col("moved_at").first().over("opportunity_id").alias("first_at"),
+            pl.when("__new").then("moved_at").forward_fill().alias("first_at"),
         )
-        .drop("__input")
+        .drop("__row", "__new")
     )
     return frame.collect()
+
+
+def prepared(frame: pl.DataFrame, order: StageOrder, as_of: datetime) -> pl.DataFrame:
+    """``frame`` as :func:`history` returns it: raw transitions are prepared, a frame already
+    prepared (it has ``seq``) is used as it is, so a report prepares the history once for all
+    its figures."""
+    return frame if "seq" in frame.columns else history(frame, order, as_of)
+
+
+def _starts() -> pl.Expr:
+    """True on the first row of each deal (the frame sorted by deal)."""
+    deal = pl.col("opportunity_id")
+    return (deal != deal.shift(1)).fill_null(True)
+
+
+def _ends() -> pl.Expr:
+    """True on the last row of each deal (the frame sorted by deal)."""
+    deal = pl.col("opportunity_id")
+    return (deal != deal.shift(-1)).fill_null(True)
+
+
+def last_rows(hist: pl.DataFrame) -> pl.DataFrame:
+    """Each deal's last row (its state at ``as_of``) of a sorted history."""
+    return hist.filter(_ends())
 
 
 def _days(expr: pl.Expr) -> pl.Expr:
@@ -183,18 +211,20 @@ def cohort_entries(
     """One row per (deal, open stage) entered in ``[start, end)``: its first entry there.
 
     Columns: ``opportunity_id, stage, pos, seq, entered_at, amount, advanced_at, outcome,
-    closed_at, closed_amount`` (``outcome`` is the deal's state at ``as_of``: open / won / lost).
+    closed_at, closed_amount`` (``outcome`` is the deal's state at ``as_of``: open / won / lost;
+    ``advanced_at`` the first later move to a higher position).
     """
+    indexed = hist.with_row_index("__row")
     entries = (
-        hist.filter(
+        indexed.filter(
             (pl.col("to_kind") == "open")
             & pl.col("pos").is_not_null()
             & (pl.col("moved_at") >= start)
             & (pl.col("moved_at") < end)
         )
-        .group_by("opportunity_id", "to_stage")
-        .agg(pl.all().sort_by("seq").first())
+        .filter((pl.col("opportunity_id") * 64 + pl.col("pos")).is_first_distinct())
         .select(
+            "__row",
             "opportunity_id",
             pl.col("to_stage").alias("stage"),
             "pos",
@@ -203,30 +233,36 @@ def cohort_entries(
             "amount",
         )
     )
-    later = hist.select(
-        "opportunity_id",
-        pl.col("seq").alias("l_seq"),
-        pl.col("pos").alias("l_pos"),
-        pl.col("moved_at").alias("l_at"),
-    )
-    advanced = (
-        entries.join(later, on="opportunity_id")
-        .filter((pl.col("l_seq") > pl.col("seq")) & (pl.col("l_pos") > pl.col("pos")))
-        .group_by("opportunity_id", "stage")
-        .agg(pl.col("l_at").min().alias("advanced_at"))
-    )
-    final = (
-        hist.group_by("opportunity_id")
-        .agg(pl.all().sort_by("seq").last())
-        .select(
-            "opportunity_id",
-            pl.col("to_kind").alias("outcome"),
-            pl.when(pl.col("to_kind") != "open").then(pl.col("moved_at")).alias("closed_at"),
-            pl.when(pl.col("to_kind") != "open").then(pl.col("amount")).alias("closed_amount"),
+    # The first later row above the entry's position: an as-of join per stage, forward from
+    # the row after the entry, within the deal.
+    parts = []
+    for position in range(order.n_open):
+        left = entries.filter(pl.col("pos") == position).with_columns(
+            (pl.col("__row") + 1).alias("__from")
         )
+        above = indexed.filter(pl.col("pos") > position).select(
+            pl.col("__row").alias("__from"),
+            pl.col("opportunity_id").alias("__deal"),
+            pl.col("moved_at").alias("advanced_at"),
+        )
+        # Forward over the whole sorted frame (much faster than by deal); a match in another
+        # deal means none in this one.
+        matched = left.join_asof(above, on="__from", strategy="forward", check_sortedness=False)
+        parts.append(
+            matched.with_columns(
+                pl.when(pl.col("__deal") == pl.col("opportunity_id")).then("advanced_at")
+            ).drop("__from", "__deal")
+        )
+    schema = {**entries.schema, "advanced_at": hist.schema["moved_at"]}
+    advanced = pl.concat(parts) if parts else pl.DataFrame(schema=schema)
+    final = last_rows(hist).select(
+        "opportunity_id",
+        pl.col("to_kind").alias("outcome"),
+        pl.when(pl.col("to_kind") != "open").then(pl.col("moved_at")).alias("closed_at"),
+        pl.when(pl.col("to_kind") != "open").then(pl.col("amount")).alias("closed_amount"),
     )
     return (
-        entries.join(advanced, on=["opportunity_id", "stage"], how="left")
+        advanced.drop("__row")
         .join(final, on="opportunity_id", how="left")
         .sort("pos", "opportunity_id")
     )
@@ -243,7 +279,7 @@ def cohort_conversion(
 ) -> list[StageCohort]:
     """For each open stage, the cohort that entered it in ``[start, end)``: how many advanced,
     were won, lost or are still open at ``as_of``, and the median days it took."""
-    entries = cohort_entries(history(transitions, order, as_of), order, start, end)
+    entries = cohort_entries(prepared(transitions, order, as_of), order, start, end)
     out = []
     for stage in order.open:
         rows = entries.filter(pl.col("stage") == stage)
@@ -300,19 +336,16 @@ def funnel_reached(
 ) -> pl.DataFrame:
     """One row per (deal created in the period, position it reached): ``opportunity_id, pos,
     amount`` (the amount on the first row reaching at least that position)."""
-    created = hist.filter(
-        (pl.col("seq") == 0) & (pl.col("moved_at") >= start) & (pl.col("moved_at") < end)
-    ).select("opportunity_id")
-    rows = hist.join(created, on="opportunity_id", how="semi").filter(pl.col("pos").is_not_null())
-    steps = pl.DataFrame({"step": list(range(order.n_open + 1))}, schema={"step": pl.Int64})
-    return (
-        rows.join(steps, how="cross")
-        .filter(pl.col("pos") >= pl.col("step"))
-        .group_by("opportunity_id", "step")
-        .agg(pl.col("amount").sort_by("seq").first())
-        .rename({"step": "pos"})
-        .sort("pos", "opportunity_id")
+    rows = hist.filter(
+        (pl.col("first_at") >= start) & (pl.col("first_at") < end) & pl.col("pos").is_not_null()
     )
+    steps = [
+        rows.filter(pl.col("pos") >= step)
+        .filter(_starts())
+        .select("opportunity_id", pl.lit(step, dtype=pl.Int64).alias("pos"), "amount")
+        for step in range(order.n_open + 1)
+    ]
+    return pl.concat(steps).sort("pos", "opportunity_id")
 
 
 def funnel(
@@ -326,7 +359,7 @@ def funnel(
     min_sample: int = MIN_SAMPLE,
 ) -> list[FunnelStep]:
     """The funnel from the first stage to won of the deals created in ``[start, end)``."""
-    reached = funnel_reached(history(transitions, order, as_of), order, start, end)
+    reached = funnel_reached(prepared(transitions, order, as_of), order, start, end)
     counts = reached.group_by("pos").agg(pl.len().alias("deals"), pl.col("amount").sum())
     by_pos = {row["pos"]: row for row in counts.iter_rows(named=True)}
     created = int(by_pos.get(0, {}).get("deals", 0))
@@ -367,8 +400,7 @@ def closed_in(hist: pl.DataFrame, start: datetime, end: datetime) -> pl.DataFram
     """Deals whose state at ``as_of`` is won or lost, closed (their last move) in the period:
     ``opportunity_id, outcome, closed_at, amount, first_at``."""
     return (
-        hist.group_by("opportunity_id")
-        .agg(pl.all().sort_by("seq").last())
+        last_rows(hist)
         .filter(
             pl.col("to_kind").is_in(["won", "lost"])
             & (pl.col("moved_at") >= start)
@@ -381,7 +413,6 @@ def closed_in(hist: pl.DataFrame, start: datetime, end: datetime) -> pl.DataFram
             "amount",
             "first_at",
         )
-        .sort("opportunity_id")
     )
 
 
@@ -396,7 +427,7 @@ def win_rate(
 ) -> WinRate:
     """Win rate of the deals closed in ``[start, end)``, by count and by amount (the amount on
     the closing transition)."""
-    return win_rate_of(closed_in(history(transitions, order, as_of), start, end), min_sample)
+    return win_rate_of(closed_in(prepared(transitions, order, as_of), start, end), min_sample)
 
 
 def win_rate_of(closed: pl.DataFrame, min_sample: int = MIN_SAMPLE) -> WinRate:

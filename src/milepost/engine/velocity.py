@@ -29,7 +29,8 @@ from milepost.engine.conversion import (
     WinRate,
     _days,
     closed_in,
-    history,
+    last_rows,
+    prepared,
     win_rate_of,
 )
 
@@ -57,8 +58,9 @@ def spread(days: pl.Series) -> Spread:
 
 def visits(hist: pl.DataFrame) -> pl.DataFrame:
     """Completed visits of open stages: ``opportunity_id, stage, entered_at, left_at, days``."""
+    same_deal = pl.col("opportunity_id") == pl.col("opportunity_id").shift(-1)
     return (
-        hist.with_columns(pl.col("moved_at").shift(-1).over("opportunity_id").alias("left_at"))
+        hist.with_columns(pl.when(same_deal).then(pl.col("moved_at").shift(-1)).alias("left_at"))
         .filter((pl.col("to_kind") == "open") & pl.col("left_at").is_not_null())
         .select(
             "opportunity_id",
@@ -79,7 +81,7 @@ def time_in_stage(
     as_of: datetime,
 ) -> dict[str, Spread]:
     """Per open stage, the spread of the visits that ended in ``[start, end)``."""
-    done = visits(history(transitions, order, as_of)).filter(
+    done = visits(prepared(transitions, order, as_of)).filter(
         (pl.col("left_at") >= start) & (pl.col("left_at") < end)
     )
     return {s: spread(done.filter(pl.col("stage") == s)["days"]) for s in order.open}
@@ -107,12 +109,9 @@ class Velocity:
 def open_at(hist: pl.DataFrame, moment: datetime) -> pl.DataFrame:
     """Deals open at ``moment`` (their last transition at or before it is to an open stage)."""
     return (
-        hist.filter(pl.col("moved_at") <= moment)
-        .group_by("opportunity_id")
-        .agg(pl.all().sort_by("seq").last())
+        last_rows(hist.filter(pl.col("moved_at") <= moment))
         .filter(pl.col("to_kind") == "open")
         .select("opportunity_id", "to_stage", "amount")
-        .sort("opportunity_id")
     )
 
 
@@ -143,7 +142,7 @@ def sales_velocity(
 ) -> Velocity:
     """Sales velocity and its factors over ``[start, end)``; open deals counted at the end of
     the period (or at ``as_of`` if earlier)."""
-    return _velocity(history(transitions, order, as_of), start, end, as_of, min_sample)
+    return _velocity(prepared(transitions, order, as_of), start, end, as_of, min_sample)
 
 
 def buckets(start: datetime, end: datetime, every: str) -> list[tuple[datetime, datetime]]:
@@ -174,5 +173,5 @@ def velocity_trend(
     min_sample: int = MIN_SAMPLE,
 ) -> list[Velocity]:
     """:func:`sales_velocity` for each month or quarter of ``[start, end)``."""
-    hist = history(transitions, order, as_of)
+    hist = prepared(transitions, order, as_of)
     return [_velocity(hist, a, b, as_of, min_sample) for a, b in buckets(start, end, every)]

@@ -106,20 +106,51 @@ def _events(transitions: pl.DataFrame, changes: pl.DataFrame, as_of: datetime) -
         pl.col("amount_to").cast(MONEY).alias("amount"),
         pl.col("close_date_to").alias("close_date"),
     )
-    return (
+    row = pl.col("__row")
+    events = (
         pl.concat([moves.with_row_index("__i"), edits.with_row_index("__i")])
         .filter(pl.col("at") <= as_of)
         .sort("opportunity_id", "at", "source", "__i")
         .with_columns(
-            pl.col("kind", "amount", "close_date").forward_fill().over("opportunity_id"),
-            (
-                (pl.col("source") == 0)
-                & (pl.col("source") == 0).cum_sum().over("opportunity_id").eq(1)
-            ).alias("creation"),
+            pl.int_range(pl.len(), dtype=pl.Int64).alias("__row"), _starts().alias("__new")
         )
-        .drop("__i")
+        .with_columns(
+            pl.when("__new").then(row).forward_fill().alias("__start"),
+            (pl.col("source") == 0).cast(pl.Int64).cum_sum().alias("__moves"),
+        )
+    )
+    # Each value carried forward from the last event of the same deal that set it: the row
+    # that last set it, if it is not before the deal's first row (no window per deal: the
+    # frame is sorted, neighbours say where a deal starts).
+    filled = [
+        pl.when(pl.when(pl.col(c).is_not_null()).then(row).forward_fill() >= pl.col("__start"))
+        .then(
+            pl.col(c).gather(pl.when(pl.col(c).is_not_null()).then(row).forward_fill().fill_null(0))
+        )
+        .alias(c)
+        for c in ("kind", "amount", "close_date")
+    ]
+    moves_before = pl.when("__new").then(pl.col("__moves") - (pl.col("source") == 0).cast(pl.Int64))
+    return (
+        events.with_columns(filled)
+        .with_columns(
+            (
+                (pl.col("source") == 0) & ((pl.col("__moves") - moves_before.forward_fill()) == 1)
+            ).alias("creation")
+        )
+        .drop("__i", "__row", "__start", "__moves")
         .collect()
     )
+
+
+def _starts() -> pl.Expr:
+    deal = pl.col("opportunity_id")
+    return (deal != deal.shift(1)).fill_null(True)
+
+
+def _ends() -> pl.Expr:
+    deal = pl.col("opportunity_id")
+    return (deal != deal.shift(-1)).fill_null(True)
 
 
 def _in_scope(close_date: pl.Expr, scope_from: date | None, scope_to: date | None) -> pl.Expr:
@@ -153,16 +184,16 @@ def waterfall_flows(
             & pl.col("amount").is_not_null()
         ).alias("inside")
     )
+    earlier = ~pl.col("__new")
     events = events.with_columns(
-        pl.col("inside").shift(1).over("opportunity_id").fill_null(False).alias("was_inside"),
-        pl.col("amount").shift(1).over("opportunity_id").alias("was_amount"),
+        pl.when(earlier).then(pl.col("inside").shift(1)).fill_null(False).alias("was_inside"),
+        pl.when(earlier).then(pl.col("amount").shift(1)).alias("was_amount"),
     )
 
     def pipeline_before(moment: datetime) -> pl.DataFrame:
         return (
             events.filter(pl.col("at") < moment)
-            .group_by("opportunity_id")
-            .agg(pl.all().last())
+            .filter(_ends())
             .filter(pl.col("inside"))
             .select("opportunity_id", "amount")
             .sort("opportunity_id")

@@ -31,6 +31,7 @@ from milepost.engine.conversion import (
     StageOrder,
     cohort_conversion,
     funnel,
+    history,
     wilson,
 )
 from milepost.engine.history import (
@@ -43,7 +44,7 @@ from milepost.engine.history import (
     params_from_dict,
     simulate,
 )
-from milepost.engine.velocity import history, visits
+from milepost.engine.velocity import visits
 from milepost.engine.waterfall import CHANGES_SCHEMA, FLOWS, waterfall, waterfall_flows
 
 BASE = datetime(2026, 1, 1, tzinfo=UTC)
