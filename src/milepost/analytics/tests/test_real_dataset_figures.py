@@ -327,3 +327,43 @@ def test_the_deals_behind_a_figure_are_the_figure(admin):
     assert len(ids) == engage.won
     won = figure_deal_ids(user=admin, filters=filters, figure="closed", part="won")
     assert len(won) == report.win_rate.won
+
+
+def test_a_managers_figures_are_their_teams(admin):
+    """Scoping on real data: a manager's funnel counts the deals of their reps only."""
+    from milepost.team.selectors import subordinate_ids
+
+    manager = User.objects.filter(role=Role.MANAGER).order_by("pk").first()
+    team = subordinate_ids(manager.pk) | {manager.pk}
+    filters = _period()
+    start, end = _moments(filters)
+    placeholders = ", ".join(["%s"] * len(team))
+    ((created,),) = _query(
+        f"""
+        SELECT COUNT(*) FROM pipeline_opportunity o
+        WHERE o.archived_at IS NULL AND o.owner_id IN ({placeholders})
+          AND (SELECT MIN(t.moved_at) FROM pipeline_stagetransition t
+               WHERE t.opportunity_id = o.id) >= %s
+          AND (SELECT MIN(t.moved_at) FROM pipeline_stagetransition t
+               WHERE t.opportunity_id = o.id) < %s
+        """,
+        [*team, start, end],
+    )
+    mine = conversion_report(user=manager, filters=filters)
+    everyone = conversion_report(user=admin, filters=filters)
+    assert mine.funnel[0].deals == created
+    assert 0 < created < everyone.funnel[0].deals
+    as_filter = AnalyticsFilters(**{**filters.model_dump(), "team": manager.pk})
+    assert conversion_report(user=admin, filters=as_filter).funnel[0].deals == created
+
+
+def test_pages_render_the_real_dataset(admin, client):
+    client.force_login(admin)
+    query = {"date_from": (date.today() - timedelta(days=179)).isoformat()}
+    for name in ("conversion", "velocity", "waterfall"):
+        response = client.get(f"/analytics/{name}/", query)
+        assert response.status_code == 200, name
+        html = response.content.decode()
+        assert "style=" not in html
+        assert "<svg" in html
+        assert "/analytics/deals/?" in html
