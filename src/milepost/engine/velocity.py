@@ -119,16 +119,40 @@ def _velocity(
     hist: pl.DataFrame, start: datetime, end: datetime, as_of: datetime, min_sample: int
 ) -> Velocity:
     closed = cycles(closed_in(hist, start, end))
+    return _factors(closed, open_at(hist, min(end, as_of)).height, start, end, min_sample)
+
+
+def _factors(
+    closed: pl.DataFrame, open_deals: int, start: datetime, end: datetime, min_sample: int
+) -> Velocity:
     rate = win_rate_of(closed, min_sample)
     won = closed.filter(pl.col("outcome") == "won")
     average = (rate.won_amount / rate.won).quantize(Decimal("0.01")) if rate.won else None
     won_cycle = spread(won["days"])
     lost_cycle = spread(closed.filter(pl.col("outcome") == "lost")["days"])
-    open_deals = open_at(hist, min(end, as_of)).height
     per_day = None
     if rate.by_count.value is not None and average is not None and won_cycle.mean:
         per_day = open_deals * rate.by_count.value * float(average) / won_cycle.mean
     return Velocity(start, end, open_deals, rate, average, won_cycle, lost_cycle, per_day)
+
+
+def open_counts(hist: pl.DataFrame, moments: list[datetime]) -> list[int]:
+    """How many deals are open at each of ``moments``, in one pass: a deal's open spells run
+    from a move into an open stage to its next move; the deals open at ``t`` are the spells
+    begun at or before ``t`` minus those ended at or before it (a deal is in one stage at a
+    time, so spells of one deal never overlap)."""
+    same_deal = pl.col("opportunity_id") == pl.col("opportunity_id").shift(-1)
+    spells = hist.select(
+        pl.col("moved_at").alias("begin"),
+        pl.when(same_deal).then(pl.col("moved_at").shift(-1)).alias("end"),
+        pl.col("to_kind"),
+    ).filter(pl.col("to_kind") == "open")
+    begins = spells["begin"].sort()
+    ends = spells["end"].drop_nulls().sort()
+    at = pl.Series(moments, dtype=hist.schema["moved_at"])
+    started = begins.search_sorted(at, side="right")
+    stopped = ends.search_sorted(at, side="right")
+    return [int(a) - int(b) for a, b in zip(started, stopped, strict=True)]
 
 
 def sales_velocity(
@@ -172,6 +196,19 @@ def velocity_trend(
     every: str = "month",
     min_sample: int = MIN_SAMPLE,
 ) -> list[Velocity]:
-    """:func:`sales_velocity` for each month or quarter of ``[start, end)``."""
+    """:func:`sales_velocity` for each month or quarter of ``[start, end)`` (the closed deals
+    read once, the open deals at every bucket's end counted in one pass)."""
     hist = prepared(transitions, order, as_of)
-    return [_velocity(hist, a, b, as_of, min_sample) for a, b in buckets(start, end, every)]
+    spans = buckets(start, end, every)
+    closed = cycles(closed_in(hist, start, end))
+    opens = open_counts(hist, [min(b, as_of) for _, b in spans])
+    return [
+        _factors(
+            closed.filter((pl.col("closed_at") >= a) & (pl.col("closed_at") < b)),
+            count,
+            a,
+            b,
+            min_sample,
+        )
+        for (a, b), count in zip(spans, opens, strict=True)
+    ]

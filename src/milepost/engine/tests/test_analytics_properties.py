@@ -44,7 +44,7 @@ from milepost.engine.history import (
     params_from_dict,
     simulate,
 )
-from milepost.engine.velocity import visits
+from milepost.engine.velocity import open_at, open_counts, visits
 from milepost.engine.waterfall import CHANGES_SCHEMA, FLOWS, waterfall, waterfall_flows
 
 BASE = datetime(2026, 1, 1, tzinfo=UTC)
@@ -290,3 +290,12 @@ def test_time_in_stage_recovers_the_lognormal(simulated):
         assert n > 1_000
         assert _within(int((days <= median).sum()), n, 0.5), stage
         assert _within(int((days <= p80).sum()), n, 0.8), stage
+
+
+def test_open_counts_in_one_pass_agree_with_the_state_at_each_moment(simulated):
+    _params, order, transitions = simulated
+    hist = history(transitions, order, WHOLE["as_of"])
+    moments = [datetime(2020, 1, 1, tzinfo=UTC) + timedelta(days=d) for d in (0, 1, 9, 30, 90, 400)]
+    counts = open_counts(hist, moments)
+    assert counts == [open_at(hist, m).height for m in moments]
+    assert counts[2] > 1_000
