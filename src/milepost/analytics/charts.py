@@ -13,9 +13,9 @@ from decimal import Decimal
 from typing import Any
 
 WIDTH = 600
-ROW = 28
-LABEL = 150
-VALUE_TEXT = 110
+ROW = 30
+LABEL = 180
+VALUE_TEXT = 120
 
 
 @dataclass(frozen=True)

@@ -200,7 +200,9 @@ def _velocity_chart(table: Table, filters: AnalyticsFilters) -> charts.Chart | N
             (
                 str(row[0]),
                 charts.as_float(row[2]),
-                gettext("median %(d)s days") % {"d": _format(row[2], "days")},
+                gettext("median %(d)s days") % {"d": _format(row[2], "days")}
+                if row[2] is not None
+                else gettext("no visits ended"),
                 deals_link(filters, "visits", "ended", key) if row[1] else None,
             )
             for key, row in zip(table.keys, table.rows, strict=True)
