@@ -15,6 +15,7 @@ from django.middleware.gzip import GZipMiddleware
 from ninja import NinjaAPI, Swagger
 from ninja.openapi.schema import OpenAPISchema
 
+from milepost.analytics.api import router as analytics_router
 from milepost.coaching.api import router as coaching_router
 from milepost.core.api_errors import install_error_handlers
 from milepost.deals.api import router as deals_router
@@ -98,6 +99,7 @@ api.add_router("", inspection_router)
 api.add_router("", snooze_router)
 api.add_router("", methodology_router)
 api.add_router("", coaching_router)
+api.add_router("", analytics_router)
 
 api.add_router("/", process_router)
 api.add_router("/", designer_router)

@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "milepost.coaching",
     "milepost.demo",
     "milepost.designer",
+    "milepost.analytics",
     "milepost.deals",
     "milepost.web",
 ]

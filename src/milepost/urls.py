@@ -43,6 +43,7 @@ urlpatterns = [
     path("team/", include("milepost.team.urls")),
     path("inspection/", include("milepost.inspection.urls")),
     path("coaching/", include("milepost.coaching.urls")),
+    path("analytics/", include("milepost.analytics.urls")),
     path("api/v1/", api.urls),
     path("account/", include("milepost.security.urls")),
     # The admin's own login form would skip the two-factor step: it sends to ours instead.

@@ -1,0 +1,345 @@
+"""Reads for analytics: the deals a user may see, narrowed by the filters, as frames of their
+history; the engine does the maths.
+
+Scoping: every read starts from :func:`milepost.pipeline.selectors.opportunity_scope` (the one
+visibility rule: a rep their own deals, a manager or leader their reporting line, an admin
+everyone; archived deals left out). A team filter names a manager or leader the asker may see
+(:func:`milepost.team.selectors.team_members`), else no deal at all; a rep filter narrows within
+what is visible. So a figure never counts a deal its reader could not open.
+
+The history is read once per report as frames (stage transitions, opportunity changes) through
+:func:`milepost.inspection.sql_frames.read_frame`, on one snapshot where the database allows it
+(:func:`~milepost.inspection.sql_frames.consistent_reads`), and handed to
+:mod:`milepost.engine.conversion`, :mod:`~milepost.engine.velocity` and
+:mod:`~milepost.engine.waterfall`. Nothing here writes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import polars as pl
+from django.core.exceptions import EmptyResultSet
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from milepost.analytics.filters import AnalyticsFilters
+from milepost.engine import conversion as conv
+from milepost.engine import velocity as vel
+from milepost.engine import waterfall as wf
+from milepost.inspection.sql_frames import consistent_reads, read_frame
+from milepost.pipeline.models import Lead, Opportunity, OpportunityChange, StageTransition
+from milepost.pipeline.selectors import OpportunityFilters, opportunity_list, opportunity_scope
+from milepost.process.models import ProcessVersion, Stage
+from milepost.process.selectors import current_version, process_version
+from milepost.team.models import User
+from milepost.team.selectors import team_members, visible_user_ids
+
+
+def analytics_deals(*, user: User, filters: AnalyticsFilters) -> QuerySet[Opportunity]:
+    """The deals ``user`` may see that the filters select (every stage, open or closed)."""
+    qs = opportunity_scope(user=user).filter(stage__version__process__key=filters.process)
+    if filters.version is not None:
+        qs = qs.filter(stage__version__number=filters.version)
+    if filters.team is not None:
+        qs = qs.filter(owner_id__in=team_members(user=user, manager_id=filters.team) or [])
+    if filters.rep is not None:
+        qs = qs.filter(owner_id=filters.rep)
+    if filters.product is not None:
+        qs = qs.filter(product_id=filters.product)
+    if filters.sector:
+        qs = qs.filter(account__sector=filters.sector)
+    if filters.source:
+        qs = qs.filter(source=filters.source)
+    if filters.amount_min is not None:
+        qs = qs.filter(amount__gte=filters.amount_min)
+    if filters.amount_max is not None:
+        qs = qs.filter(amount__lte=filters.amount_max)
+    return qs
+
+
+@dataclass(frozen=True)
+class Stages:
+    """The stages the figures are laid out by: one version of the process (the one asked for,
+    else the current one)."""
+
+    version: ProcessVersion | None
+    order: conv.StageOrder
+    labels: dict[str, str]
+    max_days: dict[str, int | None]
+
+    def label(self, key: str) -> str:
+        return self.labels.get(key, key)
+
+
+def process_stages(filters: AnalyticsFilters) -> Stages:
+    version = (
+        process_version(process_key=filters.process, number=filters.version)
+        if filters.version is not None
+        else current_version(process_key=filters.process)
+    )
+    stages = list(Stage.objects.filter(version=version).order_by("position")) if version else []
+    order = conv.StageOrder(
+        open=tuple(s.key for s in stages if s.kind == "open"),
+        won=tuple(s.key for s in stages if s.kind == "won"),
+        lost=tuple(s.key for s in stages if s.kind == "lost"),
+    )
+    return Stages(
+        version,
+        order,
+        {s.key: s.label for s in stages},
+        {s.key: s.max_days for s in stages if s.kind == "open"},
+    )
+
+
+def _read(qs: QuerySet[Any], schema: dict[str, Any]) -> pl.DataFrame:
+    """:func:`read_frame`, or no rows when the filters can match nothing (an empty team)."""
+    try:
+        return read_frame(qs, schema)
+    except EmptyResultSet:
+        return pl.DataFrame(schema=schema)
+
+
+def transitions_frame(deals: QuerySet[Opportunity]) -> pl.DataFrame:
+    """The stage transitions of ``deals`` (see ``engine.conversion.TRANSITIONS_SCHEMA``)."""
+    qs = (
+        StageTransition.objects.filter(opportunity__in=deals.order_by().values("pk"))
+        # Moves at the same instant keep the order they were written in (by id).
+        .order_by("opportunity_id", "moved_at", "pk")
+        .values_list(
+            "opportunity_id",
+            "from_stage__key",
+            "to_stage__key",
+            "to_stage__kind",
+            "moved_at",
+            "amount",
+            "close_date",
+        )
+    )
+    return _read(qs, conv.TRANSITIONS_SCHEMA)
+
+
+def changes_frame(deals: QuerySet[Opportunity]) -> pl.DataFrame:
+    """The close-date and amount changes of ``deals``, as
+    :data:`milepost.engine.waterfall.CHANGES_SCHEMA`."""
+    qs = (
+        OpportunityChange.objects.filter(opportunity__in=deals.order_by().values("pk"))
+        .order_by("opportunity_id", "changed_at", "pk")
+        .values_list("opportunity_id", "changed_at", "amount_to", "close_date_to")
+    )
+    return _read(qs, wf.CHANGES_SCHEMA)
+
+
+def leads_frame(*, user: User, filters: AnalyticsFilters) -> pl.DataFrame:
+    """Leads owned by people ``user`` may see (team, rep and source filters apply; the deal
+    filters do not, a lead having no deal yet): :data:`~milepost.engine.conversion.LEADS_SCHEMA`."""
+    visible = visible_user_ids(user)
+    qs = Lead.objects.all() if visible is None else Lead.objects.filter(owner_id__in=visible)
+    if filters.team is not None:
+        qs = qs.filter(owner_id__in=team_members(user=user, manager_id=filters.team) or [])
+    if filters.rep is not None:
+        qs = qs.filter(owner_id=filters.rep)
+    if filters.source:
+        qs = qs.filter(source=filters.source)
+    values = qs.order_by().values_list(
+        "pk", "created_at", "converted_at", "opportunity__stage__kind"
+    )
+    return _read(values, conv.LEADS_SCHEMA)
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What one report reads: the stages, the period and the deals' history."""
+
+    filters: AnalyticsFilters
+    stages: Stages
+    start: datetime
+    end: datetime
+    as_of: datetime
+    transitions: pl.DataFrame
+    changes: pl.DataFrame | None
+    leads: pl.DataFrame | None
+
+
+def read_inputs(
+    *, user: User, filters: AnalyticsFilters, changes: bool = False, leads: bool = False
+) -> Inputs:
+    start, end = filters.moments()
+    as_of = timezone.now()
+    stages = process_stages(filters)
+    deals = analytics_deals(user=user, filters=filters)
+    with consistent_reads():
+        transitions = transitions_frame(deals)
+        changed = changes_frame(deals) if changes else None
+        lead_rows = leads_frame(user=user, filters=filters) if leads else None
+    return Inputs(filters, stages, start, min(end, as_of), as_of, transitions, changed, lead_rows)
+
+
+def _history(i: Inputs) -> pl.DataFrame:
+    """The transitions prepared once for all of a report's figures."""
+    return conv.history(i.transitions, i.stages.order, i.as_of)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reports
+
+
+@dataclass(frozen=True)
+class ConversionReport:
+    inputs: Inputs
+    cohorts: list[conv.StageCohort]
+    funnel: list[conv.FunnelStep]
+    win_rate: conv.WinRate
+    leads: conv.LeadFunnel
+
+
+def conversion_report(*, user: User, filters: AnalyticsFilters) -> ConversionReport:
+    """Cohort conversion by stage, the funnel to won, the win rate and lead conversion."""
+    i = read_inputs(user=user, filters=filters, leads=True)
+    window: dict[str, Any] = {"start": i.start, "end": i.end, "as_of": i.as_of}
+    won_label = i.stages.order.won[0] if i.stages.order.won else "won"
+    assert i.leads is not None
+    hist = _history(i)
+    return ConversionReport(
+        inputs=i,
+        cohorts=conv.cohort_conversion(hist, i.stages.order, **window),
+        funnel=conv.funnel(hist, i.stages.order, won_label=won_label, **window),
+        win_rate=conv.win_rate(hist, i.stages.order, **window),
+        leads=conv.lead_funnel(i.leads, **window),
+    )
+
+
+@dataclass(frozen=True)
+class VelocityReport:
+    inputs: Inputs
+    time_in_stage: dict[str, vel.Spread]
+    velocity: vel.Velocity
+    trend: list[vel.Velocity]
+
+
+def velocity_report(*, user: User, filters: AnalyticsFilters) -> VelocityReport:
+    """Time in stage, cycle lengths, sales velocity with its factors, and its trend."""
+    i = read_inputs(user=user, filters=filters)
+    window: dict[str, Any] = {"start": i.start, "end": i.end, "as_of": i.as_of}
+    hist = _history(i)
+    return VelocityReport(
+        inputs=i,
+        time_in_stage=vel.time_in_stage(hist, i.stages.order, **window),
+        velocity=vel.sales_velocity(hist, i.stages.order, **window),
+        trend=vel.velocity_trend(hist, i.stages.order, every=filters.every, **window),
+    )
+
+
+@dataclass(frozen=True)
+class WaterfallReport:
+    inputs: Inputs
+    waterfall: wf.Waterfall
+
+
+def waterfall_report(*, user: User, filters: AnalyticsFilters) -> WaterfallReport:
+    """The pipeline waterfall over the period, for the close-date window of the filters."""
+    i = read_inputs(user=user, filters=filters, changes=True)
+    assert i.changes is not None
+    scope_from, scope_to = filters.scope()
+    return WaterfallReport(
+        inputs=i,
+        waterfall=wf.waterfall(
+            i.transitions,
+            i.changes,
+            start=i.start,
+            end=i.end,
+            as_of=i.as_of,
+            scope_from=scope_from,
+            scope_to=scope_to,
+        ),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# The deals behind a figure
+
+FIGURES = {
+    "cohort": ("entered", "advanced", "won", "lost", "open"),
+    "funnel": ("reached",),
+    "closed": ("won", "lost", "all"),
+    "open": ("open",),
+    "visits": ("ended",),
+    "waterfall": wf.BARS,
+}
+
+
+class UnknownFigure(ValueError):
+    """The figure or its part is not one the pages link to."""
+
+
+def figure_deal_ids(
+    *,
+    user: User,
+    filters: AnalyticsFilters,
+    figure: str,
+    part: str,
+    stage: str | None = None,
+) -> list[int]:
+    """Ids of the deals behind one figure (what a page's number links to), scoped like it.
+
+    ``figure``/``part``: ``cohort`` + entered/advanced/won/lost/open (of ``stage``), ``funnel``
+    + reached (``stage``), ``closed`` + won/lost/all, ``open`` + open (at the period's end),
+    ``visits`` + ended (of ``stage``), ``waterfall`` + a bar key.
+    """
+    if part not in FIGURES.get(figure, ()):
+        raise UnknownFigure(f"{figure}/{part}")
+    i = read_inputs(user=user, filters=filters, changes=figure == "waterfall")
+    order = i.stages.order
+    hist = _history(i)
+    ids: pl.Series
+    if figure == "cohort":
+        rows = conv.cohort_entries(hist, order, i.start, i.end).filter(pl.col("stage") == stage)
+        if part == "advanced":
+            rows = rows.filter(pl.col("advanced_at").is_not_null())
+        elif part != "entered":
+            rows = rows.filter(pl.col("outcome") == part)
+        ids = rows["opportunity_id"]
+    elif figure == "funnel":
+        pos = order.positions().get(stage or "")
+        reached = conv.funnel_reached(hist, order, i.start, i.end)
+        ids = reached.filter(pl.col("pos") == pos)["opportunity_id"]
+    elif figure == "closed":
+        rows = conv.closed_in(hist, i.start, i.end)
+        if part != "all":
+            rows = rows.filter(pl.col("outcome") == part)
+        ids = rows["opportunity_id"]
+    elif figure == "open":
+        ids = vel.open_at(hist, i.end)["opportunity_id"]
+    elif figure == "visits":
+        done = vel.visits(hist).filter(
+            (pl.col("stage") == stage)
+            & (pl.col("left_at") >= i.start)
+            & (pl.col("left_at") < i.end)
+        )
+        ids = done["opportunity_id"]
+    else:
+        assert i.changes is not None
+        scope_from, scope_to = filters.scope()
+        opening, flows, closing = wf.waterfall_flows(
+            i.transitions,
+            i.changes,
+            start=i.start,
+            end=i.end,
+            as_of=i.as_of,
+            scope_from=scope_from,
+            scope_to=scope_to,
+        )
+        if part == "opening":
+            ids = opening["opportunity_id"]
+        elif part == "closing":
+            ids = closing["opportunity_id"]
+        else:
+            ids = flows.filter(pl.col("flow") == part)["opportunity_id"]
+    return sorted(set(ids.to_list()))
+
+
+def figure_deals(*, user: User, ids: list[int]) -> QuerySet[Opportunity]:
+    """The deals of :func:`figure_deal_ids`, as the deals table lists them (still scoped)."""
+    return opportunity_list(user=user, filters=OpportunityFilters(status="all")).filter(pk__in=ids)

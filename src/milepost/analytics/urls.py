@@ -1,0 +1,14 @@
+"""Analytics pages, mounted under ``/analytics/``."""
+
+from django.urls import path
+
+from milepost.analytics import views
+
+app_name = "analytics"
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("conversion/", views.conversion, name="conversion"),
+    path("velocity/", views.velocity, name="velocity"),
+    path("waterfall/", views.waterfall, name="waterfall"),
+    path("deals/", views.deals, name="deals"),
+]
