@@ -22,13 +22,14 @@ Amounts are exact decimals (Polars ``Decimal``): sums of money never go through 
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 import polars as pl
+
+from milepost.engine.intervals import wilson_interval
 
 MONEY = pl.Decimal(38, 2)
 TIME = pl.Datetime("us", "UTC")
@@ -48,7 +49,6 @@ LEADS_SCHEMA: dict[str, Any] = {
     "outcome": pl.String,  # the opportunity's current kind (open / won / lost), null if none
 }
 MIN_SAMPLE = 10
-Z95 = 1.959963984540054
 SECONDS_PER_DAY = 86_400.0
 ZERO = Decimal("0.00")
 
@@ -75,24 +75,11 @@ class Ratio:
         }
 
 
-def wilson(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
-    """The Wilson score interval for ``successes`` out of ``n`` (``n`` > 0)."""
-    if n <= 0:
-        raise ValueError("a Wilson interval needs at least one trial")
-    if not 0 <= successes <= n:
-        raise ValueError("successes must be between 0 and n")
-    p = successes / n
-    z2 = z * z
-    centre = (p + z2 / (2 * n)) / (1 + z2 / n)
-    half = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
-
-
 def ratio(successes: int, n: int, *, min_sample: int = MIN_SAMPLE) -> Ratio:
     """A :class:`Ratio` of ``successes`` out of ``n``."""
     if n == 0:
         return Ratio(successes, 0, None, None, None, True)
-    low, high = wilson(successes, n)
+    low, high = wilson_interval(successes, n)
     return Ratio(successes, n, successes / n, low, high, n < min_sample)
 
 

@@ -29,9 +29,9 @@ from milepost.engine.conversion import (
     funnel,
     lead_funnel,
     ratio,
-    wilson,
     win_rate,
 )
+from milepost.engine.intervals import wilson_interval
 from milepost.engine.velocity import buckets, sales_velocity, time_in_stage, velocity_trend
 from milepost.engine.waterfall import CHANGES_SCHEMA, waterfall
 
@@ -86,8 +86,8 @@ CHANGES = pl.DataFrame(
 
 def test_wilson_matches_published_values():
     # Newcombe (1998), table I: 0/10 → 0 to 0.2775; 8/10 → 0.4902 to 0.9433.
-    assert wilson(0, 10) == pytest.approx((0.0, 0.27753), abs=1e-5)
-    assert wilson(8, 10) == pytest.approx((0.49016, 0.94332), abs=1e-5)
+    assert wilson_interval(0, 10) == pytest.approx((0.0, 0.27753), abs=1e-5)
+    assert wilson_interval(8, 10) == pytest.approx((0.49016, 0.94332), abs=1e-5)
     assert ratio(3, 9).too_few
     assert not ratio(3, 10).too_few
     assert ratio(0, 0).value is None

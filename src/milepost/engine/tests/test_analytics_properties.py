@@ -32,7 +32,6 @@ from milepost.engine.conversion import (
     cohort_conversion,
     funnel,
     history,
-    wilson,
 )
 from milepost.engine.history import (
     ADVANCE,
@@ -44,6 +43,7 @@ from milepost.engine.history import (
     params_from_dict,
     simulate,
 )
+from milepost.engine.intervals import wilson_interval
 from milepost.engine.velocity import open_at, open_counts, visits
 from milepost.engine.waterfall import CHANGES_SCHEMA, FLOWS, waterfall, waterfall_flows
 
@@ -215,7 +215,7 @@ def true_advance_chance(p: HistoryParams, s: int) -> float:
 
 
 def _within(successes: int, n: int, truth: float, z: float = Z_WIDE) -> bool:
-    low, high = wilson(successes, n, z)
+    low, high = wilson_interval(successes, n, z)
     return low <= truth <= high
 
 
