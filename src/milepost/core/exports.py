@@ -14,13 +14,12 @@ from __future__ import annotations
 import csv
 import io
 import re
-import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
-from xml.sax.saxutils import escape
 
+import xlsxwriter
 from django.http import HttpResponse, StreamingHttpResponse
 
 # OWASP's list: formula starters, and TAB / CR which some spreadsheets skip before them.
@@ -73,110 +72,47 @@ def csv_response(rows: Iterable[Iterable[Any]], *, filename: str) -> StreamingHt
     return response
 
 
-# --- XLSX ----------------------------------------------------------------------------------
-# A workbook is a zip of a few XML parts (ECMA-376, SpreadsheetML). Writing the handful this
-# needs (one sheet per table, inline strings, numbers as numbers) takes no third-party package.
-# Cells go through :func:`safe_cell` like the CSV's, so a formula-looking text stays text; and
-# no cell is ever written as a formula (``<f>``), whatever it holds.
-
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _SHEET_NAME_FORBIDDEN = str.maketrans({c: " " for c in "[]:*?/\\"})
-_QUOTE = {'"': "&quot;"}
+# Characters XML 1.0 cannot carry: a workbook holding one would not open.
 _XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
-def _column(index: int) -> str:
-    name = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        name = chr(65 + rest) + name
-    return name
-
-
-def _xlsx_cell(ref: str, value: Any) -> str:
-    cell = safe_cell(value)
-    if isinstance(cell, bool):  # pragma: no cover - safe_cell turns booleans into text
-        cell = str(cell)
-    if isinstance(cell, int | Decimal | float):
-        return f'<c r="{ref}"><v>{cell}</v></c>'
-    text = _XML_FORBIDDEN.sub("", str(cell))
-    if not text:
-        return ""
-    return f'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">{escape(text)}</t></is></c>'
-
-
-def _sheet_xml(rows: Iterable[Iterable[Any]]) -> str:
-    lines = []
-    for r, row in enumerate(rows, start=1):
-        cells = "".join(_xlsx_cell(f"{_column(c)}{r}", v) for c, v in enumerate(row))
-        lines.append(f'<row r="{r}">{cells}</row>')
-    return (
-        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-        f"<sheetData>{''.join(lines)}</sheetData></worksheet>"
-    )
-
-
-def xlsx_bytes(sheets: Sequence[tuple[str, Iterable[Iterable[Any]]]]) -> bytes:
-    """A workbook with one sheet per ``(name, rows)``; rows header first, cells made safe."""
+def _sheet_names(sheets: Sequence[tuple[str, Iterable[Iterable[Any]]]]) -> list[str]:
+    """Names a spreadsheet accepts: no ``[]:*?/\\``, at most 31 characters, unique."""
     names: list[str] = []
     for name, _ in sheets:
         clean = (name.translate(_SHEET_NAME_FORBIDDEN).strip("' ") or "Sheet")[:31]
-        while clean in names:
+        while clean.casefold() in (n.casefold() for n in names):
             clean = f"{clean[:28]}_{len(names)}"
         names.append(clean)
-    ns = 'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"'
-    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-    sheet_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
-    overrides = "".join(
-        f'<Override PartName="/xl/worksheets/sheet{i}.xml" ContentType="{sheet_type}"/>'
-        for i in range(1, len(sheets) + 1)
-    )
+    return names
+
+
+def xlsx_bytes(sheets: Sequence[tuple[str, Iterable[Iterable[Any]]]]) -> bytes:
+    """A workbook with one sheet per ``(name, rows)``; rows header first, cells made safe.
+
+    Written by XlsxWriter with every automatic conversion off, and each cell written by its
+    type (``write_number`` or ``write_string``), so no cell is ever stored as a formula or a
+    link, whatever it holds; text is neutralised by :func:`safe_cell` as in the CSV.
+    """
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
-        z.writestr(
-            "[Content_Types].xml",
-            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-            '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-            '<Default Extension="rels" '
-            'ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-            '<Default Extension="xml" ContentType="application/xml"/>'
-            '<Override PartName="/xl/workbook.xml" ContentType="application/'
-            'vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
-            f"{overrides}</Types>",
-        )
-        z.writestr(
-            "_rels/.rels",
-            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-            f'<Relationship Id="rId1" Type="{rel}/officeDocument" Target="xl/workbook.xml"/>'
-            "</Relationships>",
-        )
-        z.writestr(
-            "xl/workbook.xml",
-            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-            f'<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" {ns}>'
-            "<sheets>"
-            + "".join(
-                f'<sheet name="{escape(n, _QUOTE)}" sheetId="{i}" r:id="rId{i}"/>'
-                for i, n in enumerate(names, start=1)
-            )
-            + "</sheets></workbook>",
-        )
-        z.writestr(
-            "xl/_rels/workbook.xml.rels",
-            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-            + "".join(
-                f'<Relationship Id="rId{i}" Type="{rel}/worksheet" '
-                f'Target="worksheets/sheet{i}.xml"/>'
-                for i in range(1, len(sheets) + 1)
-            )
-            + "</Relationships>",
-        )
-        for i, (_, rows) in enumerate(sheets, start=1):
-            z.writestr(f"xl/worksheets/sheet{i}.xml", _sheet_xml(rows))
+    options = {
+        "in_memory": True,
+        "strings_to_formulas": False,
+        "strings_to_urls": False,
+        "strings_to_numbers": False,
+    }
+    with xlsxwriter.Workbook(buffer, options) as workbook:
+        for name, (_, rows) in zip(_sheet_names(sheets), sheets, strict=True):
+            worksheet = workbook.add_worksheet(name)
+            for r, row in enumerate(rows):
+                for c, value in enumerate(row):
+                    cell = safe_cell(value)
+                    if isinstance(cell, int | Decimal | float):
+                        worksheet.write_number(r, c, float(cell))
+                    elif text := _XML_FORBIDDEN.sub("", str(cell)):
+                        worksheet.write_string(r, c, text)
     return buffer.getvalue()
 
 

@@ -1,4 +1,4 @@
-"""CSV exports never hand a spreadsheet a formula (issue 14, finding 8)."""
+"""Exports (CSV and XLSX) never hand a spreadsheet a formula (issue 14, finding 6)."""
 
 from __future__ import annotations
 
@@ -6,12 +6,13 @@ import csv
 import io
 from decimal import Decimal
 
+import openpyxl
 import pytest
 from django.urls import reverse
 from hypothesis import given
 from hypothesis import strategies as st
 
-from milepost.core.exports import FORMULA_STARTERS, csv_lines, is_dangerous, safe_cell
+from milepost.core.exports import FORMULA_STARTERS, csv_lines, is_dangerous, safe_cell, xlsx_bytes
 from milepost.pipeline.models import Opportunity
 from milepost.process.models import Stage
 from milepost.testing.factories import make_account, make_opportunity
@@ -100,3 +101,21 @@ def test_the_pipeline_export_neutralises_every_text_column(org, processes, clien
         assert got[column].startswith("'"), (column, got[column])
     assert got["amount"] == "1200.00"
     assert [c for c in row if is_dangerous(c)] == []
+
+
+def test_xlsx_cells_are_never_formulas_and_numbers_stay_numbers():
+    """Read back by a real spreadsheet reader (openpyxl): every dangerous text is text."""
+    data = xlsx_bytes(
+        [
+            ("Deals: [all]", [["name", "amount"], ['=HYPERLINK("http://x")', 5]]),
+            ("deals: [ALL]", [["+1", "-2", "@a", "\tx", " =1", Decimal("-12.50")]]),
+        ]
+    )
+    book = openpyxl.load_workbook(io.BytesIO(data))
+    assert book.sheetnames == ["Deals   all", "deals   ALL_1"]  # same name but for case
+    first, second = book.worksheets
+    cells = [cell for sheet in book.worksheets for row in sheet.iter_rows() for cell in row]
+    assert all(cell.data_type != "f" for cell in cells)
+    assert first["A2"].value == '\'=HYPERLINK("http://x")'
+    assert first["B2"].value == 5
+    assert [c.value for c in second[1]] == ["'+1", "'-2", "'@a", "'\tx", "' =1", -12.5]
