@@ -1,7 +1,9 @@
 """Every analytics figure on the real public dataset (../shared/data), computed again here.
 
-The dataset is imported once for the module as ``milepost demo`` does (dated up to today,
-with its synthesised stage history and close-date pushes). Each figure the selectors return for
+The checks run in the demo's real-dataset module (``demo/tests/test_real_dataset.py`` collects
+them), on its one import of the dataset as ``milepost demo`` does it (dated up to today, with
+its synthesised stage history and close-date pushes): importing it costs most of a minute, so
+it is done once per database, not once per app that checks it. Each figure the selectors return for
 an admin is recomputed in the test from the database by hand-written SQL or a plain Python
 replay of the rows (no Polars, none of the code under test), and the two must agree exactly.
 The module runs on SQLite and on PostgreSQL (``DATABASE_URL``), so both databases give the
@@ -27,35 +29,12 @@ from milepost.analytics.selectors import (
     velocity_report,
     waterfall_report,
 )
-from milepost.demo.importer import maven_import
-from milepost.demo.maven import default_data_dir
 from milepost.team.models import Role, User
-from milepost.testing.factories import ensure_default_processes
-from milepost.testing.worlds import shared_world
-
-REAL = default_data_dir()
-
-pytestmark = [
-    pytest.mark.skipif(
-        not (REAL / "sales_pipeline.csv").is_file(),
-        reason=f"Maven CRM dataset not found at {REAL} (set MILEPOST_DEMO_DATA to its folder)",
-    ),
-    pytest.mark.django_db,
-]
-
-
-@pytest.fixture(scope="module")
-def real_run(django_db_setup, django_db_blocker):
-    yield from shared_world(django_db_blocker, _import_as_the_demo_does)
-
-
-def _import_as_the_demo_does():
-    ensure_default_processes()
-    return maven_import(directory=REAL, as_of=date.today())
 
 
 @pytest.fixture
 def admin(real_run, db):
+    """The demo's sales-ops admin; ``real_run`` is the collecting module's import."""
     return User.objects.filter(role=Role.ADMIN, is_active=True).order_by("pk").first()
 
 
