@@ -22,13 +22,17 @@ from milepost.engine.criteria import (
     RuleResult,
     claimed_position,
     evaluate_rule,
+    rule_leaves,
     verified_stage,
 )
 from milepost.engine.evidence import (
+    BY_REP,
     CriterionMeta,
     EvidenceFact,
+    Provenance,
     combine,
     criterion_meta,
+    provenance,
 )
 from milepost.engine.process_schema import ExitCriterionDef, ProcessDef, StageDef
 from milepost.engine.risk_model import risk_sentence
@@ -58,6 +62,7 @@ class CriterionView:
     reason: str
     rule: RuleResult | None
     evidence: Evidence | None
+    provenance: Provenance = Provenance((), "none")
 
 
 @dataclass(frozen=True)
@@ -102,11 +107,28 @@ class CriteriaExplanation:
         ]
 
 
-def _evidence_fact(row: Evidence | None) -> EvidenceFact | None:
+def evidence_fact(row: Evidence | None) -> EvidenceFact | None:
+    """The engine's view of an evidence row (None: none, or withdrawn)."""
     if row is None or row.state == EvidenceState.WITHDRAWN:
         return None
     state = "rejected" if row.state == EvidenceState.REJECTED else "active"
-    return EvidenceFact(state, row.level, row.rejection_reason)
+    return EvidenceFact(
+        state,
+        row.level,
+        row.rejection_reason,
+        source=row.source,
+        buyer_claim=row.buyer_claim,
+        accepted_by_rule=row.accepted_by_rule,
+    )
+
+
+def _score_by(criterion: ExitCriterionDef) -> str | None:
+    """Who set the methodology scores the criterion's rule reads (None: it reads none).
+    Scores are the rep's own assessment."""
+    if criterion.rule is None:
+        return None
+    kinds = {kind for kind, _ in rule_leaves(criterion.rule)}
+    return BY_REP if "methodology" in kinds else None
 
 
 def explain_criteria(
@@ -119,7 +141,7 @@ def explain_criteria(
     evidence = {
         row.criterion_key: row
         for row in Evidence.objects.filter(opportunity_id=opportunity_id).select_related(
-            "recorded_by", "verified_by", "rejected_by", "confirmed_by"
+            "recorded_by", "verified_by", "rejected_by", "confirmed_by", "artefact"
         )
     }
     process = process_definition(opportunity.stage.version_id)
@@ -135,8 +157,10 @@ def explain_criteria(
                 else evaluate_rule(criterion.rule, snapshot, as_of, element_scales)
             )
             row = evidence.get(criterion.id)
-            result = combine(meta, rule, _evidence_fact(row))
-            views.append(CriterionView(criterion, result.status, result.reason, rule, row))
+            fact = evidence_fact(row)
+            result = combine(meta, rule, fact)
+            how = provenance(meta, rule, fact, score_by=_score_by(criterion))
+            views.append(CriterionView(criterion, result.status, result.reason, rule, row, how))
         stages.append(StageView(stage, views, position))
     kind = opportunity.stage.kind
     verdict = verified_stage(
