@@ -97,7 +97,7 @@ class ReviewFields(StrictInput):
 
 
 class RejectFields(ReviewFields):
-    reason: Annotated[Text(500, required=True), AfterValidator(_reason)] = Field(
+    reason: Annotated[Text(500), AfterValidator(_reason)] = Field(
         ..., description="Why (the rep sees it)"
     )
 
