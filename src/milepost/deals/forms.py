@@ -23,7 +23,6 @@ from milepost.evidence.forms import (  # noqa: F401 - re-exported
     EvidenceRejectForm,
     EvidenceReviewForm,
 )
-
 from milepost.pipeline.presentation import MAX_BOARD_OFFSET, PERIOD_CHOICES, period_range
 from milepost.pipeline.selectors import OpportunityFilters
 from milepost.process.models import ForecastCategory, Stage

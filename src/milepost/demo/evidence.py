@@ -172,7 +172,9 @@ def write_evidence(
     return len(evidence), len(pushes)
 
 
-def _write_artefacts(opps: list[Opportunity], rows: list[dict[str, Any]], adapt_dt: Any) -> list[Any]:
+def _write_artefacts(
+    opps: list[Opportunity], rows: list[dict[str, Any]], adapt_dt: Any
+) -> list[Any]:
     """A synthetic meeting-notes artefact naming the contact for every buyer claim (the row's
     ``claim``); the artefact's id per row (None without a claim)."""
     claimed = [r for r in rows if r["claim"]]
@@ -186,8 +188,20 @@ def _write_artefacts(opps: list[Opportunity], rows: list[dict[str, Any]], adapt_
     before = Artefact.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
     bulk.insert_rows(
         Artefact,
-        ["opportunity", "kind", "file", "file_name", "content_type", "size", "text",
-         "email_from", "email_subject", "attendee", "uploaded_by", "uploaded_at"],
+        [
+            "opportunity",
+            "kind",
+            "file",
+            "file_name",
+            "content_type",
+            "size",
+            "text",
+            "email_from",
+            "email_subject",
+            "attendee",
+            "uploaded_by",
+            "uploaded_at",
+        ],
         [
             (
                 opps[r["deal"]].pk,

@@ -55,7 +55,7 @@ class ParsedEmail:
 def _header(message: Any, name: str) -> str:
     try:
         value = message.get(name)
-    except Exception:  # noqa: BLE001 - a malformed header is the sender's, not a crash
+    except Exception:
         return ""
     return str(value or "").strip()
 
@@ -69,7 +69,7 @@ def parse_email(raw: bytes, *, field: str) -> ParsedEmail:
         )
     try:
         message = BytesParser(policy=policy.default).parsebytes(raw, headersonly=True)
-    except Exception:  # noqa: BLE001 - the parser is lenient; anything else is bad input
+    except Exception:
         raise InvalidChange(gettext("this is not an e-mail message"), field=field) from None
     _, sender = parseaddr(_header(message, "From"))
     sender = sender.strip().lower()
@@ -123,7 +123,5 @@ def check_file(upload: Any, *, kind: str, field: str) -> CheckedFile:
         return CheckedFile(name, EMAIL_TYPE, len(content), content)
     allowed = DOCUMENT_TYPES.get(suffix)
     if allowed is None or not content.startswith(allowed[0]):
-        raise InvalidChange(
-            gettext("a signed document is a PDF, PNG or JPEG file"), field=field
-        )
+        raise InvalidChange(gettext("a signed document is a PDF, PNG or JPEG file"), field=field)
     return CheckedFile(name, allowed[1], len(content), content)

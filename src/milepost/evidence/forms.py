@@ -20,9 +20,7 @@ class EvidenceRecordForm(SchemaForm):
 
     schema = EvidenceFields
 
-    note = forms.CharField(
-        required=False, strip=False, label=gettext_lazy("What is the evidence?")
-    )
+    note = forms.CharField(required=False, strip=False, label=gettext_lazy("What is the evidence?"))
     link = forms.CharField(required=False, strip=False, label=gettext_lazy("Link"))
     evidence_date = forms.DateField(required=False, label=gettext_lazy("Date"))
     buyer_confirmed = forms.BooleanField(
@@ -61,9 +59,7 @@ class EvidenceRejectForm(EvidenceReviewForm):
 
     schema = RejectFields
 
-    reason = forms.CharField(
-        required=False, strip=False, label=gettext_lazy("Why is it rejected?")
-    )
+    reason = forms.CharField(required=False, strip=False, label=gettext_lazy("Why is it rejected?"))
 
     def schema_input(self) -> dict[str, Any]:
         data = super().schema_input()

@@ -139,7 +139,8 @@ class CriterionOut(Schema):
     status: str = Field(..., description="met, unmet or unknown (rule and evidence combined)")
     reason: str
     how: list[str] = Field(
-        default_factory=list, description="How it is met: rule, score (a methodology rule), evidence"
+        default_factory=list,
+        description="How it is met: rule, score (a methodology rule), evidence",
     )
     by: str = Field(
         "",

@@ -54,6 +54,8 @@ from milepost.process.selectors import process_definition
 from milepost.process.selectors import scales as methodology_scales
 from milepost.team.models import User
 
+NO_PROVENANCE = Provenance((), "none")
+
 
 @dataclass(frozen=True)
 class CriterionView:
@@ -62,7 +64,7 @@ class CriterionView:
     reason: str
     rule: RuleResult | None
     evidence: Evidence | None
-    provenance: Provenance = Provenance((), "none")
+    provenance: Provenance = NO_PROVENANCE
 
 
 @dataclass(frozen=True)

@@ -81,7 +81,8 @@ class CriterionOut(Schema):
     status: str
     reason: str
     how: list[str] = Field(
-        default_factory=list, description="How it is met: rule, score (a methodology rule), evidence"
+        default_factory=list,
+        description="How it is met: rule, score (a methodology rule), evidence",
     )
     by: str = Field("", description="By whom (see the criteria endpoint of a deal)")
     self_assessed: bool = Field(False, description="Only the rep's own word stands behind it")

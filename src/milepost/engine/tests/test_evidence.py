@@ -125,7 +125,9 @@ EVIDENCE_STATES = [
     ("buyer", "accepted", "buyer_action", ""),
 ]
 facts = st.none() | st.builds(
-    lambda state, e: EvidenceFact(state, e[0], "no", source=e[2], buyer_claim=e[1], accepted_by_rule=e[3]),
+    lambda state, e: EvidenceFact(
+        state, e[0], "no", source=e[2], buyer_claim=e[1], accepted_by_rule=e[3]
+    ),
     st.sampled_from(["active", "rejected"]),
     st.sampled_from(EVIDENCE_STATES),
 )
@@ -137,19 +139,50 @@ BUYER = CriterionMeta("c", "buyer", needs_evidence=True, has_rule=False)
 @pytest.mark.parametrize(
     ("fact", "status", "reason", "by"),
     [
-        (EvidenceFact("active", "rep", source="artefact", buyer_claim="pending"), UNKNOWN,
-         "buyer confirmation claimed, awaiting verification", "rep_pending"),
-        (EvidenceFact("active", "manager", source="manager", buyer_claim="pending"), UNKNOWN,
-         "buyer confirmation claimed, awaiting verification", "manager"),
-        (EvidenceFact("active", "rep", "not the buyer", source="artefact", buyer_claim="rejected"),
-         UNKNOWN, "buyer confirmation rejected: not the buyer", "rep"),
-        (EvidenceFact("active", "buyer", source="artefact", buyer_claim="accepted"), MET,
-         "buyer-confirmed evidence", "artefact_manager"),
-        (EvidenceFact("active", "buyer", source="artefact", buyer_claim="accepted",
-                      accepted_by_rule="email_from_account_domain"), MET,
-         "buyer-confirmed evidence", "artefact_rule"),
-        (EvidenceFact("active", "buyer", source="buyer_action", buyer_claim="accepted"), MET,
-         "buyer-confirmed evidence", "buyer_action"),
+        (
+            EvidenceFact("active", "rep", source="artefact", buyer_claim="pending"),
+            UNKNOWN,
+            "buyer confirmation claimed, awaiting verification",
+            "rep_pending",
+        ),
+        (
+            EvidenceFact("active", "manager", source="manager", buyer_claim="pending"),
+            UNKNOWN,
+            "buyer confirmation claimed, awaiting verification",
+            "manager",
+        ),
+        (
+            EvidenceFact(
+                "active", "rep", "not the buyer", source="artefact", buyer_claim="rejected"
+            ),
+            UNKNOWN,
+            "buyer confirmation rejected: not the buyer",
+            "rep",
+        ),
+        (
+            EvidenceFact("active", "buyer", source="artefact", buyer_claim="accepted"),
+            MET,
+            "buyer-confirmed evidence",
+            "artefact_manager",
+        ),
+        (
+            EvidenceFact(
+                "active",
+                "buyer",
+                source="artefact",
+                buyer_claim="accepted",
+                accepted_by_rule="email_from_account_domain",
+            ),
+            MET,
+            "buyer-confirmed evidence",
+            "artefact_rule",
+        ),
+        (
+            EvidenceFact("active", "buyer", source="buyer_action", buyer_claim="accepted"),
+            MET,
+            "buyer-confirmed evidence",
+            "buyer_action",
+        ),
         (None, UNMET, "no evidence recorded (needs the buyer's confirmation)", "none"),
     ],
 )

@@ -47,7 +47,15 @@ def claims_from_self_certification(apps: Any, schema_editor: Any = None) -> int:
     def flush() -> None:
         Evidence.objects.bulk_update(
             batch,
-            ["level", "buyer_claim", "source", "verified_by", "verified_at", "updated_at", "version"],
+            [
+                "level",
+                "buyer_claim",
+                "source",
+                "verified_by",
+                "verified_at",
+                "updated_at",
+                "version",
+            ],
         )
         EvidenceEvent.objects.bulk_create(
             [

@@ -142,7 +142,10 @@ def test_rep_evidence_leaves_a_buyer_criterion_unknown_until_the_buyer_confirms(
     row = criterion(body, BUYER_ONLY)
     assert (row["status"], row["by"], row["self_assessed"]) == ("unknown", "rep_pending", True)
     assert row["reason"] == "buyer confirmation claimed, awaiting verification"
-    assert call(client, "post", ev_path(deal, BUYER_ONLY) + "/accept", {"version": 2}).status_code == 422
+    assert (
+        call(client, "post", ev_path(deal, BUYER_ONLY) + "/accept", {"version": 2}).status_code
+        == 422
+    )
     accepted = call(
         api_client(org.manager_a), "post", ev_path(deal, BUYER_ONLY) + "/accept", {"version": 2}
     )

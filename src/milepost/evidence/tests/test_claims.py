@@ -167,7 +167,12 @@ def test_every_write_path_leaves_a_reps_buyer_claim_pending(org: Org, deal: Oppo
     # and the rep cannot accept, verify or clear a rejection of their own claim
     for path in ("accept", "verify"):
         assert api(rep, "post", f"{ev}/{path}", {"version": 5}).status_code == 422
-    assert page.post(reverse("evidence:accept", args=[deal.pk, KEY]), {"version": 5}, **HTMX).status_code == 422
+    assert (
+        page.post(
+            reverse("evidence:accept", args=[deal.pk, KEY]), {"version": 5}, **HTMX
+        ).status_code
+        == 422
+    )
     evidence.refresh_from_db()
     assert (evidence.level, evidence.buyer_claim) == ("rep", "pending")
     assert status(org.rep_a1, deal) == (
@@ -187,7 +192,8 @@ def test_the_eml_is_parsed_for_sender_date_and_subject(org: Org, deal: Opportuni
     )
     assert artefact.email_date.isoformat() == "2026-11-30T08:15:00+00:00"
     assert evidence.evidence_date == date(2026, 11, 30)  # taken from the e-mail
-    assert artefact.file_name == "recap.eml" and artefact.size == len(EML)
+    assert artefact.file_name == "recap.eml"
+    assert artefact.size == len(EML)
     assert not artefact.file.name.endswith("recap.eml")  # stored under a random name
 
 
@@ -215,7 +221,8 @@ def test_bad_artefacts_are_refused_naming_the_field_and_store_nothing(
             artefact_text="Notes long enough to count as notes." if kind == "meeting_notes" else "",
         )
     assert excinfo.value.field == field
-    assert not Evidence.objects.exists() and not Artefact.objects.exists()
+    assert not Evidence.objects.exists()
+    assert not Artefact.objects.exists()
     media = settings.MEDIA_ROOT
     assert not media.exists() or not any(p.is_file() for p in media.rglob("*"))
 
@@ -223,7 +230,11 @@ def test_bad_artefacts_are_refused_naming_the_field_and_store_nothing(
 def test_api_upload_of_a_bad_file_is_a_422_naming_it(org: Org, deal: Opportunity) -> None:
     response = api_client(org.rep_a1).post(
         f"{API}/opportunities/{deal.pk}/evidence/{KEY}/upload",
-        data={"note": "Signed", "artefact_kind": "document", "file": SimpleUploadedFile("x.pdf", b"nope")},
+        data={
+            "note": "Signed",
+            "artefact_kind": "document",
+            "file": SimpleUploadedFile("x.pdf", b"nope"),
+        },
     )
     assert response.status_code == 422
     assert response.json()["field"] == "artefact_file"
@@ -233,7 +244,9 @@ def test_api_upload_of_a_bad_file_is_a_422_naming_it(org: Org, deal: Opportunity
 
 
 @pytest.mark.parametrize("reviewer", ["manager_a", "leader", "admin"])
-def test_a_manager_above_the_owner_or_an_admin_accepts(org: Org, deal: Opportunity, reviewer) -> None:
+def test_a_manager_above_the_owner_or_an_admin_accepts(
+    org: Org, deal: Opportunity, reviewer
+) -> None:
     evidence = claim(org.rep_a1, deal)
     evidence = evidence_accept(
         user=getattr(org, reviewer),
@@ -254,7 +267,10 @@ def test_rejecting_a_claim_reverts_it_to_the_reps_level(org: Org, deal: Opportun
     )
     with pytest.raises(InvalidChange):
         evidence_reject_claim(
-            user=org.manager_a, opportunity_id=deal.pk, criterion_key=KEY, reason=" ",
+            user=org.manager_a,
+            opportunity_id=deal.pk,
+            criterion_key=KEY,
+            reason=" ",
             expected_version=evidence.version,
         )
     evidence = evidence_reject_claim(
@@ -271,10 +287,16 @@ def test_rejecting_a_claim_reverts_it_to_the_reps_level(org: Org, deal: Opportun
         "rep",
     )
     event = EvidenceEvent.objects.filter(evidence=evidence).last()
-    assert (event.action, event.reason) == ("claim_rejected", "That e-mail is about another project")
+    assert (event.action, event.reason) == (
+        "claim_rejected",
+        "That e-mail is about another project",
+    )
     # a rejected claim may be accepted after all (the manager changed their mind)
     evidence = evidence_accept(
-        user=org.manager_a, opportunity_id=deal.pk, criterion_key=KEY, expected_version=evidence.version
+        user=org.manager_a,
+        opportunity_id=deal.pk,
+        criterion_key=KEY,
+        expected_version=evidence.version,
     )
     assert evidence.level == "buyer"
 
@@ -297,10 +319,15 @@ def test_a_manager_recording_with_an_artefact_accepts_it(org: Org, deal: Opportu
     )
 
 
-def test_the_domain_rule_accepts_an_email_from_the_accounts_domain(org: Org, deal: Opportunity) -> None:
+def test_the_domain_rule_accepts_an_email_from_the_accounts_domain(
+    org: Org, deal: Opportunity
+) -> None:
     with pytest.raises(Exception, match="admins"):
         acceptance_rule_set(
-            user=org.manager_a, kind="email_from_account_domain", enabled=True, expected_version=None
+            user=org.manager_a,
+            kind="email_from_account_domain",
+            enabled=True,
+            expected_version=None,
         )
     acceptance_rule_set(
         user=org.admin, kind="email_from_account_domain", enabled=True, expected_version=None
@@ -324,7 +351,9 @@ def test_the_domain_rule_accepts_an_email_from_the_accounts_domain(org: Org, dea
     )
     assert (evidence.level, evidence.buyer_claim) == ("rep", "pending")
     # switched off, the rule accepts nothing more
-    acceptance_rule_set(user=org.admin, kind="email_from_account_domain", enabled=False, expected_version=1)
+    acceptance_rule_set(
+        user=org.admin, kind="email_from_account_domain", enabled=False, expected_version=1
+    )
     evidence = claim(org.rep_a1, deal, expected_version=evidence.version)
     assert evidence.buyer_claim == "pending"
 
@@ -336,7 +365,11 @@ def test_a_buyer_action_is_buyer_confirmed(org: Org, deal: Opportunity) -> None:
         contact_id=bea(deal).pk,
         note="Bea accepted the step 'confirm the cost' in the shared plan",
     )
-    assert (evidence.level, evidence.source, evidence.recorded_by) == ("buyer", "buyer_action", None)
+    assert (evidence.level, evidence.source, evidence.recorded_by) == (
+        "buyer",
+        "buyer_action",
+        None,
+    )
     assert status(org.rep_a1, deal)[::2] == ("met", "buyer_action")
     stranger = make_contact(make_account(owner=org.rep_a1))
     with pytest.raises(InvalidChange):
@@ -345,7 +378,10 @@ def test_a_buyer_action_is_buyer_confirmed(org: Org, deal: Opportunity) -> None:
         )
     with pytest.raises(InvalidChange, match="themselves"):
         evidence_reject_claim(
-            user=org.manager_a, opportunity_id=deal.pk, criterion_key=KEY, reason="no way",
+            user=org.manager_a,
+            opportunity_id=deal.pk,
+            criterion_key=KEY,
+            reason="no way",
             expected_version=evidence.version,
         )
 
@@ -397,7 +433,10 @@ def test_artefact_download_probes(org: Org, deal: Opportunity, viewer: str) -> N
         assert (page.status_code, file.status_code) == (404, 404)
     # the id of another deal's page does not serve it either
     other = make_opportunity(owner=org.rep_a1)
-    assert client.get(reverse("evidence:artefact", args=[other.pk, evidence.artefact_id])).status_code == 404
+    assert (
+        client.get(reverse("evidence:artefact", args=[other.pk, evidence.artefact_id])).status_code
+        == 404
+    )
 
 
 @pytest.mark.parametrize("viewer", VIEWERS)
@@ -433,7 +472,12 @@ def test_rule_endpoints_are_for_admins(org: Org, viewer: str) -> None:
         assert (listing.status_code, put.status_code) == (403, 403)
         assert not AcceptanceRule.objects.exists()
     assert api(client, "put", "/evidence/rules/nope", {"enabled": True}).status_code in (403, 404)
-    assert api(client, "put", "/evidence/rules/email_from_account_domain", {"enabled": "x"}).status_code == 422
+    assert (
+        api(
+            client, "put", "/evidence/rules/email_from_account_domain", {"enabled": "x"}
+        ).status_code
+        == 422
+    )
 
 
 # --- the migration ------------------------------------------------------------------------------
@@ -449,8 +493,15 @@ def test_the_migration_turns_self_certified_rows_into_claims(org: Org, processes
 
     def row(key, **extra):
         values = dict(
-            opportunity=deal, criterion_key=key, state="active", level="buyer", note="Old",
-            confirmed_by=contact, recorded_by=org.rep_a1, recorded_at=now, updated_at=now,
+            opportunity=deal,
+            criterion_key=key,
+            state="active",
+            level="buyer",
+            note="Old",
+            confirmed_by=contact,
+            recorded_by=org.rep_a1,
+            recorded_at=now,
+            updated_at=now,
         )
         values.update(extra)
         return Evidence.objects.create(**values)
@@ -465,14 +516,19 @@ def test_the_migration_turns_self_certified_rows_into_claims(org: Org, processes
     got = {e.criterion_key: e for e in Evidence.objects.all()}
     assert (got["a"].level, got["a"].buyer_claim, got["a"].version) == ("rep", "pending", 2)
     assert (got["b"].level, got["b"].buyer_claim, got["b"].version) == ("buyer", "accepted", 1)
-    assert (got["c"].level, got["c"].buyer_claim, got["c"].source) == ("manager", "pending", "manager")
+    assert (got["c"].level, got["c"].buyer_claim, got["c"].source) == (
+        "manager",
+        "pending",
+        "manager",
+    )
     assert got["c"].verified_by_id == org.manager_a.pk
     assert (got["d"].level, got["d"].buyer_claim) == ("rep", "")
     assert (got["e"].level, got["e"].buyer_claim, got["e"].state) == ("rep", "pending", "rejected")
     events = EvidenceEvent.objects.filter(action="migrated")
     assert {e.evidence_id for e in events} == {self_certified.pk, by_manager.pk, rejected.pk}
     assert not Evidence.objects.filter(level="buyer", buyer_claim="").exists()
-    assert (verified.pk, rep_level.pk)  # untouched rows keep their ids
+    assert Evidence.objects.get(pk=verified.pk).level == "buyer"
+    assert Evidence.objects.get(pk=rep_level.pk).version == 1
     # reversible
     migration.back_to_buyer(apps)
     assert Evidence.objects.get(pk=self_certified.pk).level == "buyer"
