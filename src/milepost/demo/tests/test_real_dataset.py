@@ -89,6 +89,16 @@ def test_synthetic_evidence_covers_passed_stages_and_pushes_chain(real_run):
     synthetic = run.summary["synthetic"]
     assert synthetic["evidence"] == Evidence.objects.count() > 0
     assert synthetic["close_date_pushes"] == OpportunityChange.objects.count() > 0
+    # buyer confirmation follows the rules: an accepted artefact, never the rep's word alone
+    buyer = Evidence.objects.filter(level="buyer")
+    assert buyer.exists()
+    assert not buyer.exclude(buyer_claim="accepted").exists()
+    assert not buyer.filter(artefact__isnull=True).exists()
+    assert not buyer.filter(verified_by__isnull=True).exists()
+    pending = Evidence.objects.filter(buyer_claim="pending")
+    assert pending.exists(), "the managers' review queue has claims in it"
+    assert not pending.exclude(opportunity__stage__kind="open").exists()
+    assert not pending.exclude(level="rep").exists()
     version = Opportunity.objects.filter(stage__kind="open").first().stage.version
     process = ProcessDef.model_validate(version.definition)
     position = {c.id: i for i, s in enumerate(process.open_stages) for c in s.exit_criteria}
