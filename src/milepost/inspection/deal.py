@@ -26,6 +26,7 @@ from milepost.engine.criteria import (
     verified_stage,
 )
 from milepost.engine.evidence import (
+    BY_MANAGER,
     BY_REP,
     CriterionMeta,
     EvidenceFact,
@@ -45,6 +46,7 @@ from milepost.inspection.models import Snooze
 from milepost.inspection.pipeline import inspect_pipeline
 from milepost.inspection.selectors import opportunity_snapshot
 from milepost.inspection.snoozes.selectors import snooze_list
+from milepost.methodology.models import ElementAssessment
 from milepost.pipeline.models import (
     Opportunity,
 )
@@ -124,13 +126,17 @@ def evidence_fact(row: Evidence | None) -> EvidenceFact | None:
     )
 
 
-def _score_by(criterion: ExitCriterionDef) -> str | None:
-    """Who set the methodology scores the criterion's rule reads (None: it reads none).
-    Scores are the rep's own assessment."""
+def _score_by(criterion: ExitCriterionDef, vouched: set[tuple[str, str]]) -> str | None:
+    """Who stands behind the methodology scores the criterion's rule reads (None: it reads
+    none): a manager when every score it reads was verified (or set) by someone other than the
+    owner (``vouched``), else the rep."""
     if criterion.rule is None:
         return None
-    kinds = {kind for kind, _ in rule_leaves(criterion.rule)}
-    return BY_REP if "methodology" in kinds else None
+    specs = [spec for kind, spec in rule_leaves(criterion.rule) if kind == "methodology"]
+    if not specs:
+        return None
+    elements = {(spec["pack"], spec["element"]) for spec in specs}
+    return BY_MANAGER if elements <= vouched else BY_REP
 
 
 def explain_criteria(
@@ -148,6 +154,11 @@ def explain_criteria(
     }
     process = process_definition(opportunity.stage.version_id)
     element_scales = methodology_scales()
+    vouched = set(
+        ElementAssessment.objects.filter(
+            opportunity_id=opportunity_id, verified_by__isnull=False
+        ).values_list("pack", "element")
+    )
     stages: list[StageView] = []
     for position, stage in enumerate(process.open_stages):
         views = []
@@ -161,7 +172,7 @@ def explain_criteria(
             row = evidence.get(criterion.id)
             fact = evidence_fact(row)
             result = combine(meta, rule, fact)
-            how = provenance(meta, rule, fact, score_by=_score_by(criterion))
+            how = provenance(meta, rule, fact, score_by=_score_by(criterion, vouched))
             views.append(CriterionView(criterion, result.status, result.reason, rule, row, how))
         stages.append(StageView(stage, views, position))
     kind = opportunity.stage.kind

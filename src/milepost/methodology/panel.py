@@ -103,6 +103,12 @@ class ElementRow:
         return next((lv for lv in self.scale.levels if lv.key == self.assessment.level), None)
 
     @property
+    def verified_label(self) -> str:
+        """The label of the level that counts (below the score while it awaits a manager)."""
+        key = self.assessment.verified_level if self.assessment else self.scale.levels[0].key
+        return next((lv.label for lv in self.scale.levels if lv.key == key), key)
+
+    @property
     def level_key(self) -> str:
         return self.assessment.level if self.assessment else self.scale.levels[0].key
 
