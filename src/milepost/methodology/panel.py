@@ -124,7 +124,11 @@ class ElementRow:
 
     @property
     def at_top(self) -> bool:
-        return self.rank == len(self.scale.levels) - 1
+        """Whether the level that **counts** is the top of the scale: a rep's top score that
+        awaits a manager's verification is still a gap (questions, carried gaps)."""
+        if self.assessment is None:
+            return False
+        return self.assessment.verified_level == self.scale.keys[-1]
 
     @property
     def version(self) -> int:

@@ -17,7 +17,7 @@ from milepost.evidence.services import (
     evidence_withdraw,
 )
 from milepost.inspection.deal import explain_criteria
-from milepost.methodology.services import assessment_record
+from milepost.methodology.services import assessment_record, assessment_verify
 from milepost.pipeline.models import Opportunity
 from milepost.testing.factories import Org, make_account, make_contact, make_opportunity
 
@@ -134,6 +134,15 @@ def test_rejection_overrides_a_met_rule_and_needs_a_reason(org: Org, deal: Oppor
         pack="meddpicc",
         element="decision_process",
         level="confirmed",
+    )
+    # the rep's "confirmed" is a claim until their manager verifies it
+    assert status_of(org.rep_a1, deal, key)[0] == "unmet"
+    assessment_verify(
+        user=org.manager_a,
+        opportunity_id=deal.pk,
+        pack="meddpicc",
+        element="decision_process",
+        expected_version=1,
     )
     assert status_of(org.rep_a1, deal, key)[0] == "met"
     evidence = evidence_record(
