@@ -204,10 +204,17 @@ def test_demo_import_writes_assessments_history_and_influences(real_run):
     assert synthetic["methodology_assessments"] == ElementAssessment.objects.count() > 1000
     assert synthetic["buying_influences"] == BuyingInfluence.objects.count() > 100
     assert not ElementAssessment.objects.filter(opportunity__stage__kind="lost").exists()
-    # every assessment has a history whose last row is its level, by the deal's owner
+    # every assessment has a history whose last row is its level, scored by the deal's owner
+    # and, where the owner may not set it alone, verified by the owner's manager
     assert ElementAssessmentEvent.objects.count() >= ElementAssessment.objects.count()
-    mismatched = ElementAssessmentEvent.objects.exclude(actor_id=F("opportunity__owner_id"))
-    assert not mismatched.exists()
+    scores = ElementAssessmentEvent.objects.filter(verified=False)
+    assert not scores.exclude(actor_id=F("opportunity__owner_id")).exists()
+    verifications = ElementAssessmentEvent.objects.filter(verified=True)
+    assert verifications.exists()
+    assert not verifications.exclude(actor_id=F("opportunity__owner__manager_id")).exists()
+    waiting = ElementAssessment.objects.exclude(verified_level=F("level"))
+    assert waiting.exists(), "some top scores await a manager"
+    assert not waiting.exclude(opportunity__stage__kind="open").exists()
     sample = ElementAssessment.objects.order_by("pk")[:200].prefetch_related("events", "contacts")
     for a in sample:
         events = list(a.events.order_by("at", "id"))
