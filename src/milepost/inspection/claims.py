@@ -1,5 +1,6 @@
 """The manager's queue of buyer-confirmation claims awaiting verification (on the inspection
-page): accept or reject each, with the version read (optimistic locking).
+page): accept or reject each, with the version read (optimistic locking); and the sales-ops
+admin's page of acceptance rules (``inspection:evidence_rules``, 403 for everyone else).
 
 ``GET claims/`` answers the queue partial for HTMX (the inspection page loads it after the page)
 and a full page otherwise; the POSTs answer the queue re-rendered (200, 409 when someone else
@@ -10,8 +11,10 @@ not see is a 404).
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -21,9 +24,15 @@ from django.views.decorators.http import require_GET, require_POST
 from milepost.core.errors import InvalidChange, NotFound, VersionConflict
 from milepost.core.forms import first_error
 from milepost.core.htmx import is_partial
+from milepost.core.schema_forms import SchemaForm
 from milepost.evidence.forms import EvidenceRejectForm, EvidenceReviewForm
-from milepost.evidence.selectors import claims_awaiting, evidence_scope
-from milepost.evidence.services import evidence_accept, evidence_reject_claim
+from milepost.evidence.selectors import acceptance_rules, claims_awaiting, evidence_scope
+from milepost.evidence.services import (
+    acceptance_rule_set,
+    evidence_accept,
+    evidence_reject_claim,
+)
+from milepost.evidence.validation import RuleFields
 
 CONFLICT = gettext_lazy(
     "This claim was changed by someone else since you loaded the page, so nothing was saved."
@@ -88,3 +97,49 @@ def claim_accept(request: HttpRequest, evidence_id: int) -> HttpResponse:
 @require_POST
 def claim_reject(request: HttpRequest, evidence_id: int) -> HttpResponse:
     return _review(request, evidence_id, "reject")
+
+
+class RuleForm(SchemaForm):
+    """Turn an acceptance rule on or off (the API's schema)."""
+
+    schema = RuleFields
+
+    enabled = forms.BooleanField(required=False)
+    version = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+
+@login_required
+def evidence_rules(request: HttpRequest) -> HttpResponse:
+    """The acceptance rules (GET) and turning one on or off (POST ``kind``, ``enabled``,
+    ``version``): sales-ops admins only."""
+    try:
+        rules = acceptance_rules(user=request.user)
+    except PermissionDenied:
+        raise PermissionDenied(gettext("only sales-ops admins set acceptance rules")) from None
+    status, error = 200, ""
+    if request.method == "POST":
+        form = RuleForm(request.POST)
+        try:
+            if not form.is_valid():
+                name, message = first_error(form)
+                raise InvalidChange(message, field=name)
+            acceptance_rule_set(
+                user=request.user,
+                kind=request.POST.get("kind", ""),
+                enabled=form.validated.enabled,
+                expected_version=form.validated.version,
+            )
+        except NotFound:
+            raise Http404("No such rule") from None
+        except VersionConflict:
+            status, error = 409, str(CONFLICT)
+        except InvalidChange as exc:
+            status, error = 422, gettext("Nothing was saved: %(error)s.") % {"error": exc}
+        if not error:
+            messages.success(request, gettext("Saved."))
+            return HttpResponseRedirect(reverse("inspection:evidence_rules"))
+        rules = acceptance_rules(user=request.user)
+    elif request.method != "GET":
+        return HttpResponse(status=405)
+    context = {"nav": "inspection", "rules": rules, "error": error}
+    return render(request, "inspection/evidence_rules.html", context, status=status)

@@ -55,6 +55,8 @@ PROBED = probed(
     ("post", "/pipeline/opportunities/1/evidence/k/reject-claim/"),
     ("get", "/pipeline/opportunities/1/evidence/artefacts/1/"),
     ("get", "/inspection/claims/"),
+    ("get", "/inspection/evidence-rules/"),
+    ("post", "/inspection/evidence-rules/"),
     ("post", "/inspection/claims/1/accept/"),
     ("post", "/inspection/claims/1/reject/"),
     ("post", f"{API}/opportunities/1/evidence/k/upload"),
@@ -472,6 +474,21 @@ def test_rule_endpoints_are_for_admins(org: Org, viewer: str) -> None:
         assert (listing.status_code, put.status_code) == (403, 403)
         assert not AcceptanceRule.objects.exists()
     assert api(client, "put", "/evidence/rules/nope", {"enabled": True}).status_code in (403, 404)
+    page = client.get(reverse("inspection:evidence_rules"))
+    assert page.status_code == (200 if viewer == "admin" else 403)
+    version = AcceptanceRule.objects.get().version if viewer == "admin" else ""
+    posted = client.post(
+        reverse("inspection:evidence_rules"),
+        {"kind": "email_from_account_domain", "version": version},  # unticked: off
+    )
+    assert posted.status_code == (302 if viewer == "admin" else 403)
+    if viewer == "admin":
+        assert AcceptanceRule.objects.get().enabled is False
+        stale = client.post(
+            reverse("inspection:evidence_rules"),
+            {"kind": "email_from_account_domain", "enabled": "1", "version": 1},
+        )
+        assert stale.status_code == 409
     assert (
         api(
             client, "put", "/evidence/rules/email_from_account_domain", {"enabled": "x"}
