@@ -236,6 +236,10 @@ def _nulls(n: int, dtype: Any) -> pl.Series:
     return pl.repeat(None, n, dtype=dtype, eager=True)
 
 
+# The evidence source of each of LEVELS (rep, manager, buyer).
+SOURCES = ("rep_claim", "manager", "artefact")
+
+
 def _const(value: Any, n: int) -> pl.Series:
     return pl.repeat(value, n, eager=True)
 
@@ -640,14 +644,20 @@ def _evidence(
             "criterion_key": pl.Series(e_key.tolist(), dtype=pl.String),
             "state": np.where(rejected, "rejected", "active"),
             "level": pl.Series(list(LEVELS)).gather(level),
+            # Buyer level only through an accepted claim (docs/evidence.md); the benchmark
+            # stores no artefact files, so its accepted claims name none.
+            "source": pl.Series(list(SOURCES)).gather(level),
+            "buyer_claim": np.where(level == 2, "accepted", ""),
+            "accepted_by_rule": _const("", e_n),
+            "artefact_id": _where(contact_of[e_opp], np.zeros(e_n, dtype=bool)),
             "note": "Synthetic evidence for " + pl.Series(e_key.tolist(), dtype=pl.String),
             "link": _const("", e_n),
             "evidence_date": _date(at),
             "confirmed_by_id": _where(contact_of[e_opp], level == 2),
             "recorded_by_id": owner[e_opp],
             "recorded_at": at_dt,
-            "verified_by_id": _where(manager[e_opp], level == 1),
-            "verified_at": _where(at_dt, level == 1),
+            "verified_by_id": _where(manager[e_opp], level >= 1),
+            "verified_at": _where(at_dt, level >= 1),
             "rejected_by_id": _where(manager[e_opp], rejected),
             "rejected_at": _where(at_dt, rejected),
             "rejection_reason": _pick(REJECTION_REASONS, np.arange(e_n)).zip_with(

@@ -205,6 +205,8 @@ STATIC_URL = "static/"
 # Vendored front-end assets and Milepost's own CSS/JS live beside the settings, not in an app.
 STATICFILES_DIRS = [PACKAGE_DIR / "static"]
 STATIC_ROOT = Path(os.environ.get("MILEPOST_STATIC_ROOT", DATA_DIR / "staticfiles"))
+# Uploaded files (evidence artefacts): never served by URL, only by permission-checked views.
+MEDIA_ROOT = DATA_DIR / "media"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

@@ -16,7 +16,7 @@ from datetime import date, timedelta
 import pytest
 from playwright.sync_api import Page, expect
 
-from milepost.evidence.services import evidence_record
+from milepost.evidence.services import evidence_accept, evidence_record
 from milepost.pipeline.models import Activity, OpportunityContact
 from milepost.testing.factories import make_contact, make_opportunity
 
@@ -34,7 +34,7 @@ def test_rep_logs_a_meeting_and_adds_the_economic_buyer_without_reload(
     ann = make_contact(opp.account, first="Ann", last="Lee", title="CFO")
     make_contact(opp.account, first="Bob", last="Ray", title="IT lead")
     for key in ("problem_and_cost_confirmed", "discovery_recap_accepted"):
-        evidence_record(
+        evidence = evidence_record(
             user=org.rep_a1,
             opportunity_id=opp.pk,
             criterion_key=key,
@@ -42,6 +42,14 @@ def test_rep_logs_a_meeting_and_adds_the_economic_buyer_without_reload(
             evidence_date=date.today() - timedelta(days=3),
             buyer_confirmed=True,
             confirmed_by_id=ann.pk,
+            artefact_kind="meeting_notes",
+            artefact_text="Ann Lee (CFO) confirmed the cost and the recap in our review.",
+        )
+        evidence_accept(
+            user=org.manager_a,
+            opportunity_id=opp.pk,
+            criterion_key=key,
+            expected_version=evidence.version,
         )
 
     # Given the rep on the deal page: gaps from Engage on, no economic buyer

@@ -84,20 +84,29 @@ def test_a_rep_runs_a_deal_through_the_day_in_the_browser(org, processes, live_s
     expect(page.locator("#next-step")).to_contain_text("Send the discovery recap to Ann")
     expect(page.locator("form.inline-edit")).to_have_count(0)
 
-    # Record evidence for a Discover exit criterion, confirmed by the buyer, on the process map
+    # Record evidence for a Discover exit criterion on the process map, claiming the buyer
+    # confirmed it with meeting notes naming her: a claim, until the manager accepts the notes
     key = "problem_and_cost_confirmed"
     item = page.locator(f"#criterion-{key}")
     expect(item.get_by_test_id("status")).to_have_text("Not met")
     item.locator("summary", has_text="Record evidence").click()
     item.get_by_label("What is the evidence?").fill("Ann confirmed 2 lost trucks a week, $40k")
     item.get_by_label("Date", exact=True).fill(date.today().isoformat())
-    item.get_by_label("Buyer confirmed").check()
+    item.get_by_label("Artefact", exact=True).select_option("meeting_notes")
+    item.get_by_label("Pasted e-mail or meeting notes").fill(
+        "Call with Ann Lee (CFO): two trucks lost a week, about $40k a month."
+    )
+    item.get_by_label("The buyer confirmed it").check()
     item.get_by_label("Confirmed by").select_option(label="Ann Lee (CFO)")
     item.get_by_role("button", name="Record evidence", exact=True).click()
     item = page.locator(f"#criterion-{key}")
     expect(item.get_by_role("status")).to_have_text("Evidence recorded.")
     expect(item.get_by_test_id("evidence")).to_contain_text("Ann confirmed 2 lost trucks")
-    expect(item.get_by_test_id("status")).to_have_text("Met")
+    expect(item.get_by_test_id("artefact")).to_contain_text("attended by Ann Lee")
+    expect(item.get_by_test_id("status")).to_have_text("Unknown")
+    expect(item.get_by_test_id("reason")).to_have_text(
+        "buyer confirmation claimed, awaiting verification"
+    )
     assert page.evaluate("window.__sameDocument") is True  # every step so far: no page load
 
     # Move to Commit past Discover's unmet recap: the gate warns, a reason is required
@@ -105,7 +114,7 @@ def test_a_rep_runs_a_deal_through_the_day_in_the_browser(org, processes, live_s
     move.get_by_label("Move to stage").select_option(label="Commit to change")
     move.get_by_role("button", name="Move deal").click()
     messages = page.locator(".messages")
-    expect(messages).to_contain_text("The deal was not moved: 2 exit criteria are not met")
+    expect(messages).to_contain_text("The deal was not moved: 3 exit criteria are not met")
     expect(messages).to_contain_text("say why the deal moves anyway")
     expect(page.locator(".opp-header .stage-pill")).to_have_text("Engage")
     move = page.locator(".detail-move-form")
@@ -128,6 +137,11 @@ def test_a_rep_runs_a_deal_through_the_day_in_the_browser(org, processes, live_s
         opportunity=opp, contact=ann, buying_role="economic_buyer"
     ).exists()
     evidence = Evidence.objects.get(opportunity=opp, criterion_key=key)
-    assert (evidence.level, evidence.confirmed_by_id) == ("buyer", ann.pk)
+    assert (evidence.level, evidence.buyer_claim, evidence.confirmed_by_id) == (
+        "rep",
+        "pending",
+        ann.pk,
+    )
+    assert evidence.artefact.attendee_id == ann.pk
     transition = opp.transitions.order_by("moved_at").last()
     assert "change plan" in transition.criteria_result["justification"]

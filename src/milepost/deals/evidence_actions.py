@@ -1,5 +1,6 @@
-"""The evidence actions on a deal's process map (record, verify, reject, withdraw), mounted
-under ``/pipeline/opportunities/<id>/evidence/``.
+"""The evidence actions on a deal's process map (record, verify, reject, withdraw, and for a
+buyer-confirmation claim accept and reject-claim), mounted under
+``/pipeline/opportunities/<id>/evidence/``, and the permission-checked download of an artefact.
 
 Every action answers with the map (:mod:`milepost.deals.process_map`) re-rendered. An HTMX
 request gets the map partial (200, 422 with the message next to the form, 409 when someone else
@@ -13,10 +14,10 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from milepost.core.errors import InvalidChange, NotFound, VersionConflict
@@ -29,17 +30,20 @@ from milepost.deals.forms import (
 )
 from milepost.deals.process_map import ProcessMap, process_map
 from milepost.evidence.models import Evidence
+from milepost.evidence.selectors import artefact_file_response, artefact_get
 from milepost.evidence.services import (
+    evidence_accept,
     evidence_record,
     evidence_reject,
+    evidence_reject_claim,
     evidence_verify,
     evidence_withdraw,
 )
 from milepost.pipeline.selectors import opportunity_get
 from milepost.team.models import User
 
-ACTIONS = ("record", "verify", "reject", "withdraw")
-CONFLICT_MESSAGE = (
+ACTIONS = ("record", "verify", "reject", "withdraw", "accept", "reject_claim")
+CONFLICT_MESSAGE = gettext_lazy(
     "This evidence was changed by someone else since you loaded the page, so nothing was "
     "saved. Reload the page to see the change, then try again."
 )
@@ -82,27 +86,31 @@ def _run(request: HttpRequest, opportunity_id: int, criterion_key: str, action: 
     """Parse the posted form for ``action`` and call its service (raises domain errors)."""
     user = request.user
     if action == "record":
-        form: Any = EvidenceRecordForm(request.POST)
+        form: Any = EvidenceRecordForm(request.POST, request.FILES)
         if not form.is_valid():
             name, message = first_error(form)
             raise InvalidChange(message, field=name)
-        data = form.cleaned_data
+        data = form.validated
         return evidence_record(
             user=user,
             opportunity_id=opportunity_id,
             criterion_key=criterion_key,
-            note=data["note"],
-            link=data["link"],
-            evidence_date=data["evidence_date"],
-            buyer_confirmed=data["buyer_confirmed"],
-            confirmed_by_id=data["confirmed_by"],
-            expected_version=data["version"],
+            note=data.note,
+            link=data.link,
+            evidence_date=data.evidence_date,
+            buyer_confirmed=data.buyer_confirmed,
+            confirmed_by_id=data.confirmed_by,
+            artefact_kind=data.artefact_kind,
+            artefact_text=data.artefact_text,
+            artefact_file=form.cleaned_data.get("artefact_file"),
+            expected_version=data.version,
         )
-    form = (EvidenceRejectForm if action == "reject" else EvidenceReviewForm)(request.POST)
+    rejecting = action in ("reject", "reject_claim")
+    form = (EvidenceRejectForm if rejecting else EvidenceReviewForm)(request.POST)
     if not form.is_valid():
         name, message = first_error(form)
         raise InvalidChange(message, field=name)
-    version = form.cleaned_data["version"]
+    version = form.validated.version
     common = {
         "user": user,
         "opportunity_id": opportunity_id,
@@ -112,7 +120,11 @@ def _run(request: HttpRequest, opportunity_id: int, criterion_key: str, action: 
     if action == "verify":
         return evidence_verify(**common)
     if action == "reject":
-        return evidence_reject(reason=form.cleaned_data["reason"], **common)
+        return evidence_reject(reason=form.validated.reason, **common)
+    if action == "accept":
+        return evidence_accept(**common)
+    if action == "reject_claim":
+        return evidence_reject_claim(reason=form.validated.reason, **common)
     return evidence_withdraw(**common)
 
 
@@ -121,6 +133,8 @@ DONE = {
     "verify": gettext_lazy("Evidence verified."),
     "reject": gettext_lazy("Evidence rejected."),
     "withdraw": gettext_lazy("Evidence withdrawn."),
+    "accept": gettext_lazy("Buyer confirmation accepted."),
+    "reject_claim": gettext_lazy("Buyer confirmation rejected."),
 }
 
 
@@ -134,9 +148,9 @@ def _act(request: HttpRequest, opportunity_id: int, criterion_key: str, action: 
     except NotFound:
         raise Http404("No such opportunity or evidence") from None
     except VersionConflict:
-        status, error = 409, CONFLICT_MESSAGE
+        status, error = 409, str(CONFLICT_MESSAGE)
     except InvalidChange as exc:
-        status, error = 422, f"Nothing was saved: {exc}."
+        status, error = 422, gettext("Nothing was saved: %(error)s.") % {"error": exc}
     if not is_htmx:
         if error:
             messages.error(request, error)
@@ -150,7 +164,11 @@ def _act(request: HttpRequest, opportunity_id: int, criterion_key: str, action: 
     elif error:
         row.error, row.error_action = error, action
         if action == "record":
-            row.values = {k: request.POST.get(k, "") for k in EvidenceRecordForm.base_fields}
+            row.values = {
+                k: request.POST.get(k, "")
+                for k in EvidenceRecordForm.base_fields
+                if k != "artefact_file"
+            }
             row.values["buyer_confirmed"] = bool(request.POST.get("buyer_confirmed"))
     else:
         row.flash = DONE[action]
@@ -179,3 +197,29 @@ def reject(request: HttpRequest, opportunity_id: int, criterion_key: str) -> Htt
 @require_POST
 def withdraw(request: HttpRequest, opportunity_id: int, criterion_key: str) -> HttpResponse:
     return _act(request, opportunity_id, criterion_key, "withdraw")
+
+
+@login_required
+@require_POST
+def accept(request: HttpRequest, opportunity_id: int, criterion_key: str) -> HttpResponse:
+    return _act(request, opportunity_id, criterion_key, "accept")
+
+
+@login_required
+@require_POST
+def reject_claim(request: HttpRequest, opportunity_id: int, criterion_key: str) -> HttpResponse:
+    return _act(request, opportunity_id, criterion_key, "reject_claim")
+
+
+@login_required
+@require_GET
+def artefact(request: HttpRequest, opportunity_id: int, artefact_id: int) -> FileResponse:
+    """Download an attached file: 404 for anyone who may not see the deal (never served from a
+    public URL)."""
+    try:
+        row = artefact_get(user=request.user, artefact_id=artefact_id)
+        if row.opportunity_id != opportunity_id:
+            raise NotFound("artefact of another deal")
+        return artefact_file_response(user=request.user, artefact_id=artefact_id)
+    except NotFound:
+        raise Http404("No such artefact") from None

@@ -15,4 +15,7 @@ urlpatterns = [
     path("<slug:criterion_key>/verify/", views.verify, name="verify"),
     path("<slug:criterion_key>/reject/", views.reject, name="reject"),
     path("<slug:criterion_key>/withdraw/", views.withdraw, name="withdraw"),
+    path("<slug:criterion_key>/accept/", views.accept, name="accept"),
+    path("<slug:criterion_key>/reject-claim/", views.reject_claim, name="reject_claim"),
+    path("artefacts/<int:artefact_id>/", views.artefact, name="artefact"),
 ]

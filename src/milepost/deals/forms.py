@@ -16,6 +16,13 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy
 
+# The evidence forms live with the evidence app (the inspection page's claim queue uses them
+# too); re-exported for the process map's actions.
+from milepost.evidence.forms import (  # noqa: F401 - re-exported
+    EvidenceRecordForm,
+    EvidenceRejectForm,
+    EvidenceReviewForm,
+)
 from milepost.pipeline.presentation import MAX_BOARD_OFFSET, PERIOD_CHOICES, period_range
 from milepost.pipeline.selectors import OpportunityFilters
 from milepost.process.models import ForecastCategory, Stage
@@ -192,32 +199,3 @@ class GateCheckForm(forms.Form):
 
 
 # --- Evidence actions on the process map ------------------------------------------------
-
-
-class EvidenceRecordForm(forms.Form):
-    """Record or replace the evidence for one criterion."""
-
-    note = forms.CharField(
-        required=False, max_length=4000, label=gettext_lazy("What is the evidence?")
-    )
-    link = forms.CharField(required=False, max_length=500, label=gettext_lazy("Link"))
-    evidence_date = forms.DateField(required=False, label=gettext_lazy("Date"))
-    buyer_confirmed = forms.BooleanField(required=False, label=gettext_lazy("Buyer confirmed"))
-    # Any id parses; the service decides whether the contact belongs to the deal's account (so
-    # the page and the API refuse a foreign contact with the same message).
-    confirmed_by = forms.IntegerField(
-        required=False, min_value=1, label=gettext_lazy("Confirmed by")
-    )
-    version = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
-
-
-class EvidenceReviewForm(forms.Form):
-    """Verify or withdraw: only the version the user saw."""
-
-    version = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
-
-
-class EvidenceRejectForm(EvidenceReviewForm):
-    reason = forms.CharField(
-        required=False, max_length=500, label=gettext_lazy("Why is it rejected?")
-    )

@@ -18,7 +18,14 @@ from milepost.accounts.selectors import contact_list
 from milepost.engine.criteria import MET, UNKNOWN
 from milepost.engine.process_schema import StageDef
 from milepost.engine.signals import SIGNAL_LABELS
-from milepost.evidence.models import Evidence, EvidenceEvent, EvidenceState
+from milepost.evidence.models import (
+    BuyerClaim,
+    Evidence,
+    EvidenceEvent,
+    EvidenceSource,
+    EvidenceState,
+)
+from milepost.evidence.provenance import by_label, how_label
 from milepost.evidence.selectors import evidence_history
 from milepost.inspection.deal import (
     CriterionView,
@@ -43,6 +50,8 @@ class CriterionRow:
     can_verify: bool
     can_reject: bool
     can_withdraw: bool
+    can_accept: bool = False
+    can_reject_claim: bool = False
     error: str = ""
     error_action: str = ""
     flash: str = ""
@@ -61,8 +70,29 @@ class CriterionRow:
         return self.view.evidence
 
     @property
+    def how_label(self) -> str:
+        """How the criterion is met: rule, methodology score, evidence."""
+        return how_label(self.view.provenance.how)
+
+    @property
+    def by_label(self) -> str:
+        """By whom: the deal's data, rep-claimed, manager-verified, buyer-confirmed via ..."""
+        return by_label(self.view.provenance.by)
+
+    @property
+    def self_assessed(self) -> bool:
+        return self.view.provenance.self_assessed
+
+    @property
     def can_act(self) -> bool:
-        return self.can_record or self.can_verify or self.can_reject or self.can_withdraw
+        return (
+            self.can_record
+            or self.can_verify
+            or self.can_reject
+            or self.can_withdraw
+            or self.can_accept
+            or self.can_reject_claim
+        )
 
 
 @dataclass
@@ -156,6 +186,9 @@ def process_map(*, user: User, opportunity_id: int) -> ProcessMap:
         for view in stage_view.criteria:
             ev = view.evidence
             active = ev is not None and ev.state == EvidenceState.ACTIVE
+            reviewer = is_open and not is_owner and active
+            claim = ev.buyer_claim if ev is not None else ""
+            by_buyer = ev is not None and ev.source == EvidenceSource.BUYER_ACTION
             rows.append(
                 CriterionRow(
                     view=view,
@@ -165,6 +198,13 @@ def process_map(*, user: User, opportunity_id: int) -> ProcessMap:
                     can_verify=is_open and not is_owner and active and ev.verified_by_id is None,
                     can_reject=is_open and not is_owner and active,
                     can_withdraw=is_open and ev is not None and ev.state != EvidenceState.WITHDRAWN,
+                    can_accept=reviewer
+                    and claim in (BuyerClaim.PENDING, BuyerClaim.REJECTED)
+                    and ev.artefact_id is not None
+                    and not by_buyer,
+                    can_reject_claim=reviewer
+                    and claim in (BuyerClaim.PENDING, BuyerClaim.ACCEPTED)
+                    and not by_buyer,
                 )
             )
         key = stage_view.stage.key

@@ -16,7 +16,7 @@ from milepost.accounts.models import Contact
 from milepost.demo import bulk, synthetic_evidence
 from milepost.demo.pipeline_shape import PUSHED_RATE_CLOSED
 from milepost.engine.process_schema import ProcessDef
-from milepost.evidence.models import Evidence
+from milepost.evidence.models import Artefact, Evidence
 from milepost.pipeline.choices import TransitionSource
 from milepost.pipeline.models import Opportunity, OpportunityChange
 from milepost.process.models import Stage, StageKind
@@ -64,12 +64,16 @@ def write_evidence(
         entered_at,
         seed=seed + 1,
         shallow=[habits.get(o.owner_id) == "shallow_discovery" for o in opps],
+        is_open=[kind == StageKind.OPEN for kind in kinds],
     )
+    artefacts = _write_artefacts(opps, rows, adapt_dt)
     evidence = []
-    for r in rows:
+    for r, artefact_id in zip(rows, artefacts, strict=True):
         opp = opps[r["deal"]]
         at = adapt_dt(r["recorded_at"])
-        manager = managers.get(opp.owner_id) if r["level"] == "manager" else None
+        # The manager verified manager-level evidence and accepted the buyer's artefact.
+        vouched = r["level"] == "manager" or r["claim"] == "accepted"
+        manager = managers.get(opp.owner_id) if vouched else None
         rejected = r["state"] == "rejected"
         evidence.append(
             (
@@ -77,6 +81,10 @@ def write_evidence(
                 r["criterion_key"],
                 r["state"],
                 r["level"],
+                "artefact" if r["claim"] else "rep_claim",
+                r["claim"],
+                "",
+                artefact_id,
                 r["note"],
                 "",
                 adapt_date(r["evidence_date"]) if r["evidence_date"] else None,
@@ -99,6 +107,10 @@ def write_evidence(
             "criterion_key",
             "state",
             "level",
+            "source",
+            "buyer_claim",
+            "accepted_by_rule",
+            "artefact",
             "note",
             "link",
             "evidence_date",
@@ -158,3 +170,56 @@ def write_evidence(
         ],
     )
     return len(evidence), len(pushes)
+
+
+def _write_artefacts(
+    opps: list[Opportunity], rows: list[dict[str, Any]], adapt_dt: Any
+) -> list[Any]:
+    """A synthetic meeting-notes artefact naming the contact for every buyer claim (the row's
+    ``claim``); the artefact's id per row (None without a claim)."""
+    claimed = [r for r in rows if r["claim"]]
+    if not claimed:
+        return [None] * len(rows)
+    names = dict(
+        Contact.objects.filter(pk__in={r["confirmed_by"] for r in claimed}).values_list(
+            "pk", "first_name"
+        )
+    )
+    before = Artefact.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    bulk.insert_rows(
+        Artefact,
+        [
+            "opportunity",
+            "kind",
+            "file",
+            "file_name",
+            "content_type",
+            "size",
+            "text",
+            "email_from",
+            "email_subject",
+            "attendee",
+            "uploaded_by",
+            "uploaded_at",
+        ],
+        [
+            (
+                opps[r["deal"]].pk,
+                "meeting_notes",
+                "",
+                "",
+                "",
+                0,
+                synthetic_evidence.ARTEFACT_NOTE.format(name=names.get(r["confirmed_by"], "")),
+                "",
+                "",
+                r["confirmed_by"],
+                opps[r["deal"]].owner_id,
+                adapt_dt(r["recorded_at"]),
+            )
+            for r in claimed
+        ],
+    )
+    # Inserted in this order inside the import's transaction: ids follow it.
+    ids = iter(Artefact.objects.filter(pk__gt=before).order_by("pk").values_list("pk", flat=True))
+    return [next(ids) if r["claim"] else None for r in rows]

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 from django.db import connection
 from django.utils import timezone
 
@@ -26,6 +27,7 @@ from milepost.methodology.models import (
 from milepost.pipeline.models import Opportunity
 from milepost.process.models import Stage, StageKind
 from milepost.process.selectors import pack_definitions
+from milepost.team.models import User
 
 
 def write_methodology(
@@ -66,6 +68,7 @@ def write_methodology(
     now = timezone.now()
     args = (process, packs, passed, current, diligence, deal_roles, created_at, entered_at, now)
     rows = synthetic_methodology.assessment_rows(*args, seed=seed + 4)
+    _verify(rows, opps, packs, process, current, seed=seed + 6)
     adapt_dt = connection.ops.adapt_datetimefield_value
 
     def adapt_json(value: Any) -> Any:
@@ -81,6 +84,9 @@ def write_methodology(
             "pack",
             "element",
             "level",
+            "verified_level",
+            "verified_by",
+            "verified_at",
             "notes",
             "answers",
             "updated_by",
@@ -93,11 +99,14 @@ def write_methodology(
                 r["pack"],
                 r["element"],
                 r["level"],
+                r["verified_level"],
+                r["verified_by"],
+                adapt_dt(r["events"][-1][2]) if r["verified_by"] else None,
                 r["notes"],
                 adapt_json(r["answers"]),
                 deal(r).owner_id,
                 adapt_dt(r["events"][-1][2]),
-                len(r["events"]),
+                len(r["events"]) + bool(r["verified_by"]),
             )
             for r in rows
         ],
@@ -123,6 +132,8 @@ def write_methodology(
             "pack",
             "element",
             "level",
+            "verified_level",
+            "verified",
             "previous_level",
             "notes",
             "answers",
@@ -137,15 +148,17 @@ def write_methodology(
                 r["pack"],
                 r["element"],
                 level,
+                counted,
+                verified,
                 previous,
                 r["notes"],
                 adapt_json(r["answers"]),
                 adapt_json(r["contact_ids"]),
-                deal(r).owner_id,
+                actor or deal(r).owner_id,
                 adapt_dt(at),
             )
             for a, r in zip(ids, rows, strict=True)
-            for level, previous, at in r["events"]
+            for level, counted, verified, previous, actor, at in _events(r)
         ],
     )
     influences = synthetic_methodology.influence_rows(*args, seed=seed + 5)
@@ -216,3 +229,51 @@ def write_methodology(
         ],
     )
     return len(rows), len(influences)
+
+
+def _verify(
+    rows: list[dict[str, Any]],
+    opps: list[Opportunity],
+    packs: dict[str, Any],
+    process: ProcessDef,
+    current: list[int | None],
+    *,
+    seed: int,
+) -> None:
+    """Which level counts: the owner (a rep) scored every row, so a level only a manager may
+    set counts once the owner's manager verified it; that happened, except for
+    :data:`synthetic_evidence.PENDING_CLAIM_RATE` of such scores on open deals, which still
+    await the manager (they count at the level below). Sets ``verified_level`` and
+    ``verified_by`` on each row."""
+    rng = np.random.default_rng(seed)
+    managers = dict(
+        User.objects.filter(pk__in={o.owner_id for o in opps}).values_list("pk", "manager_id")
+    )
+    limits = {use.pack: use.rep_up_to for use in process.methodologies}
+    for r in rows:
+        scale = packs[r["pack"]].scale_of(r["element"])
+        limit = limits.get(r["pack"])
+        r["counted_by_rep"] = {
+            level: scale.rep_counts(level, rep_up_to=limit) for level, _, _ in r["events"]
+        }
+        counted = r["counted_by_rep"][r["level"]]
+        manager = managers.get(opps[r["deal"]].owner_id)
+        waiting = current[r["deal"]] is not None and (
+            rng.random() < synthetic_evidence.PENDING_CLAIM_RATE
+        )
+        if counted == r["level"] or manager is None or waiting:
+            r["verified_level"], r["verified_by"] = counted, None
+        else:
+            r["verified_level"], r["verified_by"] = r["level"], manager
+
+
+def _events(r: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """The row's history: each score (counting as a rep's), then the manager's verification."""
+    out: list[tuple[Any, ...]] = [
+        (level, r["counted_by_rep"][level], False, previous, None, at)
+        for level, previous, at in r["events"]
+    ]
+    if r["verified_by"]:
+        at = r["events"][-1][2]
+        out.append((r["level"], r["level"], True, r["level"], r["verified_by"], at))
+    return out

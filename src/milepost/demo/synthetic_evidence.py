@@ -7,7 +7,10 @@ ever pushed. The demo synthesises, per new deal, the plausible residue of real s
 * evidence for the evidence criteria of the stages the deal has passed: per deal a
   "diligence" decides how often it reaches the level the criterion needs (rep-asserted,
   manager-verified, buyer-confirmed with a contact of the account), some evidence is weaker
-  than needed, a few are rejected; the note says it is synthetic;
+  than needed, a few are rejected; the note says it is synthetic. Buyer confirmation follows the
+  rules reps follow: it rests on an artefact (synthetic meeting notes naming the contact) that
+  the rep's manager accepted; :data:`PENDING_CLAIM_RATE` of the buyer claims on open deals
+  still await the manager (they count at the rep's level and fill the review queue);
 * a next step (the stage's first suggested action) with a date around today for most open
   deals, which the dataset does not have either;
 * for a quarter of open deals, one to three close-date pushes dated during the deal's life;
@@ -37,6 +40,8 @@ DILIGENCE_WEIGHTS = (0.5, 0.35, 0.15)
 SHORT_RATE = 0.5  # of the criteria that miss, half have evidence below the needed level
 REJECTED_RATE = 0.04
 LEVELS = ("rep", "manager", "buyer")
+PENDING_CLAIM_RATE = 0.05  # of buyer claims on open deals: not yet accepted by the manager
+ARTEFACT_NOTE = "Synthetic demo meeting notes: {name} confirmed this in a meeting."
 PUSHED_RATE = 0.25
 NEXT_STEP_RATE = 0.85  # open deals with a next step
 NEXT_STEP_DAYS = (-10, 21)  # next-step date around today: some overdue
@@ -88,12 +93,15 @@ def evidence_rows(
     *,
     seed: int,
     shallow: Sequence[bool] | None = None,
+    is_open: Sequence[bool] | None = None,
 ) -> list[dict[str, Any]]:
     """Evidence for deal ``i`` for criteria of open stages ``< passed[i]``.
 
     ``contacts[i]`` is a contact of the deal's account (None: buyer-confirmed evidence is not
     possible, so it is recorded as manager-verified instead). ``shallow[i]``: the deal's rep
-    skimps discovery (see the module docstring).
+    skimps discovery (see the module docstring). Buyer-level rows carry ``claim``: ``accepted``
+    (by the manager, on a meeting-notes artefact) or, for :data:`PENDING_CLAIM_RATE` of those
+    on open deals (``is_open[i]``), ``pending``; their ``level`` is then ``rep``.
     """
     rng = np.random.default_rng(seed)
     diligence = _draw_diligence(rng, len(passed))[:, None]
@@ -116,6 +124,9 @@ def evidence_rows(
     short = ~enough & (rng.random((n, len(criteria))) < SHORT_RATE)  # evidence, too weak
     rejected = rng.random((n, len(criteria))) < REJECTED_RATE
     above = rng.random((n, len(criteria))) < 0.3  # stronger evidence than needed
+    # Drawn from its own generator so the draws above stay what they were.
+    pending = np.random.default_rng([seed, 1]).random((n, len(criteria))) < PENDING_CLAIM_RATE
+    open_deal = np.asarray(is_open if is_open is not None else [False] * n, dtype=bool)
     limit = np.asarray(passed)[:, None]
     recorded = (positions < limit) & (enough | short)
     for i, j in zip(*np.nonzero(recorded), strict=True):
@@ -130,15 +141,21 @@ def evidence_rows(
         level = LEVELS[rank]
         if level == "buyer" and contacts[i] is None:
             level = "manager"
+        claim = ""
+        if level == "buyer":
+            claim = "pending" if open_deal[i] and pending[i, j] else "accepted"
+            if claim == "pending":
+                level = "rep"
         rows.append(
             {
                 "deal": int(i),
                 "criterion_key": criterion.id,
                 "state": "rejected" if rejected[i, j] else "active",
                 "level": level,
+                "claim": claim,
                 "note": NOTE.format(statement=criterion.statement)[:4000],
-                "confirmed_by": contacts[i] if level == "buyer" else None,
-                "evidence_date": recorded_at[i].date() if level == "buyer" else None,
+                "confirmed_by": contacts[i] if claim else None,
+                "evidence_date": recorded_at[i].date() if claim else None,
                 "recorded_at": recorded_at[i],
                 "rejection_reason": "Synthetic: the buyer did not confirm this in writing"
                 if rejected[i, j]

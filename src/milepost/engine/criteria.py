@@ -149,6 +149,16 @@ def plain_rule(rule: Any) -> Mapping[str, Any]:
     return plain
 
 
+def rule_leaves(rule: Any) -> list[tuple[str, Any]]:
+    """Every leaf ``(kind, spec)`` of a rule (through ``all``, ``any`` and ``not``)."""
+    ((kind, spec),) = plain_rule(rule).items()
+    if kind in ("all", "any"):
+        return [leaf for child in spec for leaf in rule_leaves(child)]
+    if kind == "not":
+        return rule_leaves(spec)
+    return [(kind, spec)]
+
+
 def activity_types(spec: Mapping[str, Any]) -> tuple[str, ...]:
     types = spec["type"]
     return tuple(sorted(set(types))) if isinstance(types, list | tuple) else (types,)

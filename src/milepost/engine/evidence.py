@@ -17,6 +17,13 @@ The combination, shared by both forms (explained here, set-based as columns in
 * Otherwise the rule decides; evidence, when present, is shown but changes nothing.
 
 Withdrawn evidence is passed as no evidence at all.
+
+**Claims.** Nobody certifies buyer confirmation on their own word: evidence reaches ``buyer``
+only through an artefact a manager or an admin's rule accepted, or a buyer's own action. Until
+then a claim counts at the level below (``level`` is always the level that counts, so the
+set-based form needs nothing but it); the explained form says "buyer confirmation claimed,
+awaiting verification" (or why the claim was rejected), and :func:`provenance` says how a
+criterion was met and by whom, so a manager sees which greens are self-assessed.
 """
 
 from __future__ import annotations
@@ -49,13 +56,26 @@ EVIDENCE_SCHEMA: dict[str, Any] = {
 }
 
 
+SOURCES: tuple[str, ...] = ("rep_claim", "manager", "artefact", "buyer_action")
+BUYER_CLAIMS: tuple[str, ...] = ("", "pending", "accepted", "rejected")
+
+
 @dataclass(frozen=True)
 class EvidenceFact:
-    """The current evidence for one criterion of one deal (never withdrawn evidence)."""
+    """The current evidence for one criterion of one deal (never withdrawn evidence).
+
+    ``level`` is the level that counts. ``source`` is where it comes from (see
+    :data:`SOURCES`); ``buyer_claim`` whether buyer confirmation is claimed and how the claim
+    was reviewed; ``accepted_by_rule`` names the admin's rule that accepted an artefact (empty:
+    a manager did). ``rejection_reason`` explains a rejected evidence or a rejected claim.
+    """
 
     state: EvidenceState
     level: str
     rejection_reason: str = ""
+    source: str = "rep_claim"
+    buyer_claim: str = ""
+    accepted_by_rule: str = ""
 
 
 @dataclass(frozen=True)
@@ -111,6 +131,11 @@ def combine(
         part = RuleResult(UNMET, f"no evidence recorded (needs {needed})")
     elif LEVEL_RANK[evidence.level] >= LEVEL_RANK[meta.verifier]:
         part = RuleResult(MET, f"{LEVEL_LABELS[evidence.level]} evidence")
+    elif meta.verifier == "buyer" and evidence.buyer_claim == "pending":
+        part = RuleResult(UNKNOWN, "buyer confirmation claimed, awaiting verification")
+    elif meta.verifier == "buyer" and evidence.buyer_claim == "rejected":
+        why = evidence.rejection_reason.strip() or "no reason given"
+        part = RuleResult(UNKNOWN, f"buyer confirmation rejected: {why}")
     else:
         part = RuleResult(UNKNOWN, f"{LEVEL_LABELS[evidence.level]} only (needs {needed})")
     if rule_result is None:
@@ -120,3 +145,61 @@ def combine(
         return RuleResult(MET, f"{rule_result.reason}; {part.reason}")
     reasons = [r.reason for r in (rule_result, part) if r.status != MET]
     return RuleResult(status, "; ".join(reasons))
+
+
+# Who stands behind a criterion's evidence, from the least to the most trustworthy.
+BY_REP = "rep"  # the rep's own word
+BY_REP_PENDING = "rep_pending"  # the rep's word, buyer confirmation claimed, awaiting review
+BY_MANAGER = "manager"  # a manager verified (or recorded) it
+BY_ARTEFACT_MANAGER = "artefact_manager"  # the buyer's artefact, accepted by a manager
+BY_ARTEFACT_RULE = "artefact_rule"  # the buyer's artefact, accepted by an admin's rule
+BY_BUYER_ACTION = "buyer_action"  # the buyer did it themselves
+BY_DATA = "data"  # the deal's data (a rule)
+BY_NONE = "none"  # no evidence yet
+SELF_ASSESSED = frozenset({BY_REP, BY_REP_PENDING})
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """How a criterion was met (``rule``, ``evidence``, ``score``: a rule on a methodology
+    score; in that order) and by whom (one of the ``BY_*`` codes, the evidence's when the
+    criterion counts evidence, else the rule's)."""
+
+    how: tuple[str, ...]
+    by: str
+
+    @property
+    def self_assessed(self) -> bool:
+        return self.by in SELF_ASSESSED
+
+
+def evidence_by(evidence: EvidenceFact) -> str:
+    """Who stands behind active evidence (one of the ``BY_*`` codes)."""
+    if evidence.source == "buyer_action":
+        return BY_BUYER_ACTION
+    if evidence.level == "buyer":
+        return BY_ARTEFACT_RULE if evidence.accepted_by_rule else BY_ARTEFACT_MANAGER
+    if evidence.level == "manager":
+        return BY_MANAGER
+    return BY_REP_PENDING if evidence.buyer_claim == "pending" else BY_REP
+
+
+def provenance(
+    meta: CriterionMeta,
+    rule_result: RuleResult | None,
+    evidence: EvidenceFact | None,
+    *,
+    score_by: str | None = None,
+) -> Provenance:
+    """How and by whom the criterion is (or would be) met. ``score_by``: the rule reads a
+    methodology score, set by this ``BY_*`` (``rep`` or ``manager``)."""
+    how: list[str] = []
+    if rule_result is not None:
+        how.append("score" if score_by is not None else "rule")
+    counted = evidence if evidence is not None and evidence.state == "active" else None
+    if meta.needs_evidence:
+        how.append("evidence")
+        by = evidence_by(counted) if counted is not None else BY_NONE
+    else:
+        by = score_by if score_by is not None else BY_DATA
+    return Provenance(tuple(how), by)

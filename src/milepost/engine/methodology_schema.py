@@ -36,13 +36,24 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+SetBy = Literal["rep", "manager"]
+
+
 class LevelDef(_Strict):
-    """One step of a scoring scale. ``points`` grow with the level (0-3 scales use them)."""
+    """One step of a scoring scale. ``points`` grow with the level (0-3 scales use them).
+
+    ``set_by`` says who may put a deal at this level on their own word: ``rep`` (the deal's
+    owner), or ``manager`` (a rep's score at this level is a claim a manager of the owner, or an
+    admin, verifies; until then the highest level the rep may set below it counts). Unset, the
+    top level of a scale needs a manager and the others a rep may set (:meth:`ScaleDef.set_by`).
+    A process may lower or raise the limit per pack (``methodologies: - rep_up_to:``).
+    """
 
     key: str = Field(pattern=SLUG, max_length=32)
     label: str = Field(min_length=1, max_length=60)
     points: int = Field(ge=0, le=100)
     rubric: str = ""
+    set_by: SetBy | None = None
 
 
 class ScaleDef(_Strict):
@@ -63,6 +74,26 @@ class ScaleDef(_Strict):
     @property
     def keys(self) -> tuple[str, ...]:
         return tuple(level.key for level in self.levels)
+
+    def set_by(self, key: str, *, rep_up_to: str | None = None) -> SetBy:
+        """Who may set level ``key`` on their own word. ``rep_up_to`` (a process's choice): the
+        highest level a rep may set; otherwise the level's ``set_by``, else the default (the
+        top level needs a manager)."""
+        rank = self.rank(key)
+        if rep_up_to is not None:
+            return "rep" if rank <= self.rank(rep_up_to) else "manager"
+        level = self.levels[rank]
+        if level.set_by is not None:
+            return level.set_by
+        return "manager" if rank == len(self.levels) - 1 else "rep"
+
+    def rep_counts(self, key: str, *, rep_up_to: str | None = None) -> str:
+        """The level that counts when a rep scores ``key``: ``key`` if the rep may set it,
+        otherwise the highest level below it the rep may set (the lowest level at worst)."""
+        for candidate in reversed(self.keys[: self.rank(key) + 1]):
+            if self.set_by(candidate, rep_up_to=rep_up_to) == "rep":
+                return candidate
+        return self.keys[0]
 
     def rank(self, key: str) -> int:
         """Position of ``key`` on the scale (0 = lowest); ValueError if it is not a level."""
@@ -282,6 +313,18 @@ def check_process_packs(
                 ProcessError(
                     f"methodologies > [{i + 1}] > pack",
                     f"no methodology pack {key!r} (available: {', '.join(sorted(packs))})",
+                )
+            )
+    for i, use in enumerate(process.methodologies):
+        pack = packs.get(use.pack)
+        if pack is None or use.rep_up_to is None:
+            continue
+        scales = [pack.scale, *(e.scale for e in pack.elements if e.scale is not None)]
+        if any(use.rep_up_to not in scale.keys for scale in scales):
+            errors.append(
+                ProcessError(
+                    f"methodologies > [{i + 1}] > rep_up_to",
+                    f"{use.rep_up_to!r} is not a level of every scale of {pack.name}",
                 )
             )
     for n, stage in enumerate(process.stages, start=1):

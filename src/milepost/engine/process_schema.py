@@ -329,10 +329,16 @@ class StageMethodology(_Strict):
 
 
 class MethodologyUse(_Strict):
-    """A methodology pack the process uses, and what for (shown to reps and managers)."""
+    """A methodology pack the process uses, and what for (shown to reps and managers).
+
+    ``rep_up_to``: the highest level of the pack's scales a rep may set on their own word in
+    this process (above it a rep's score is a claim a manager verifies); unset, each level's
+    ``set_by`` in the pack decides (by default the top level needs a manager).
+    """
 
     pack: str = Field(pattern=SLUG, max_length=64)
     purpose: str = ""
+    rep_up_to: str | None = Field(None, pattern=SLUG, max_length=32)
 
 
 class StageDef(_Strict):

@@ -8,15 +8,26 @@ handlers in :mod:`milepost.core.api_errors` map NotFound / VersionConflict / Inv
 
 from __future__ import annotations
 
-from django.http import HttpRequest
-from ninja import Router, Status
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, HttpRequest
+from ninja import File, Form, Router, Status
+from ninja.files import UploadedFile
 
-from milepost.core.schemas import ERRORS, WRITE_ERRORS
+from milepost.core.schemas import ERRORS, WRITE_ERRORS, ErrorOut
 from milepost.evidence import schemas as s
-from milepost.evidence.selectors import evidence_for_opportunity, evidence_history
+from milepost.evidence.selectors import (
+    acceptance_rules,
+    artefact_file_response,
+    claims_awaiting,
+    evidence_for_opportunity,
+    evidence_history,
+)
 from milepost.evidence.services import (
+    acceptance_rule_set,
+    evidence_accept,
     evidence_record,
     evidence_reject,
+    evidence_reject_claim,
     evidence_verify,
     evidence_withdraw,
 )
@@ -40,7 +51,14 @@ def put_evidence(
     request: HttpRequest, opportunity_id: int, criterion_key: str, payload: s.EvidenceIn
 ):
     """Record the evidence for a criterion (201) or replace it (200, needs ``version``).
-    Recorded by someone other than the owner it counts as manager-verified."""
+    Recorded by someone other than the owner it counts as manager-verified. ``buyer_confirmed``
+    claims buyer confirmation: it needs an artefact (a pasted e-mail or meeting notes here; a
+    file through ``…/upload``) and counts as buyer-confirmed only once a manager or an admin's
+    rule accepts it."""
+    return _record(request, opportunity_id, criterion_key, payload, None)
+
+
+def _record(request, opportunity_id, criterion_key, payload, upload):  # type: ignore[no-untyped-def]
     evidence = evidence_record(
         user=request.auth,
         opportunity_id=opportunity_id,
@@ -50,9 +68,57 @@ def put_evidence(
         evidence_date=payload.evidence_date,
         buyer_confirmed=payload.buyer_confirmed,
         confirmed_by_id=payload.confirmed_by,
+        artefact_kind=payload.artefact_kind,
+        artefact_text=payload.artefact_text,
+        artefact_file=upload,
         expected_version=payload.version,
     )
     return Status(201 if payload.version is None else 200, evidence)
+
+
+@router.post(
+    f"{EVIDENCE_PATH}/upload", response={200: s.EvidenceOut, 201: s.EvidenceOut, **WRITE_ERRORS}
+)
+def upload_evidence(
+    request: HttpRequest,
+    opportunity_id: int,
+    criterion_key: str,
+    payload: Form[s.EvidenceIn],
+    file: File[UploadedFile],
+):
+    """Record or replace evidence with a file (multipart): the buyer's e-mail as ``.eml``
+    (``artefact_kind=email``) or a signed PDF, PNG or JPEG (``document``), at most 2 MB.
+    Same fields and answers as ``PUT``."""
+    return _record(request, opportunity_id, criterion_key, payload, file)
+
+
+@router.post(f"{EVIDENCE_PATH}/accept", response={200: s.EvidenceOut, **WRITE_ERRORS})
+def accept_evidence(
+    request: HttpRequest, opportunity_id: int, criterion_key: str, payload: s.ReviewIn
+):
+    """A manager of the owner (or an admin) accepts the artefact behind a buyer-confirmation
+    claim: the evidence becomes buyer-confirmed."""
+    return evidence_accept(
+        user=request.auth,
+        opportunity_id=opportunity_id,
+        criterion_key=criterion_key,
+        expected_version=payload.version,
+    )
+
+
+@router.post(f"{EVIDENCE_PATH}/reject-claim", response={200: s.EvidenceOut, **WRITE_ERRORS})
+def reject_claim(
+    request: HttpRequest, opportunity_id: int, criterion_key: str, payload: s.RejectIn
+):
+    """Reject the buyer-confirmation claim with a reason; the evidence stays at the rep's
+    level."""
+    return evidence_reject_claim(
+        user=request.auth,
+        opportunity_id=opportunity_id,
+        criterion_key=criterion_key,
+        reason=payload.reason,
+        expected_version=payload.version,
+    )
 
 
 @router.post(f"{EVIDENCE_PATH}/verify", response={200: s.EvidenceOut, **WRITE_ERRORS})
@@ -103,3 +169,49 @@ def get_history(request: HttpRequest, opportunity_id: int, criterion_key: str):
             user=request.auth, opportunity_id=opportunity_id, criterion_key=criterion_key
         )
     )
+
+
+@router.get("/evidence/claims", response={200: list[s.ClaimOut], **ERRORS})
+def list_claims(request: HttpRequest):
+    """Buyer-confirmation claims awaiting review on the deals of the people you manage (your
+    own deals' claims are someone else's to review), oldest first."""
+    return [
+        {
+            "opportunity_id": e.opportunity_id,
+            "opportunity_name": e.opportunity.name,
+            "owner_id": e.opportunity.owner_id,
+            "owner_name": str(e.opportunity.owner),
+            "evidence": e,
+        }
+        for e in claims_awaiting(user=request.auth)
+    ]
+
+
+@router.get("/evidence/artefacts/{artefact_id}/file", response={200: None, **ERRORS})
+def download_artefact(request: HttpRequest, artefact_id: int) -> FileResponse:
+    """The attached file, for someone who may see its deal (404 otherwise)."""
+    return artefact_file_response(user=request.auth, artefact_id=artefact_id)
+
+
+@router.get("/evidence/rules", response={200: list[s.AcceptanceRuleOut], 403: ErrorOut})
+def list_rules(request: HttpRequest):
+    """The rules that accept artefacts without a manager (sales-ops admins)."""
+    try:
+        return acceptance_rules(user=request.auth)
+    except PermissionDenied as exc:
+        return Status(403, {"detail": str(exc)})
+
+
+@router.put(
+    "/evidence/rules/{kind}",
+    response={200: s.AcceptanceRuleOut, 403: ErrorOut, **WRITE_ERRORS},
+)
+def put_rule(request: HttpRequest, kind: str, payload: s.AcceptanceRuleIn):
+    """Turn a rule on or off (sales-ops admins); applies to artefacts attached from then on."""
+    try:
+        rule = acceptance_rule_set(
+            user=request.auth, kind=kind, enabled=payload.enabled, expected_version=payload.version
+        )
+    except PermissionDenied as exc:
+        return Status(403, {"detail": str(exc)})
+    return next(r for r in acceptance_rules(user=request.auth) if r["kind"] == rule.kind)

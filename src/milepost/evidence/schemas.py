@@ -10,7 +10,26 @@ from datetime import date, datetime
 
 from ninja import Field, Schema
 
-from milepost.core.schemas import StrictInput
+from milepost.evidence.validation import EvidenceFields, RejectFields, ReviewFields, RuleFields
+
+
+class ArtefactOut(Schema):
+    id: int
+    kind: str = Field(..., description="email, document or meeting_notes")
+    file_name: str
+    content_type: str
+    size: int
+    email_from: str = Field(..., description="The e-mail's sender, as parsed")
+    email_date: datetime | None
+    email_subject: str
+    attendee_id: int | None = Field(None, description="The buyer who attended (meeting notes)")
+    uploaded_by_id: int | None
+    uploaded_at: datetime
+    download: str = Field(..., description="API path of the file (empty: no file)")
+
+    @staticmethod
+    def resolve_download(obj) -> str:  # type: ignore[no-untyped-def]
+        return f"/api/v1/evidence/artefacts/{obj.pk}/file" if obj.file else ""
 
 
 class EvidenceOut(Schema):
@@ -18,7 +37,15 @@ class EvidenceOut(Schema):
     opportunity_id: int
     criterion_key: str
     state: str = Field(..., description="active, rejected or withdrawn")
-    level: str = Field(..., description="rep (rep-asserted), manager (verified) or buyer")
+    level: str = Field(
+        ..., description="The level that counts: rep (rep-asserted), manager (verified) or buyer"
+    )
+    source: str = Field(..., description="rep_claim, manager, artefact or buyer_action")
+    buyer_claim: str = Field(
+        ..., description="'' (not claimed), pending, accepted or rejected: buyer confirmation"
+    )
+    accepted_by_rule: str = Field(..., description="The admin's rule that accepted it, if any")
+    artefact: ArtefactOut | None = None
     note: str
     link: str
     evidence_date: date | None
@@ -42,11 +69,20 @@ class EvidenceOut(Schema):
 class EvidenceEventOut(Schema):
     id: int
     criterion_key: str
-    action: str = Field(..., description="recorded, updated, verified, rejected or withdrawn")
-    actor_id: int | None
+    action: str = Field(
+        ...,
+        description=(
+            "recorded, updated, verified, rejected, withdrawn, accepted (buyer confirmation), "
+            "claim_rejected or migrated"
+        ),
+    )
+    actor_id: int | None = Field(..., description="null: a rule, a buyer or a migration")
     at: datetime
     state: str
     level: str
+    source: str
+    buyer_claim: str
+    artefact_id: int | None
     note: str
     link: str
     evidence_date: date | None
@@ -54,23 +90,40 @@ class EvidenceEventOut(Schema):
     reason: str
 
 
-class EvidenceIn(StrictInput):
-    note: str = Field(..., max_length=4000, description="What the evidence is (3+ characters)")
-    link: str = Field("", max_length=500, description="An http(s) link to it, if any")
-    evidence_date: date | None = Field(None, description="When it happened; not in the future")
-    buyer_confirmed: bool = Field(False, description="The buyer confirmed it (names the contact)")
-    confirmed_by: int | None = Field(None, description="Id of a contact of the deal's account")
-    version: int | None = Field(
-        None, description="Current version when replacing evidence; omit for the first record"
-    )
+class EvidenceIn(EvidenceFields):
+    """Record or replace evidence (JSON). A signed document or an ``.eml`` file is uploaded
+    with the multipart ``POST …/upload`` instead."""
 
 
-class ReviewIn(StrictInput):
-    version: int = Field(..., description="The evidence version you read; stale → 409")
+class ReviewIn(ReviewFields):
+    pass
 
 
-class RejectIn(ReviewIn):
-    reason: str = Field(..., max_length=500, description="Why (the rep sees it)")
+class RejectIn(RejectFields):
+    pass
+
+
+class AcceptanceRuleIn(RuleFields):
+    pass
+
+
+class AcceptanceRuleOut(Schema):
+    kind: str
+    label: str
+    enabled: bool
+    changed_by_id: int | None
+    changed_at: datetime | None
+    version: int | None
+
+
+class ClaimOut(Schema):
+    """A buyer-confirmation claim awaiting a manager's review."""
+
+    opportunity_id: int
+    opportunity_name: str
+    owner_id: int
+    owner_name: str
+    evidence: EvidenceOut
 
 
 class RuleOut(Schema):
@@ -85,6 +138,19 @@ class CriterionOut(Schema):
     needs_evidence: bool
     status: str = Field(..., description="met, unmet or unknown (rule and evidence combined)")
     reason: str
+    how: list[str] = Field(
+        default_factory=list,
+        description="How it is met: rule, score (a methodology rule), evidence",
+    )
+    by: str = Field(
+        "",
+        description=(
+            "By whom: data (a rule on the deal's data), rep, rep_pending (buyer confirmation "
+            "claimed, awaiting verification), manager, artefact_manager, artefact_rule, "
+            "buyer_action, none"
+        ),
+    )
+    self_assessed: bool = Field(False, description="Only the rep's own word stands behind it")
     rule: RuleOut | None = Field(None, description="The rule's own result; null: no rule")
     evidence: EvidenceOut | None = None
 

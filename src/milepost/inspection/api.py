@@ -122,6 +122,9 @@ def get_deal(request: HttpRequest, opportunity_id: int):
                         "statement": c.criterion.statement,
                         "status": str(c.status),
                         "reason": c.reason,
+                        "how": list(c.provenance.how),
+                        "by": c.provenance.by,
+                        "self_assessed": c.provenance.self_assessed,
                     }
                     for c in view.criteria
                 ],
@@ -198,6 +201,9 @@ def get_criteria(request: HttpRequest, opportunity_id: int) -> dict[str, Any]:
                         "needs_evidence": c.criterion.needs_evidence,
                         "status": c.status,
                         "reason": c.reason,
+                        "how": list(c.provenance.how),
+                        "by": c.provenance.by,
+                        "self_assessed": c.provenance.self_assessed,
                         "rule": (
                             None
                             if c.rule is None

@@ -22,13 +22,18 @@ from milepost.engine.criteria import (
     RuleResult,
     claimed_position,
     evaluate_rule,
+    rule_leaves,
     verified_stage,
 )
 from milepost.engine.evidence import (
+    BY_MANAGER,
+    BY_REP,
     CriterionMeta,
     EvidenceFact,
+    Provenance,
     combine,
     criterion_meta,
+    provenance,
 )
 from milepost.engine.process_schema import ExitCriterionDef, ProcessDef, StageDef
 from milepost.engine.risk_model import risk_sentence
@@ -41,6 +46,7 @@ from milepost.inspection.models import Snooze
 from milepost.inspection.pipeline import inspect_pipeline
 from milepost.inspection.selectors import opportunity_snapshot
 from milepost.inspection.snoozes.selectors import snooze_list
+from milepost.methodology.models import ElementAssessment
 from milepost.pipeline.models import (
     Opportunity,
 )
@@ -50,6 +56,8 @@ from milepost.process.selectors import process_definition
 from milepost.process.selectors import scales as methodology_scales
 from milepost.team.models import User
 
+NO_PROVENANCE = Provenance((), "none")
+
 
 @dataclass(frozen=True)
 class CriterionView:
@@ -58,6 +66,7 @@ class CriterionView:
     reason: str
     rule: RuleResult | None
     evidence: Evidence | None
+    provenance: Provenance = NO_PROVENANCE
 
 
 @dataclass(frozen=True)
@@ -102,11 +111,32 @@ class CriteriaExplanation:
         ]
 
 
-def _evidence_fact(row: Evidence | None) -> EvidenceFact | None:
+def evidence_fact(row: Evidence | None) -> EvidenceFact | None:
+    """The engine's view of an evidence row (None: none, or withdrawn)."""
     if row is None or row.state == EvidenceState.WITHDRAWN:
         return None
     state = "rejected" if row.state == EvidenceState.REJECTED else "active"
-    return EvidenceFact(state, row.level, row.rejection_reason)
+    return EvidenceFact(
+        state,
+        row.level,
+        row.rejection_reason,
+        source=row.source,
+        buyer_claim=row.buyer_claim,
+        accepted_by_rule=row.accepted_by_rule,
+    )
+
+
+def _score_by(criterion: ExitCriterionDef, vouched: set[tuple[str, str]]) -> str | None:
+    """Who stands behind the methodology scores the criterion's rule reads (None: it reads
+    none): a manager when every score it reads was verified (or set) by someone other than the
+    owner (``vouched``), else the rep."""
+    if criterion.rule is None:
+        return None
+    specs = [spec for kind, spec in rule_leaves(criterion.rule) if kind == "methodology"]
+    if not specs:
+        return None
+    elements = {(spec["pack"], spec["element"]) for spec in specs}
+    return BY_MANAGER if elements <= vouched else BY_REP
 
 
 def explain_criteria(
@@ -119,11 +149,16 @@ def explain_criteria(
     evidence = {
         row.criterion_key: row
         for row in Evidence.objects.filter(opportunity_id=opportunity_id).select_related(
-            "recorded_by", "verified_by", "rejected_by", "confirmed_by"
+            "recorded_by", "verified_by", "rejected_by", "confirmed_by", "artefact"
         )
     }
     process = process_definition(opportunity.stage.version_id)
     element_scales = methodology_scales()
+    vouched = set(
+        ElementAssessment.objects.filter(
+            opportunity_id=opportunity_id, verified_by__isnull=False
+        ).values_list("pack", "element")
+    )
     stages: list[StageView] = []
     for position, stage in enumerate(process.open_stages):
         views = []
@@ -135,8 +170,10 @@ def explain_criteria(
                 else evaluate_rule(criterion.rule, snapshot, as_of, element_scales)
             )
             row = evidence.get(criterion.id)
-            result = combine(meta, rule, _evidence_fact(row))
-            views.append(CriterionView(criterion, result.status, result.reason, rule, row))
+            fact = evidence_fact(row)
+            result = combine(meta, rule, fact)
+            how = provenance(meta, rule, fact, score_by=_score_by(criterion, vouched))
+            views.append(CriterionView(criterion, result.status, result.reason, rule, row, how))
         stages.append(StageView(stage, views, position))
     kind = opportunity.stage.kind
     verdict = verified_stage(

@@ -216,7 +216,7 @@ def _element_frame(plan: CriteriaPlan, visible: QuerySet[Opportunity] | None) ->
         ElementAssessment.objects.filter(_within(visible))
         .filter(wanted)
         .order_by()
-        .values_list("opportunity_id", "pack", "element", "level")
+        .values_list("opportunity_id", "pack", "element", "verified_level")
     )
     levels = read_frame(qs, ELEMENT_LEVELS_SCHEMA)
     return plan.pivot_elements(levels.lazy()).collect()

@@ -80,6 +80,12 @@ class CriterionOut(Schema):
     statement: str
     status: str
     reason: str
+    how: list[str] = Field(
+        default_factory=list,
+        description="How it is met: rule, score (a methodology rule), evidence",
+    )
+    by: str = Field("", description="By whom (see the criteria endpoint of a deal)")
+    self_assessed: bool = Field(False, description="Only the rep's own word stands behind it")
 
 
 class StageCriteriaOut(Schema):

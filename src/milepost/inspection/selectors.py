@@ -71,9 +71,10 @@ def opportunity_snapshot(*, user: User, opportunity_id: int) -> OpportunitySnaps
         .values_list("id", "type", "occurred_at")
     )
     elements = tuple(
+        # The level that counts: a rep's claim above what they may set is not counted yet.
         ElementAssessment.objects.filter(opportunity_id=opportunity.pk)
         .order_by("pack", "element")
-        .values_list("pack", "element", "level")
+        .values_list("pack", "element", "verified_level")
     )
     return OpportunitySnapshot(
         id=opportunity.pk,

@@ -29,6 +29,7 @@ from milepost.core.htmx import is_partial
 from milepost.engine.criteria import MET
 from milepost.engine.risk_model import risk_sentence
 from milepost.engine.signals import SIGNAL_LABELS
+from milepost.evidence.provenance import by_label, how_label
 from milepost.inspection.deal import inspect_opportunity
 from milepost.inspection.forms import (
     InspectionFilterForm,
@@ -268,6 +269,19 @@ def explain(request: HttpRequest, opportunity_id: int) -> HttpResponse:
         for c in s.criteria
         if c.status != MET
     ]
+    met = [
+        {
+            "stage": s.stage.label,
+            "statement": c.criterion.statement,
+            "how": how_label(c.provenance.how),
+            "by": by_label(c.provenance.by),
+            "self_assessed": c.provenance.self_assessed,
+        }
+        for s in criteria.stages
+        if s.position < limit
+        for c in s.criteria
+        if c.status == MET
+    ]
     signals = [
         {
             **s,
@@ -283,6 +297,7 @@ def explain(request: HttpRequest, opportunity_id: int) -> HttpResponse:
         "inspection": inspection,
         "signals": signals,
         "unmet": unmet,
+        "met": met,
         "deal_url": reverse("pipeline:detail", args=[opportunity_id]),
     }
     if is_partial(request):

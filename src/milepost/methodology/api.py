@@ -22,7 +22,12 @@ from milepost.methodology.selectors import (
     deal_influence_history,
     deal_influences,
 )
-from milepost.methodology.services import assessment_record, influence_remove, influence_save
+from milepost.methodology.services import (
+    assessment_record,
+    assessment_verify,
+    influence_remove,
+    influence_save,
+)
 from milepost.pipeline.selectors import opportunity_get
 from milepost.process.selectors import pack_definitions, pack_list
 
@@ -130,6 +135,25 @@ def put_assessment(
         expected_version=payload.version,
     )
     return Status(201 if assessment.version == 1 else 200, assessment)
+
+
+@router.post(f"{ELEMENT_PATH}/verify", response={200: s.AssessmentOut, **WRITE_ERRORS})
+def verify_assessment(
+    request: HttpRequest,
+    opportunity_id: int,
+    pack: str,
+    element: str,
+    payload: s.AssessmentVerifyIn,
+):
+    """A manager of the owner (or an admin) verifies a rep's score that awaits it: the level
+    scored becomes the level that counts (422 on one's own deal or with nothing to verify)."""
+    return assessment_verify(
+        user=request.auth,
+        opportunity_id=opportunity_id,
+        pack=pack,
+        element=element,
+        expected_version=payload.version,
+    )
 
 
 @router.get(f"{ELEMENT_PATH}/history", response={200: list[s.AssessmentEventOut], **ERRORS})

@@ -13,7 +13,9 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy
 
+from milepost.core.schema_forms import SchemaForm
 from milepost.engine.methodology_schema import ElementDef
+from milepost.methodology.schemas import AssessmentVerifyIn
 
 ANSWER_PREFIX = "answer__"
 
@@ -76,3 +78,11 @@ class InfluenceForm(forms.Form):
 
 class VersionForm(forms.Form):
     version = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+
+
+class AssessmentVerifyForm(SchemaForm):
+    """Verify a score: only the version the manager saw (the API's schema)."""
+
+    schema = AssessmentVerifyIn
+
+    version = forms.IntegerField(widget=forms.HiddenInput)

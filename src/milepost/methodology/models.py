@@ -18,7 +18,14 @@ from milepost.core.models import AppendOnly
 
 
 class ElementAssessment(models.Model):
-    """The current score of one methodology element on one deal."""
+    """The current score of one methodology element on one deal.
+
+    ``level`` is what was scored; ``verified_level`` the level that **counts** (criteria read
+    it). A rep may set some levels on their own word (the pack's ``set_by``, the process's
+    ``rep_up_to``); above that their score is a claim: ``verified_level`` stays at the highest
+    level they may set until a manager of the owner (or an admin) verifies it. Scores set by
+    someone other than the owner count as they are.
+    """
 
     opportunity = models.ForeignKey(
         "pipeline.Opportunity", on_delete=models.CASCADE, related_name="element_assessments"
@@ -26,6 +33,11 @@ class ElementAssessment(models.Model):
     pack = models.SlugField(max_length=64)
     element = models.SlugField(max_length=48)
     level = models.SlugField(max_length=32)
+    verified_level = models.SlugField(max_length=32, blank=True)
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    verified_at = models.DateTimeField(null=True, blank=True)
     notes = models.TextField(blank=True)
     answers = models.JSONField(default=dict, blank=True)
     contacts = models.ManyToManyField("accounts.Contact", blank=True, related_name="+")
@@ -46,6 +58,10 @@ class ElementAssessment(models.Model):
     def __str__(self) -> str:
         return f"{self.pack}.{self.element} on deal {self.opportunity_id}: {self.level}"
 
+    @property
+    def awaiting_verification(self) -> bool:
+        return self.verified_level != self.level
+
 
 class ElementAssessmentEvent(AppendOnly):
     """One change to an element's assessment, as it was after the change. Append-only."""
@@ -61,6 +77,10 @@ class ElementAssessmentEvent(AppendOnly):
     pack = models.SlugField(max_length=64)
     element = models.SlugField(max_length=48)
     level = models.SlugField(max_length=32)
+    verified_level = models.SlugField(max_length=32, blank=True)
+    verified = models.BooleanField(
+        default=False, help_text="The event is a manager's verification, not a new score."
+    )
     previous_level = models.SlugField(max_length=32, blank=True)
     notes = models.TextField(blank=True)
     answers = models.JSONField(default=dict, blank=True)

@@ -103,6 +103,12 @@ class ElementRow:
         return next((lv for lv in self.scale.levels if lv.key == self.assessment.level), None)
 
     @property
+    def verified_label(self) -> str:
+        """The label of the level that counts (below the score while it awaits a manager)."""
+        key = self.assessment.verified_level if self.assessment else self.scale.levels[0].key
+        return next((lv.label for lv in self.scale.levels if lv.key == key), key)
+
+    @property
     def level_key(self) -> str:
         return self.assessment.level if self.assessment else self.scale.levels[0].key
 
@@ -118,7 +124,11 @@ class ElementRow:
 
     @property
     def at_top(self) -> bool:
-        return self.rank == len(self.scale.levels) - 1
+        """Whether the level that **counts** is the top of the scale: a rep's top score that
+        awaits a manager's verification is still a gap (questions, carried gaps)."""
+        if self.assessment is None:
+            return False
+        return self.assessment.verified_level == self.scale.keys[-1]
 
     @property
     def version(self) -> int:

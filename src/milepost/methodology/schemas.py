@@ -33,7 +33,17 @@ class AssessmentOut(Schema):
     opportunity_id: int
     pack: str
     element: str
-    level: str
+    level: str = Field(..., description="The level scored")
+    verified_level: str = Field(
+        ...,
+        description=(
+            "The level that counts for exit criteria: below ``level`` while a rep's score above "
+            "what a rep may set awaits a manager's verification"
+        ),
+    )
+    awaiting_verification: bool
+    verified_by_id: int | None
+    verified_at: datetime | None
     notes: str
     answers: dict[str, Any]
     contact_ids: list[int]
@@ -61,6 +71,8 @@ class AssessmentEventOut(Schema):
     pack: str
     element: str
     level: str
+    verified_level: str = Field(..., description="The level that counted after the change")
+    verified: bool = Field(..., description="A manager's verification, not a new score")
     previous_level: str
     notes: str
     answers: dict[str, Any]
@@ -149,3 +161,7 @@ class InfluenceEventOut(Schema):
     notes: str
     actor_id: int | None
     at: datetime
+
+
+class AssessmentVerifyIn(StrictInput):
+    version: int = Field(..., ge=1, description="The assessment version you read; stale → 409")

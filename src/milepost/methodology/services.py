@@ -41,6 +41,14 @@ from milepost.team.models import User
 # On a deal.
 
 
+def rep_up_to(opportunity: Opportunity, pack_key: str) -> str | None:
+    """The deal's process's limit on what a rep may set in ``pack_key`` (None: the pack's)."""
+    for use in opportunity.stage.version.definition.get("methodologies", []):
+        if use.get("pack") == pack_key:
+            return use.get("rep_up_to")
+    return None
+
+
 def _pack_of_deal(opportunity: Opportunity, pack_key: str) -> MethodologyDef:
     used = [u.get("pack") for u in opportunity.stage.version.definition.get("methodologies", [])]
     if pack_key not in used:
@@ -164,8 +172,13 @@ def assessment_record(
 ) -> ElementAssessment:
     """Score one methodology element on a deal (create or update).
 
-    Updating an existing assessment needs ``expected_version`` (the version the caller read);
-    a stale one raises :class:`VersionConflict` and writes nothing.
+    The deal's owner may set, on their own word, the levels the pack (``set_by``) and the
+    process (``rep_up_to``) allow; a higher score is recorded as a claim: it counts at the
+    highest level below it they may set (``verified_level``) until a manager verifies it
+    (:func:`assessment_verify`). Someone other than the owner (a manager above them, an admin)
+    vouches for what they set: it counts as it is. Updating an existing assessment needs
+    ``expected_version`` (the version the caller read); a stale one raises
+    :class:`VersionConflict` and writes nothing.
     """
     opportunity = opportunity_lock(user=user, opportunity_id=opportunity_id)
     definition = _pack_of_deal(opportunity, pack)
@@ -198,6 +211,9 @@ def assessment_record(
         user=user, opportunity=opportunity, contact_ids=list(contact_ids or []), field="contacts"
     )
     now = timezone.now()
+    is_owner = user.pk == opportunity.owner_id
+    counted = scale.rep_counts(level, rep_up_to=rep_up_to(opportunity, pack)) if is_owner else level
+    verified_by, verified_at = (None, None) if is_owner else (user, now)
     current = (
         ElementAssessment.objects.select_for_update()
         .filter(opportunity=opportunity, pack=pack, element=element)
@@ -212,6 +228,9 @@ def assessment_record(
             pack=pack,
             element=element,
             level=level,
+            verified_level=counted,
+            verified_by=verified_by,
+            verified_at=verified_at,
             notes=notes,
             answers=clean,
             updated_by=user,
@@ -221,6 +240,8 @@ def assessment_record(
         check_version(current.version, expected_version, what="assessment")
         previous = current.level
         current.level, current.notes, current.answers = level, notes, clean
+        current.verified_level = counted
+        current.verified_by, current.verified_at = verified_by, verified_at
         current.updated_by, current.updated_at = user, now
         current.version += 1
         current.save()
@@ -231,10 +252,53 @@ def assessment_record(
         pack=pack,
         element=element,
         level=level,
+        verified_level=counted,
         previous_level=previous,
         notes=notes,
         answers=clean,
         contact_ids=[c.pk for c in contacts],
+        actor=user,
+        at=now,
+    )
+    return current
+
+
+@transaction.atomic
+def assessment_verify(
+    *, user: User, opportunity_id: int, pack: str, element: str, expected_version: int | None
+) -> ElementAssessment:
+    """A manager of the deal's owner (or an admin) verifies the owner's score: the level
+    scored becomes the level that counts. Nobody verifies their own deal (InvalidChange)."""
+    opportunity = opportunity_lock(user=user, opportunity_id=opportunity_id)
+    if opportunity.owner_id == user.pk:
+        raise InvalidChange(gettext("you cannot verify scores on your own deal"), field="user")
+    current = (
+        ElementAssessment.objects.select_for_update()
+        .filter(opportunity=opportunity, pack=pack, element=element)
+        .first()
+    )
+    if current is None:
+        raise NotFound(gettext("no score recorded for %(element)r") % {"element": element})
+    check_version(current.version, expected_version, what="assessment")
+    if current.verified_level == current.level:
+        raise InvalidChange(gettext("this score is not awaiting verification"))
+    now = timezone.now()
+    current.verified_level = current.level
+    current.verified_by, current.verified_at = user, now
+    current.version += 1
+    current.save()
+    ElementAssessmentEvent.objects.create(
+        assessment=current,
+        opportunity=opportunity,
+        pack=pack,
+        element=element,
+        level=current.level,
+        verified_level=current.level,
+        verified=True,
+        previous_level=current.level,
+        notes=current.notes,
+        answers=current.answers,
+        contact_ids=list(current.contacts.values_list("pk", flat=True)),
         actor=user,
         at=now,
     )

@@ -17,4 +17,5 @@ urlpatterns = [
     ),
     path("<slug:pack>/<slug:element>/", views.element_save, name="element_save"),
     path("<slug:pack>/<slug:element>/history/", views.history, name="history"),
+    path("<slug:pack>/<slug:element>/verify/", views.element_verify, name="element_verify"),
 ]

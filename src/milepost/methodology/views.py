@@ -22,6 +22,7 @@ from milepost.core.forms import first_error
 from milepost.core.htmx import is_partial
 from milepost.methodology.forms import (
     AssessmentForm,
+    AssessmentVerifyForm,
     InfluenceForm,
     VersionForm,
 )
@@ -32,7 +33,12 @@ from milepost.methodology.panel import (
     element_history,
     methodology_panel,
 )
-from milepost.methodology.services import assessment_record, influence_remove, influence_save
+from milepost.methodology.services import (
+    assessment_record,
+    assessment_verify,
+    influence_remove,
+    influence_save,
+)
 from milepost.pipeline.selectors import opportunity_get
 from milepost.process.selectors import pack_definitions
 
@@ -139,6 +145,48 @@ def element_save(request: HttpRequest, opportunity_id: int, pack: str, element: 
         # A score can meet an exit criterion: the deal page's process map (criteria, banner,
         # signals) listens for this event and re-fetches itself.
         response["HX-Trigger"] = "deal-changed"
+    return response
+
+
+@login_required
+@require_POST
+def element_verify(request: HttpRequest, opportunity_id: int, pack: str, element: str):
+    """A manager verifies the owner's score that awaits it (the level scored then counts)."""
+    form = AssessmentVerifyForm(request.POST)
+    status, error = 200, ""
+    try:
+        opportunity_get(user=request.user, opportunity_id=opportunity_id)
+        if not form.is_valid():
+            name, message = first_error(form)
+            raise InvalidChange(message, field=name)
+        assessment_verify(
+            user=request.user,
+            opportunity_id=opportunity_id,
+            pack=pack,
+            element=element,
+            expected_version=form.validated.version,
+        )
+    except NotFound:
+        raise Http404("No such opportunity or score") from None
+    except VersionConflict:
+        status, error = 409, CONFLICT_MESSAGE
+    except InvalidChange as exc:
+        status, error = 422, gettext("Nothing was saved: %(error)s.") % {"error": exc}
+    anchor = f"element-{pack}-{element}"
+    if not is_partial(request):
+        (messages.error if error else messages.success)(request, error or gettext("Verified."))
+        return HttpResponseRedirect(_detail_url(opportunity_id, anchor))
+    result = _panel_or_404(request, opportunity_id)
+    row = result.row(pack, element)
+    if row is None:
+        result.error = error
+    elif error:
+        row.error = error
+    else:
+        row.flash = gettext("Verified.")
+    response = _render_panel(request, result, status)
+    if not error:
+        response["HX-Trigger"] = "deal-changed"  # a verified level can meet an exit criterion
     return response
 
 

@@ -119,11 +119,16 @@ def test_page_shows_recorded_verified_and_rejected_evidence(org, deal, client_fo
         evidence_date=date.today() - timedelta(days=2),
         buyer_confirmed=True,
         confirmed_by_id=contact.pk,
+        artefact_kind="meeting_notes",
+        artefact_text="Bea Buyer confirmed the 40k monthly cost in the review call.",
     )
     html = client_for(org.manager_a).get(detail_url(deal)).content.decode()
     block = criterion_html(html, BUYER_ONLY)
-    assert status_of(html, BUYER_ONLY) == "Met"
-    assert "Buyer-confirmed" in block
+    assert status_of(html, BUYER_ONLY) == "Unknown"
+    assert "buyer confirmation claimed, awaiting verification" in block
+    assert "attended by Bea Buyer" in block
+    assert action_url(deal, "accept", BUYER_ONLY) in block
+    assert action_url(deal, "reject_claim", BUYER_ONLY) in block
     assert "Pain is 40k a month" in block
     assert "https://example.com/recap" in block
     assert "Confirmed by Bea Buyer" in block
@@ -167,8 +172,36 @@ def test_buyer_confirmed_record_names_a_contact_of_the_account(org, deal, client
         confirmed_by=contact.pk,
         evidence_date=date.today().isoformat(),
     )
+    # no artefact: a tickbox alone claims nothing
+    assert response.status_code == 422
+    assert "needs an artefact from the buyer" in response.content.decode()
+    assert not Evidence.objects.exists()
+    response = record(
+        client,
+        deal,
+        BUYER_ONLY,
+        buyer_confirmed="1",
+        confirmed_by=contact.pk,
+        evidence_date=date.today().isoformat(),
+        artefact_kind="meeting_notes",
+        artefact_text="Bea Buyer confirmed the cost of the problem in our call.",
+    )
     assert response.status_code == 200
-    assert status_of(response.content.decode(), BUYER_ONLY) == "Met"
+    html = response.content.decode()
+    assert status_of(html, BUYER_ONLY) == "Unknown"
+    assert "buyer confirmation claimed, awaiting verification" in html
+    evidence = Evidence.objects.get()
+    assert (evidence.level, evidence.buyer_claim) == ("rep", "pending")
+    # the rep cannot accept their own claim through the page
+    own = client.post(action_url(deal, "accept", BUYER_ONLY), {"version": 1}, **HTMX)
+    assert own.status_code == 422
+    assert Evidence.objects.get().level == "rep"
+    # the manager accepts it: buyer-confirmed
+    manager = client_for(org.manager_a)
+    accepted = manager.post(action_url(deal, "accept", BUYER_ONLY), {"version": 1}, **HTMX)
+    assert accepted.status_code == 200
+    assert status_of(accepted.content.decode(), BUYER_ONLY) == "Met"
+    assert "accepted by a manager" in accepted.content.decode()
 
 
 def test_contact_of_another_account_is_refused_naming_confirmed_by(org, deal, client_for):
@@ -244,7 +277,7 @@ def test_reject_needs_a_reason_and_makes_a_rule_met_criterion_unmet(org, deal, c
     url = action_url(deal, "reject", RULE_MET)
     no_reason = manager.post(url, {"version": 1, "reason": " "}, **HTMX)
     assert no_reason.status_code == 422
-    assert "say why the evidence is rejected" in no_reason.content.decode()
+    assert "say why (at least 3 characters)" in no_reason.content.decode()
     assert status_of(no_reason.content.decode(), RULE_MET) == "Met"
 
     response = manager.post(url, {"version": 1, "reason": "Too small for us"}, **HTMX)

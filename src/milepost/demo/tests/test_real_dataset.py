@@ -103,6 +103,16 @@ def test_synthetic_evidence_covers_passed_stages_and_pushes_chain(real_run):
     synthetic = run.summary["synthetic"]
     assert synthetic["evidence"] == Evidence.objects.count() > 0
     assert synthetic["close_date_pushes"] == OpportunityChange.objects.count() > 0
+    # buyer confirmation follows the rules: an accepted artefact, never the rep's word alone
+    buyer = Evidence.objects.filter(level="buyer")
+    assert buyer.exists()
+    assert not buyer.exclude(buyer_claim="accepted").exists()
+    assert not buyer.filter(artefact__isnull=True).exists()
+    assert not buyer.filter(verified_by__isnull=True).exists()
+    pending = Evidence.objects.filter(buyer_claim="pending")
+    assert pending.exists(), "the managers' review queue has claims in it"
+    assert not pending.exclude(opportunity__stage__kind="open").exists()
+    assert not pending.exclude(level="rep").exists()
     version = Opportunity.objects.filter(stage__kind="open").first().stage.version
     process = ProcessDef.model_validate(version.definition)
     position = {c.id: i for i, s in enumerate(process.open_stages) for c in s.exit_criteria}
@@ -208,10 +218,17 @@ def test_demo_import_writes_assessments_history_and_influences(real_run):
     assert synthetic["methodology_assessments"] == ElementAssessment.objects.count() > 1000
     assert synthetic["buying_influences"] == BuyingInfluence.objects.count() > 100
     assert not ElementAssessment.objects.filter(opportunity__stage__kind="lost").exists()
-    # every assessment has a history whose last row is its level, by the deal's owner
+    # every assessment has a history whose last row is its level, scored by the deal's owner
+    # and, where the owner may not set it alone, verified by the owner's manager
     assert ElementAssessmentEvent.objects.count() >= ElementAssessment.objects.count()
-    mismatched = ElementAssessmentEvent.objects.exclude(actor_id=F("opportunity__owner_id"))
-    assert not mismatched.exists()
+    scores = ElementAssessmentEvent.objects.filter(verified=False)
+    assert not scores.exclude(actor_id=F("opportunity__owner_id")).exists()
+    verifications = ElementAssessmentEvent.objects.filter(verified=True)
+    assert verifications.exists()
+    assert not verifications.exclude(actor_id=F("opportunity__owner__manager_id")).exists()
+    waiting = ElementAssessment.objects.exclude(verified_level=F("level"))
+    assert waiting.exists(), "some top scores await a manager"
+    assert not waiting.exclude(opportunity__stage__kind="open").exists()
     sample = ElementAssessment.objects.order_by("pk")[:200].prefetch_related("events", "contacts")
     for a in sample:
         events = list(a.events.order_by("at", "id"))

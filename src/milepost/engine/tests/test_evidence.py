@@ -13,8 +13,10 @@ from milepost.engine.criteria import MET, UNKNOWN, UNMET, OpportunitySnapshot, R
 from milepost.engine.evidence import (
     CriterionMeta,
     EvidenceFact,
+    Provenance,
     combine,
     criterion_meta,
+    provenance,
 )
 from milepost.engine.process_schema import ExitCriterionDef
 from milepost.engine.tests.control_harness import STAGE, control
@@ -108,12 +110,102 @@ metas = st.builds(
     needs_evidence=st.booleans(),
     has_rule=st.booleans(),
 ).filter(lambda m: m.needs_evidence or m.has_rule)
+# Every state evidence can be in: (level that counts, buyer claim, source, accepting rule).
+EVIDENCE_STATES = [
+    ("rep", "", "rep_claim", ""),
+    ("manager", "", "manager", ""),
+    ("manager", "", "rep_claim", ""),
+    ("rep", "pending", "artefact", ""),
+    ("rep", "pending", "rep_claim", ""),  # migrated self-certification
+    ("manager", "pending", "manager", ""),
+    ("rep", "rejected", "artefact", ""),
+    ("manager", "rejected", "manager", ""),
+    ("buyer", "accepted", "artefact", ""),
+    ("buyer", "accepted", "artefact", "email_from_account_domain"),
+    ("buyer", "accepted", "buyer_action", ""),
+]
 facts = st.none() | st.builds(
-    EvidenceFact,
-    state=st.sampled_from(["active", "rejected"]),
-    level=st.sampled_from(["rep", "manager", "buyer"]),
-    rejection_reason=st.just("no"),
+    lambda state, e: EvidenceFact(
+        state, e[0], "no", source=e[2], buyer_claim=e[1], accepted_by_rule=e[3]
+    ),
+    st.sampled_from(["active", "rejected"]),
+    st.sampled_from(EVIDENCE_STATES),
 )
+
+
+BUYER = CriterionMeta("c", "buyer", needs_evidence=True, has_rule=False)
+
+
+@pytest.mark.parametrize(
+    ("fact", "status", "reason", "by"),
+    [
+        (
+            EvidenceFact("active", "rep", source="artefact", buyer_claim="pending"),
+            UNKNOWN,
+            "buyer confirmation claimed, awaiting verification",
+            "rep_pending",
+        ),
+        (
+            EvidenceFact("active", "manager", source="manager", buyer_claim="pending"),
+            UNKNOWN,
+            "buyer confirmation claimed, awaiting verification",
+            "manager",
+        ),
+        (
+            EvidenceFact(
+                "active", "rep", "not the buyer", source="artefact", buyer_claim="rejected"
+            ),
+            UNKNOWN,
+            "buyer confirmation rejected: not the buyer",
+            "rep",
+        ),
+        (
+            EvidenceFact("active", "buyer", source="artefact", buyer_claim="accepted"),
+            MET,
+            "buyer-confirmed evidence",
+            "artefact_manager",
+        ),
+        (
+            EvidenceFact(
+                "active",
+                "buyer",
+                source="artefact",
+                buyer_claim="accepted",
+                accepted_by_rule="email_from_account_domain",
+            ),
+            MET,
+            "buyer-confirmed evidence",
+            "artefact_rule",
+        ),
+        (
+            EvidenceFact("active", "buyer", source="buyer_action", buyer_claim="accepted"),
+            MET,
+            "buyer-confirmed evidence",
+            "buyer_action",
+        ),
+        (None, UNMET, "no evidence recorded (needs the buyer's confirmation)", "none"),
+    ],
+)
+def test_claims_count_at_the_level_below_until_accepted(
+    fact: EvidenceFact | None, status: str, reason: str, by: str
+) -> None:
+    result = combine(BUYER, None, fact)
+    assert (result.status, result.reason) == (status, reason)
+    how = provenance(BUYER, None, fact)
+    assert (how.how, how.by) == (("evidence",), by)
+    assert how.self_assessed == (by in ("rep", "rep_pending"))
+
+
+def test_provenance_of_rules_and_scores() -> None:
+    rule = CriterionMeta("c", "buyer", needs_evidence=False, has_rule=True)
+    assert provenance(rule, RuleResult(MET, "x"), None) == Provenance(("rule",), "data")
+    assert provenance(rule, RuleResult(MET, "x"), None, score_by="rep").by == "rep"
+    assert provenance(rule, RuleResult(MET, "x"), None, score_by="rep").how == ("score",)
+    both = CriterionMeta("c", "buyer", needs_evidence=True, has_rule=True)
+    fact = EvidenceFact("active", "buyer", source="artefact", buyer_claim="accepted")
+    assert provenance(both, RuleResult(MET, "x"), fact) == Provenance(
+        ("rule", "evidence"), "artefact_manager"
+    )
 
 
 # Rules with a known status on a deal with an amount, no next step and no probability.

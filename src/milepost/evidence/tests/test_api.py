@@ -125,14 +125,35 @@ def test_rep_evidence_leaves_a_buyer_criterion_unknown_until_the_buyer_confirms(
             "buyer_confirmed": True,
             "confirmed_by": contact.pk,
             "evidence_date": (date.today() - timedelta(days=1)).isoformat(),
+            "artefact_kind": "email",
+            "artefact_text": (
+                "From: Bea Buyer <bea@buyer.example>\nDate: Mon, 7 Dec 2026 09:00:00 +0000\n"
+                "Subject: Re: recap\n\nYes, 40k a month is right."
+            ),
             "version": 1,
         },
     )
     assert confirmed.status_code == 200
-    assert confirmed.json()["level"] == "buyer"
+    # the rep's claim counts at the rep's level until a manager accepts the e-mail
+    assert (confirmed.json()["level"], confirmed.json()["buyer_claim"]) == ("rep", "pending")
     assert confirmed.json()["confirmed_by_name"] == "Bea Buyer"
+    assert confirmed.json()["artefact"]["email_from"] == "bea@buyer.example"
     body = call(client, "get", f"/opportunities/{deal.pk}/criteria").json()
-    assert criterion(body, BUYER_ONLY)["status"] == "met"
+    row = criterion(body, BUYER_ONLY)
+    assert (row["status"], row["by"], row["self_assessed"]) == ("unknown", "rep_pending", True)
+    assert row["reason"] == "buyer confirmation claimed, awaiting verification"
+    assert (
+        call(client, "post", ev_path(deal, BUYER_ONLY) + "/accept", {"version": 2}).status_code
+        == 422
+    )
+    accepted = call(
+        api_client(org.manager_a), "post", ev_path(deal, BUYER_ONLY) + "/accept", {"version": 2}
+    )
+    assert accepted.status_code == 200, accepted.content
+    assert (accepted.json()["level"], accepted.json()["buyer_claim"]) == ("buyer", "accepted")
+    body = call(client, "get", f"/opportunities/{deal.pk}/criteria").json()
+    row = criterion(body, BUYER_ONLY)
+    assert (row["status"], row["by"], row["self_assessed"]) == ("met", "artefact_manager", False)
 
 
 def test_contact_of_another_account_is_a_422_naming_confirmed_by(org, deal):
@@ -160,6 +181,10 @@ def test_contact_of_another_account_is_a_422_naming_confirmed_by(org, deal):
         ({"note": "A good note", "link": "ftp://x"}, "link"),
         ({"note": "A good note", "evidence_date": "2999-01-01"}, "evidence_date"),
         ({"note": "A good note", "buyer_confirmed": True}, "confirmed_by"),
+        ({"note": "A good note", "artefact_kind": "fax"}, "artefact_kind"),
+        ({"note": "A good note", "artefact_kind": "email", "artefact_text": "hi"}, "artefact_text"),
+        ({"note": "A good note", "artefact_text": "x" * 100_001}, "artefact_text"),
+        ({"note": "A good note", "confirmed_by": 2**70}, "confirmed_by"),
         ({"note": "A good note", "nope": 1}, "nope"),
         ({"note": "A good note", "version": 3}, "version"),
     ],

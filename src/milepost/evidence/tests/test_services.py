@@ -10,13 +10,14 @@ from django.utils import timezone
 from milepost.core.errors import InvalidChange, NotFound, VersionConflict
 from milepost.evidence.models import Evidence, EvidenceEvent
 from milepost.evidence.services import (
+    evidence_accept,
     evidence_record,
     evidence_reject,
     evidence_verify,
     evidence_withdraw,
 )
 from milepost.inspection.deal import explain_criteria
-from milepost.methodology.services import assessment_record
+from milepost.methodology.services import assessment_record, assessment_verify
 from milepost.pipeline.models import Opportunity
 from milepost.testing.factories import Org, make_account, make_contact, make_opportunity
 
@@ -71,6 +72,7 @@ def test_buyer_level_needs_the_buyer_and_a_manager_cannot_stand_in(
     assert status == "unknown"
     assert "needs the buyer's confirmation" in reason
     contact = make_contact(deal.account)
+    # The rep's claim of buyer confirmation, with meeting notes naming the CFO: pending
     evidence = evidence_record(
         user=org.rep_a1,
         opportunity_id=deal.pk,
@@ -79,12 +81,31 @@ def test_buyer_level_needs_the_buyer_and_a_manager_cannot_stand_in(
         buyer_confirmed=True,
         confirmed_by_id=contact.pk,
         evidence_date=timezone.localdate(),
+        artefact_kind="meeting_notes",
+        artefact_text="Call with the CFO: confirmed the 1.2M yearly cost of manual rework.",
         expected_version=evidence.version,
     )
-    assert (evidence.level, evidence.verified_by, evidence.confirmed_by) == ("buyer", None, contact)
+    assert (evidence.level, evidence.buyer_claim, evidence.source) == ("rep", "pending", "artefact")
+    assert (evidence.verified_by, evidence.confirmed_by) == (None, contact)
+    assert evidence.artefact.attendee == contact
+    assert status_of(org.rep_a1, deal, BUYER_LEVEL) == (
+        "unknown",
+        "buyer confirmation claimed, awaiting verification",
+    )
+    evidence = evidence_accept(
+        user=org.manager_a,
+        opportunity_id=deal.pk,
+        criterion_key=BUYER_LEVEL,
+        expected_version=evidence.version,
+    )
+    assert (evidence.level, evidence.buyer_claim, evidence.verified_by) == (
+        "buyer",
+        "accepted",
+        org.manager_a,
+    )
     assert status_of(org.rep_a1, deal, BUYER_LEVEL)[0] == "met"
     actions = list(EvidenceEvent.objects.filter(evidence=evidence).values_list("action", flat=True))
-    assert actions == ["recorded", "verified", "updated"]
+    assert actions == ["recorded", "verified", "updated", "accepted"]
 
 
 def test_nobody_verifies_or_rejects_their_own_deal(org: Org, deal: Opportunity) -> None:
@@ -113,6 +134,15 @@ def test_rejection_overrides_a_met_rule_and_needs_a_reason(org: Org, deal: Oppor
         pack="meddpicc",
         element="decision_process",
         level="confirmed",
+    )
+    # the rep's "confirmed" is a claim until their manager verifies it
+    assert status_of(org.rep_a1, deal, key)[0] == "unmet"
+    assessment_verify(
+        user=org.manager_a,
+        opportunity_id=deal.pk,
+        pack="meddpicc",
+        element="decision_process",
+        expected_version=1,
     )
     assert status_of(org.rep_a1, deal, key)[0] == "met"
     evidence = evidence_record(
@@ -219,7 +249,20 @@ def test_other_teams_and_reps_cannot_see_or_touch_evidence(org: Org, deal: Oppor
         ({"link": "not a url"}, "link"),
         ({"evidence_date": "tomorrow"}, "evidence_date"),
         ({"buyer_confirmed": True}, "confirmed_by"),
-        ({"buyer_confirmed": True, "confirmed_by_id": "own"}, "evidence_date"),
+        ({"buyer_confirmed": True, "confirmed_by_id": "own"}, "artefact_kind"),
+        (
+            {
+                "buyer_confirmed": True,
+                "confirmed_by_id": "own",
+                "artefact_kind": "meeting_notes",
+                "artefact_text": "Long enough notes of the meeting with the buyer.",
+            },
+            "evidence_date",
+        ),
+        ({"artefact_kind": "email", "artefact_text": "no headers at all"}, "artefact_text"),
+        ({"artefact_kind": "meeting_notes", "artefact_text": "short"}, "artefact_text"),
+        ({"artefact_kind": "document"}, "artefact_file"),
+        ({"artefact_text": "text without a kind"}, "artefact_kind"),
         ({"confirmed_by_id": "other_account"}, "confirmed_by"),
         ({"criterion_key": "no_such_criterion"}, "criterion"),
     ],

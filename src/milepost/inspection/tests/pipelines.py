@@ -114,14 +114,27 @@ def write_deals(pool: Pool, owners: list[User], specs: list[DealSpec]) -> list[O
     deal_facts_refresh([d.pk for d in deals])  # bulk inserts send no signals
     ElementAssessment.objects.bulk_create(
         [
+            # The spec's level is the one that counts (``verified_level``). Every other
+            # assessment scored higher is a rep's claim awaiting verification, which neither
+            # form may count.
             ElementAssessment(
-                opportunity=d, pack=pack, element=element, level=level, updated_at=now
+                opportunity=d,
+                pack=pack,
+                element=element,
+                level=CLAIMED.get(level, level) if n % 2 else level,
+                verified_level=level,
+                updated_at=now,
             )
             for d, s in zip(deals, specs, strict=True)
-            for (pack, element), level in sorted(s.elements.items())
+            for n, ((pack, element), level) in enumerate(sorted(s.elements.items()))
         ]
     )
     return deals
+
+
+# A rep's claim above the level that counts: MEDDPICC partial scored as confirmed, any level
+# the scales do not know (a dropped level) claimed as one they do.
+CLAIMED = {"not_started": "partial", "partial": "confirmed"}
 
 
 # ---------------------------------------------------------------------------------------------

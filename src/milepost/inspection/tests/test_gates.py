@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from milepost.core.models import AppendOnlyError
-from milepost.evidence.services import evidence_record
+from milepost.evidence.services import evidence_accept, evidence_record
 from milepost.inspection.gates import GateBlocked
 from milepost.pipeline.models import (
     Opportunity,
@@ -130,7 +130,7 @@ def test_evidence_opens_the_gate(org: Org, processes: None) -> None:
     )
     meeting.contacts.set([contact, second])
     for key in ("problem_and_cost_confirmed", "discovery_recap_accepted"):
-        evidence_record(
+        evidence = evidence_record(
             user=org.rep_a1,
             opportunity_id=deal.pk,
             criterion_key=key,
@@ -138,6 +138,15 @@ def test_evidence_opens_the_gate(org: Org, processes: None) -> None:
             buyer_confirmed=True,
             confirmed_by_id=contact.pk,
             evidence_date=timezone.localdate(),
+            artefact_kind="meeting_notes",
+            artefact_text="The buyer went through the recap with us and agreed to it.",
+        )
+        # the rep's claim alone does not open the gate: a manager accepts the artefact
+        evidence_accept(
+            user=org.manager_a,
+            opportunity_id=deal.pk,
+            criterion_key=key,
+            expected_version=evidence.version,
         )
     OpportunityContact.objects.create(opportunity=deal, contact=contact, buying_role="champion")
     result = move_as_read(user=org.rep_a1, opportunity_id=deal.pk, to_stage_key="commit")

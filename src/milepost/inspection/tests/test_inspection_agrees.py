@@ -69,14 +69,20 @@ EXAMPLES = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
+# (state, level that counts, buyer claim, source): claims pending, rejected and accepted too.
 EVIDENCE_CHOICES = [
     None,
-    ("active", "rep"),
-    ("active", "manager"),
-    ("active", "buyer"),
-    ("rejected", "rep"),
-    ("rejected", "buyer"),
-    ("withdrawn", "manager"),
+    ("active", "rep", "", "rep_claim"),
+    ("active", "manager", "", "manager"),
+    ("active", "buyer", "accepted", "artefact"),
+    ("active", "buyer", "accepted", "buyer_action"),
+    ("active", "rep", "pending", "artefact"),
+    ("active", "manager", "pending", "manager"),
+    ("active", "rep", "rejected", "artefact"),
+    ("rejected", "rep", "", "rep_claim"),
+    ("rejected", "buyer", "accepted", "artefact"),
+    ("rejected", "rep", "pending", "artefact"),
+    ("withdrawn", "manager", "", "manager"),
 ]
 
 
@@ -127,8 +133,12 @@ def _write_evidence(deals: list[Opportunity], picks: list[list[Any]], keys: list
                 criterion_key=key,
                 state=pick[0],
                 level=pick[1],
+                buyer_claim=pick[2],
+                source=pick[3],
                 note="seen",
-                rejection_reason="not what the buyer said" if pick[0] == "rejected" else "",
+                rejection_reason="not what the buyer said"
+                if pick[0] == "rejected" or pick[2] == "rejected"
+                else "",
                 recorded_at=now,
                 updated_at=now,
             )

@@ -98,6 +98,11 @@ def test_an_element_at_its_top_level_asks_no_more_questions(org, method):
     panel = methodology_panel(user=org.rep_a1, opportunity_id=deal.pk)
     assert {q.element for q in panel.questions} == {"pain", "champion"}  # partial: still asks
     score(org.rep_a1, deal, "pain", "confirmed")
+    # the rep's own "confirmed" awaits the manager: still a gap
+    panel = methodology_panel(user=org.rep_a1, opportunity_id=deal.pk)
+    assert {q.element for q in panel.questions} == {"pain", "champion"}
+    assert not panel.row("qual", "pain").at_top
+    score(org.manager_a, deal, "pain", "confirmed")
     panel = methodology_panel(user=org.rep_a1, opportunity_id=deal.pk)
     assert {q.element for q in panel.questions} == {"champion"}
     assert panel.row("qual", "pain").at_top
@@ -110,7 +115,7 @@ def test_gaps_required_earlier_are_carried_until_confirmed(org, method):
     assert [(g.key, g.requirement, g.carried_from) for g in gaps] == [("pain", CARRIED, "First")]
     # champion was only recommended at "first": not a carried gap
     assert panel.row("qual", "champion") is None
-    score(org.rep_a1, deal, "pain", "confirmed")
+    score(org.manager_a, deal, "pain", "confirmed")
     panel = methodology_panel(user=org.rep_a1, opportunity_id=deal.pk)
     assert panel.sections[0].carried_gaps == []
 
@@ -121,7 +126,7 @@ def test_recommended_now_but_required_earlier_and_open_is_a_carried_gap(org, met
     assert shown(panel) == [("qual", "decision", RECOMMENDED)]
     gaps = [(g.key, g.carried_from) for g in panel.sections[0].carried_gaps]
     assert gaps == [("pain", "First"), ("economic_buyer", "Second")]
-    score(org.rep_a1, deal, "economic_buyer", "confirmed")
+    score(org.manager_a, deal, "economic_buyer", "confirmed")
     panel = methodology_panel(user=org.rep_a1, opportunity_id=deal.pk)
     assert shown(panel) == [
         ("qual", "economic_buyer", RECOMMENDED),

@@ -23,7 +23,7 @@ from django.utils import timezone
 from milepost.accounts.models import Contact
 from milepost.coaching.models import CoachingSession, SkillRating
 from milepost.core.models import AppendOnly
-from milepost.evidence.models import Evidence, EvidenceEvent
+from milepost.evidence.models import Artefact, Evidence, EvidenceEvent
 from milepost.inspection.models import Snooze, SnoozeEvent
 from milepost.methodology.models import (
     BuyingInfluenceEvent,
@@ -141,6 +141,11 @@ def _evidence_event(w: World) -> models.Model:
         evidence_date=date.today(),
         confirmed_by=w.contact,
         reason="first record",
+        source="artefact",
+        buyer_claim="accepted",
+        artefact=Artefact.objects.create(
+            opportunity=w.deal, kind="meeting_notes", text="Notes", uploaded_at=now
+        ),
     )
 
 
