@@ -27,8 +27,8 @@ from django.utils import timezone
 
 from milepost.analytics.filters import AnalyticsFilters
 from milepost.engine import conversion as conv
-from milepost.engine import velocity as vel
 from milepost.engine import process_effectiveness as pe
+from milepost.engine import velocity as vel
 from milepost.engine import waterfall as wf
 from milepost.engine.process_schema import ProcessDef
 from milepost.evidence.models import EvidenceEvent
@@ -466,6 +466,7 @@ def _evidence_at_exits(
         right_on="at",
         by=["deal_id", "criterion_id"],
         strategy="backward",
+        check_sortedness=False,  # sorted by time above; Polars cannot check it per group
     )
     return (
         at_exit.join(history, on=["deal_id", "criterion_id"], how="left")
@@ -566,8 +567,7 @@ def effectiveness_frames(*, user: User, filters: AnalyticsFilters) -> Effectiven
         at_exit.join(gated.with_columns(gated=True), on="exit_id", how="left")
         .join(gate_rows, on=["exit_id", "criterion_id"], how="left")
         .filter(
-            pl.col("gated").fill_null(False)
-            | (pl.col("evidence_decides") & pl.col("has_history"))
+            pl.col("gated").fill_null(False) | (pl.col("evidence_decides") & pl.col("has_history"))
         )
         .select(
             "deal_id",
@@ -592,7 +592,9 @@ def effectiveness_frames(*, user: User, filters: AnalyticsFilters) -> Effectiven
         recorded,
         moments.height,
         moments.height - recorded.height,
-        gated.join(transitions.select(pl.col("transition_id").alias("exit_id")), on="exit_id").height,
+        gated.join(
+            transitions.select(pl.col("transition_id").alias("exit_id")), on="exit_id"
+        ).height,
         left_out,
         as_of,
     )

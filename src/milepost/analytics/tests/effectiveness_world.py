@@ -62,7 +62,9 @@ def build() -> EffWorld:
     ensure_default_processes()
     org = make_org()
     t0 = (timezone.now() - timedelta(days=100)).replace(microsecond=0)
-    stages = {s.key: s for s in Stage.objects.filter(version=current_version(process_key="new_business"))}
+    stages = {
+        s.key: s for s in Stage.objects.filter(version=current_version(process_key="new_business"))
+    }
 
     def at(days: float) -> datetime:
         return t0 + timedelta(days=days)
@@ -144,7 +146,5 @@ def build() -> EffWorld:
     move(e, "engage", "discover", 4, _gate([], ""))
     move(e, "discover", "commit", 30)
     move(e, "commit", "won", 45)
-    evidence(
-        e, "problem_and_cost_confirmed", (10, "active", "manager"), (20, "active", "buyer")
-    )
+    evidence(e, "problem_and_cost_confirmed", (10, "active", "manager"), (20, "active", "buyer"))
     return EffWorld(org, t0, {"A": a.pk, "B": b.pk, "C": c.pk, "D": d.pk, "E": e.pk})

@@ -99,7 +99,7 @@ def hand_frames(world: EffWorld) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFra
 
 def test_frames_equal_the_hand_written_ones(world):
     frames = effectiveness_frames(user=world.org.admin, filters=AnalyticsFilters())
-    deals, transitions, criteria = hand_frames(world)
+    deals, _, criteria = hand_frames(world)
     got = frames.deals.with_columns(pl.col("lost_reason").fill_null("")).sort("deal_id")
     assert got.to_dicts() == deals.sort("deal_id").to_dicts()
     names = {v: k for k, v in world.ids.items()}
