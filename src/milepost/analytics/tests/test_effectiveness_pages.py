@@ -146,7 +146,8 @@ def test_page_as_admin_shows_suggestion_button_and_unrecorded(world, client_for)
     assert "Set max_days of Engage from 30 to 50" in html
     assert "Open a draft from this" in html
     assert f'action="{DRAFT}"' in html
-    assert "style=" not in html and "<script>" not in html
+    assert "style=" not in html
+    assert "<script>" not in html
 
 
 @pytest.mark.parametrize("role", [r for r in ROLES if r != "admin"])
@@ -158,10 +159,12 @@ def test_page_for_other_roles_has_no_draft_button(world, client_for, role):
 
 def test_anonymous_gets_nothing(world, client):
     page = client.get(PAGE)
-    assert page.status_code == 302 and page["Location"].startswith(reverse("login"))
+    assert page.status_code == 302
+    assert page["Location"].startswith(reverse("login"))
     assert client.get(API).status_code == 401
     draft = client.post(DRAFT, {"process": "new_business", **CHANGE})
-    assert draft.status_code == 302 and draft["Location"].startswith(reverse("login"))
+    assert draft.status_code == 302
+    assert draft["Location"].startswith(reverse("login"))
     assert not ProcessDraft.objects.exists()
 
 
@@ -173,7 +176,8 @@ def test_exports_and_cli(world, client_for):
     assert lines[0].startswith("Stage,Visitors,Closed,Won,Lost here")
     assert lines[1].startswith("Engage,35,4,2,0,")
     xlsx = client.get(PAGE, {"format": "xlsx"})
-    assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
+    assert xlsx.status_code == 200
+    assert xlsx.content[:2] == b"PK"
     out = io.StringIO()
     call_command("analytics", "effectiveness", "--csv", "-", "--table", "suggestions", stdout=out)
     assert "Set max_days of Engage from 30 to 50" in out.getvalue()
@@ -203,7 +207,8 @@ def test_the_draft_action_opens_a_draft_with_exactly_the_change(world, client_fo
     assert engage["max_days"] == 30
     engage["max_days"] = 50
     assert draft.document == expected
-    assert draft.based_on_id == live.pk and draft.published_as_id is None
+    assert draft.based_on_id == live.pk
+    assert draft.published_as_id is None
     assert current_version(process_key="new_business") == live  # nothing published
 
 
