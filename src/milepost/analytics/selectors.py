@@ -370,8 +370,9 @@ class EffectivenessFrames:
 
     ``exits``: criterion exits (rows of ``criterion_exit_moments``, every deal, open ones too);
     ``unrecorded``: those without a criteria row (no gate result, and no evidence history that
-    decides the criterion). ``left_out``: transitions into a stage key the version does not
-    have (a deal of another version whose stage was since removed), left out of the frames.
+    decides the criterion). ``gated``: the gated forward moves among the transitions (their
+    ``criteria_result`` says what was met). ``left_out``: transitions into a stage key the
+    version does not have (a deal of another version whose stage was since removed), left out.
     """
 
     process: ProcessDef | None

@@ -278,3 +278,17 @@ def test_remove_move_and_gate_policy_changes(world):
     assert policy == {**before, "gate_policy": "block"}
     with pytest.raises(Exception, match="sales-ops"):
         draft_from_change(user=world.org.manager_a, process_key="new_business", change=CHANGE)
+
+
+def test_nothing_visible_and_no_such_process(world, client_for):
+    """A team outside the viewer's line gives no deal; an unknown process no figure."""
+    client = api_client(world.org.rep_a1)
+    data = client.get(API, {"team": world.org.manager_b.pk}).json()
+    assert data["scope"]["exits"] == 0
+    assert all(s["visitors"] == 0 for s in data["stages"])
+    assert data["suggestions"] == []
+    data = client.get(API, {"process": "no_such_process"}).json()
+    assert (data["criteria"], data["stages"], data["scope"]["version"]) == ([], [], None)
+    # The page offers the processes there are: an unknown one is refused like a bad filter.
+    page = client_for(world.org.admin).get(PAGE, {"process": "no_such_process"})
+    assert page.status_code == 422
