@@ -14,7 +14,7 @@ from django.http import HttpRequest
 from ninja import Query, Router, Schema
 
 from milepost.analytics import selectors
-from milepost.analytics.effectiveness_text import suggestion_text
+from milepost.analytics.effectiveness_text import suggestion_text, verdict_text
 from milepost.analytics.filters import AnalyticsFilters
 from milepost.core.schemas import ERRORS
 from milepost.engine.conversion import Ratio
@@ -265,7 +265,8 @@ class EffectivenessOut(Schema):
     """``criteria``, ``stages``, ``suggestions`` and ``settings`` are the engine's
     ``ProcessEffectiveness.as_json()`` (rates as fractions with their Wilson interval;
     differences as fractions with their Newcombe interval and a verdict); each suggestion adds
-    ``text``, its message in the reader's language with formatted numbers."""
+    ``text``, its message in the reader's language with formatted numbers, and each criterion
+    ``verdict_text``, what its verdict means in words."""
 
     scope: EffectivenessScopeOut
     settings: dict[str, Any]
@@ -298,6 +299,16 @@ def effectiveness(request: HttpRequest, filters: Query[AnalyticsFilters]):
     body = report.result.as_json()
     for shown, s in zip(body["suggestions"], report.result.suggestions, strict=True):
         shown["text"] = suggestion_text(s.kind, s.params)
+    cfg = report.result.settings
+    for shown, c in zip(body["criteria"], report.result.criteria, strict=True):
+        comparison = c.comparison
+        shown["verdict_text"] = verdict_text(
+            comparison.verdict,
+            n_with=comparison.with_.n,
+            n_without=comparison.without.n,
+            min_group=cfg.min_group,
+            margin=cfg.margin,
+        )
     return {
         "scope": scope,
         "settings": body["settings"],

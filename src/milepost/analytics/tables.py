@@ -362,6 +362,7 @@ def effectiveness_tables(report: EffectivenessReport) -> list[Table]:
             _("high (95%)"),
             _("Verdict"),
             _("Met late"),
+            _("Met late share"),
             _("Waived"),
             _("Waived share"),
             _("Buyer-confirmed"),
@@ -370,7 +371,8 @@ def effectiveness_tables(report: EffectivenessReport) -> list[Table]:
         ],
         ["text", "text", "int", "int", "int", "int"]
         + ["share", "share", "share", "int"] * 2
-        + ["points", "points", "points", "text", "int", "int", "share", "int", "share", "int"],
+        + ["points", "points", "points", "text", "int", "share", "int", "share", "int", "share"]
+        + ["int"],
     )
     stages = Table(
         "stages",
@@ -444,6 +446,7 @@ def effectiveness_tables(report: EffectivenessReport) -> list[Table]:
                 *_pe_rate(c.comparison.without, min_group),
                 *_pe_difference(c.comparison),
                 c.met_late,
+                _share(c.met_late, c.not_met),
                 c.waived,
                 _share(c.waived, c.exits),
                 buyer,

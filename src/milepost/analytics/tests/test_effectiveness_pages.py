@@ -111,6 +111,9 @@ def test_api_figures_by_hand(world, auth):
         1,
     )
     assert fit["open_exits"] == 31
+    assert fit["verdict_text"] == (
+        "Too few deals to tell: 2 on one side and 1 on the other, at least 10 each are needed."
+    )
     recap = crit["discovery_recap_accepted"]
     assert (recap["met"], recap["not_met"], recap["met_late"]) == (1, 1, 1)
     stages = {s["stage"]: s for s in data["stages"]}
