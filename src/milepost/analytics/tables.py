@@ -323,8 +323,12 @@ def _pe_rate(r: Any, min_group: int) -> list[Any]:
 
 
 def _pe_difference(c: Any) -> list[Any]:
+    """Difference, its interval and verdict; "too few deals" instead of numbers below the
+    minimum group (as the rates), the API keeps them."""
     if c.difference is None:
         return [None, None, None, VERDICTS[c.verdict]]
+    if c.verdict == "too_few":
+        return [TOO_FEW, None, None, VERDICTS[c.verdict]]
     return [round(c.difference, 4), round(c.low, 4), round(c.high, 4), VERDICTS[c.verdict]]
 
 
