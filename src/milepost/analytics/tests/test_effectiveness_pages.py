@@ -295,3 +295,19 @@ def test_nothing_visible_and_no_such_process(world, client_for):
     # The page offers the processes there are: an unknown one is refused like a bad filter.
     page = client_for(world.org.admin).get(PAGE, {"process": "no_such_process"})
     assert page.status_code == 422
+
+
+def test_the_pages_button_posts_exactly_the_suggested_change(world, client_for):
+    """The form under the suggestion, posted as a browser would, opens the draft."""
+    client = client_for(world.org.admin)
+    html = client.get(PAGE).content.decode()
+    form = re.search(rf'<form method="post" action="{DRAFT}">(.*?)</form>', html, re.S)
+    assert form is not None
+    fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', form[1]))
+    fields.pop("csrfmiddlewaretoken")
+    assert fields == {"process": "new_business", **{k: str(v) for k, v in CHANGE.items()}}
+    response = client.post(DRAFT, fields)
+    draft = ProcessDraft.objects.get()
+    assert response["Location"] == reverse("process:draft", args=[draft.pk])
+    engage = next(s for s in draft.document["stages"] if s["key"] == "engage")
+    assert engage["max_days"] == 50
