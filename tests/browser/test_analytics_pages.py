@@ -22,7 +22,12 @@ document.addEventListener("securitypolicyviolation", function (e) {
 });
 """
 OVERFLOW = "document.documentElement.scrollWidth - document.documentElement.clientWidth"
-PAGES = ("/analytics/conversion/", "/analytics/velocity/", "/analytics/waterfall/")
+PAGES = (
+    "/analytics/conversion/",
+    "/analytics/velocity/",
+    "/analytics/waterfall/",
+    "/analytics/effectiveness/",
+)
 
 
 def test_analytics_pages_in_the_browser(org, processes, live_server, login, page: Page):

@@ -14,6 +14,7 @@ from django.http import HttpRequest
 from ninja import Query, Router, Schema
 
 from milepost.analytics import selectors
+from milepost.analytics.effectiveness_text import suggestion_text, verdict_text
 from milepost.analytics.filters import AnalyticsFilters
 from milepost.core.schemas import ERRORS
 from milepost.engine.conversion import Ratio
@@ -251,4 +252,67 @@ def waterfall(request: HttpRequest, filters: Query[AnalyticsFilters]):
             {"key": b.key, "deals": b.deals, "count": b.count, "amount": b.amount} for b in w.bars
         ],
         "reconciles": w.reconciles,
+    }
+
+
+class EffectivenessScopeOut(ScopeOut):
+    exits: int
+    unrecorded: int
+    left_out: int
+
+
+class EffectivenessOut(Schema):
+    """``criteria``, ``stages``, ``suggestions`` and ``settings`` are the engine's
+    ``ProcessEffectiveness.as_json()`` (rates as fractions with their Wilson interval;
+    differences as fractions with their Newcombe interval and a verdict); each suggestion adds
+    ``text``, its message in the reader's language with formatted numbers, and each criterion
+    ``verdict_text``, what its verdict means in words."""
+
+    scope: EffectivenessScopeOut
+    settings: dict[str, Any]
+    criteria: list[dict[str, Any]]
+    stages: list[dict[str, Any]]
+    suggestions: list[dict[str, Any]]
+
+
+@router.get("/analytics/effectiveness", response={200: EffectivenessOut, **ERRORS})
+def effectiveness(request: HttpRequest, filters: Query[AnalyticsFilters]):
+    """Process effectiveness over the deals you may see that were created in the period: per
+    exit criterion the win rate met against not met at the exit, per stage loss, time in stage
+    and skips, and ranked suggestions with the change each proposes (never applied). Exits
+    without a recorded criteria result are counted as ``unrecorded``."""
+    report = selectors.effectiveness_report(user=request.auth, filters=filters)
+    first, last = filters.period()
+    version = report.stages.version
+    frames = report.frames
+    scope = {
+        "process": filters.process,
+        "version": version.number if version is not None else None,
+        "date_from": first,
+        "date_to": last,
+        "exits": frames.exits,
+        "unrecorded": frames.unrecorded,
+        "left_out": frames.left_out,
+    }
+    if report.result is None:
+        return {"scope": scope, "settings": {}, "criteria": [], "stages": [], "suggestions": []}
+    body = report.result.as_json()
+    for shown, s in zip(body["suggestions"], report.result.suggestions, strict=True):
+        shown["text"] = suggestion_text(s.kind, s.params)
+    cfg = report.result.settings
+    for shown, c in zip(body["criteria"], report.result.criteria, strict=True):
+        comparison = c.comparison
+        shown["verdict_text"] = verdict_text(
+            comparison.verdict,
+            n_with=comparison.with_.n,
+            n_without=comparison.without.n,
+            min_group=cfg.min_group,
+            margin=cfg.margin,
+        )
+    return {
+        "scope": scope,
+        "settings": body["settings"],
+        "criteria": body["criteria"],
+        "stages": body["stages"],
+        "suggestions": body["suggestions"],
     }

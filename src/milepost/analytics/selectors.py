@@ -27,13 +27,16 @@ from django.utils import timezone
 
 from milepost.analytics.filters import AnalyticsFilters
 from milepost.engine import conversion as conv
+from milepost.engine import process_effectiveness as pe
 from milepost.engine import velocity as vel
 from milepost.engine import waterfall as wf
+from milepost.engine.process_schema import ProcessDef
+from milepost.evidence.models import EvidenceEvent
 from milepost.inspection.sql_frames import consistent_reads, read_frame
 from milepost.pipeline.models import Lead, Opportunity, OpportunityChange, StageTransition
 from milepost.pipeline.selectors import OpportunityFilters, opportunity_list, opportunity_scope
 from milepost.process.models import ProcessVersion, Stage
-from milepost.process.selectors import current_version, process_version
+from milepost.process.selectors import current_version, process_definition, process_version
 from milepost.team.models import User
 from milepost.team.selectors import team_members, visible_user_ids
 
@@ -343,3 +346,283 @@ def figure_deal_ids(
 def figure_deals(*, user: User, ids: list[int]) -> QuerySet[Opportunity]:
     """The deals of :func:`figure_deal_ids`, as the deals table lists them (still scoped)."""
     return opportunity_list(user=user, filters=OpportunityFilters(status="all")).filter(pk__in=ids)
+
+
+# ---------------------------------------------------------------------------------------------
+# Process effectiveness (issue 15, part 4)
+
+_EVIDENCE_EVENTS_SCHEMA: dict[str, Any] = {
+    "deal_id": pl.Int64,
+    "criterion_id": pl.String,
+    "at": pe.TRANSITIONS_SCHEMA["moved_at"],
+    "state": pl.String,
+    "level": pl.String,
+    "event_id": pl.Int64,
+}
+_LEVEL_RANK = {"rep": 1, "manager": 2, "buyer": 3}
+
+
+@dataclass(frozen=True)
+class EffectivenessFrames:
+    """The three input frames of :func:`milepost.engine.process_effectiveness.process_effectiveness`
+    for the deals ``user`` may see that the filters select and that were **created in the
+    period** (their first transition), with what could not be known.
+
+    ``exits``: criterion exits (rows of ``criterion_exit_moments``, every deal, open ones too);
+    ``unrecorded``: those without a criteria row (no gate result, and no evidence history that
+    decides the criterion). ``gated``: the gated forward moves among the transitions (their
+    ``criteria_result`` says what was met). ``left_out``: transitions into a stage key the
+    version does not have (a deal of another version whose stage was since removed), left out.
+    """
+
+    process: ProcessDef | None
+    stages: Stages
+    deals: pl.DataFrame
+    transitions: pl.DataFrame
+    criteria: pl.DataFrame
+    exits: int
+    unrecorded: int
+    gated: int
+    left_out: int
+    as_of: datetime
+
+
+def _gate_frames(
+    process: ProcessDef, deals: QuerySet[Opportunity], as_of: datetime
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The forward gated moves of ``deals``: their ids (``gated``) and, per move and criterion
+    of the process, ``met`` and ``waived`` as the move recorded them (``met_at_gate``,
+    ``gate_waivers``). One query; the JSON is read in Python once per gated move."""
+    ids = [c.id for s in process.open_stages for c in s.exit_criteria]
+    rows = (
+        StageTransition.objects.filter(
+            opportunity__in=deals.order_by().values("pk"),
+            moved_at__lte=as_of,
+            criteria_result__isnull=False,
+        )
+        .order_by()
+        .values_list("pk", "criteria_result")
+    )
+    gated: list[int] = []
+    out: dict[str, list[Any]] = {"exit_id": [], "criterion_id": [], "met": [], "waived": []}
+    for pk, result in rows.iterator(chunk_size=2000):
+        met = pe.met_at_gate(result if isinstance(result, dict) else None, ids)
+        if met is None:
+            continue
+        gated.append(pk)
+        waived = pe.gate_waivers(result)
+        for criterion, is_met in met.items():
+            out["exit_id"].append(pk)
+            out["criterion_id"].append(criterion)
+            out["met"].append(is_met)
+            out["waived"].append(criterion in waived)
+    schema = {"exit_id": pl.Int64, "criterion_id": pl.String, "met": pl.Boolean}
+    return (
+        pl.DataFrame({"exit_id": gated}, schema={"exit_id": pl.Int64}),
+        pl.DataFrame(out, schema={**schema, "waived": pl.Boolean}),
+    )
+
+
+def _evidence_at_exits(
+    process: ProcessDef,
+    moments: pl.DataFrame,
+    deals: QuerySet[Opportunity],
+    as_of: datetime,
+) -> pl.DataFrame:
+    """Per exit moment: ``has_history`` (the deal has evidence events for the criterion),
+    ``evidence_met`` (active evidence at or above the verifier's level at the exit),
+    ``evidence_level`` (level of the active evidence at the exit) and ``first_met_at`` (the
+    first event with active evidence at the verifier's level; evidence-decided criteria only)."""
+    qs = (
+        EvidenceEvent.objects.filter(opportunity__in=deals.order_by().values("pk"), at__lte=as_of)
+        .order_by("opportunity_id", "criterion_key", "at", "pk")
+        .values_list("opportunity_id", "criterion_key", "at", "state", "level", "pk")
+    )
+    events = _read(qs, _EVIDENCE_EVENTS_SCHEMA).sort("deal_id", "criterion_id", "at", "event_id")
+    meta = pl.DataFrame(
+        {
+            "criterion_id": [c.id for s in process.open_stages for c in s.exit_criteria],
+            "verifier_rank": [
+                _LEVEL_RANK[c.verifier] for s in process.open_stages for c in s.exit_criteria
+            ],
+            "needs_evidence": [
+                c.needs_evidence for s in process.open_stages for c in s.exit_criteria
+            ],
+        },
+        schema={"criterion_id": pl.String, "verifier_rank": pl.Int64, "needs_evidence": pl.Boolean},
+    )
+    events = events.join(meta, on="criterion_id", how="inner").with_columns(
+        meets=(pl.col("state") == "active")
+        & (pl.col("level").replace_strict(_LEVEL_RANK, default=0) >= pl.col("verifier_rank"))
+    )
+    first_met = (
+        events.filter(pl.col("meets") & pl.col("needs_evidence"))
+        .group_by("deal_id", "criterion_id")
+        .agg(first_met_at=pl.col("at").min())
+    )
+    history = events.select("deal_id", "criterion_id").unique().with_columns(has_history=True)
+    at_exit = moments.sort("exited_at").join_asof(
+        events.select("deal_id", "criterion_id", "at", "state", "level", "meets").sort("at"),
+        left_on="exited_at",
+        right_on="at",
+        by=["deal_id", "criterion_id"],
+        strategy="backward",
+        check_sortedness=False,  # sorted by time above; Polars cannot check it per group
+    )
+    return (
+        at_exit.join(history, on=["deal_id", "criterion_id"], how="left")
+        .join(first_met, on=["deal_id", "criterion_id"], how="left")
+        .join(meta, on="criterion_id", how="left")
+        .select(
+            "deal_id",
+            "stage_key",
+            "exited_at",
+            "criterion_id",
+            "exit_id",
+            pl.col("has_history").fill_null(False),
+            pl.col("meets").fill_null(False).alias("evidence_met"),
+            pl.when(pl.col("state") == "active").then(pl.col("level")).alias("evidence_level"),
+            "first_met_at",
+            # Evidence alone decides the criterion (no rule): its history says met or not.
+            (pl.col("needs_evidence") & ~pl.col("criterion_id").is_in(_ruled(process))).alias(
+                "evidence_decides"
+            ),
+        )
+    )
+
+
+def _ruled(process: ProcessDef) -> list[str]:
+    return [c.id for s in process.open_stages for c in s.exit_criteria if c.rule is not None]
+
+
+def _exit_transitions(transitions: pl.DataFrame, moments: pl.DataFrame) -> pl.DataFrame:
+    """``moments`` with the id of the transition that made each exit (``exit_id``)."""
+    same_deal = pl.col("deal_id").shift(-1) == pl.col("deal_id")
+    t = (
+        transitions.sort("deal_id", "moved_at", "transition_id")
+        .with_columns(
+            exit_id=pl.when(same_deal).then(pl.col("transition_id").shift(-1)),
+            exited_at=pl.when(same_deal).then(pl.col("moved_at").shift(-1)),
+        )
+        .filter(pl.col("exit_id").is_not_null())
+        .select("deal_id", pl.col("to_stage").alias("stage_key"), "exited_at", "exit_id")
+        # Two visits of a stage ending at the same instant: the later exit is the last one.
+        .unique(subset=["deal_id", "stage_key", "exited_at"], keep="last", maintain_order=True)
+    )
+    return moments.join(t, on=["deal_id", "stage_key", "exited_at"], how="left")
+
+
+def effectiveness_frames(*, user: User, filters: AnalyticsFilters) -> EffectivenessFrames:
+    """Build the deals, transitions and criteria frames set-based (one query each, one for the
+    gated moves, one for the evidence history) for the deals of the filters created in the
+    period. Met at an exit: the exit transition's gate result when it has one (a gated forward
+    move); else, for a criterion evidence alone decides, the evidence history at the exit when
+    the deal has one for it; else **unrecorded** (no row): never guessed."""
+    start, end = filters.moments()
+    as_of = timezone.now()
+    stages = process_stages(filters)
+    empty_criteria = pl.DataFrame(schema=pe.CRITERIA_SCHEMA)
+    if stages.version is None:
+        return EffectivenessFrames(
+            None,
+            stages,
+            pl.DataFrame(schema=pe.DEALS_SCHEMA),
+            pl.DataFrame(schema=pe.TRANSITIONS_SCHEMA),
+            empty_criteria,
+            0,
+            0,
+            0,
+            0,
+            as_of,
+        )
+    process = process_definition(stages.version.pk)
+    keys = [s.key for s in process.stages]
+    deals = analytics_deals(user=user, filters=filters)
+    with consistent_reads():
+        deal_rows = _read(
+            deals.order_by().values_list("pk", "stage__kind", "lost_reason", "amount"),
+            pe.DEALS_SCHEMA,
+        )
+        transitions = _read(
+            StageTransition.objects.filter(
+                opportunity__in=deals.order_by().values("pk"), moved_at__lte=as_of
+            )
+            .order_by("opportunity_id", "moved_at", "pk")
+            .values_list("pk", "opportunity_id", "to_stage__key", "moved_at"),
+            pe.TRANSITIONS_SCHEMA,
+        )
+        gated, gate_rows = _gate_frames(process, deals, as_of)
+        created = (
+            transitions.group_by("deal_id")
+            .agg(pl.col("moved_at").min().alias("created_at"))
+            .filter((pl.col("created_at") >= start) & (pl.col("created_at") < end))
+            .select("deal_id")
+        )
+        known = pl.col("to_stage").is_in(keys)
+        left_out = transitions.join(created, on="deal_id", how="semi").filter(~known).height
+        transitions = transitions.join(created, on="deal_id", how="semi").filter(known)
+        deal_rows = deal_rows.join(created, on="deal_id", how="semi")
+        moments = _exit_transitions(transitions, pe.criterion_exit_moments(process, transitions))
+        at_exit = _evidence_at_exits(process, moments, deals, as_of)
+    recorded = (
+        at_exit.join(gated.with_columns(gated=True), on="exit_id", how="left")
+        .join(gate_rows, on=["exit_id", "criterion_id"], how="left")
+        .filter(
+            pl.col("gated").fill_null(False) | (pl.col("evidence_decides") & pl.col("has_history"))
+        )
+        .select(
+            "deal_id",
+            "stage_key",
+            "exited_at",
+            "criterion_id",
+            pl.when(pl.col("gated").fill_null(False))
+            .then(pl.col("met"))
+            .otherwise(pl.col("evidence_met"))
+            .alias("met"),
+            "first_met_at",
+            pl.col("waived").fill_null(False),
+            "evidence_level",
+        )
+        .sort("deal_id", "stage_key", "criterion_id")
+    )
+    return EffectivenessFrames(
+        process,
+        stages,
+        deal_rows,
+        transitions,
+        recorded,
+        moments.height,
+        moments.height - recorded.height,
+        gated.join(
+            transitions.select(pl.col("transition_id").alias("exit_id")), on="exit_id"
+        ).height,
+        left_out,
+        as_of,
+    )
+
+
+@dataclass(frozen=True)
+class EffectivenessReport:
+    frames: EffectivenessFrames
+    result: pe.ProcessEffectiveness | None
+    period: tuple[datetime, datetime]
+
+    @property
+    def stages(self) -> Stages:
+        return self.frames.stages
+
+
+def effectiveness_report(*, user: User, filters: AnalyticsFilters) -> EffectivenessReport:
+    """Process effectiveness over the deals of the filters created in the period: the
+    criterion and stage figures and the ranked suggestions (nothing is applied)."""
+    frames = effectiveness_frames(user=user, filters=filters)
+    result = None
+    if frames.process is not None:
+        result = pe.process_effectiveness(
+            frames.process,
+            frames.deals,
+            frames.transitions,
+            frames.criteria,
+            as_of=frames.as_of,
+        )
+    return EffectivenessReport(frames, result, filters.moments())

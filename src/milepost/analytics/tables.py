@@ -10,11 +10,18 @@ with its sample size and 95% interval; a ratio over too few deals has no value (
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
-from milepost.analytics.selectors import ConversionReport, VelocityReport, WaterfallReport
+from milepost.analytics.effectiveness_text import VERDICTS, change_text, suggestion_text
+from milepost.analytics.selectors import (
+    ConversionReport,
+    EffectivenessReport,
+    VelocityReport,
+    WaterfallReport,
+)
 from milepost.engine.conversion import Ratio
 from milepost.engine.velocity import Spread
 
@@ -300,3 +307,197 @@ def waterfall_tables(report: WaterfallReport) -> list[Table]:
     for bar in report.waterfall.bars:
         table.add(bar.key, [WATERFALL_LABELS[bar.key], bar.deals, bar.count, bar.amount])
     return [table]
+
+
+# --- process effectiveness ------------------------------------------------------------------
+
+
+def _pe_rate(r: Any, min_group: int) -> list[Any]:
+    """A rate of the effectiveness engine (won of n, Wilson interval) as value, low, high, n;
+    the value says "too few deals" below ``min_group``, like every ratio of these pages."""
+    if r.n == 0:
+        return [None, None, None, 0]
+    if r.n < min_group:
+        return [TOO_FEW, None, None, r.n]
+    return [round(r.rate, 4), round(r.low, 4), round(r.high, 4), r.n]
+
+
+def _pe_difference(c: Any) -> list[Any]:
+    """Difference, its interval and verdict; "too few deals" instead of numbers below the
+    minimum group (as the rates), the API keeps them."""
+    if c.difference is None:
+        return [None, None, None, VERDICTS[c.verdict]]
+    if c.verdict == "too_few":
+        return [TOO_FEW, None, None, VERDICTS[c.verdict]]
+    return [round(c.difference, 4), round(c.low, 4), round(c.high, 4), VERDICTS[c.verdict]]
+
+
+def _pe_header(name: Any) -> list[Any]:
+    return [name, _("low (95%)"), _("high (95%)"), _("sample")]
+
+
+def _share(part: int | None, whole: int | None) -> float | None:
+    return None if part is None or not whole else round(part / whole, 4)
+
+
+def effectiveness_tables(report: EffectivenessReport) -> list[Table]:
+    """Per exit criterion, per stage, lost reasons by stage, and the ranked suggestions."""
+    result = report.result
+    labels = report.stages.labels
+    statements: dict[str, str] = {}
+    if report.frames.process is not None:
+        statements = {
+            c.id: c.statement for s in report.frames.process.open_stages for c in s.exit_criteria
+        }
+    criteria = Table(
+        "criteria",
+        _("Exit criteria: win rate with the criterion met at the exit and without"),
+        [
+            _("Stage"),
+            _("Criterion"),
+            _("Exits"),
+            _("Met"),
+            _("Not met"),
+            _("Unrecorded"),
+            *_pe_header(_("Win rate met")),
+            *_pe_header(_("Win rate not met")),
+            _("Difference"),
+            _("low (95%)"),
+            _("high (95%)"),
+            _("Verdict"),
+            _("Met late"),
+            _("Met late share"),
+            _("Waived"),
+            _("Waived share"),
+            _("Buyer-confirmed"),
+            _("Buyer-confirmed share"),
+            _("Open exits"),
+        ],
+        ["text", "text", "int", "int", "int", "int"]
+        + ["share", "share", "share", "int"] * 2
+        + ["points", "points", "points", "text", "int", "share", "int", "share", "int", "share"]
+        + ["int"],
+    )
+    stages = Table(
+        "stages",
+        _("Stages: where deals are lost, stall and are skipped"),
+        [
+            _("Stage"),
+            _("Visitors"),
+            _("Closed"),
+            _("Won"),
+            _("Lost here"),
+            *_pe_header(_("Loss rate here")),
+            _("Lost after"),
+            *_pe_header(_("Loss rate after")),
+            _("Completed visits"),
+            _("Days in stage p50"),
+            _("Days in stage p80"),
+            _("Max days"),
+            _("Visits over max days"),
+            _("Open now"),
+            _("Open over max days"),
+            _("Skip transitions"),
+            _("Skippers"),
+            _("Skip share"),
+            *_pe_header(_("Win rate of skippers")),
+            *_pe_header(_("Win rate going through")),
+            _("Difference"),
+            _("low (95%)"),
+            _("high (95%)"),
+            _("Verdict"),
+        ],
+        ["text", "int", "int", "int", "int", "share", "share", "share", "int", "int"]
+        + ["share", "share", "share", "int"]
+        + ["int", "days", "days", "int", "int", "int", "int", "int", "int", "share"]
+        + ["share", "share", "share", "int"] * 2
+        + ["points", "points", "points", "text"],
+    )
+    reasons = Table(
+        "lost_reasons",
+        _("Lost reasons of the deals lost in each stage"),
+        [_("Stage"), _("Lost reason"), _("Deals")],
+        ["text", "text", "int"],
+    )
+    suggestions = Table(
+        "suggestions",
+        _("Suggestions, most important first"),
+        [
+            _("Rank"),
+            _("Suggestion"),
+            _("Proposed change"),
+            _("Evidence (0 to 1)"),
+            _("Deals"),
+            _("Amount"),
+        ],
+        ["int", "text", "text", "number", "int", "money"],
+    )
+    if result is None:
+        return [suggestions, criteria, stages, reasons]
+    min_group = result.settings.min_group
+    for c in result.criteria:
+        buyer = c.buyer_confirmed
+        criteria.add(
+            c.criterion,
+            [
+                labels.get(c.stage, c.stage),
+                statements.get(c.criterion, c.criterion),
+                c.exits,
+                c.met,
+                c.not_met,
+                c.unrecorded,
+                *_pe_rate(c.comparison.with_, min_group),
+                *_pe_rate(c.comparison.without, min_group),
+                *_pe_difference(c.comparison),
+                c.met_late,
+                _share(c.met_late, c.not_met),
+                c.waived,
+                _share(c.waived, c.exits),
+                buyer,
+                _share(buyer, c.exits),
+                c.open_exits,
+            ],
+        )
+    for s in result.stages:
+        label = labels.get(s.stage, s.stage)
+        stages.add(
+            s.stage,
+            [
+                label,
+                s.visitors,
+                s.closed,
+                s.won,
+                s.lost_here,
+                *_pe_rate(s.loss_here, min_group),
+                s.lost_after,
+                *_pe_rate(s.loss_after, min_group),
+                s.completed_visits,
+                s.days_p50,
+                s.days_p80,
+                s.max_days,
+                s.over_max,
+                s.open_now,
+                s.open_over_max,
+                s.skip_transitions,
+                s.skippers,
+                None if s.skip_share is None else round(s.skip_share, 4),
+                *_pe_rate(s.skip_comparison.with_, min_group),
+                *_pe_rate(s.skip_comparison.without, min_group),
+                *_pe_difference(s.skip_comparison),
+            ],
+        )
+        for reason, n in s.lost_reasons:
+            reasons.add(s.stage, [label, reason or _("not given"), n])
+    for rank, g in enumerate(result.suggestions, start=1):
+        suggestions.add(
+            g.kind,
+            [
+                rank,
+                suggestion_text(g.kind, g.params),
+                change_text(g.change.as_json(), labels),
+                round(g.evidence, 3),
+                g.affected_deals,
+                Decimal(str(round(g.affected_amount, 2))),
+            ],
+        )
+    return [suggestions, criteria, stages, reasons]

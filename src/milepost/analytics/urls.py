@@ -10,5 +10,6 @@ urlpatterns = [
     path("conversion/", views.conversion, name="conversion"),
     path("velocity/", views.velocity, name="velocity"),
     path("waterfall/", views.waterfall, name="waterfall"),
+    path("effectiveness/", views.effectiveness, name="effectiveness"),
     path("deals/", views.deals, name="deals"),
 ]

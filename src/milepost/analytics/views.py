@@ -25,6 +25,7 @@ from django.views.decorators.http import require_GET
 from django_tables2 import RequestConfig
 
 from milepost.analytics import charts, selectors
+from milepost.analytics.effectiveness_text import change_text, points, suggestion_text
 from milepost.analytics.filters import AnalyticsFilters
 from milepost.analytics.forms import AnalyticsFilterForm
 from milepost.analytics.tables import (
@@ -32,6 +33,7 @@ from milepost.analytics.tables import (
     WATERFALL_LABELS,
     Table,
     conversion_tables,
+    effectiveness_tables,
     velocity_tables,
     waterfall_tables,
 )
@@ -39,6 +41,7 @@ from milepost.core import formatting
 from milepost.core.exports import csv_response, xlsx_response
 from milepost.core.htmx import is_partial
 from milepost.deals.tables import OpportunityTable
+from milepost.process.selectors import current_version
 from milepost.team.selectors import user_list
 
 PAGE_SIZE = 50
@@ -78,6 +81,10 @@ def _format(value: Any, kind: str) -> str:
         return formatting.number(value)
     if kind == "date":
         return formatting.date_short(value)
+    if kind == "points":
+        return points(value)
+    if kind == "number":
+        return formatting.number(value, 2)
     return str(value)
 
 
@@ -133,6 +140,7 @@ def _page(
     report: Callable[..., Any],
     tabulate: Callable[[Any], list[Table]],
     chart_for: Callable[[Table, AnalyticsFilters], charts.Chart | None],
+    extra: Callable[[Any, AnalyticsFilters], dict[str, Any]] | None = None,
 ) -> HttpResponse:
     form, filters = _filter_form(request)
     context: dict[str, Any] = {"nav": "analytics", "page": page, "form": form, "tables": []}
@@ -147,13 +155,15 @@ def _page(
         context.update(
             filters=filters,
             result=result,
-            stages=result.inputs.stages,
+            stages=result.stages if hasattr(result, "stages") else result.inputs.stages,
             period=(first, last),
             tables=[_shown(t, filters, chart_for(t, filters)) for t in tables],
             xlsx_query=urlencode({**query, "format": "xlsx"}),
             csv_query=urlencode({**query, "format": "csv"}),
             query=urlencode(query),
         )
+        if extra is not None:
+            context.update(extra(result, filters))
     template = f"analytics/{page}.html"
     if is_partial(request):
         template = "analytics/partials/figures.html"
@@ -261,6 +271,69 @@ def velocity(request: HttpRequest) -> HttpResponse:
 def waterfall(request: HttpRequest) -> HttpResponse:
     return _page(
         request, "waterfall", selectors.waterfall_report, waterfall_tables, _waterfall_chart
+    )
+
+
+def _no_chart(table: Table, filters: AnalyticsFilters) -> charts.Chart | None:
+    return None
+
+
+@dataclass(frozen=True)
+class SuggestionShown:
+    """One suggestion as the page shows it: its text, why it ranks where it does, and the
+    change a sales-ops admin may open as a designer draft (posted to the designer)."""
+
+    rank: int
+    text: str
+    change: str
+    change_fields: list[tuple[str, str]]
+    evidence: str
+    deals: str
+    amount: str
+
+
+def _effectiveness_context(
+    report: selectors.EffectivenessReport, filters: AnalyticsFilters
+) -> dict[str, Any]:
+    labels = report.stages.labels
+    shown = []
+    result = report.result
+    for rank, s in enumerate(result.suggestions if result else (), start=1):
+        change = s.change.as_json()
+        shown.append(
+            SuggestionShown(
+                rank=rank,
+                text=suggestion_text(s.kind, s.params),
+                change=change_text(change, labels),
+                change_fields=[(k, str(v)) for k, v in change.items()],
+                evidence=formatting.number(s.evidence, 2),
+                deals=formatting.number(s.affected_deals),
+                amount=formatting.money(s.affected_amount),
+            )
+        )
+    version = report.stages.version
+    return {
+        "frames": report.frames,
+        "suggestions": shown,
+        "version_number": version.number if version is not None else None,
+        # A draft starts from the live version: offer it only when the figures are of it.
+        "draft_possible": version is not None
+        and version.pk == getattr(current_version(process_key=filters.process), "pk", None),
+    }
+
+
+@login_required
+@require_GET
+def effectiveness(request: HttpRequest) -> HttpResponse:
+    """Process effectiveness: which exit criteria tell wins from losses, where deals are lost,
+    stall and skip, and ranked suggestions (a sales-ops admin may open one as a draft)."""
+    return _page(
+        request,
+        "effectiveness",
+        selectors.effectiveness_report,
+        effectiveness_tables,
+        _no_chart,
+        _effectiveness_context,
     )
 
 

@@ -474,3 +474,97 @@ def draft_rebase(
         )
         draft.refresh_from_db()
         return draft
+
+
+# --- a draft from a process-effectiveness suggestion ------------------------------------------
+
+CHANGE_ACTIONS = ("remove_criterion", "move_criterion", "set_stage_field", "set_process_field")
+# The fields a suggestion may propose to change, and what their new value must be.
+CHANGE_STAGE_FIELDS = ("max_days",)
+CHANGE_PROCESS_FIELDS = ("gate_policy",)
+GATE_POLICIES = ("open", "warn", "block")
+
+
+def _open_stage(document: dict[str, Any], key: Any) -> dict[str, Any]:
+    for stage in _stages(document):
+        if isinstance(stage, dict) and stage.get("key") == key and stage.get("kind") == "open":
+            return stage
+    raise InvalidChange(
+        gettext("the live process has no open stage %(key)r") % {"key": key}, field="stage"
+    )
+
+
+def _take_criterion(stage: dict[str, Any], criterion_id: Any) -> dict[str, Any]:
+    criteria = _criteria(stage)
+    for index, criterion in enumerate(criteria):
+        if isinstance(criterion, dict) and criterion.get("id") == criterion_id:
+            return criteria.pop(index)
+    raise InvalidChange(
+        gettext("stage %(stage)r of the live process has no exit criterion %(criterion)r")
+        % {"stage": stage.get("key"), "criterion": criterion_id},
+        field="criterion",
+    )
+
+
+def _as_was(current: Any, expected: Any, field: str) -> None:
+    """The suggestion was computed against ``expected``; refuse if the live process differs
+    (a later version changed it), rather than apply it to something else."""
+    if str(current) != str(expected):
+        raise InvalidChange(
+            gettext(
+                "%(field)s is %(current)s in the live process, not %(expected)s as the "
+                "suggestion assumed; it no longer applies"
+            )
+            % {"field": field, "current": current, "expected": expected},
+            field=field,
+        )
+
+
+def apply_change(document: dict[str, Any], change: dict[str, Any]) -> None:
+    """Apply one proposed change (``ProposedChange.as_json()`` of a process-effectiveness
+    suggestion) to a process document, in place; :class:`InvalidChange` when it does not fit."""
+    action = change.get("action")
+    if action == "remove_criterion":
+        _take_criterion(_open_stage(document, change.get("stage")), change.get("criterion"))
+    elif action == "move_criterion":
+        target = _open_stage(document, change.get("to"))
+        moved = _take_criterion(_open_stage(document, change.get("stage")), change.get("criterion"))
+        _criteria(target).append(moved)
+    elif action == "set_stage_field":
+        field = change.get("field")
+        if field not in CHANGE_STAGE_FIELDS:
+            raise InvalidChange(gettext("this field cannot be changed here"), field="field")
+        stage = _open_stage(document, change.get("stage"))
+        _as_was(stage.get(field), change.get("from"), str(field))
+        try:
+            value = int(str(change.get("to")))
+        except ValueError:
+            raise InvalidChange(gettext("max_days is a whole number"), field="to") from None
+        if not 1 <= value <= 3650:
+            raise InvalidChange(gettext("max_days is between 1 and 3650"), field="to")
+        stage[field] = value
+    elif action == "set_process_field":
+        field = change.get("field")
+        if field not in CHANGE_PROCESS_FIELDS or change.get("to") not in GATE_POLICIES:
+            raise InvalidChange(gettext("this field cannot be changed here"), field="field")
+        _as_was(document.get(field), change.get("from"), str(field))
+        document[field] = change["to"]
+    else:
+        raise InvalidChange(
+            gettext("unknown change %(action)r") % {"action": action}, field="action"
+        )
+
+
+@transaction.atomic
+def draft_from_change(*, user: User, process_key: str, change: dict[str, Any]) -> ProcessDraft:
+    """A new draft of the live version with exactly one proposed change applied (a suggestion
+    of process effectiveness). Nothing is published: a person reviews and publishes the draft.
+    A change that no longer fits the live process is refused and no draft is left behind."""
+    require_designer(user)
+    draft = draft_start(user=user, process_key=process_key)
+    return _edit(
+        user=user,
+        draft_id=draft.pk,
+        expected_version=draft.version,
+        change=lambda doc: apply_change(doc, change),
+    )

@@ -16,6 +16,7 @@ criterion = stage + "criteria/<int:criterion>/"
 urlpatterns = [
     path("designer/", views.designer_home, name="designer"),
     path("designer/new/", views.draft_new_process, name="draft_new_process"),
+    path("designer/from-suggestion/", views.draft_from_suggestion, name="draft_from_suggestion"),
     path(draft, views.draft_view, name="draft"),
     path(draft + "settings/", views.draft_settings, name="draft_settings"),
     path(draft + "stages/add/", views.draft_stage_add, name="draft_stage_add"),

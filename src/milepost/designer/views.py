@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
+from urllib.parse import urlencode
 
 import yaml
 from django.contrib import messages
@@ -743,3 +744,35 @@ def draft_discard_view(request: HttpRequest, draft_id: int) -> HttpResponse:
         return HttpResponseRedirect(_draft_url(draft_id))
     messages.success(request, gettext("Draft discarded."))
     return HttpResponseRedirect(reverse("process:designer"))
+
+
+CHANGE_FIELDS = ("action", "stage", "criterion", "field", "from", "to")
+
+
+@designer_view
+@require_POST
+def draft_from_suggestion(request: HttpRequest) -> HttpResponse:
+    """Open a draft of the live process with one proposed change of a process-effectiveness
+    suggestion applied (the analytics page posts the change here). Never publishes."""
+    process_key = request.POST.get("process", "")
+    change = {k: request.POST[k] for k in CHANGE_FIELDS if request.POST.get(k, "") != ""}
+    back = reverse("analytics:effectiveness") + "?" + urlencode({"process": process_key})
+    try:
+        draft = services.draft_from_change(
+            user=request.user, process_key=process_key, change=change
+        )
+    except NotFound:
+        messages.error(request, gettext("That process does not exist."))
+        return HttpResponseRedirect(back)
+    except InvalidChange as exc:
+        messages.error(request, gettext("No draft was opened: %(problem)s") % {"problem": str(exc)})
+        return HttpResponseRedirect(back)
+    messages.success(
+        request,
+        gettext(
+            "Draft started from version %(n)d with the suggested change applied. Review it; "
+            "nothing changes until you publish."
+        )
+        % {"n": draft.based_on.number},
+    )
+    return HttpResponseRedirect(_draft_url(draft.pk))

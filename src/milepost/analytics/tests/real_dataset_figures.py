@@ -25,6 +25,7 @@ from django.db import connection
 from milepost.analytics.filters import AnalyticsFilters
 from milepost.analytics.selectors import (
     conversion_report,
+    effectiveness_report,
     figure_deal_ids,
     velocity_report,
     waterfall_report,
@@ -346,3 +347,38 @@ def test_pages_render_the_real_dataset(admin, client):
         assert "style=" not in html
         assert "<svg" in html
         assert "/analytics/deals/?" in html
+
+
+def test_effectiveness_on_the_real_dataset_invents_no_history(admin, client):
+    """The imported history went through no gate and has no evidence: every criterion exit is
+    unrecorded (never met or not met), and the deals are those created in the period."""
+    filters = _period(366 * 5)
+    start, end = _moments(filters)
+    report = effectiveness_report(user=admin, filters=filters)
+    gated = _query(
+        "SELECT count(*) FROM pipeline_stagetransition WHERE criteria_result IS NOT NULL"
+    )[0][0]
+    events = _query("SELECT count(*) FROM evidence_evidenceevent")[0][0]
+    assert (gated, events) == (0, 0)
+    assert report.frames.exits > 0
+    assert report.frames.unrecorded == report.frames.exits
+    assert report.frames.criteria.height == 0
+    assert report.result is not None
+    assert all(c.met == c.not_met == 0 for c in report.result.criteria)
+    created = _query(
+        """
+        SELECT count(*) FROM (
+            SELECT t.opportunity_id, min(t.moved_at) AS first
+            FROM pipeline_stagetransition t
+            JOIN pipeline_opportunity o ON o.id = t.opportunity_id
+            WHERE o.archived_at IS NULL
+            GROUP BY t.opportunity_id
+        ) f WHERE f.first >= %s AND f.first < %s
+        """,
+        [start, end],
+    )[0][0]
+    assert report.frames.deals.height == created
+    client.force_login(admin)
+    response = client.get("/analytics/effectiveness/", filters.query())
+    assert response.status_code == 200
+    assert "have no recorded criteria result" in response.content.decode()

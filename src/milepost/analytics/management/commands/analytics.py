@@ -1,4 +1,4 @@
-"""``milepost analytics conversion|velocity|waterfall [--csv FILE] [--table NAME] [filters]``.
+"""``milepost analytics conversion|velocity|waterfall|effectiveness [--csv FILE] [filters]``.
 
 Prints the figures of one analytics page as plain tables, or writes one of them as CSV
 (``--csv FILE``, ``-`` for standard output; formula-safe like every export) for scripts. The
@@ -20,7 +20,13 @@ from pydantic import ValidationError
 
 from milepost.analytics import selectors
 from milepost.analytics.filters import AnalyticsFilters
-from milepost.analytics.tables import Table, conversion_tables, velocity_tables, waterfall_tables
+from milepost.analytics.tables import (
+    Table,
+    conversion_tables,
+    effectiveness_tables,
+    velocity_tables,
+    waterfall_tables,
+)
 from milepost.core.exports import csv_lines
 from milepost.team.models import Role, User
 
@@ -28,6 +34,7 @@ REPORTS = {
     "conversion": (selectors.conversion_report, conversion_tables),
     "velocity": (selectors.velocity_report, velocity_tables),
     "waterfall": (selectors.waterfall_report, waterfall_tables),
+    "effectiveness": (selectors.effectiveness_report, effectiveness_tables),
 }
 OPTIONS = {
     "from": "date_from",
@@ -48,7 +55,10 @@ OPTIONS = {
 
 
 class Command(BaseCommand):
-    help = "Print pipeline analytics (conversion, velocity, waterfall) or write them as CSV."
+    help = (
+        "Print pipeline analytics (conversion, velocity, waterfall, process effectiveness) "
+        "or write them as CSV."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("report", choices=sorted(REPORTS))
@@ -69,7 +79,8 @@ class Command(BaseCommand):
             )
             raise CommandError(f"invalid filters: {problems}") from None
         report, tabulate = REPORTS[options["report"]]
-        tables: list[Table] = tabulate(report(user=user, filters=filters))
+        result = report(user=user, filters=filters)
+        tables: list[Table] = tabulate(result)
         if options.get("csv"):
             name = options.get("table") or tables[0].name
             table = next((t for t in tables if t.name == name), None)
@@ -80,6 +91,12 @@ class Command(BaseCommand):
             return
         first, last = filters.period()
         self.stdout.write(f"{options['report']} for {user} · {first} to {last} · {filters.process}")
+        frames = getattr(result, "frames", None)
+        if frames is not None:
+            self.stdout.write(
+                f"{frames.unrecorded} of {frames.exits} criterion exits have no recorded "
+                "criteria result (counted as unrecorded)"
+            )
         for table in tables:
             self.stdout.write("")
             self.stdout.write(f"{table.title} [{table.name}]")
