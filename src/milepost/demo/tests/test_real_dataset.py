@@ -18,11 +18,14 @@ from decimal import Decimal
 import pytest
 from django.db.models import F, Sum
 
+from milepost.analytics.tests import real_dataset_figures
+
 # Collected here, so they read this module's one import of the dataset.
 from milepost.analytics.tests.real_dataset_figures import (  # noqa: F401
     admin,
     test_a_managers_figures_are_their_teams,
     test_all_time_win_rate_is_the_source_md,
+    test_effectiveness_on_the_real_dataset_invents_no_history,
     test_funnel_and_cohorts_match_a_plain_replay,
     test_pages_render_the_real_dataset,
     test_the_deals_behind_a_figure_are_the_figure,
@@ -57,6 +60,12 @@ def real_run(django_db_setup, django_db_blocker):
 def _import_as_the_demo_does():
     ensure_default_processes()
     return maven_import(directory=REAL, as_of=date.today())
+
+
+def test_every_analytics_check_is_collected_here():
+    """A check added to ``real_dataset_figures`` but not imported above would never run."""
+    checks = {name for name in vars(real_dataset_figures) if name.startswith("test_")}
+    assert checks <= set(globals()), sorted(checks - set(globals()))
 
 
 def test_real_dataset_matches_source_md(real_run):
