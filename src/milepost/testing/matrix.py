@@ -1,4 +1,4 @@
-"""The generated permission matrix: every route × every role × session and token.
+"""The generated permission matrix: every route x every role x session and token.
 
 The routes are read from the URL configuration (pages) and the OpenAPI document (API
 operations) when the tests are collected, so a new page or endpoint is probed without anyone
@@ -106,7 +106,9 @@ def _walk(resolver: URLResolver, prefix: str = "", namespace: str = "") -> Itera
 
 
 def _exempt(route: str) -> bool:
-    return any(route == key or (key.endswith("/") and route.startswith(key)) for key in EXEMPT_ROUTES)
+    return any(
+        route == key or (key.endswith("/") and route.startswith(key)) for key in EXEMPT_ROUTES
+    )
 
 
 def served_methods(view: Callable[..., Any]) -> set[str]:

@@ -1,4 +1,4 @@
-"""THE GENERATED PERMISSION MATRIX: every page and API operation × every role × session and token.
+"""THE GENERATED PERMISSION MATRIX: every page and operation, as every role, session and token.
 
 The parametrisation is read from the URL configuration and the OpenAPI document at collection
 time (``milepost.testing.matrix``), so a new route is in the matrix the moment it exists; one
@@ -89,8 +89,10 @@ def send(client: Client, route: Route, path: str, body: object):
     cookies = SimpleCookie(client.cookies)
     with transaction.atomic():
         if route.kind == "page":
-            response = client.generic(route.method, path) if route.method == "GET" else (
-                client.post(path, {})
+            response = (
+                client.generic(route.method, path)
+                if route.method == "GET"
+                else (client.post(path, {}))
             )
         elif body is None:
             response = client.generic(route.method, path)
@@ -160,9 +162,9 @@ def test_the_matrix_reads_every_route():
 
 def test_every_exemption_and_filler_is_used():
     """An exemption or filler naming nothing that exists is stale: remove it."""
-    from milepost.testing.matrix import _walk
-
     from django.urls import get_resolver
+
+    from milepost.testing.matrix import _walk
 
     patterns = [p for p, _, _ in _walk(get_resolver())]
     stale = [key for key in EXEMPT_ROUTES if not any(p.startswith(key) for p in patterns)]
