@@ -24,7 +24,7 @@ def competency_out(c: CompetencyDef) -> dict[str, Any]:
     return {"key": c.key, "label": c.label, "description": c.description, "source": c.source}
 
 
-class ProblemOut(Schema):
+class CompetencyProblemOut(Schema):
     location: str
     message: str
     line: int | None
@@ -49,4 +49,4 @@ class CompetencyModelIn(Schema):
 class InvalidModelOut(Schema):
     detail: str | list[ValidationIssue]
     field: str
-    problems: list[ProblemOut]
+    problems: list[CompetencyProblemOut]
