@@ -206,9 +206,10 @@ class World:
     tokens: dict[str, str] = field(default_factory=dict)  # prober username -> bearer secret
 
 
-def build_world() -> World:
+def build_world(text: Callable[[str, str], str] = marker) -> World:
     """rep_a1's rows of every kind (the probe targets) and rep_b1's (for list checks), each
-    text carrying its owner's marker; one API token per prober."""
+    text carrying ``text(kind, owner)`` (kind: ``deal`` or ``coach``; by default the owner's
+    marker, the stored-XSS test gives payloads); one API token per prober."""
     from milepost.accounts.services import account_create, contact_create
     from milepost.coaching.models import CoachingCadence
     from milepost.coaching.sessions.services import (
@@ -233,8 +234,10 @@ def build_world() -> World:
         user.save(update_fields=["email"])
     rows: dict[str, dict[str, Any]] = {}
     for owner, manager in ((org.rep_a1, org.manager_a), (org.rep_b1, org.manager_b)):
-        deal_mark, coach_mark = marker("deal", owner.username), marker("coach", owner.username)
-        account = account_create(user=org.admin, name=f"Account {deal_mark}", owner_id=owner.pk)
+        deal_mark, coach_mark = text("deal", owner.username), text("coach", owner.username)
+        account = account_create(
+            user=org.admin, name=f"Account {owner.username} {deal_mark}", owner_id=owner.pk
+        )
         contact = contact_create(
             user=org.admin, account_id=account.pk, first_name="Dana", last_name=deal_mark
         )
