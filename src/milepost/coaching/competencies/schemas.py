@@ -47,6 +47,9 @@ class CompetencyModelIn(Schema):
 
 
 class InvalidModelOut(Schema):
+    """A 422: a model that does not load lists its ``problems``; a body that fails the schema
+    (a missing or non-integer ``version``) has none, like any other 422."""
+
     detail: str | list[ValidationIssue]
-    field: str
-    problems: list[CompetencyProblemOut]
+    field: str = ""
+    problems: list[CompetencyProblemOut] = Field(default_factory=list)
