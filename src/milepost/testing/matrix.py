@@ -207,7 +207,8 @@ class World:
 
 
 def build_world(text: Callable[[str, str], str] = marker) -> World:
-    """rep_a1's rows of every kind (the probe targets) and rep_b1's (for list checks), each
+    """rep_a1's rows of every kind (the probe targets), rep_b1's and a deal of rep_solo (who
+    reports to nobody, so even the leader may not see it) for list checks; each
     text carrying ``text(kind, owner)`` (kind: ``deal`` or ``coach``; by default the owner's
     marker, the stored-XSS test gives payloads); one API token per prober."""
     from milepost.accounts.services import account_create, contact_create
@@ -329,6 +330,15 @@ def build_world(text: Callable[[str, str], str] = marker) -> World:
             "action_id": action.pk,
             "rep_id": owner.pk,
         }
+    # rep_solo reports to nobody: the one deal the leader may not see (admins may).
+    solo_mark = text("deal", org.rep_solo.username)
+    solo_account = account_create(
+        user=org.admin, name=f"Account rep_solo {solo_mark}", owner_id=org.rep_solo.pk
+    )
+    contact_create(
+        user=org.admin, account_id=solo_account.pk, first_name="Sam", last_name=solo_mark
+    )
+    make_opportunity(org.rep_solo, account=solo_account, stage_key="commit", name=solo_mark)
     target_token = api_token_create(user=org.rep_a1, name="probe target")
     process = SalesProcess.objects.get(key="new_business")
     live = process.current_version()
@@ -486,7 +496,7 @@ def hidden_rules(route: Route, org: Org, prober: str) -> list[str]:
 def hidden_markers(org: Org, prober: str) -> list[str]:
     """Markers of rows ``prober`` may not see, for any body it is answered."""
     found = []
-    for owner in ("rep_a1", "rep_b1"):
+    for owner in ("rep_a1", "rep_b1", "rep_solo"):
         line = {owner} | _above(org, owner)
         if prober not in line and prober != "admin":
             found.append(marker("deal", owner))
