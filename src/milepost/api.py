@@ -18,6 +18,7 @@ from ninja.openapi.schema import OpenAPISchema
 from milepost.analytics.api import router as analytics_router
 from milepost.coaching.api import router as coaching_router
 from milepost.core.api_errors import install_error_handlers
+from milepost.core.schemas import ErrorOut, InvalidOut
 from milepost.deals.api import router as deals_router
 from milepost.designer.api import router as designer_router
 from milepost.evidence.api import router as evidence_router
@@ -59,10 +60,57 @@ class MilepostAPI(NinjaAPI):
         key = (path_prefix, tuple(sorted((path_params or {}).items())))
         cache: dict[Any, OpenAPISchema] = self.__dict__.setdefault("_openapi_cache", {})
         if key not in cache:
-            cache[key] = super().get_openapi_schema(
-                path_prefix=path_prefix, path_params=path_params
-            )
+            document = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+            document_common_answers(document)
+            cache[key] = document
         return cache[key]
+
+
+def _answer(description: str, component: str) -> dict[str, Any]:
+    ref = {"$ref": f"#/components/schemas/{component}"}
+    return {"description": description, "content": {"application/json": {"schema": ref}}}
+
+
+def document_common_answers(document: OpenAPISchema) -> None:
+    """Add the answers any operation of a kind can give, where its router did not list them.
+
+    Routers document what their handlers decide (``core.schemas.ERRORS``, 403 for a role, 409
+    for a stale version); these come from the layers around every handler, so they are written
+    once here and Schemathesis (``testing/tests/test_schemathesis.py``) holds the document to
+    them:
+
+    - 401: no, expired or revoked credentials (every operation needs a session or a token);
+    - 403: an unsafe method with a session but no valid CSRF token (the token path needs none);
+    - 400: a body that is not JSON; 413: a body over the size limit (``web/middleware.py``);
+    - 404: a path parameter naming no row the caller may see;
+    - 422: a parameter or body that fails its schema (``core.schemas.InvalidOut``).
+    """
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    schemas.setdefault("ErrorOut", ErrorOut.model_json_schema())
+    schemas.setdefault("InvalidOut", InvalidOut.model_json_schema(ref_template=_REF))
+    for name, schema in InvalidOut.model_json_schema(ref_template=_REF).get("$defs", {}).items():
+        schemas.setdefault(name, schema)
+    for operations in document.get("paths", {}).values():
+        for method, operation in operations.items():
+            answers = operation.setdefault("responses", {})
+            params = operation.get("parameters", [])
+            has_body = "requestBody" in operation
+            common = {401: ("Not signed in, or the token is expired or revoked", "ErrorOut")}
+            if method.upper() not in ("GET", "HEAD", "OPTIONS"):
+                common[403] = ("A session without a valid CSRF token", "ErrorOut")
+            if has_body:
+                common[400] = ("The body is not JSON", "ErrorOut")
+                common[413] = ("The body is over the size limit", "ErrorOut")
+            if any(p.get("in") == "path" for p in params):
+                common[404] = ("Not found, or not visible to the caller", "ErrorOut")
+            if params or has_body:
+                common[422] = ("The input fails its schema, or the change is refused", "InvalidOut")
+            for status, (description, component) in common.items():
+                if status not in answers and str(status) not in answers:
+                    answers[status] = _answer(description, component)
+
+
+_REF = "#/components/schemas/{model}"
 
 
 api = MilepostAPI(

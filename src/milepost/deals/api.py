@@ -258,7 +258,7 @@ def add_opportunity_contact(
 
 @router.delete(
     "/opportunities/{opportunity_id}/contacts/{link_id}",
-    response={204: None, **ERRORS},
+    response={204: None, 409: ConflictOut, **ERRORS},
     tags=["opportunities"],
     operation_id="milepost_pipeline_api_remove_opportunity_contact",
 )

@@ -131,7 +131,7 @@ class RuleOut(Schema):
     reason: str
 
 
-class CriterionOut(Schema):
+class DealCriterionOut(Schema):
     key: str
     statement: str
     verifier: str = Field(..., description="The evidence level needed: rep, manager or buyer")
@@ -155,15 +155,15 @@ class CriterionOut(Schema):
     evidence: EvidenceOut | None = None
 
 
-class StageCriteriaOut(Schema):
+class DealStageCriteriaOut(Schema):
     key: str
     label: str
     position: int
     all_met: bool
-    criteria: list[CriterionOut]
+    criteria: list[DealCriterionOut]
 
 
-class SignalOut(Schema):
+class DealSignalOut(Schema):
     signal: str
     label: str
     weight: int
@@ -178,6 +178,6 @@ class CriteriaOut(Schema):
     under_control: bool
     first_gap: str | None = Field(None, description="Key of the first stage with a gap")
     risk: int = Field(..., description="Sum of the signal weights (0 for closed deals)")
-    signals: list[SignalOut]
+    signals: list[DealSignalOut]
     next_actions: list[str]
-    stages: list[StageCriteriaOut]
+    stages: list[DealStageCriteriaOut]

@@ -68,7 +68,7 @@ class ContactQuery(PageQuery):
 # --- opportunities -------------------------------------------------------------------------
 
 
-class StageOut(Schema):
+class DealStageOut(Schema):
     id: int
     key: str
     label: str
@@ -85,7 +85,7 @@ class OpportunityOut(Schema):
     account_name: str | None = None
     owner_id: int
     process: str = Field(..., alias="stage.version.process.key")
-    stage: StageOut
+    stage: DealStageOut
     stage_entered_at: datetime
     amount: Decimal
     currency: str

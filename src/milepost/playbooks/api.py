@@ -33,7 +33,7 @@ class PlaybookOut(Schema):
     headings: list[HeadingOut]
 
 
-class CriterionOut(Schema):
+class PlaybookCriterionOut(Schema):
     id: str
     statement: str
     verifier: str
@@ -59,7 +59,7 @@ class JobAidOut(Schema):
     position: int
     stage_count: int
     buyer_goal: str
-    exit_criteria: list[CriterionOut]
+    exit_criteria: list[PlaybookCriterionOut]
     actions: list[str]
     elements: list[ElementOut]
     questions: list[str]

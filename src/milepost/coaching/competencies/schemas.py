@@ -24,7 +24,7 @@ def competency_out(c: CompetencyDef) -> dict[str, Any]:
     return {"key": c.key, "label": c.label, "description": c.description, "source": c.source}
 
 
-class ProblemOut(Schema):
+class CompetencyProblemOut(Schema):
     location: str
     message: str
     line: int | None
@@ -47,6 +47,9 @@ class CompetencyModelIn(Schema):
 
 
 class InvalidModelOut(Schema):
+    """A 422: a model that does not load lists its ``problems``; a body that fails the schema
+    (a missing or non-integer ``version``) has none, like any other 422."""
+
     detail: str | list[ValidationIssue]
-    field: str
-    problems: list[ProblemOut]
+    field: str = ""
+    problems: list[CompetencyProblemOut] = Field(default_factory=list)

@@ -189,7 +189,7 @@ def patch_item(request: HttpRequest, session_id: int, item_id: int, payload: s.I
     response={200: s.SessionDetailOut, **WRITE_ERRORS},
     operation_id="milepost_coaching_api_move_item",
 )
-def move_item(request: HttpRequest, session_id: int, item_id: int, payload: s.MoveIn) -> Any:
+def move_item(request: HttpRequest, session_id: int, item_id: int, payload: s.ItemMoveIn) -> Any:
     session = svc.agenda_item_move(
         user=request.auth,
         session_id=session_id,

@@ -96,7 +96,7 @@ class ItemPatch(StrictInput):
     discussed: bool | None = None
 
 
-class MoveIn(StrictInput):
+class ItemMoveIn(StrictInput):
     version: int
     direction: Literal["up", "down"]
 
