@@ -253,11 +253,16 @@ def build_world(text: Callable[[str, str], str] = marker) -> World:
         activity = activity_log(
             user=owner, opportunity_id=deal.pk, type="call", subject=f"Call {deal_mark}"
         )
-        evidence_record(
+        evidence = evidence_record(  # a buyer claim awaiting review, with its artefact
             user=owner,
             opportunity_id=deal.pk,
             criterion_key="economic_buyer_engaged",
             note=f"Met {deal_mark}",
+            buyer_confirmed=True,
+            confirmed_by_id=contact.pk,
+            evidence_date=date.today(),
+            artefact_kind="meeting_notes",
+            artefact_text=f"Meeting notes with the economic buyer: {deal_mark}",
         )
         assessment_record(
             user=owner,
@@ -323,6 +328,8 @@ def build_world(text: Callable[[str, str], str] = marker) -> World:
             "contact_id": contact.pk,
             "link_id": link.pk,
             "activity_id": activity.pk,
+            "evidence_id": evidence.pk,
+            "artefact_id": evidence.artefact_id,
             "influence_id": influence.pk,
             "snooze_id": snooze.pk,
             "session_id": session.pk,
@@ -394,6 +401,8 @@ FILLERS: dict[str, Callable[[World, Route, Param], Any]] = {
             "contact_id",
             "link_id",
             "activity_id",
+            "evidence_id",
+            "artefact_id",
             "influence_id",
             "snooze_id",
             "session_id",
@@ -416,6 +425,7 @@ FILLERS: dict[str, Callable[[World, Route, Param], Any]] = {
         )
     },
     "key": lambda w, r, p: _process_key(r),
+    "kind": lambda w, r, p: "email_from_account_domain",  # an evidence acceptance rule
     "stage": lambda w, r, p: _stage(r, p),
 }
 """How each path parameter is filled (by name; ``stage`` is an index in the designer and a
@@ -428,6 +438,8 @@ OWNERSHIP: dict[str, str] = {
     "contact_id": "deal",
     "link_id": "deal",
     "activity_id": "deal",
+    "evidence_id": "deal",
+    "artefact_id": "deal",
     "influence_id": "deal",
     "snooze_id": "deal",
     "session_id": "coaching",
