@@ -261,6 +261,23 @@ def _rule_accepting(opportunity: Opportunity, artefact: Artefact | None) -> str:
     return kind if domain in account_domains(opportunity.account_id) else ""
 
 
+def _store(
+    opportunity: Opportunity, criterion_key: str, evidence: Evidence | None, fresh: dict[str, Any]
+) -> tuple[Evidence, str]:
+    """Create the criterion's evidence from ``fresh``, or overwrite the current row with it
+    (a new version); the history action that says which."""
+    if evidence is None:
+        created = Evidence.objects.create(
+            opportunity=opportunity, criterion_key=criterion_key, **fresh
+        )
+        return created, EvidenceAction.RECORDED
+    for name, value in fresh.items():
+        setattr(evidence, name, value)
+    evidence.version += 1
+    evidence.save()
+    return evidence, EvidenceAction.UPDATED
+
+
 @transaction.atomic
 def evidence_record(
     *,
@@ -360,17 +377,7 @@ def evidence_record(
         rejection_reason="",
         updated_at=now,
     )
-    if evidence is None:
-        evidence = Evidence.objects.create(
-            opportunity=opportunity, criterion_key=criterion_key, **fresh
-        )
-        action = EvidenceAction.RECORDED
-    else:
-        for name, value in fresh.items():
-            setattr(evidence, name, value)
-        evidence.version += 1
-        evidence.save()
-        action = EvidenceAction.UPDATED
+    evidence, action = _store(opportunity, criterion_key, evidence, fresh)
     _event(evidence, action=action, actor=user)
     if rule:
         _event(
@@ -437,17 +444,7 @@ def evidence_record_buyer_action(
         rejection_reason="",
         updated_at=now,
     )
-    if evidence is None:
-        evidence = Evidence.objects.create(
-            opportunity=opportunity, criterion_key=criterion_key, **fresh
-        )
-        action = EvidenceAction.RECORDED
-    else:
-        for name, value in fresh.items():
-            setattr(evidence, name, value)
-        evidence.version += 1
-        evidence.save()
-        action = EvidenceAction.UPDATED
+    evidence, action = _store(opportunity, criterion_key, evidence, fresh)
     _event(evidence, action=action, actor=None)
     return evidence
 
