@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -62,3 +63,53 @@ def _close_arrow_reader() -> Iterator[None]:
     from milepost.inspection.sql_frames import close_native_readers
 
     close_native_readers()
+
+
+# Fixtures that reach a database. pytest-django's autouse ``_django_setup_unittest`` asks for
+# ``django_db_blocker`` in every test, so that one counts only where a fixture of ours asks.
+_DATABASE_FIXTURES = {
+    "db",
+    "transactional_db",
+    "django_db_reset_sequences",
+    "django_db_serialized_rollback",
+    "django_db_setup",
+    "live_server",
+}
+
+
+def touches_database(item: pytest.Item) -> bool:
+    """Whether a test can reach a database: marked, asks for a database fixture, or uses a
+    fixture of ours that unblocks the database itself (module-scoped worlds do)."""
+    if item.get_closest_marker("django_db"):
+        return True
+    names = set(getattr(item, "fixturenames", ()))
+    if names & _DATABASE_FIXTURES:
+        return True
+    cls = getattr(item, "cls", None)
+    if cls is not None:
+        from django.test import TransactionTestCase
+
+        if issubclass(cls, TransactionTestCase):
+            return True
+    info = getattr(item, "_fixtureinfo", None)
+    for defs in (info.name2fixturedefs.values() if info else ()):
+        for fixturedef in defs:
+            if "django_db_blocker" in fixturedef.argnames:
+                module = getattr(fixturedef.func, "__module__", "")
+                if not module.startswith("pytest_django"):
+                    return True
+    return False
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under ``MILEPOST_TEST_DATABASE_ONLY=1`` (bin/test's second half, on PostgreSQL) keep
+    only the tests that reach a database: the others (the engine, pure parsing and
+    formatting) ran already in the SQLite half, and running them again tells nothing new."""
+    if os.environ.get("MILEPOST_TEST_DATABASE_ONLY") != "1":
+        return
+    kept, dropped = [], []
+    for item in items:
+        (kept if touches_database(item) else dropped).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
