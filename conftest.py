@@ -92,7 +92,7 @@ def touches_database(item: pytest.Item) -> bool:
         if issubclass(cls, TransactionTestCase):
             return True
     info = getattr(item, "_fixtureinfo", None)
-    for defs in (info.name2fixturedefs.values() if info else ()):
+    for defs in info.name2fixturedefs.values() if info else ():
         for fixturedef in defs:
             if "django_db_blocker" in fixturedef.argnames:
                 module = getattr(fixturedef.func, "__module__", "")
