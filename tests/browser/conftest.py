@@ -55,6 +55,46 @@ def browser() -> Browser:
         chromium.close()
 
 
+# Counts the page's own requests (HTMX uses XMLHttpRequest; some scripts use fetch), so a test
+# can wait until a page and the partials it loads after itself have arrived.
+NETWORK_WATCH = """
+window.__inflight = 0;
+window.__lastNet = performance.now();
+(function () {
+  const done = function () { window.__inflight--; window.__lastNet = performance.now(); };
+  const send = XMLHttpRequest.prototype.send;
+  XMLHttpRequest.prototype.send = function () {
+    window.__inflight++;
+    window.__lastNet = performance.now();
+    this.addEventListener("loadend", done);
+    return send.apply(this, arguments);
+  };
+  const fetch = window.fetch;
+  window.fetch = function () {
+    window.__inflight++;
+    window.__lastNet = performance.now();
+    return fetch.apply(this, arguments).finally(done);
+  };
+})();
+"""
+
+# Loaded, and no request of the page's in flight for 150 ms: Playwright's "networkidle" waits
+# for 500 ms of silence after every page, which was seconds per test.
+SETTLED = """() => document.readyState === "complete" && (window.__inflight || 0) === 0
+  && performance.now() - (window.__lastNet || 0) > 150"""
+
+
+def _settle(page: Page, timeout: float = 15_000) -> None:
+    """Wait until ``page`` has loaded and the HTMX partials it loads after itself arrived."""
+    page.wait_for_function(SETTLED, timeout=timeout)
+
+
+@pytest.fixture
+def settle():
+    """``settle(page)``: wait until the page and the partials it loads after itself arrived."""
+    return _settle
+
+
 @pytest.fixture
 def new_page(browser: Browser):
     """``new_page(**context_options)`` opens a tab in a fresh browser context.
@@ -69,6 +109,7 @@ def new_page(browser: Browser):
         context = browser.new_context(viewport={"width": 1600, "height": 1000}, **options)
         context.set_default_timeout(15_000)
         context.route("**/favicon.ico", lambda route: route.fulfill(status=204, body=""))
+        context.add_init_script(NETWORK_WATCH)
         contexts.append(context)
         return context.new_page()
 
@@ -79,7 +120,7 @@ def new_page(browser: Browser):
         # TRUNCATE. A wait on the browser's own state, not a sleep.
         for tab in context.pages:
             with contextlib.suppress(PlaywrightError):  # a page that never settles still closes
-                tab.wait_for_load_state("networkidle", timeout=10_000)
+                _settle(tab, timeout=10_000)
         context.close()
 
 

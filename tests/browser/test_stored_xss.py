@@ -68,24 +68,6 @@ LONG = PAYLOADS[0] + PAYLOADS[1]
 EVALUATED = "49qq"  # what {{7*7}}qq becomes if any template evaluates it
 
 WATCH = """
-window.__inflight = 0;
-window.__lastNet = performance.now();
-(function () {
-  const done = function () { window.__inflight--; window.__lastNet = performance.now(); };
-  const send = XMLHttpRequest.prototype.send;
-  XMLHttpRequest.prototype.send = function () {
-    window.__inflight++;
-    window.__lastNet = performance.now();
-    this.addEventListener("loadend", done);
-    return send.apply(this, arguments);
-  };
-  const fetch = window.fetch;
-  window.fetch = function () {
-    window.__inflight++;
-    window.__lastNet = performance.now();
-    return fetch.apply(this, arguments).finally(done);
-  };
-})();
 window.__xssRan = [];
 window.__xss = function () { window.__xssRan.push(String(location.href)); };
 window.__csp = [];
@@ -93,11 +75,6 @@ document.addEventListener("securitypolicyviolation", function (e) {
   window.__csp.push(e.violatedDirective + " " + e.blockedURI + " " + e.sourceFile);
 });
 """
-
-# The page has loaded and no request of its own (HTMX uses XMLHttpRequest) has been in flight
-# for 150 ms: quicker than Playwright's "networkidle" (500 ms of silence after every page).
-SETTLED = """() => document.readyState === "complete" && window.__inflight === 0
-  && performance.now() - window.__lastNet > 150"""
 
 INJECTED = """() => {
   const found = [];
@@ -269,7 +246,7 @@ def html_pages(world: World) -> list[tuple[str, object]]:
     return found
 
 
-def test_no_payload_runs_on_any_page(live_server, new_page):
+def test_no_payload_runs_on_any_page(live_server, new_page, settle):
     world = build_payload_world()
     pages = html_pages(world)
     assert len(pages) > 40, [p for p, _ in pages]  # the listing found the pages
@@ -281,7 +258,7 @@ def test_no_payload_runs_on_any_page(live_server, new_page):
             tabs[user.pk] = _signed_in_tab(new_page, live_server, user, errors, problems)
         page = tabs[user.pk]
         page.goto(live_server.url + path)
-        page.wait_for_function(SETTLED)  # the HTMX partials the page loads, and theirs
+        settle(page)  # the HTMX partials the page loads, and theirs
         where = f"{path} as {user.username}"
         problems += [f"{where}: ran at {url}" for url in page.evaluate("window.__xssRan")]
         problems += [f"{where}: CSP {v}" for v in page.evaluate("window.__csp")]
