@@ -101,10 +101,33 @@ def touches_database(item: pytest.Item) -> bool:
     return False
 
 
+# The longest modules (a shared world or the real dataset built once), started first:
+# pytest-xdist's ``loadscope`` hands modules out in collection order, and one of these handed
+# out late kept a worker busy long after the other had finished. The browser tests stay last,
+# where pytest-django puts tests that commit (each ends with a flush).
+LONGEST_FIRST = (
+    "demo/tests/test_real_dataset.py",
+    "testing/tests/test_permission_matrix.py",
+    "deals/tests/test_api.py",
+    "inspection/tests/test_inspection_agrees.py",
+    "deals/tests/test_extreme_values.py",
+    "engine/tests/test_criteria_frames.py",
+)
+
+
+def _start_rank(item: pytest.Item) -> int:
+    path = item.nodeid.split("::", 1)[0]
+    for rank, fragment in enumerate(LONGEST_FIRST):
+        if fragment in path:
+            return rank
+    return len(LONGEST_FIRST)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Under ``MILEPOST_TEST_DATABASE_ONLY=1`` (bin/test's second half, on PostgreSQL) keep
-    only the tests that reach a database: the others (the engine, pure parsing and
-    formatting) ran already in the SQLite half, and running them again tells nothing new."""
+    """The longest modules first (``LONGEST_FIRST``). Under ``MILEPOST_TEST_DATABASE_ONLY=1``
+    (bin/test's PostgreSQL half) only the tests that reach a database: the others (the engine,
+    pure parsing and formatting) ran in the SQLite half, and again they would tell nothing new."""
+    items.sort(key=_start_rank)  # stable: the order within a module is kept
     if os.environ.get("MILEPOST_TEST_DATABASE_ONLY") != "1":
         return
     kept, dropped = [], []

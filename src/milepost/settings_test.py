@@ -29,11 +29,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("TEST", {})["NAME"] = str(DATA_DIR / "test_milepost.sqlite3")
-    # The jobs file holds one table (JobProgress, see ``JobsRouter``): created from the model
-    # instead of walking every app's migrations, which took each worker about 6 s.
-    DATABASES["jobs"].setdefault("TEST", {}).update(
-        NAME=str(DATA_DIR / "test_jobs.sqlite3"), MIGRATE=False
-    )
+    DATABASES["jobs"].setdefault("TEST", {})["NAME"] = str(DATA_DIR / "test_jobs.sqlite3")
 
 # Jobs run inside ``enqueue``, in the test's own transaction: deterministic, no worker to wait
 # for. ``core/tests/test_jobs.py`` runs the real database backend and its worker once.

@@ -8,14 +8,17 @@ the PDF in :mod:`pdf`.
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import get_language
 from django.views.decorators.http import require_GET
 
 from milepost.playbooks.pdf import job_aid_pdf
 from milepost.playbooks.render import render_markdown, without_title
 from milepost.playbooks.selectors import StageGuide, stage_guide
+from milepost.process.selectors import packs_stamp
 
 
 def _guide(key: str, stage: str, number: int | None) -> StageGuide:
@@ -78,7 +81,18 @@ def job_aid_pdf_download(
     request: HttpRequest, key: str, stage: str, number: int | None = None
 ) -> HttpResponse:
     guide = _guide(key, stage, number)
-    body = job_aid_pdf(guide.job_aid())
+    # A version never changes once loaded (its checksum says so), nor does a pack without a new
+    # checksum, and laying a job aid out on one page takes about a second of CPU: it is made
+    # once per version, packs, stage and language.
+    version = guide.version
+    cache_key = (
+        f"job-aid-pdf:{version.pk}:{version.checksum}:{packs_stamp()}:{guide.stage.key}:"
+        f"{get_language()}"
+    )
+    body = cache.get(cache_key)
+    if body is None:
+        body = job_aid_pdf(guide.job_aid())
+        cache.set(cache_key, body, timeout=None)
     name = f"job-aid-{guide.definition.key}-v{guide.version.number}-{guide.stage.key}.pdf"
     response = HttpResponse(body, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{name}"'

@@ -3,6 +3,7 @@ user."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
 from functools import lru_cache
@@ -101,6 +102,12 @@ def process_definition(version_id: int) -> ProcessDef:
 
 
 _CACHE: dict[tuple[tuple[str, str], ...], dict[str, MethodologyDef]] = {}
+
+
+def packs_stamp() -> str:
+    """A short digest of every loaded pack's key and checksum: it changes when any pack does."""
+    stamp = tuple(MethodologyPack.objects.order_by("key").values_list("key", "checksum"))
+    return hashlib.sha256(repr(stamp).encode()).hexdigest()[:16]
 
 
 def pack_definitions() -> dict[str, MethodologyDef]:

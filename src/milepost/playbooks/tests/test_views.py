@@ -114,3 +114,39 @@ def test_opportunity_page_links_the_guides_of_the_deals_stage_version(
     block = html.split('data-stage-guides="evaluate"')[1].split("</p>")[0]
     for url in _urls("new_business", "evaluate", 1):
         assert url in block
+
+
+def test_a_job_aid_pdf_is_laid_out_once_until_its_version_or_a_pack_changes(
+    org, client_for, processes, monkeypatch
+):
+    from django.core.cache import cache
+
+    from milepost.playbooks import views
+    from milepost.process.models import MethodologyPack
+
+    made = []
+    real = views.job_aid_pdf
+
+    def counting(aid):
+        made.append(aid)
+        return real(aid)
+
+    monkeypatch.setattr(views, "job_aid_pdf", counting)
+    cache.clear()
+    client = client_for(org.rep_a1)
+    url = reverse("playbooks:job_aid_pdf", args=["new_business", "discover"])
+    first = client.get(url)
+    second = client_for(org.manager_a).get(url)
+    assert first.status_code == second.status_code == 200
+    assert first.content == second.content
+    assert len(made) == 1  # the second reader got the first one's layout
+
+    # A reloaded pack (a new checksum) may change what the job aid says: laid out again.
+    pack = MethodologyPack.objects.order_by("key").first()
+    MethodologyPack.objects.filter(pk=pack.pk).update(checksum="0" * 64)
+    assert client.get(url).status_code == 200
+    assert len(made) == 2
+    # Another stage is another job aid.
+    other = reverse("playbooks:job_aid_pdf", args=["new_business", "engage"])
+    assert client.get(other).status_code == 200
+    assert len(made) == 3
