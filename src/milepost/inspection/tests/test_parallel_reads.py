@@ -82,3 +82,28 @@ def test_postgres_workers_are_other_connections_on_the_same_snapshot() -> None:
         seen = reads.run([who, who, who])
     assert all(pid != main_pid for pid, _ in seen)
     assert {snapshot for _, snapshot in seen} == {main_snapshot}
+
+
+@pytest.mark.django_db
+def test_two_connections_only_for_a_large_scope_on_postgresql(org, processes, monkeypatch):
+    """Opening a Django and a native connection per worker costs more than parallel reads
+    save on a team's pipeline: by default they start at ``PARALLEL_READS_FROM`` deals."""
+    from milepost.inspection import pipeline
+
+    asked: list[int] = []
+    real = pipeline.consistent_reads
+
+    def recording(threads: int = 1, **kwargs):
+        asked.append(threads)
+        return real(threads, **kwargs)
+
+    monkeypatch.setattr(pipeline, "consistent_reads", recording)
+    monkeypatch.setattr(pipeline.settings, "MILEPOST_INSPECTION_READ_THREADS", None)
+    for owner in (org.rep_a1, org.rep_a2, org.rep_b1):
+        make_opportunity(owner=owner, stage_key="engage")
+    inspect_pipeline(user=org.admin)
+    monkeypatch.setattr(pipeline, "PARALLEL_READS_FROM", 3)
+    inspect_pipeline(user=org.admin)
+    inspect_pipeline(user=org.manager_a)  # two of the three deals: below the threshold
+    parallel = 2 if connection.vendor == "postgresql" else 1
+    assert asked == [1, parallel, 1]
