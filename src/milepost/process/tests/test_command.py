@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from io import StringIO
 
 import pytest
@@ -166,24 +163,6 @@ def test_diff_unknown_reference_is_an_error(ref, message, nb_text):
     error, _ = run_failing("diff", NB, ref)
     assert message in str(error)
     assert error.returncode == 2
-
-
-def test_real_command_line_exit_codes(tmp_path, write, nb_v2_text):
-    """The installed ``milepost`` entry point returns diff(1)-style codes."""
-    env = {**os.environ, "MILEPOST_DATA_DIR": str(tmp_path), "DATABASE_URL": ""}
-    cli = [sys.executable, "-m", "milepost"]
-    same = subprocess.run([*cli, "process", "diff", NB, NB], env=env, capture_output=True)
-    differ = subprocess.run(
-        [*cli, "process", "diff", NB, write("v2.yaml", nb_v2_text)], env=env, capture_output=True
-    )
-    invalid = subprocess.run(
-        [*cli, "process", "validate", write("bad.yaml", "key: [")],
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    assert (same.returncode, differ.returncode, invalid.returncode) == (0, 1, 1)
-    assert "not valid YAML" in invalid.stderr
 
 
 def test_diff_of_a_shipped_file_against_its_stored_version_counts_its_playbooks():
