@@ -462,6 +462,28 @@ def _reviewable(
     return evidence
 
 
+def _clean_reason(reason: str, missing: str) -> str:
+    """A reviewer's reason, stripped and bounded as the reason column (``missing``: the
+    message when it is absent or too short)."""
+    reason = (reason or "").strip()
+    if len(reason) < 3:
+        raise InvalidChange(missing, field="reason")
+    if len(reason) > 500:
+        raise InvalidChange(gettext("the reason is longer than 500 characters"), field="reason")
+    return reason
+
+
+def _save_reviewed(
+    evidence: Evidence, *, action: str, actor: User, now: datetime, reason: str = ""
+) -> Evidence:
+    """Store a reviewed row as its next version and record the review in its history."""
+    evidence.updated_at = now
+    evidence.version += 1
+    evidence.save()
+    _event(evidence, action=action, actor=actor, reason=reason)
+    return evidence
+
+
 def _not_own(user: User, evidence: Evidence, what: str) -> None:
     if evidence.opportunity.owner_id == user.pk:
         raise InvalidChange(
@@ -491,11 +513,7 @@ def evidence_verify(
         evidence.level = EvidenceLevel.MANAGER
     evidence.verified_by = user
     evidence.verified_at = now
-    evidence.updated_at = now
-    evidence.version += 1
-    evidence.save()
-    _event(evidence, action=EvidenceAction.VERIFIED, actor=user)
-    return evidence
+    return _save_reviewed(evidence, action=EvidenceAction.VERIFIED, actor=user, now=now)
 
 
 @transaction.atomic
@@ -508,11 +526,7 @@ def evidence_reject(
     expected_version: int | None,
 ) -> Evidence:
     """A manager rejects the evidence with a reason; the criterion is unmet until re-recorded."""
-    reason = (reason or "").strip()
-    if len(reason) < 3:
-        raise InvalidChange(gettext("say why the evidence is rejected"), field="reason")
-    if len(reason) > 500:
-        raise InvalidChange(gettext("the reason is longer than 500 characters"), field="reason")
+    reason = _clean_reason(reason, gettext("say why the evidence is rejected"))
     evidence = _reviewable(
         user=user,
         opportunity_id=opportunity_id,
@@ -530,11 +544,9 @@ def evidence_reject(
     evidence.rejected_by = user
     evidence.rejected_at = now
     evidence.rejection_reason = reason
-    evidence.updated_at = now
-    evidence.version += 1
-    evidence.save()
-    _event(evidence, action=EvidenceAction.REJECTED, actor=user, reason=reason)
-    return evidence
+    return _save_reviewed(
+        evidence, action=EvidenceAction.REJECTED, actor=user, now=now, reason=reason
+    )
 
 
 def _claim_reviewable(
@@ -581,11 +593,7 @@ def evidence_accept(
     evidence.accepted_by_rule = ""
     evidence.verified_by, evidence.verified_at = user, now
     evidence.rejected_by, evidence.rejected_at, evidence.rejection_reason = None, None, ""
-    evidence.updated_at = now
-    evidence.version += 1
-    evidence.save()
-    _event(evidence, action=EvidenceAction.ACCEPTED, actor=user)
-    return evidence
+    return _save_reviewed(evidence, action=EvidenceAction.ACCEPTED, actor=user, now=now)
 
 
 @transaction.atomic
@@ -600,11 +608,7 @@ def evidence_reject_claim(
     """A manager of the owner (or an admin) rejects the buyer-confirmation claim (pending or
     accepted) with a reason: the evidence stays, at the rep's level (a manager's when a manager
     recorded it), and the criterion says why the claim was rejected."""
-    reason = (reason or "").strip()
-    if len(reason) < 3:
-        raise InvalidChange(gettext("say why the claim is rejected"), field="reason")
-    if len(reason) > 500:
-        raise InvalidChange(gettext("the reason is longer than 500 characters"), field="reason")
+    reason = _clean_reason(reason, gettext("say why the claim is rejected"))
     evidence = _claim_reviewable(user, opportunity_id, criterion_key, expected_version, "reject")
     if evidence.buyer_claim not in (BuyerClaim.PENDING, BuyerClaim.ACCEPTED):
         raise InvalidChange(gettext("no buyer confirmation is claimed on this evidence"))
@@ -617,11 +621,9 @@ def evidence_reject_claim(
     evidence.buyer_claim = BuyerClaim.REJECTED
     evidence.accepted_by_rule = ""
     evidence.rejected_by, evidence.rejected_at, evidence.rejection_reason = user, now, reason
-    evidence.updated_at = now
-    evidence.version += 1
-    evidence.save()
-    _event(evidence, action=EvidenceAction.CLAIM_REJECTED, actor=user, reason=reason)
-    return evidence
+    return _save_reviewed(
+        evidence, action=EvidenceAction.CLAIM_REJECTED, actor=user, now=now, reason=reason
+    )
 
 
 @transaction.atomic
@@ -647,11 +649,7 @@ def evidence_withdraw(
             )
         )
     evidence.state = EvidenceState.WITHDRAWN
-    evidence.updated_at = timezone.now()
-    evidence.version += 1
-    evidence.save()
-    _event(evidence, action=EvidenceAction.WITHDRAWN, actor=user)
-    return evidence
+    return _save_reviewed(evidence, action=EvidenceAction.WITHDRAWN, actor=user, now=timezone.now())
 
 
 @transaction.atomic
