@@ -27,7 +27,27 @@ def django_db_setup(django_db_setup, django_db_blocker) -> None:
     from milepost.testing.factories import load_default_processes
 
     with django_db_blocker.unblock():
+        _record_migrations_of_unmigrated_databases()
         load_default_processes()
+
+
+def _record_migrations_of_unmigrated_databases() -> None:
+    """A test database created from the models (``TEST["MIGRATE"] = False``: the SQLite jobs
+    file, see settings_test.py) is marked as migrated, as ``migrate`` would have left it, so a
+    command that migrates it (the demo's) finds nothing to do, as in a real deployment."""
+    from django.db import connections
+    from django.db.migrations.loader import MigrationLoader
+    from django.db.migrations.recorder import MigrationRecorder
+
+    for alias in connections:
+        if connections[alias].settings_dict.get("TEST", {}).get("MIGRATE", True):
+            continue
+        recorder = MigrationRecorder(connections[alias])
+        recorder.ensure_schema()
+        applied = recorder.applied_migrations()
+        for app_label, name in MigrationLoader(None, ignore_no_migrations=True).graph.nodes:
+            if (app_label, name) not in applied:
+                recorder.record_applied(app_label, name)
 
 
 @pytest.hookimpl(wrapper=True)

@@ -30,6 +30,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("TEST", {})["NAME"] = str(DATA_DIR / "test_milepost.sqlite3")
     DATABASES["jobs"].setdefault("TEST", {})["NAME"] = str(DATA_DIR / "test_jobs.sqlite3")
+    # The jobs file holds one table, but migrating it renders every app's migration state
+    # (about 10 s a pytest worker). The test runner creates it from the model instead and
+    # conftest.py records the migrations as applied, as `milepost migrate --database jobs`
+    # leaves it; core/tests/test_jobs.py migrates a fresh jobs file for real, once.
+    DATABASES["jobs"]["TEST"]["MIGRATE"] = False
 
 # Jobs run inside ``enqueue``, in the test's own transaction: deterministic, no worker to wait
 # for. ``core/tests/test_jobs.py`` runs the real database backend and its worker once.

@@ -3,8 +3,10 @@ pytest-django's ``live_server``.
 
 They run on PostgreSQL, the production database, only: they test what a person sees and does,
 which does not depend on the database, and each one empties the database after it (a flush),
-so running them twice doubled the slowest part of the suite. On SQLite they are not collected,
-except the stored-XSS render (``BOTH_DATABASES``), a security check the battery runs on both.
+so running them twice doubled the slowest part of the suite. On SQLite they are not collected.
+That includes the stored-XSS render: escaping happens in the templates and the policy in the
+headers, the same whichever database stored the payload (the API's and the pages' own tests
+of what is stored run on both).
 
 Playwright's sync API runs an asyncio loop in this thread, which makes Django refuse ORM calls
 ("async unsafe") in the test body; the tests only touch the database between browser steps, so
@@ -21,20 +23,14 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 import pytest
 from django.conf import settings
+from django.test import Client
 from playwright.sync_api import Browser, Page, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 
 from milepost.testing.factories import PASSWORD, Org, ensure_default_processes, make_org
 
-# The stored-XSS render (test_stored_xss.py) is part of the security battery that runs on
-# both databases: one test, one world, cheap on SQLite too.
-BOTH_DATABASES = {"test_stored_xss.py"}
 if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
-    collect_ignore = [
-        path.name
-        for path in Path(__file__).parent.glob("test_*.py")
-        if path.name not in BOTH_DATABASES
-    ]
+    collect_ignore = [path.name for path in Path(__file__).parent.glob("test_*.py")]
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -139,16 +135,61 @@ def processes(transactional_db) -> None:
     ensure_default_processes()
 
 
+def _sign_in_with_the_form(page: Page, live_server, user) -> None:
+    page.goto(f"{live_server.url}/login/")
+    page.get_by_label("Username").fill(user.username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{live_server.url}/pipeline/")
+
+
+def _sign_in_with_a_cookie(page: Page, live_server, user, at: str) -> None:
+    """The session Django's own ``login()`` makes, handed to the browser as its cookie; then
+    open ``at`` (a path or a full URL)."""
+    client = Client()
+    client.force_login(user)
+    page.context.add_cookies(
+        [
+            {"name": name, "value": morsel.value, "url": live_server.url}
+            for name, morsel in client.cookies.items()
+        ]
+    )
+    page.goto(at if at.startswith("http") else f"{live_server.url}{at}")
+
+
 @pytest.fixture
 def login(live_server, page: Page):
-    """``login(user)`` signs in through the real login form and lands on the board."""
+    """``login(user)`` signs ``user`` in and lands on the board (``at=`` another page).
+
+    With a session cookie made by Django's ``login()``: going through the form is two page
+    loads and a password check per test, and what it proves is proved once, by
+    ``login_with_the_form`` in the sign-in test (test_pipeline_pages.py).
+    """
+
+    def _login(user, at: str = "/pipeline/") -> Page:
+        _sign_in_with_a_cookie(page, live_server, user, at)
+        return page
+
+    return _login
+
+
+@pytest.fixture
+def sign_in(live_server):
+    """``sign_in(page, user, at="/pipeline/")``: ``login`` for another tab (a second user)."""
+
+    def _sign_in(page: Page, user, at: str = "/pipeline/") -> Page:
+        _sign_in_with_a_cookie(page, live_server, user, at)
+        return page
+
+    return _sign_in
+
+
+@pytest.fixture
+def login_with_the_form(live_server, page: Page):
+    """``login_with_the_form(user)`` signs in through the real sign-in form, lands on the board."""
 
     def _login(user) -> Page:
-        page.goto(f"{live_server.url}/login/")
-        page.get_by_label("Username").fill(user.username)
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url(f"{live_server.url}/pipeline/")
+        _sign_in_with_the_form(page, live_server, user)
         return page
 
     return _login

@@ -34,8 +34,7 @@ def test_docs_list_the_operations_and_open_one_within_the_policy(org, live_serve
     schema = api.get_openapi_schema()
     tags = {tag for item in schema["paths"].values() for op in item.values() for tag in op["tags"]}
     errors = watch(page)
-    login(org.rep_a1)
-    page.goto(f"{live_server.url}/api/v1/docs")
+    login(org.rep_a1, at=f"{live_server.url}/api/v1/docs")
 
     # The operation list: one heading per tag, collapsed, and the filter box
     expect(page.locator(".opblock-tag")).to_have_count(len(tags))

@@ -14,8 +14,9 @@ from milepost.testing.factories import make_opportunity
 
 def test_inline_edit_with_the_keyboard(org, processes, login, live_server):
     opp = make_opportunity(org.rep_a1, name="Keyboard deal", amount="10000")
-    page: Page = login(org.rep_a1)
-    page.goto(f"{live_server.url}/pipeline/opportunities/{opp.pk}/?edit=amount#amount")
+    page: Page = login(
+        org.rep_a1, at=f"{live_server.url}/pipeline/opportunities/{opp.pk}/?edit=amount#amount"
+    )
     amount = page.locator("#id_amount")
     expect(amount).to_be_focused()
 

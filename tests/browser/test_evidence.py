@@ -4,10 +4,10 @@ reload), then the manager signs in and verifies it. No sleeps: every wait is an 
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from milepost.evidence.models import Evidence
-from milepost.testing.factories import PASSWORD, make_opportunity
+from milepost.testing.factories import make_opportunity
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -15,23 +15,14 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 KEY = "paper_process_mapped"
 
 
-def sign_in(page: Page, base: str, user) -> None:
-    page.goto(f"{base}/login/")
-    page.get_by_label("Username").fill(user.username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{base}/pipeline/")
-
-
 def test_rep_records_evidence_inline_and_the_manager_verifies_it(
-    org, processes, live_server, login, new_page
+    org, processes, live_server, login, new_page, sign_in
 ):
     opp = make_opportunity(org.rep_a1, name="Paper trail", stage_key="negotiate")
     url = f"{live_server.url}/pipeline/opportunities/{opp.pk}/"
 
     # Given the rep on the deal page
-    page = login(org.rep_a1)
-    page.goto(url)
+    page = login(org.rep_a1, at=url)
     item = page.locator(f"#criterion-{KEY}")
     expect(item.get_by_test_id("status")).to_have_text("Not met")
     page.evaluate("window.__sameDocument = true")
@@ -58,8 +49,7 @@ def test_rep_records_evidence_inline_and_the_manager_verifies_it(
 
     # When the manager signs in and verifies it
     manager_page = new_page()
-    sign_in(manager_page, live_server.url, org.manager_a)
-    manager_page.goto(url)
+    sign_in(manager_page, org.manager_a, at=url)
     item = manager_page.locator(f"#criterion-{KEY}")
     expect(item.get_by_test_id("status")).to_have_text("Unknown")
     manager_page.evaluate("window.__sameDocument = true")

@@ -17,8 +17,7 @@ def test_rep_scores_an_element_in_the_panel(org, live_server, login):
     deal = make_deal(org.rep_a1, stage_key="second", name="Panel deal")
 
     # Given the rep on the deal page, with the panel loaded after the page
-    page = login(org.rep_a1)
-    page.goto(f"{live_server.url}/pipeline/opportunities/{deal.pk}/")
+    page = login(org.rep_a1, at=f"{live_server.url}/pipeline/opportunities/{deal.pk}/")
     item = page.locator("#element-qual-economic_buyer")
     expect(item.get_by_test_id("level")).to_have_text("Not started")
     expect(page.get_by_test_id("questions")).to_contain_text("Who signs off a purchase")

@@ -54,10 +54,12 @@ def drag(page: Page, source, target) -> None:
     page.mouse.up()
 
 
-def test_login_and_board_shows_only_my_deals(org, processes, login):
+def test_login_and_board_shows_only_my_deals(org, processes, login_with_the_form):
+    """Through the real sign-in form (the other tests start with a session cookie)."""
     mine = make_opportunity(org.rep_a1, name="Acme rollout", stage_key="commit", amount="48000")
     make_opportunity(org.rep_b1, name="Someone else's deal", stage_key="commit")
-    page = login(org.rep_a1)
+    page = login_with_the_form(org.rep_a1)
+    expect(page.locator(".control-dot.is-unknown")).to_have_count(0)
     expect(page.get_by_role("heading", name="Pipeline board", level=1)).to_be_visible()
     expect(column(page, "commit").get_by_role("heading", name="Acme rollout")).to_be_visible()
     expect(card(page, mine)).to_contain_text("$48,000")

@@ -35,8 +35,7 @@ def test_every_job_aid_prints_on_one_page(org, processes, live_server, login):
 
 def test_deal_page_opens_the_playbook_of_its_stage(org, processes, live_server, login):
     deal = make_opportunity(org.rep_a1, stage_key="justify")
-    page = login(org.rep_a1)
-    page.goto(f"{live_server.url}/pipeline/opportunities/{deal.pk}/")
+    page = login(org.rep_a1, at=f"{live_server.url}/pipeline/opportunities/{deal.pk}/")
     page.get_by_role("link", name="Stage playbook").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Justify the decision")
     expect(page.get_by_role("heading", name="Objection handling")).to_be_visible()

@@ -16,8 +16,7 @@ pytestmark = [
 
 
 def test_admin_renames_reorders_with_the_keyboard_and_publishes(org, processes, live_server, login):
-    page = login(org.admin)
-    page.goto(f"{live_server.url}/process/new_business/")
+    page = login(org.admin, at=f"{live_server.url}/process/new_business/")
     page.get_by_role("button", name="Edit in the designer").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Draft")
 

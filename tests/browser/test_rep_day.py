@@ -53,8 +53,7 @@ def test_rep_logs_a_meeting_and_adds_the_economic_buyer_without_reload(
         )
 
     # Given the rep on the deal page: gaps from Engage on, no economic buyer
-    page = login(org.rep_a1)
-    page.goto(f"{live_server.url}/pipeline/opportunities/{opp.pk}/")
+    page = login(org.rep_a1, at=f"{live_server.url}/pipeline/opportunities/{opp.pk}/")
     banner = page.locator("#header-control")
     expect(banner).to_contain_text("Not under control — first gap: Engage")
     expect(criterion(page, "buyer_agreed_to_explore")).to_have_text("Not met")

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Literal
 
 import pytest
+from django.db.models import Func, IntegerField, Subquery, Value
 from django.test import Client, override_settings
 
 from milepost.accounts.models import Account, Contact
@@ -66,6 +67,7 @@ class Deal:
 class World:
     org: Org
     deals: dict[str, Deal]  # by owner username
+    clients: dict[tuple[str, str], Client] = field(default_factory=dict)
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +75,11 @@ def world(django_db_setup, django_db_blocker) -> Iterator[World]:
     """Built once for the module's probes; each test's writes are undone after it."""
     with shared_world(django_db_blocker):
         ensure_default_processes()
-        yield _build_world(make_org())
+        world = _build_world(make_org())
+        for username in VIEWERS:
+            for auth in ("session", "token"):
+                world.clients[(username, auth)] = api_client(getattr(world.org, username), auth)
+        yield world
 
 
 def _build_world(org: Org) -> World:
@@ -98,7 +104,9 @@ def _build_world(org: Org) -> World:
 
 
 def _client(world: World, username: str, auth: Literal["session", "token"]) -> Client:
-    return api_client(getattr(world.org, username), auth)
+    """The module's signed-in client of ``username`` (signing in and issuing a token once, in
+    the module's transaction, not again in each probe's)."""
+    return world.clients[(username, auth)]
 
 
 def _call(client: Client, method: str, path: str, body: dict | None = None):
@@ -109,19 +117,29 @@ def _call(client: Client, method: str, path: str, body: dict | None = None):
     )
 
 
+def _count(rows) -> Subquery:
+    """``SELECT COUNT(*)`` of ``rows`` as a scalar subquery (no GROUP BY: one number)."""
+    count = Func(Value(1), function="COUNT", output_field=IntegerField())
+    return Subquery(rows.order_by().values_list(count))
+
+
 def _footprint(deal: Deal) -> tuple:
-    """Everything a write on ``deal`` could change; equal before and after = nothing written."""
-    opp = Opportunity.objects.get(pk=deal.opp.pk)
+    """Everything a write on ``deal`` could change; equal before and after = nothing written.
+    One statement: the probes take it before and after each of a thousand requests."""
     return (
-        opp.version,
-        opp.stage_id,
-        opp.amount,
-        StageTransition.objects.filter(opportunity=opp).count(),
-        OpportunityContact.objects.filter(opportunity=opp).count(),
-        Activity.objects.filter(opportunity=opp).count(),
-        Contact.objects.filter(account=deal.account).count(),
-        Opportunity.objects.filter(account=deal.account).count(),
-        Account.objects.filter(parent=deal.account).count(),
+        Opportunity.objects.filter(pk=deal.opp.pk)
+        .values_list(
+            "version",
+            "stage_id",
+            "amount",
+            _count(StageTransition.objects.filter(opportunity=deal.opp.pk)),
+            _count(OpportunityContact.objects.filter(opportunity=deal.opp.pk)),
+            _count(Activity.objects.filter(opportunity=deal.opp.pk)),
+            _count(Contact.objects.filter(account=deal.account.pk)),
+            _count(Opportunity.objects.filter(account=deal.account.pk)),
+            _count(Account.objects.filter(parent=deal.account.pk)),
+        )
+        .get()
     )
 
 
