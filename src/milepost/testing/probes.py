@@ -120,3 +120,21 @@ class _Placeholder:
 
 
 PLACEHOLDER: Any = _Placeholder()
+
+
+def allowed_answers_probed() -> bool:
+    """Whether the probe tables send the requests that must succeed, on this database.
+
+    Every probe that must be *refused* (anonymous; a row or a role the prober may not see) runs
+    on both databases. The probes that must *succeed* render whole pages and figures for the
+    rows a prober may see, which is most of the probe tables' time; what they check there (no
+    server error, exact statuses, nothing of a hidden row in a list) is decided by the one
+    visibility rule in Python and Django's ORM, not by the database, so they run on PostgreSQL,
+    the production database, only. Each page's and endpoint's own tests exercise its allowed
+    path on both. ``MILEPOST_PROBE_EVERYTHING=1`` sends them on SQLite too.
+    """
+    import os
+
+    from django.db import connection
+
+    return connection.vendor == "postgresql" or os.environ.get("MILEPOST_PROBE_EVERYTHING") == "1"
