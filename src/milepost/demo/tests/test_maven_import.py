@@ -390,3 +390,22 @@ def test_demo_command_loads_once_and_prints_logins(dataset, capsys):
     assert "already loaded" in again
     assert "Fitting the risk model" not in again  # fitted already
     assert ImportRun.objects.count() == runs
+
+
+def test_the_import_leaves_planner_statistics_for_its_own_tables(processes, dataset):
+    """The planner knows the imported tables' sizes (else it plans the first inspections as
+    over empty tables); on SQLite, where the statistics are a table, only Milepost's tables
+    were analysed, not the whole database."""
+    from django.db import connection
+
+    maven_import(directory=dataset)
+    table = Opportunity._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT reltuples FROM pg_class WHERE relname = %s", [table])
+            assert cursor.fetchone()[0] == Opportunity.objects.count() > 0
+        else:
+            cursor.execute("SELECT DISTINCT tbl FROM sqlite_stat1")
+            analysed = {name for (name,) in cursor.fetchall()}
+            assert table in analysed
+            assert "django_session" not in analysed  # a table of Django's, not the import's

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from django.apps import apps
 from django.core.management import call_command
-from django.db import IntegrityError, connection, models, transaction
+from django.db import IntegrityError, connection, models, router, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -31,6 +31,7 @@ from milepost.methodology.models import (
     ElementAssessmentEvent,
 )
 from milepost.pipeline.append_only import APPEND_ONLY_UNLOCK_TABLE, append_only_unlocked
+from milepost.pipeline.management.commands import flush as flush_command
 from milepost.pipeline.models import Opportunity, OpportunityChange, StageTransition
 from milepost.process.models import Stage
 from milepost.security.models import SecurityEvent
@@ -449,11 +450,29 @@ def test_deleting_a_person_keeps_the_history_without_the_link(world):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_flush_empties_the_history_tables(world):
-    """Django's flush (run by pytest-django after every transactional test) may empty them."""
+@pytest.mark.parametrize(
+    ("reset_sequences", "delete_up_to"),
+    [(True, 1_000), (False, 1_000), (False, 1)],
+    ids=["truncate-and-reset", "delete-small-tables", "truncate-a-large-table"],
+)
+def test_flush_empties_the_history_tables(world, reset_sequences, delete_up_to, monkeypatch):
+    """Django's flush (run by pytest-django after every transactional test) may empty them:
+    with TRUNCATE, or on PostgreSQL with DELETE where every table is small (the tests' case;
+    ``delete_up_to=1`` makes the sample's tables count as large)."""
+    monkeypatch.setattr(flush_command, "DELETE_UP_TO_ROWS", delete_up_to)
     for build in SAMPLES.values():
         build(world)
-    call_command("flush", interactive=False, verbosity=0)
+    call_command("flush", interactive=False, verbosity=0, reset_sequences=reset_sequences)
+    # Content types and permissions are written again by the post_migrate signal.
+    recreated = {"contenttypes", "auth"}
+    left = [
+        model.__name__
+        for model in apps.get_models(include_auto_created=True)
+        if model._meta.app_label not in recreated
+        and router.db_for_read(model) in (None, "default")
+        and model._default_manager.exists()
+    ]
+    assert left == []
     assert not any(model.objects.exists() for model in HISTORY)
     load_default_processes()
     row = make_opportunity(make_user("after_flush")).transitions.get()
