@@ -3,10 +3,8 @@ pytest-django's ``live_server``.
 
 They run on PostgreSQL, the production database, only: they test what a person sees and does,
 which does not depend on the database, and each one empties the database after it (a flush),
-so running them twice doubled the slowest part of the suite. On SQLite they are not collected.
-That includes the stored-XSS render: escaping happens in the templates and the policy in the
-headers, the same whichever database stored the payload (the API's and the pages' own tests
-of what is stored run on both).
+so running them twice doubled the slowest part of the suite. On SQLite they are not collected,
+except the stored-XSS render (``BOTH_DATABASES``), which the security battery runs on both.
 
 Playwright's sync API runs an asyncio loop in this thread, which makes Django refuse ORM calls
 ("async unsafe") in the test body; the tests only touch the database between browser steps, so
@@ -29,8 +27,15 @@ from playwright.sync_api import Error as PlaywrightError
 
 from milepost.testing.factories import PASSWORD, Org, ensure_default_processes, make_org
 
+# The stored-XSS render (test_stored_xss.py) is part of the security battery, which runs on
+# both databases.
+BOTH_DATABASES = {"test_stored_xss.py"}
 if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
-    collect_ignore = [path.name for path in Path(__file__).parent.glob("test_*.py")]
+    collect_ignore = [
+        path.name
+        for path in Path(__file__).parent.glob("test_*.py")
+        if path.name not in BOTH_DATABASES
+    ]
 
 CHROMIUM_ARGS = [
     "--no-sandbox",

@@ -8,6 +8,7 @@ history.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -71,8 +72,11 @@ def write_methodology(
     _verify(rows, opps, packs, process, current, seed=seed + 6)
     adapt_dt = connection.ops.adapt_datetimefield_value
 
-    def adapt_json(value: Any) -> Any:
-        return connection.ops.adapt_json_value(value, None)
+    # JSON columns as their text, once per score (its events repeat it): both databases take
+    # the text (PostgreSQL's COPY parses it into jsonb), without an adapter object per value.
+    for r in rows:
+        r["answers_json"] = json.dumps(r["answers"])
+        r["contact_ids_json"] = json.dumps(r["contact_ids"])
 
     def deal(r: dict[str, Any]) -> Opportunity:
         return opps[r["deal"]]
@@ -103,7 +107,7 @@ def write_methodology(
                 r["verified_by"],
                 adapt_dt(r["events"][-1][2]) if r["verified_by"] else None,
                 r["notes"],
-                adapt_json(r["answers"]),
+                r["answers_json"],
                 deal(r).owner_id,
                 adapt_dt(r["events"][-1][2]),
                 len(r["events"]) + bool(r["verified_by"]),
@@ -152,8 +156,8 @@ def write_methodology(
                 verified,
                 previous,
                 r["notes"],
-                adapt_json(r["answers"]),
-                adapt_json(r["contact_ids"]),
+                r["answers_json"],
+                r["contact_ids_json"],
                 actor or deal(r).owner_id,
                 adapt_dt(at),
             )

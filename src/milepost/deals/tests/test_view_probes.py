@@ -15,7 +15,7 @@ from django.urls import reverse
 
 from milepost.pipeline.models import Opportunity
 from milepost.testing.factories import Org, ensure_default_processes, make_opportunity, make_org
-from milepost.testing.probes import PLACEHOLDER, probed
+from milepost.testing.probes import PLACEHOLDER, allowed_answers_probed, probed
 from milepost.testing.worlds import shared_world
 
 pytestmark = pytest.mark.django_db
@@ -126,8 +126,14 @@ def test_board_and_table_show_exactly_the_visible_deals(role, org, deals, client
 
 @pytest.mark.parametrize("role", sorted(VISIBLE))
 def test_detail_is_404_for_deals_the_user_may_not_see(role, org, deals, client_for):
+    """The visible deals' pages are opened on PostgreSQL only (``allowed_answers_probed``)."""
     client = client_for(getattr(org, role))
+    answered = allowed_answers_probed()
+    if not answered and set(deals) <= VISIBLE[role]:
+        pytest.skip("every deal is visible to this role: nothing to refuse on SQLite")
     for owner, opp in deals.items():
+        if owner in VISIBLE[role] and not answered:
+            continue
         response = client.get(detail_url(opp))
         expected = 200 if owner in VISIBLE[role] else 404
         assert response.status_code == expected, (role, owner)

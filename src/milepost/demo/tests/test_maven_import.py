@@ -409,3 +409,19 @@ def test_the_import_leaves_planner_statistics_for_its_own_tables(processes, data
             analysed = {name for (name,) in cursor.fetchall()}
             assert table in analysed
             assert "django_session" not in analysed  # a table of Django's, not the import's
+
+
+def test_synthetic_scores_keep_their_json_as_objects(processes, dataset):
+    """The bulk writer hands JSON columns over as text: they read back as objects and lists,
+    not as strings of JSON."""
+    from milepost.methodology.models import ElementAssessmentEvent
+
+    maven_import(directory=dataset)
+    scores = list(ElementAssessment.objects.values_list("answers", flat=True))
+    events = list(ElementAssessmentEvent.objects.values_list("answers", "contact_ids"))
+    assert scores and events
+    assert all(isinstance(answers, dict) for answers in scores)
+    assert all(isinstance(a, dict) and isinstance(c, list) for a, c in events)
+    # The database sees objects too (a JSON string would have no keys).
+    key = next(iter(next(answers for answers in scores if answers)))
+    assert ElementAssessment.objects.filter(answers__has_key=key).exists()
