@@ -419,7 +419,8 @@ def test_synthetic_scores_keep_their_json_as_objects(processes, dataset):
     maven_import(directory=dataset)
     scores = list(ElementAssessment.objects.values_list("answers", flat=True))
     events = list(ElementAssessmentEvent.objects.values_list("answers", "contact_ids"))
-    assert scores and events
+    assert scores
+    assert events
     assert all(isinstance(answers, dict) for answers in scores)
     assert all(isinstance(a, dict) and isinstance(c, list) for a, c in events)
     # The database sees objects too (a JSON string would have no keys).
