@@ -123,10 +123,14 @@ def touches_database(item: pytest.Item) -> bool:
 
 # The longest modules (a shared world or the real dataset built once), started first:
 # pytest-xdist's ``loadscope`` hands modules out in collection order, and one of these handed
-# out late kept a worker busy long after the other had finished. The browser tests stay last,
-# where pytest-django puts tests that commit (each ends with a flush).
+# out late kept a worker busy long after the other had finished. pytest-django puts tests that
+# commit (the browser tests) last; the two longest browser modules start early instead (the
+# stored-XSS render was the SQLite half's last module, 20 s on one worker while the other had
+# finished): after each of their tests the teardown above loads the shipped definitions again.
 LONGEST_FIRST = (
     "demo/tests/test_real_dataset.py",
+    "browser/test_stored_xss.py",
+    "browser/test_pipeline_pages.py",
     "testing/tests/test_permission_matrix.py",
     "deals/tests/test_api.py",
     "inspection/tests/test_inspection_agrees.py",
