@@ -36,9 +36,11 @@ from django.core.validators import URLValidator
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext
+from pydantic import ValidationError as SchemaError
 
 from milepost.accounts.models import Contact
 from milepost.accounts.selectors import contact_scope
+from milepost.core.api_errors import field_of
 from milepost.core.errors import InvalidChange, NotFound, check_version
 from milepost.evidence.artefacts import ARTEFACT_TEXT_MAX, check_file, parse_email
 from milepost.evidence.models import (
@@ -54,6 +56,7 @@ from milepost.evidence.models import (
     EvidenceSource,
     EvidenceState,
 )
+from milepost.evidence.validation import BuyerActionFields
 from milepost.pipeline.models import Opportunity
 from milepost.pipeline.services import opportunity_lock
 from milepost.process.models import ExitCriterion
@@ -413,14 +416,19 @@ def evidence_record_buyer_action(
     except Opportunity.DoesNotExist:
         raise NotFound(gettext("no such opportunity")) from None
     _criterion(opportunity=opportunity, criterion_key=criterion_key)
-    contact = Contact.objects.filter(pk=contact_id, account_id=opportunity.account_id).first()
+    try:  # the one schema of this input (bounds, NUL bytes), as a form or the API would use it
+        fields = BuyerActionFields.model_validate({"contact_id": contact_id, "note": note})
+    except SchemaError as error:
+        problems = error.errors()
+        raise InvalidChange(problems[0]["msg"], field=field_of(problems)) from None
+    note = fields.note
+    contact = Contact.objects.filter(
+        pk=fields.contact_id, account_id=opportunity.account_id
+    ).first()
     if contact is None or opportunity.account_id is None:
         raise InvalidChange(
             gettext("the buyer is not a contact of this deal's account"), field="contact"
         )
-    note = (note or "").strip()
-    if not 3 <= len(note) <= 4000:
-        raise InvalidChange(gettext("say what the buyer did (3 to 4000 characters)"), field="note")
     now = timezone.now()
     at = at or now
     evidence = _current(opportunity=opportunity, criterion_key=criterion_key)

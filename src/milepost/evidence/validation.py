@@ -92,6 +92,14 @@ class EvidenceFields(StrictInput):
     )
 
 
+class BuyerActionFields(StrictInput):
+    """What a buyer's own action records (the buyer-facing plan link that mutual action plans
+    bring): which contact acted, and what they did, in the words of the plan."""
+
+    contact_id: RowId = Field(..., description="Id of the buyer: a contact of the deal's account")
+    note: Note = Field(..., description="What the buyer did (3+ characters)")
+
+
 class ReviewFields(StrictInput):
     version: int = Field(..., ge=1, description="The evidence version you read; stale → 409")
 

@@ -378,6 +378,18 @@ def test_a_buyer_action_is_buyer_confirmed(org: Org, deal: Opportunity) -> None:
         evidence_record_buyer_action(
             opportunity_id=deal.pk, criterion_key=KEY, contact_id=stranger.pk, note="Not theirs"
         )
+    # The one schema of this input: bounds, NUL bytes and the id, each named.
+    for bad_note in ("ok", "x" * 4001, "Accepted\x00 the step"):
+        with pytest.raises(InvalidChange) as refused:
+            evidence_record_buyer_action(
+                opportunity_id=deal.pk, criterion_key=KEY, contact_id=bea(deal).pk, note=bad_note
+            )
+        assert refused.value.field == "note", bad_note
+    with pytest.raises(InvalidChange) as refused:
+        evidence_record_buyer_action(
+            opportunity_id=deal.pk, criterion_key=KEY, contact_id=0, note="Accepted the step"
+        )
+    assert refused.value.field == "contact_id"
     with pytest.raises(InvalidChange, match="themselves"):
         evidence_reject_claim(
             user=org.manager_a,
