@@ -33,7 +33,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The jobs file holds one table, but migrating it renders every app's migration state
     # (about 10 s a pytest worker). The test runner creates it from the model instead and
     # conftest.py records the migrations as applied, as `milepost migrate --database jobs`
-    # leaves it; core/tests/test_jobs.py migrates a fresh jobs file for real, once.
+    # leaves it; core/tests/test_jobs_file.py migrates a fresh jobs file for real, once.
     DATABASES["jobs"]["TEST"]["MIGRATE"] = False
 
 # Jobs run inside ``enqueue``, in the test's own transaction: deterministic, no worker to wait

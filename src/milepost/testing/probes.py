@@ -20,11 +20,13 @@ computed at import time (every attribute, item and number of it formats as ``1``
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db import connection
 from django.urls import Resolver404, resolve
 
 API_PREFIX = "/api/"
@@ -133,8 +135,4 @@ def allowed_answers_probed() -> bool:
     the production database, only. Each page's and endpoint's own tests exercise its allowed
     path on both. ``MILEPOST_PROBE_EVERYTHING=1`` sends them on SQLite too.
     """
-    import os
-
-    from django.db import connection
-
     return connection.vendor == "postgresql" or os.environ.get("MILEPOST_PROBE_EVERYTHING") == "1"
