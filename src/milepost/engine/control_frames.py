@@ -18,6 +18,7 @@ import polars as pl
 
 from milepost.engine.criteria_frames import STATUS, CriteriaPlan, status_of
 from milepost.engine.evidence import LEVEL_RANK, CriterionMeta
+from milepost.engine.frames import collect, rows_of
 
 REJECTED_CODE = -1
 
@@ -50,11 +51,11 @@ def evidence_codes(
         .otherwise(pl.col("level").replace_strict(LEVEL_RANK, default=None))
         .cast(pl.Int8)
     )
-    rows = (
+    rows = collect(
         evidence.lazy()
         .filter(pl.col("criterion_id").is_in(ids))
-        .select("opportunity_id", "criterion_id", code.alias("code"))
-        .collect()
+        .select("opportunity_id", "criterion_id", code.alias("code")),
+        rows=rows_of(evidence),
     )
     schema = {"opportunity_id": pl.Int64, **{f"__ev_{cid}": pl.Int8 for cid in ids}}
     if rows.is_empty():
@@ -162,11 +163,10 @@ def control_frame(
         pl.col("__gap").fill_null(n_open).alias("__reached"),
         unmet_before.alias("unmet_before"),
     )
-    unknown_claim = (
-        frame.filter(pl.col("__claimed").is_null())
-        .select("opportunity_id", "stage_key")
-        .first()
-        .collect()
+    size = rows_of(wide)
+    unknown_claim = collect(
+        frame.filter(pl.col("__claimed").is_null()).select("opportunity_id", "stage_key").first(),
+        rows=size,
     )
     if unknown_claim.height:
         raise ValueError(
@@ -174,7 +174,7 @@ def control_frame(
             f"(opportunity {unknown_claim['opportunity_id'][0]})"
         )
     by_index = dict(enumerate(keys))
-    collected = frame.collect()
+    collected = collect(frame, rows=size)
     control = collected.select(
         "opportunity_id",
         pl.min_horizontal("__reached", pl.lit(n_open - 1))

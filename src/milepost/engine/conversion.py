@@ -29,6 +29,7 @@ from typing import Any
 
 import polars as pl
 
+from milepost.engine.frames import collect
 from milepost.engine.intervals import wilson_interval
 
 MONEY = pl.Decimal(38, 2)
@@ -130,7 +131,7 @@ def history(transitions: pl.DataFrame, order: StageOrder, as_of: datetime) -> pl
         )
         .drop("__row", "__new")
     )
-    return frame.collect()
+    return collect(frame, rows=transitions.height)
 
 
 def prepared(frame: pl.DataFrame, order: StageOrder, as_of: datetime) -> pl.DataFrame:

@@ -23,6 +23,7 @@ from typing import Any
 import polars as pl
 
 from milepost.engine.criteria import plain_rule, utc
+from milepost.engine.frames import collect, rows_of
 from milepost.engine.process_schema import SIGNALS, ProcessDef, StageDef
 from milepost.engine.risk_model import (
     FALLBACK_INTERCEPT,
@@ -364,11 +365,11 @@ def compute_signals(
         )
         for order, (name, fires, reason, weight) in enumerate(signals)
     ]
-    return (
+    return collect(
         pl.concat(fired)
         .sort("opportunity_id", "__order")
-        .select("opportunity_id", "signal", "weight", "reason")
-        .collect()
+        .select("opportunity_id", "signal", "weight", "reason"),
+        rows=rows_of(facts),
     )
 
 
@@ -399,7 +400,7 @@ def risk_scores(
         .agg(per_signal.sum().alias("__z"), pl.len().cast(pl.Int64).alias("signal_count"))
     )
     probability = 1.0 / (1.0 + (-(pl.col("__z").fill_null(0.0) + intercept)).exp())
-    return (
+    return collect(
         facts.lazy()
         .select("opportunity_id", "amount")
         .join(totals, on="opportunity_id", how="left")
@@ -410,8 +411,8 @@ def risk_scores(
             "risk_probability",
             pl.col("signal_count").fill_null(0),
             (pl.col("amount").fill_null(0) * pl.col("risk_probability")).alias("priority"),
-        )
-        .collect()
+        ),
+        rows=rows_of(facts),
     )
 
 

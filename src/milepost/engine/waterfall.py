@@ -35,6 +35,7 @@ from typing import Any
 import polars as pl
 
 from milepost.engine.conversion import MONEY, TIME, ZERO, _money
+from milepost.engine.frames import collect
 
 CHANGES_SCHEMA: dict[str, Any] = {
     "opportunity_id": pl.Int64,
@@ -131,15 +132,15 @@ def _events(transitions: pl.DataFrame, changes: pl.DataFrame, as_of: datetime) -
         for c in ("kind", "amount", "close_date")
     ]
     moves_before = pl.when("__new").then(pl.col("__moves") - (pl.col("source") == 0).cast(pl.Int64))
-    return (
+    return collect(
         events.with_columns(filled)
         .with_columns(
             (
                 (pl.col("source") == 0) & ((pl.col("__moves") - moves_before.forward_fill()) == 1)
             ).alias("creation")
         )
-        .drop("__i", "__row", "__start", "__moves")
-        .collect()
+        .drop("__i", "__row", "__start", "__moves"),
+        rows=transitions.height + changes.height,
     )
 
 

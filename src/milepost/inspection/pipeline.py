@@ -49,6 +49,7 @@ from milepost.engine.evidence import (
     EVIDENCE_SCHEMA,
     criterion_meta,
 )
+from milepost.engine.frames import collect
 from milepost.engine.process_schema import ExitCriterionDef, ProcessDef, StageDef
 from milepost.engine.risk_model import RISK_SIGNALS_SCHEMA, RiskModel, with_contributions
 from milepost.engine.signals import (
@@ -219,7 +220,7 @@ def _element_frame(plan: CriteriaPlan, visible: QuerySet[Opportunity] | None) ->
         .values_list("opportunity_id", "pack", "element", "verified_level")
     )
     levels = read_frame(qs, ELEMENT_LEVELS_SCHEMA)
-    return plan.pivot_elements(levels.lazy()).collect()
+    return collect(plan.pivot_elements(levels.lazy()), rows=levels.height)
 
 
 def _raw_engaged_frame(plan: CriteriaPlan, visible: QuerySet[Opportunity] | None) -> pl.DataFrame:
@@ -470,7 +471,7 @@ def _inspect_version(
     model = model or RiskModel.fallback(settings.weights)
     economic = plan.role_column("economic_buyer")
     engaged = plan.engaged_column(settings.engaged_within_days)
-    facts = (
+    facts = collect(
         wide.lazy()
         .join(control.lazy(), on="opportunity_id", how="left")
         .select(
@@ -497,8 +498,8 @@ def _inspect_version(
             "process_version_id",
             "owner_id",
             "stage_kind",
-        )
-        .collect()
+        ),
+        rows=wide.height,
     )
     # Signals are about deals still to be won: closed deals get statuses and control only.
     signals = compute_signals(facts.filter(pl.col("stage_kind") == StageKind.OPEN), settings, as_of)
@@ -688,7 +689,7 @@ def deal_aggregates(
     wide = _stale_fix(opportunities, related, plan, scope, as_of, reads)
     for frame in related:
         wide = wide.join(frame, on="opportunity_id", how="left")
-    return plan.fill_counts(wide.lazy()).collect(), frames[len(tasks) :]
+    return collect(plan.fill_counts(wide.lazy()), rows=wide.height), frames[len(tasks) :]
 
 
 def _deal_reads(
