@@ -8,8 +8,11 @@ import math
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from milepost.engine.history import simulate
 from milepost.engine.process_schema import SIGNALS, parse_process
@@ -24,6 +27,7 @@ from milepost.engine.risk_model import (
     FALLBACK_INTERCEPT,
     FALLBACK_SLOPE,
     RiskModel,
+    auc,
     deciles,
     fit,
     probabilities,
@@ -256,3 +260,22 @@ def test_no_closed_history_at_all_is_the_fallback_not_an_error() -> None:
     model = fit(frame, SETTINGS.weights)
     assert model.source == "fallback"
     assert model.quality == {"deals": 0, "snapshots": 0, "positives": 0}
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.booleans(), st.integers(min_value=0, max_value=6)), min_size=1, max_size=60
+    )
+)
+def test_auc_is_scikit_learns(rows):
+    """Ties (many, on few distinct scores) count half; one class alone has no AUC."""
+    from sklearn.metrics import roc_auc_score
+
+    labels = np.array([int(y) for y, _ in rows])
+    scores = np.array([float(s) for _, s in rows])
+    got = auc(labels, scores)
+    if labels.min() == labels.max():
+        assert got is None
+    else:
+        assert got == pytest.approx(roc_auc_score(labels, scores), abs=1e-12)
