@@ -91,6 +91,7 @@ def write_methodology(
             "verified_level",
             "verified_by",
             "verified_at",
+            "accepted_by_rule",
             "notes",
             "answers",
             "updated_by",
@@ -106,6 +107,7 @@ def write_methodology(
                 r["verified_level"],
                 r["verified_by"],
                 adapt_dt(r["events"][-1][2]) if r["verified_by"] else None,
+                "",
                 r["notes"],
                 r["answers_json"],
                 deal(r).owner_id,
@@ -139,6 +141,7 @@ def write_methodology(
             "verified_level",
             "verified",
             "previous_level",
+            "accepted_by_rule",
             "notes",
             "answers",
             "contact_ids",
@@ -155,6 +158,7 @@ def write_methodology(
                 counted,
                 verified,
                 previous,
+                "",
                 r["notes"],
                 r["answers_json"],
                 r["contact_ids_json"],
@@ -253,10 +257,11 @@ def _verify(
     managers = dict(
         User.objects.filter(pk__in={o.owner_id for o in opps}).values_list("pk", "manager_id")
     )
-    limits = {use.pack: use.rep_up_to for use in process.methodologies}
+    uses = {use.pack: use for use in process.methodologies}
     for r in rows:
         scale = packs[r["pack"]].scale_of(r["element"])
-        limit = limits.get(r["pack"])
+        use = uses.get(r["pack"])
+        limit = use.rep_limit(r["element"]) if use is not None else None
         r["counted_by_rep"] = {
             level: scale.rep_counts(level, rep_up_to=limit) for level, _, _ in r["events"]
         }

@@ -28,7 +28,7 @@ criterion was met and by whom, so a manager sees which greens are self-assessed.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -157,6 +157,38 @@ BY_BUYER_ACTION = "buyer_action"  # the buyer did it themselves
 BY_DATA = "data"  # the deal's data (a rule)
 BY_NONE = "none"  # no evidence yet
 SELF_ASSESSED = frozenset({BY_REP, BY_REP_PENDING})
+
+
+# From the least to the most trustworthy, to take the weakest of several.
+TRUST_ORDER = (
+    BY_NONE,
+    BY_REP,
+    BY_REP_PENDING,
+    BY_MANAGER,
+    BY_ARTEFACT_MANAGER,
+    BY_ARTEFACT_RULE,
+    BY_BUYER_ACTION,
+)
+
+
+def score_by(*, counts_as_scored: bool, vouched: bool, artefact: bool, by_rule: bool) -> str:
+    """Who stands behind a methodology score: the buyer's artefact accepted by an admin's rule
+    (``by_rule``) or by the manager who verified it, a manager who verified or set it
+    (``vouched``), or the rep (their claim awaiting review when an artefact backs a score that
+    does not count as scored yet)."""
+    if counts_as_scored and by_rule:
+        return BY_ARTEFACT_RULE
+    if counts_as_scored and vouched:
+        return BY_ARTEFACT_MANAGER if artefact else BY_MANAGER
+    if artefact and not counts_as_scored:
+        return BY_REP_PENDING
+    return BY_REP
+
+
+def weakest(codes: Iterable[str]) -> str:
+    """The least trustworthy of several ``BY_*`` codes (a rule reading several scores is only
+    as good as the weakest)."""
+    return min(codes, key=TRUST_ORDER.index, default=BY_NONE)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from milepost.engine import yaml_text
 from milepost.engine.checksums import canonical_checksum
 from milepost.engine.process_schema import (
     SLUG,
+    MethodologyUse,
     ProcessDef,
     ProcessError,
     ProcessInvalid,
@@ -301,6 +302,40 @@ def element_scales(packs: Mapping[str, MethodologyDef]) -> dict[tuple[str, str],
     }
 
 
+def _rep_limit_errors(where: str, use: MethodologyUse, pack: MethodologyDef) -> list[ProcessError]:
+    """The process's limits on what a rep may set name levels of the scales they limit."""
+    errors = []
+    if use.rep_up_to is not None:
+        scales = [pack.scale, *(e.scale for e in pack.elements if e.scale is not None)]
+        if any(use.rep_up_to not in scale.keys for scale in scales):
+            errors.append(
+                ProcessError(
+                    f"{where} > rep_up_to",
+                    f"{use.rep_up_to!r} is not a level of every scale of {pack.name}",
+                )
+            )
+    known = {e.key for e in pack.elements}
+    for element, level in use.rep_up_to_per_element.items():
+        field = f"{where} > rep_up_to_per_element > {element}"
+        if element not in known:
+            errors.append(
+                ProcessError(
+                    field,
+                    f"{pack.name} has no element {element!r} "
+                    f"(elements: {', '.join(sorted(known))})",
+                )
+            )
+        elif level not in pack.scale_of(element).keys:
+            errors.append(
+                ProcessError(
+                    field,
+                    f"{level!r} is not a level of {pack.name} {element} "
+                    f"(levels: {', '.join(pack.scale_of(element).keys)})",
+                )
+            )
+    return errors
+
+
 def check_process_packs(
     process: ProcessDef, packs: Mapping[str, MethodologyDef]
 ) -> list[ProcessError]:
@@ -317,16 +352,9 @@ def check_process_packs(
             )
     for i, use in enumerate(process.methodologies):
         pack = packs.get(use.pack)
-        if pack is None or use.rep_up_to is None:
+        if pack is None:
             continue
-        scales = [pack.scale, *(e.scale for e in pack.elements if e.scale is not None)]
-        if any(use.rep_up_to not in scale.keys for scale in scales):
-            errors.append(
-                ProcessError(
-                    f"methodologies > [{i + 1}] > rep_up_to",
-                    f"{use.rep_up_to!r} is not a level of every scale of {pack.name}",
-                )
-            )
+        errors.extend(_rep_limit_errors(f"methodologies > [{i + 1}]", use, pack))
     for n, stage in enumerate(process.stages, start=1):
         where = f"stage #{n} '{stage.key}' > methodology"
         for pack_key, mapping in stage.methodology.items():

@@ -44,6 +44,8 @@ from milepost.engine.vocabulary import (
 )
 
 SLUG = r"^[a-z][a-z0-9_]*$"
+# A level key of a methodology scale.
+Slug32 = Annotated[str, Field(pattern=SLUG, max_length=32)]
 
 
 class _Strict(BaseModel):
@@ -332,13 +334,22 @@ class MethodologyUse(_Strict):
     """A methodology pack the process uses, and what for (shown to reps and managers).
 
     ``rep_up_to``: the highest level of the pack's scales a rep may set on their own word in
-    this process (above it a rep's score is a claim a manager verifies); unset, each level's
-    ``set_by`` in the pack decides (by default the top level needs a manager).
+    this process (above it a rep's score is a claim a manager verifies, or a buyer's artefact
+    backs); unset, each level's ``set_by`` in the pack decides (by default the top level needs
+    a manager). ``rep_up_to_per_element``: the same for single elements, over ``rep_up_to``
+    (a rep may confirm the metrics but only claim the decision process, say).
     """
 
     pack: str = Field(pattern=SLUG, max_length=64)
     purpose: str = ""
     rep_up_to: str | None = Field(None, pattern=SLUG, max_length=32)
+    rep_up_to_per_element: dict[Annotated[str, Field(pattern=SLUG, max_length=48)], Slug32] = Field(
+        default_factory=dict, max_length=50
+    )
+
+    def rep_limit(self, element: str) -> str | None:
+        """The highest level a rep may set on ``element`` (None: the pack's levels decide)."""
+        return self.rep_up_to_per_element.get(element, self.rep_up_to)
 
 
 class StageDef(_Strict):

@@ -86,17 +86,22 @@ class EvidenceAction(models.TextChoices):
     MIGRATED = "migrated", gettext_lazy("Self-certification turned into a claim")
 
 
+# The folder of the artefact storage that holds the files (one sub-folder per deal).
+ARTEFACT_FOLDER = "evidence"
+
+
 def artefact_storage() -> FileSystemStorage:
     """Files attached as evidence: under ``MILEPOST_DATA_DIR/media``, with no public URL (they
     are served only by the permission-checked download view). A callable, so that migrations
-    name it rather than freeze a path."""
-    return FileSystemStorage(location=settings.MEDIA_ROOT, base_url=None)
+    name it rather than freeze a path. No location given: it follows ``MEDIA_ROOT`` whenever
+    that changes (tests write into their own folder)."""
+    return FileSystemStorage()
 
 
 def _artefact_path(instance: Artefact, filename: str) -> str:
     # A random name: the original one is kept in the row, never trusted as a path.
     suffix = PurePosixPath(filename).suffix.lower()[:8]
-    return f"evidence/{instance.opportunity_id}/{uuid.uuid4().hex}{suffix}"
+    return f"{ARTEFACT_FOLDER}/{instance.opportunity_id}/{uuid.uuid4().hex}{suffix}"
 
 
 class Artefact(models.Model):

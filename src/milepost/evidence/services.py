@@ -27,7 +27,9 @@ is recorded). Every change appends an :class:`EvidenceEvent` with the state afte
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import time
+from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -44,6 +46,7 @@ from milepost.core.api_errors import field_of
 from milepost.core.errors import InvalidChange, NotFound, check_version
 from milepost.evidence.artefacts import ARTEFACT_TEXT_MAX, check_file, parse_email
 from milepost.evidence.models import (
+    ARTEFACT_FOLDER,
     AcceptanceRule,
     AcceptanceRuleKind,
     Artefact,
@@ -161,7 +164,7 @@ def _clean_content(
     return {"note": note, "link": link, "evidence_date": evidence_date, "confirmed_by": contact}
 
 
-def _artefact(
+def artefact_create(
     *,
     user: User,
     opportunity: Opportunity,
@@ -170,8 +173,14 @@ def _artefact(
     upload: Any,
     attendee: Contact | None,
     at: datetime,
+    attendee_field: str = "confirmed_by",
 ) -> Artefact | None:
-    """Check and store the artefact described (None when none is); InvalidChange otherwise."""
+    """Check and store the artefact described (None when none is); InvalidChange otherwise.
+
+    Also what a methodology score above the rep's limit attaches as the buyer's proof
+    (:func:`milepost.methodology.services.assessment_record`). Call it after every other
+    check: it writes the file. ``attendee_field``: the caller's name for the attendee input.
+    """
     text = (text or "").strip()
     if not kind:
         if upload is not None or text:
@@ -228,7 +237,7 @@ def _artefact(
             )
         if attendee is None:
             raise InvalidChange(
-                gettext("meeting notes name the buyer who attended"), field="confirmed_by"
+                gettext("meeting notes name the buyer who attended"), field=attendee_field
             )
         row.text = text
         row.attendee = attendee
@@ -253,7 +262,7 @@ def account_domains(account_id: int | None) -> set[str]:
     return {e.rpartition("@")[2].lower() for e in emails.values_list("email", flat=True)}
 
 
-def _rule_accepting(opportunity: Opportunity, artefact: Artefact | None) -> str:
+def artefact_rule_accepting(opportunity: Opportunity, artefact: Artefact | None) -> str:
     """The admin's rule that accepts ``artefact`` at once, or ''."""
     if artefact is None or artefact.kind != ArtefactKind.EMAIL or not artefact.email_from:
         return ""
@@ -332,7 +341,7 @@ def evidence_record(
     else:
         check_version(evidence.version, expected_version, what="evidence")
     now = timezone.now()
-    artefact = _artefact(
+    artefact = artefact_create(
         user=user,
         opportunity=opportunity,
         kind=artefact_kind,
@@ -350,7 +359,7 @@ def evidence_record(
                 field="evidence_date",
             )
     is_owner = user.pk == opportunity.owner_id
-    rule = _rule_accepting(opportunity, artefact) if buyer_confirmed and is_owner else ""
+    rule = artefact_rule_accepting(opportunity, artefact) if buyer_confirmed and is_owner else ""
     if buyer_confirmed and (not is_owner or rule):
         level, claim = EvidenceLevel.BUYER, BuyerClaim.ACCEPTED
     elif buyer_confirmed:
@@ -683,3 +692,25 @@ def acceptance_rule_set(
     rule.version += 1
     rule.save()
     return rule
+
+
+def artefact_files_prune(*, older_than: timedelta, dry_run: bool = False) -> list[str]:
+    """Delete the stored artefact files no artefact row names (what a write that failed after
+    storing its file left behind: the file is written before the row, in the transaction, and
+    Django has no hook for a rollback). Files younger than ``older_than`` stay: their write may
+    still be committing. Returns the names removed (or that would be, with ``dry_run``)."""
+    storage = Artefact._meta.get_field("file").storage  # the one the files were written to
+    root = Path(storage.location) / ARTEFACT_FOLDER
+    if not root.is_dir():
+        return []
+    named = set(Artefact.objects.exclude(file="").values_list("file", flat=True))
+    cutoff = time.time() - older_than.total_seconds()
+    removed = []
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        name = path.relative_to(storage.location).as_posix()
+        if name in named or path.stat().st_mtime > cutoff:
+            continue
+        if not dry_run:
+            path.unlink(missing_ok=True)
+        removed.append(name)
+    return removed

@@ -26,7 +26,6 @@ from milepost.engine.criteria import (
     verified_stage,
 )
 from milepost.engine.evidence import (
-    BY_MANAGER,
     BY_REP,
     CriterionMeta,
     EvidenceFact,
@@ -34,6 +33,8 @@ from milepost.engine.evidence import (
     combine,
     criterion_meta,
     provenance,
+    score_by,
+    weakest,
 )
 from milepost.engine.process_schema import ExitCriterionDef, ProcessDef, StageDef
 from milepost.engine.risk_model import risk_sentence
@@ -126,17 +127,32 @@ def evidence_fact(row: Evidence | None) -> EvidenceFact | None:
     )
 
 
-def _score_by(criterion: ExitCriterionDef, vouched: set[tuple[str, str]]) -> str | None:
+def _score_by(criterion: ExitCriterionDef, backing: dict[tuple[str, str], str]) -> str | None:
     """Who stands behind the methodology scores the criterion's rule reads (None: it reads
-    none): a manager when every score it reads was verified (or set) by someone other than the
-    owner (``vouched``), else the rep."""
+    none): the weakest of them (``backing``: each scored element's ``BY_*``; an element not
+    scored counts as the rep's)."""
     if criterion.rule is None:
         return None
     specs = [spec for kind, spec in rule_leaves(criterion.rule) if kind == "methodology"]
     if not specs:
         return None
-    elements = {(spec["pack"], spec["element"]) for spec in specs}
-    return BY_MANAGER if elements <= vouched else BY_REP
+    return weakest(backing.get((spec["pack"], spec["element"]), BY_REP) for spec in specs)
+
+
+def _score_backing(opportunity_id: int) -> dict[tuple[str, str], str]:
+    """Each scored element of the deal and who stands behind its score (a ``BY_*`` code)."""
+    rows = ElementAssessment.objects.filter(opportunity_id=opportunity_id).values_list(
+        "pack", "element", "level", "verified_level", "verified_by", "artefact", "accepted_by_rule"
+    )
+    return {
+        (pack, element): score_by(
+            counts_as_scored=verified_level == level,
+            vouched=verified_by is not None,
+            artefact=artefact is not None,
+            by_rule=bool(rule),
+        )
+        for pack, element, level, verified_level, verified_by, artefact, rule in rows
+    }
 
 
 def explain_criteria(
@@ -154,11 +170,7 @@ def explain_criteria(
     }
     process = process_definition(opportunity.stage.version_id)
     element_scales = methodology_scales()
-    vouched = set(
-        ElementAssessment.objects.filter(
-            opportunity_id=opportunity_id, verified_by__isnull=False
-        ).values_list("pack", "element")
-    )
+    backing = _score_backing(opportunity_id)
     stages: list[StageView] = []
     for position, stage in enumerate(process.open_stages):
         views = []
@@ -172,7 +184,7 @@ def explain_criteria(
             row = evidence.get(criterion.id)
             fact = evidence_fact(row)
             result = combine(meta, rule, fact)
-            how = provenance(meta, rule, fact, score_by=_score_by(criterion, vouched))
+            how = provenance(meta, rule, fact, score_by=_score_by(criterion, backing))
             views.append(CriterionView(criterion, result.status, result.reason, rule, row, how))
         stages.append(StageView(stage, views, position))
     kind = opportunity.stage.kind

@@ -133,6 +133,9 @@ def put_assessment(
         answers=payload.answers,
         contact_ids=payload.contacts,
         expected_version=payload.version,
+        artefact_kind=payload.artefact_kind,
+        artefact_text=payload.artefact_text,
+        attendee_id=payload.attendee,
     )
     return Status(201 if assessment.version == 1 else 200, assessment)
 

@@ -45,6 +45,16 @@ class AssessmentForm(forms.Form):
     notes = forms.CharField(required=False, max_length=4000, label=gettext_lazy("Notes"))
     contacts = IdListField(required=False, label=gettext_lazy("Contacts"))
     version = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
+    # The buyer's proof behind a level only a manager may set (checked by the evidence
+    # service, as the evidence form's artefact is).
+    artefact_kind = forms.CharField(required=False, max_length=16, label=gettext_lazy("Artefact"))
+    artefact_text = forms.CharField(
+        required=False, strip=False, label=gettext_lazy("Pasted e-mail or meeting notes")
+    )
+    artefact_file = forms.FileField(
+        required=False, label=gettext_lazy("File (.eml, PDF, PNG, JPEG; at most 2 MB)")
+    )
+    attendee = forms.IntegerField(required=False, label=gettext_lazy("Who attended"))
 
     def __init__(self, *args: Any, element: ElementDef, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

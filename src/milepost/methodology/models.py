@@ -23,8 +23,10 @@ class ElementAssessment(models.Model):
     ``level`` is what was scored; ``verified_level`` the level that **counts** (criteria read
     it). A rep may set some levels on their own word (the pack's ``set_by``, the process's
     ``rep_up_to``); above that their score is a claim: ``verified_level`` stays at the highest
-    level they may set until a manager of the owner (or an admin) verifies it. Scores set by
-    someone other than the owner count as they are.
+    level they may set until a manager of the owner (or an admin) verifies it, or until the
+    buyer's artefact the owner attached (``artefact``: their e-mail, a signed document, meeting
+    notes) is accepted, by that manager or by an admin's rule (``accepted_by_rule``). Scores
+    set by someone other than the owner count as they are.
     """
 
     opportunity = models.ForeignKey(
@@ -38,6 +40,19 @@ class ElementAssessment(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     verified_at = models.DateTimeField(null=True, blank=True)
+    artefact = models.ForeignKey(
+        "evidence.Artefact",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The buyer's proof the owner attached to a score above what they may set.",
+    )
+    accepted_by_rule = models.CharField(
+        max_length=32,
+        blank=True,
+        help_text="The admin's acceptance rule that accepted the artefact (no manager needed).",
+    )
     notes = models.TextField(blank=True)
     answers = models.JSONField(default=dict, blank=True)
     contacts = models.ManyToManyField("accounts.Contact", blank=True, related_name="+")
@@ -82,6 +97,10 @@ class ElementAssessmentEvent(AppendOnly):
         default=False, help_text="The event is a manager's verification, not a new score."
     )
     previous_level = models.SlugField(max_length=32, blank=True)
+    # The id of the buyer's artefact backing the score then (kept as a number: a history row
+    # never changes, whatever happens to the artefact), and the rule that accepted it.
+    artefact_id = models.PositiveBigIntegerField(null=True, blank=True)
+    accepted_by_rule = models.CharField(max_length=32, blank=True)
     notes = models.TextField(blank=True)
     answers = models.JSONField(default=dict, blank=True)
     contact_ids = models.JSONField(default=list, blank=True)

@@ -11,7 +11,10 @@ from typing import Any
 
 from ninja import Field, Schema
 
-from milepost.core.schemas import StrictInput
+from milepost.core.bounded import Text
+from milepost.core.schemas import RowId, StrictInput
+from milepost.evidence.artefacts import ARTEFACT_TEXT_MAX
+from milepost.evidence.validation import ArtefactKindIn
 
 
 class PackSummaryOut(Schema):
@@ -44,6 +47,12 @@ class AssessmentOut(Schema):
     awaiting_verification: bool
     verified_by_id: int | None
     verified_at: datetime | None
+    artefact_id: int | None = Field(
+        None, description="The buyer's artefact the owner attached to the score, if any"
+    )
+    accepted_by_rule: str = Field(
+        "", description="The admin's rule that accepted the artefact (no manager needed)"
+    )
     notes: str
     answers: dict[str, Any]
     contact_ids: list[int]
@@ -64,6 +73,21 @@ class AssessmentIn(StrictInput):
     version: int | None = Field(
         None, description="The version you read when updating; omit for the first score"
     )
+    artefact_kind: ArtefactKindIn = Field(
+        "",
+        description=(
+            "The buyer's proof behind a score above what the rep may set: email (the raw "
+            "message pasted in artefact_text) or meeting_notes (artefact_text naming the "
+            "attendee); a signed document is attached on the deal page. It counts once a "
+            "manager verifies the score or an admin's rule accepts the artefact"
+        ),
+    )
+    artefact_text: Text(ARTEFACT_TEXT_MAX) = Field(  # type: ignore[valid-type]
+        "", description="The pasted e-mail with its headers, or the meeting notes"
+    )
+    attendee: RowId | None = Field(
+        None, description="Meeting notes: the buyer who attended (a contact of the account)"
+    )
 
 
 class AssessmentEventOut(Schema):
@@ -74,6 +98,8 @@ class AssessmentEventOut(Schema):
     verified_level: str = Field(..., description="The level that counted after the change")
     verified: bool = Field(..., description="A manager's verification, not a new score")
     previous_level: str
+    artefact_id: int | None = Field(None, description="The buyer's artefact behind the score")
+    accepted_by_rule: str = Field("", description="The rule that accepted that artefact")
     notes: str
     answers: dict[str, Any]
     contact_ids: list[int]

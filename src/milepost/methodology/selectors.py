@@ -23,7 +23,7 @@ def deal_assessments(*, opportunity: Opportunity) -> dict[tuple[str, str], Eleme
     """
     rows = (
         ElementAssessment.objects.filter(opportunity=opportunity)
-        .select_related("updated_by")
+        .select_related("updated_by", "artefact", "artefact__attendee")
         .prefetch_related("contacts")
     )
     return {(row.pack, row.element): row for row in rows}

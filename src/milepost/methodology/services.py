@@ -25,6 +25,8 @@ from milepost.engine.methodology_schema import (
     InfluenceModelDef,
     MethodologyDef,
 )
+from milepost.engine.process_schema import MethodologyUse
+from milepost.evidence.services import artefact_create, artefact_rule_accepting
 from milepost.methodology.models import (
     BuyingInfluence,
     BuyingInfluenceEvent,
@@ -41,11 +43,12 @@ from milepost.team.models import User
 # On a deal.
 
 
-def rep_up_to(opportunity: Opportunity, pack_key: str) -> str | None:
-    """The deal's process's limit on what a rep may set in ``pack_key`` (None: the pack's)."""
+def rep_up_to(opportunity: Opportunity, pack_key: str, element: str) -> str | None:
+    """The deal's process's limit on what a rep may set on ``element`` of ``pack_key`` (None:
+    the pack's levels decide)."""
     for use in opportunity.stage.version.definition.get("methodologies", []):
         if use.get("pack") == pack_key:
-            return use.get("rep_up_to")
+            return MethodologyUse.model_validate(use).rep_limit(element)
     return None
 
 
@@ -169,16 +172,23 @@ def assessment_record(
     answers: dict[str, Any] | None = None,
     contact_ids: list[int] | None = None,
     expected_version: int | None = None,
+    artefact_kind: str = "",
+    artefact_text: str = "",
+    artefact_file: Any = None,
+    attendee_id: int | None = None,
 ) -> ElementAssessment:
     """Score one methodology element on a deal (create or update).
 
     The deal's owner may set, on their own word, the levels the pack (``set_by``) and the
-    process (``rep_up_to``) allow; a higher score is recorded as a claim: it counts at the
-    highest level below it they may set (``verified_level``) until a manager verifies it
-    (:func:`assessment_verify`). Someone other than the owner (a manager above them, an admin)
-    vouches for what they set: it counts as it is. Updating an existing assessment needs
-    ``expected_version`` (the version the caller read); a stale one raises
-    :class:`VersionConflict` and writes nothing.
+    process (``rep_up_to``, ``rep_up_to_per_element``) allow; a higher score is recorded as a
+    claim: it counts at the highest level below it they may set (``verified_level``) until a
+    manager verifies it (:func:`assessment_verify`). The owner may attach the buyer's proof
+    (``artefact_*``, as for evidence: their e-mail, a signed document, meeting notes naming the
+    attendee ``attendee_id``); an admin's acceptance rule that accepts it makes the score count
+    at once, otherwise the manager who verifies accepts it. Someone other than the owner (a
+    manager above them, an admin) vouches for what they set: it counts as it is. Updating an
+    existing assessment needs ``expected_version`` (the version the caller read); a stale one
+    raises :class:`VersionConflict`. Whatever is refused writes nothing, no file either.
     """
     opportunity = opportunity_lock(user=user, opportunity_id=opportunity_id)
     definition = _pack_of_deal(opportunity, pack)
@@ -210,39 +220,63 @@ def assessment_record(
     contacts = _contacts(
         user=user, opportunity=opportunity, contact_ids=list(contact_ids or []), field="contacts"
     )
-    now = timezone.now()
-    is_owner = user.pk == opportunity.owner_id
-    counted = scale.rep_counts(level, rep_up_to=rep_up_to(opportunity, pack)) if is_owner else level
-    verified_by, verified_at = (None, None) if is_owner else (user, now)
+    attendees = _contacts(
+        user=user,
+        opportunity=opportunity,
+        contact_ids=[attendee_id] if attendee_id is not None else [],
+        field="attendee",
+    )
     current = (
         ElementAssessment.objects.select_for_update()
         .filter(opportunity=opportunity, pack=pack, element=element)
         .first()
     )
-    previous = ""
     if current is None:
         if expected_version not in (None, 0):
             raise VersionConflict(0, what="assessment")
-        current = ElementAssessment.objects.create(
-            opportunity=opportunity,
-            pack=pack,
-            element=element,
-            level=level,
-            verified_level=counted,
-            verified_by=verified_by,
-            verified_at=verified_at,
-            notes=notes,
-            answers=clean,
-            updated_by=user,
-            updated_at=now,
-        )
     else:
         check_version(current.version, expected_version, what="assessment")
+    now = timezone.now()
+    # Last, every other check passed: it stores the file.
+    artefact = artefact_create(
+        user=user,
+        opportunity=opportunity,
+        kind=artefact_kind,
+        text=artefact_text,
+        upload=artefact_file,
+        attendee=attendees[0] if attendees else None,
+        at=now,
+        attendee_field="attendee",
+    )
+    is_owner = user.pk == opportunity.owner_id
+    limit = rep_up_to(opportunity, pack, element)
+    counted = scale.rep_counts(level, rep_up_to=limit) if is_owner else level
+    rule = artefact_rule_accepting(opportunity, artefact) if counted != level else ""
+    if rule:
+        counted = level
+    verified_by = None if is_owner else user
+    verified_at = now if (rule or not is_owner) else None
+    values = dict(
+        level=level,
+        verified_level=counted,
+        verified_by=verified_by,
+        verified_at=verified_at,
+        artefact=artefact,
+        accepted_by_rule=rule,
+        notes=notes,
+        answers=clean,
+        updated_by=user,
+        updated_at=now,
+    )
+    previous = ""
+    if current is None:
+        current = ElementAssessment.objects.create(
+            opportunity=opportunity, pack=pack, element=element, **values
+        )
+    else:
         previous = current.level
-        current.level, current.notes, current.answers = level, notes, clean
-        current.verified_level = counted
-        current.verified_by, current.verified_at = verified_by, verified_at
-        current.updated_by, current.updated_at = user, now
+        for name, value in values.items():
+            setattr(current, name, value)
         current.version += 1
         current.save()
     current.contacts.set(contacts)
@@ -254,6 +288,8 @@ def assessment_record(
         level=level,
         verified_level=counted,
         previous_level=previous,
+        artefact_id=artefact.pk if artefact is not None else None,
+        accepted_by_rule=rule,
         notes=notes,
         answers=clean,
         contact_ids=[c.pk for c in contacts],
@@ -268,7 +304,8 @@ def assessment_verify(
     *, user: User, opportunity_id: int, pack: str, element: str, expected_version: int | None
 ) -> ElementAssessment:
     """A manager of the deal's owner (or an admin) verifies the owner's score: the level
-    scored becomes the level that counts. Nobody verifies their own deal (InvalidChange)."""
+    scored becomes the level that counts (with the buyer's artefact attached, verifying it is
+    accepting it). Nobody verifies their own deal (InvalidChange)."""
     opportunity = opportunity_lock(user=user, opportunity_id=opportunity_id)
     if opportunity.owner_id == user.pk:
         raise InvalidChange(gettext("you cannot verify scores on your own deal"), field="user")
@@ -296,6 +333,7 @@ def assessment_verify(
         verified_level=current.level,
         verified=True,
         previous_level=current.level,
+        artefact_id=current.artefact_id,
         notes=current.notes,
         answers=current.answers,
         contact_ids=list(current.contacts.values_list("pk", flat=True)),

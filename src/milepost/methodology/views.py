@@ -90,7 +90,7 @@ def element_save(request: HttpRequest, opportunity_id: int, pack: str, element: 
     if element_def is None:
         status, error = 422, f"Nothing was saved: there is no element {pack}.{element}."
     else:
-        form = AssessmentForm(request.POST, element=element_def)
+        form = AssessmentForm(request.POST, request.FILES, element=element_def)
         values = {
             "version": request.POST.get("version", ""),
             "level": request.POST.get("level", ""),
@@ -99,6 +99,9 @@ def element_save(request: HttpRequest, opportunity_id: int, pack: str, element: 
             "answers": {
                 f.key: request.POST.get(f"answer__{f.key}", "") for f in element_def.fields
             },
+            "artefact_kind": request.POST.get("artefact_kind", ""),
+            "artefact_text": request.POST.get("artefact_text", ""),
+            "attendee": request.POST.get("attendee", ""),
         }
         try:
             if not form.is_valid():
@@ -115,6 +118,10 @@ def element_save(request: HttpRequest, opportunity_id: int, pack: str, element: 
                 answers=form.answers(),
                 contact_ids=data["contacts"],
                 expected_version=data["version"],
+                artefact_kind=data["artefact_kind"] or "",
+                artefact_text=data["artefact_text"] or "",
+                artefact_file=data["artefact_file"],
+                attendee_id=data["attendee"],
             )
         except NotFound:
             raise Http404("No such opportunity") from None

@@ -33,6 +33,15 @@ AFTER = [
 ]
 
 
+WITH_ARTEFACTS = [
+    HistoryTable(
+        "methodology_elementassessmentevent",
+        columns=[*_COLUMNS, "verified_level", "verified", "artefact_id", "accepted_by_rule"],
+        set_null=["actor_id"],
+    )
+]
+
+
 def drop_triggers(tables: list[HistoryTable]) -> migrations.RunPython:
     """Drop the triggers (reverse: install them again)."""
     install = append_only_triggers(tables)

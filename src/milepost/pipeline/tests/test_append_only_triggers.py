@@ -265,7 +265,7 @@ def _changed(field: models.Field, value: Any) -> Any:
         return "y" if value == "z" else "z"
     if kind in ("SmallIntegerField", "PositiveSmallIntegerField", "IntegerField"):
         return 2 if value == 1 else 1
-    if kind in ("BigIntegerField", "PositiveIntegerField"):
+    if kind in ("BigIntegerField", "PositiveIntegerField", "PositiveBigIntegerField"):
         return 2 if value == 1 else 1
     if kind == "DecimalField":
         return (value or 0) + 1
