@@ -9,7 +9,7 @@ methodology scores (:mod:`.methodology`). Existing deals are not touched.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import numpy as np
 from django.db import connection
@@ -19,6 +19,7 @@ from milepost.accounts.models import Account, Contact
 from milepost.demo import bulk, maven, pipeline_shape, synthetic_evidence
 from milepost.demo.deals import NewDeal
 from milepost.demo.evidence import owner_habits, write_evidence
+from milepost.demo.leads import write_leads
 from milepost.demo.maven import CURRENCY
 from milepost.demo.methodology import write_methodology
 from milepost.demo.people import Contacts
@@ -61,6 +62,7 @@ def write_histories(
             "close_date_pushes": 0,
             "methodology_assessments": 0,
             "buying_influences": 0,
+            "leads": 0,
         }
     rows = [d.row for d in new]
     shaping, stalled = pipeline_shape.draw_shaping([r.outcome for r in rows], seed=seed + 11)
@@ -119,6 +121,17 @@ def write_histories(
     for deal, step in zip(new, steps, strict=True):
         if step is not None:
             deal.opportunity.next_step, deal.opportunity.next_step_date = step
+    account_names = dict(
+        Account.objects.filter(pk__in={d.opportunity.account_id for d in new}).values_list(
+            "pk", "name"
+        )
+    )
+    leads = write_leads(
+        new,
+        account_names,
+        today=datetime.combine(today, time.min, tzinfo=UTC),
+        seed=seed + 13,
+    )
     opps = bulk.bulk_create(Opportunity, [d.opportunity for d in new])
     if any(o.pk is None for o in opps):  # pragma: no cover - backends without RETURNING
         ids = dict(
@@ -278,4 +291,5 @@ def write_histories(
         "close_date_pushes": pushes,
         "methodology_assessments": assessments,
         "buying_influences": influences,
+        "leads": leads,
     }

@@ -46,6 +46,14 @@ def prospect_names(external_ids: Sequence[str], *, seed: int) -> dict[str, str]:
     return {ext: " ".join(combos[int(order[i])]) for i, ext in enumerate(sorted(set(external_ids)))}
 
 
+def company_names(n: int, *, seed: int) -> list[str]:
+    """``n`` synthetic company names (drawn with replacement: several leads may come from one
+    company), deterministic from the seed."""
+    combos = list(itertools.product(_FIRST, _SECOND, _FORM))
+    picks = np.random.default_rng(seed).integers(0, len(combos), size=n)
+    return [" ".join(combos[int(i)]) for i in picks]
+
+
 def import_prospects(data: MavenData, users: Users, *, seed: int) -> dict[str, Account]:
     """A prospect account per open deal without one (by external id), owned by the deal's
     owner; created once, found by name on a later import."""

@@ -128,6 +128,29 @@ def test_win_rate_matches_hand_written_sql(admin):
     assert rate.lost > 50
 
 
+def test_lead_conversion_matches_hand_written_sql(admin):
+    """The demo's synthetic leads give lead -> opportunity -> won a figure (docs/demo-data.md)."""
+    filters = _period()
+    start, end = _moments(filters)
+    (row,) = _query(
+        """
+        SELECT COUNT(*),
+               SUM(CASE WHEN l.converted_at IS NOT NULL THEN 1 ELSE 0 END),
+               SUM(CASE WHEN s.kind = 'won' THEN 1 ELSE 0 END)
+        FROM pipeline_lead l
+        LEFT JOIN pipeline_opportunity o ON o.lead_id = l.id
+        LEFT JOIN process_stage s ON s.id = o.stage_id
+        WHERE l.created_at >= %s AND l.created_at < %s
+        """,
+        [start, end],
+    )
+    funnel = conversion_report(user=admin, filters=filters).leads
+    assert (funnel.leads, funnel.converted, funnel.won) == tuple(int(v or 0) for v in row)
+    assert funnel.leads > 1_000
+    assert 0.2 < funnel.converted / funnel.leads < 0.4
+    assert 0 < funnel.won < funnel.converted
+
+
 def test_funnel_and_cohorts_match_a_plain_replay(admin):
     filters = _period()
     report = conversion_report(user=admin, filters=filters)

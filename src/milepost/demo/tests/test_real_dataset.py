@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -27,6 +27,7 @@ from milepost.analytics.tests.real_dataset_figures import (  # noqa: F401
     test_all_time_win_rate_is_the_source_md,
     test_effectiveness_on_the_real_dataset_invents_no_history,
     test_funnel_and_cohorts_match_a_plain_replay,
+    test_lead_conversion_matches_hand_written_sql,
     test_pages_render_the_real_dataset,
     test_the_deals_behind_a_figure_are_the_figure,
     test_velocity_matches_a_plain_replay,
@@ -264,7 +265,6 @@ def test_demo_import_writes_assessments_history_and_influences(real_run):
 
 def test_demo_open_pipeline_looks_like_a_live_one(real_run):
     """The targets of docs/demo-data.md ("A live-looking pipeline"), on the demo as built."""
-    from datetime import timedelta
 
     from django.utils import timezone
 
@@ -306,3 +306,26 @@ def test_demo_open_pipeline_looks_like_a_live_one(real_run):
         for kind in ("won", "lost")
     }
     assert pushed["won"] < pushed["lost"] < 0.5
+
+
+def test_every_deal_comes_from_a_synthetic_lead(real_run):
+    """docs/demo-data.md, "Leads": one converted lead per deal, before it, and unconverted leads
+    beside them, so about 30 % of the leads become deals; all marked synthetic."""
+    from django.utils import timezone
+
+    from milepost.demo.leads import CONVERSION, LEAD_SOURCE, WORKING_DAYS
+    from milepost.pipeline.models import Lead
+
+    leads = Lead.objects.all()
+    assert not leads.exclude(source=LEAD_SOURCE).exists()
+    converted = leads.filter(status="converted")
+    assert converted.count() == Opportunity.objects.filter(lead__isnull=False).count() == 8_800
+    assert abs(converted.count() / leads.count() - CONVERSION) < 0.005
+    assert not Opportunity.objects.filter(lead__created_at__gt=F("created_at")).exists()
+    assert not Opportunity.objects.exclude(lead__converted_at=F("created_at")).exists()
+    assert not Opportunity.objects.exclude(lead__owner=F("owner")).exists()
+    assert not leads.exclude(status="converted").exclude(converted_at__isnull=True).exists()
+    recent = timezone.now() - timedelta(days=WORKING_DAYS + 1)
+    assert not leads.filter(status__in=["new", "working"], created_at__lt=recent).exists()
+    assert leads.filter(status__in=["new", "working"]).count() > 100
+    assert leads.filter(status="disqualified").count() > 10_000
