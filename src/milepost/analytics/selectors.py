@@ -270,6 +270,9 @@ FIGURES = {
     "open": ("open",),
     "visits": ("ended",),
     "waterfall": wf.BARS,
+    # Process effectiveness (``stage``: the criterion id, for criterion figures).
+    "criterion": ("exits", "met", "unmet", "late", "waived"),
+    "stage_health": ("lost_here", "stalled", "skipped"),
 }
 
 
@@ -293,6 +296,10 @@ def figure_deal_ids(
     """
     if part not in FIGURES.get(figure, ()):
         raise UnknownFigure(f"{figure}/{part}")
+    if figure in ("criterion", "stage_health"):
+        return _effectiveness_deal_ids(
+            user=user, filters=filters, figure=figure, part=part, key=stage
+        )
     i = read_inputs(user=user, filters=filters, changes=figure == "waterfall")
     order = i.stages.order
     hist = _history(i)
@@ -610,6 +617,34 @@ class EffectivenessReport:
     @property
     def stages(self) -> Stages:
         return self.frames.stages
+
+
+def _effectiveness_deal_ids(
+    *, user: User, filters: AnalyticsFilters, figure: str, part: str, key: str | None
+) -> list[int]:
+    """The deals behind a process-effectiveness figure: of criterion ``key`` the exits, those
+    met, not met, met late or waived; of stage ``key`` the deals lost there, that stalled past
+    its max days, or that skipped it (the frames the figures were counted from)."""
+    result = effectiveness_report(user=user, filters=filters).result
+    if result is None:
+        return []
+    deals = result.deals
+    if figure == "criterion":
+        rows = deals.exits.filter(pl.col("criterion_id") == key)
+        keep = {
+            "exits": pl.lit(True),
+            "met": pl.col("met").fill_null(False),
+            "unmet": pl.col("met").not_().fill_null(False),
+            "late": pl.col("met_late").fill_null(False),
+            "waived": pl.col("waived").fill_null(False),
+        }[part]
+    elif part == "skipped":
+        rows = deals.passed.filter(pl.col("stage_key") == key)
+        keep = pl.col("skipped")
+    else:
+        rows = deals.visitors.filter(pl.col("stage_key") == key)
+        keep = pl.col(part)
+    return sorted(set(rows.filter(keep)["deal_id"].to_list()))
 
 
 def effectiveness_report(*, user: User, filters: AnalyticsFilters) -> EffectivenessReport:

@@ -377,6 +377,13 @@ def effectiveness_tables(report: EffectivenessReport) -> list[Table]:
         + ["share", "share", "share", "int"] * 2
         + ["points", "points", "points", "text", "int", "share", "int", "share", "int", "share"]
         + ["int"],
+        links={
+            2: ("criterion", "exits"),
+            3: ("criterion", "met"),
+            4: ("criterion", "unmet"),
+            18: ("criterion", "late"),
+            20: ("criterion", "waived"),
+        },
     )
     stages = Table(
         "stages",
@@ -412,6 +419,11 @@ def effectiveness_tables(report: EffectivenessReport) -> list[Table]:
         + ["int", "days", "days", "int", "int", "int", "int", "int", "int", "share"]
         + ["share", "share", "share", "int"] * 2
         + ["points", "points", "points", "text"],
+        links={
+            4: ("stage_health", "lost_here"),
+            18: ("stage_health", "stalled"),
+            22: ("stage_health", "skipped"),
+        },
     )
     reasons = Table(
         "lost_reasons",

@@ -102,7 +102,11 @@ def _shown(table: Table, filters: AnalyticsFilters, chart: charts.Chart | None =
             link = table.links.get(index)
             if link is not None and value not in (None, 0):
                 figure, part = link
-                stage = key if figure in ("cohort", "funnel", "visits") else None
+                stage = (
+                    key
+                    if figure in ("cohort", "funnel", "visits", "criterion", "stage_health")
+                    else None
+                )
                 href = deals_link(filters, figure, part or key, stage)
             cells.append(Cell(_format(value, kind), href, kind != "text"))
         rows.append(cells)
@@ -232,6 +236,41 @@ def _velocity_chart(table: Table, filters: AnalyticsFilters) -> charts.Chart | N
     return None
 
 
+def _rate_text(rate: Any, n: Any) -> str:
+    text = _format(rate, "share")
+    if rate is not TOO_FEW and rate is not None:
+        text += " " + gettext("(n=%(n)s)") % {"n": n}
+    return text
+
+
+def _effectiveness_chart(table: Table, filters: AnalyticsFilters) -> charts.Chart | None:
+    """Loss rate in each stage; win rate with each criterion met at the exit, against not."""
+    if table.name == "stages":
+        rows = [
+            (
+                str(row[0]),
+                row[5] if isinstance(row[5], float | int) else None,
+                _rate_text(row[5], row[8]),
+                deals_link(filters, "stage_health", "lost_here", key) if row[4] else None,
+            )
+            for key, row in zip(table.keys, table.rows, strict=True)
+        ]
+        return charts.bar_chart(gettext("Loss rate in each stage"), rows)
+    if table.name == "criteria":
+        rows = [
+            (
+                str(row[1]),
+                row[6] if isinstance(row[6], float | int) else None,
+                gettext("met %(met)s, not met %(unmet)s")
+                % {"met": _rate_text(row[6], row[9]), "unmet": _rate_text(row[10], row[13])},
+                deals_link(filters, "criterion", "met", key) if row[3] else None,
+            )
+            for key, row in zip(table.keys, table.rows, strict=True)
+        ]
+        return charts.bar_chart(gettext("Win rate with each criterion met at the exit"), rows)
+    return None
+
+
 def _waterfall_chart(table: Table, filters: AnalyticsFilters) -> charts.Chart | None:
     rows = []
     for key, row in zip(table.keys, table.rows, strict=True):
@@ -272,10 +311,6 @@ def waterfall(request: HttpRequest) -> HttpResponse:
     return _page(
         request, "waterfall", selectors.waterfall_report, waterfall_tables, _waterfall_chart
     )
-
-
-def _no_chart(table: Table, filters: AnalyticsFilters) -> charts.Chart | None:
-    return None
 
 
 @dataclass(frozen=True)
@@ -332,7 +367,7 @@ def effectiveness(request: HttpRequest) -> HttpResponse:
         "effectiveness",
         selectors.effectiveness_report,
         effectiveness_tables,
-        _no_chart,
+        _effectiveness_chart,
         _effectiveness_context,
     )
 

@@ -311,3 +311,83 @@ def test_the_pages_button_posts_exactly_the_suggested_change(world, client_for):
     assert response["Location"] == reverse("process:draft", args=[draft.pk])
     engage = next(s for s in draft.document["stages"] if s["key"] == "engage")
     assert engage["max_days"] == 50
+
+
+FIGURE_COUNTS = [
+    ("criterion", "exits", "fit_with_ideal_customer", 4),
+    ("criterion", "met", "fit_with_ideal_customer", 2),
+    ("criterion", "unmet", "fit_with_ideal_customer", 1),
+    ("criterion", "waived", "fit_with_ideal_customer", 1),
+    ("criterion", "late", "discovery_recap_accepted", 1),
+    ("stage_health", "lost_here", "discover", 1),
+    ("stage_health", "skipped", "commit", 1),
+]
+
+
+@pytest.mark.parametrize(("figure", "part", "key", "count"), FIGURE_COUNTS)
+def test_each_figure_opens_the_deals_behind_it(world, client_for, figure, part, key, count):
+    """The criterion and stage figures link to the deals table, which lists as many deals."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from milepost.analytics.filters import AnalyticsFilters
+    from milepost.analytics.selectors import figure_deal_ids
+
+    admin = world.org.admin
+    ids = figure_deal_ids(
+        user=admin, filters=AnalyticsFilters(), figure=figure, part=part, stage=key
+    )
+    assert len(ids) == count
+    html = client_for(admin).get(PAGE).content.decode()
+    links = [
+        parse_qs(urlsplit(href.replace("&amp;", "&")).query)
+        for href in re.findall(r'href="(/analytics/deals/\?[^"]+)"', html)
+    ]
+    wanted = {"figure": [figure], "part": [part], "stage": [key]}
+    matches = [q for q in links if all(q.get(k) == v for k, v in wanted.items())]
+    assert matches  # a cell of the table (and, for some, a bar of its chart: the same link)
+    query = matches[0]
+    assert all(q == query for q in matches)
+    listed = client_for(admin).get(reverse("analytics:deals"), {k: v[0] for k, v in query.items()})
+    assert listed.status_code == 200
+    names = set(Opportunity.objects.filter(pk__in=ids).values_list("name", flat=True))
+    assert names
+    assert all(name in listed.content.decode() for name in names)
+
+
+def test_the_deals_behind_an_effectiveness_figure_are_scoped(world):
+    from milepost.analytics.filters import AnalyticsFilters
+    from milepost.analytics.selectors import UnknownFigure, figure_deal_ids
+
+    def exits(role: str) -> set[int]:
+        return set(
+            figure_deal_ids(
+                user=getattr(world.org, role),
+                filters=AnalyticsFilters(),
+                figure="criterion",
+                part="exits",
+                stage="fit_with_ideal_customer",
+            )
+        )
+
+    everyone = exits("admin")
+    mine = exits("rep_a1")
+    assert mine < everyone
+    assert set(Opportunity.objects.filter(pk__in=mine).values_list("owner", flat=True)) == {
+        world.org.rep_a1.pk
+    }
+    with pytest.raises(UnknownFigure):
+        figure_deal_ids(
+            user=world.org.admin, filters=AnalyticsFilters(), figure="criterion", part="all"
+        )
+
+
+def test_the_page_charts_stage_losses_and_criterion_win_rates(world, client_for):
+    """Each chart has its table beside it, a text alternative, and bars that open the deals."""
+    html = client_for(world.org.admin).get(PAGE).content.decode()
+    assert '<title id="chart-stages-title">Loss rate in each stage</title>' in html
+    assert '<title id="chart-criteria-title">Win rate with each criterion met' in html
+    (stages,) = re.findall(r'<desc id="chart-stages-desc">([^<]*)</desc>', html)
+    assert "Discover:" in stages
+    (criteria,) = re.findall(r'<desc id="chart-criteria-desc">([^<]*)</desc>', html)
+    assert "met too few deals" in criteria
+    assert html.count("figure=stage_health&amp;part=lost_here") >= 2  # the bar and the cell
