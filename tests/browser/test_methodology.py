@@ -26,7 +26,7 @@ def test_rep_scores_an_element_in_the_panel(org, live_server, login):
     # When they score the economic buyer as confirmed, with a note and the contact
     item.locator("summary", has_text="Score").click()
     item.get_by_label("Level").select_option(label="Confirmed")
-    item.get_by_label("Notes").fill("The CFO signs; she told us on the call")
+    item.get_by_label("Notes", exact=True).fill("The CFO signs; she told us on the call")
     item.get_by_label("Economic buyer").select_option(label="Eve Economic")
     item.get_by_role("button", name="Save").click()
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from milepost.pipeline.models import Opportunity, StageTransition
 from milepost.pipeline.validation import DATE_MIN, date_max
@@ -30,7 +31,16 @@ pytestmark = pytest.mark.django_db
 API = "/api/v1"
 HX = {"HTTP_HX_REQUEST": "true"}
 NEW_BUSINESS = Path(__file__).resolve().parents[2] / "process" / "defaults" / "new_business.yaml"
-FUTURE = (date.today() + timedelta(days=60)).isoformat()
+# The instant this module's dates (the parametrize lists included) are computed from.
+NOW = timezone.now()
+FUTURE = (timezone.localdate(NOW) + timedelta(days=60)).isoformat()
+
+
+@pytest.fixture(autouse=True)
+def _same_day(monkeypatch):
+    """The dates above are computed at collection, the services read the clock when called: a
+    run across midnight would move "today" between the two. The services see NOW."""
+    monkeypatch.setattr(timezone, "now", lambda: NOW)
 
 
 @pytest.fixture(scope="module")
@@ -160,7 +170,7 @@ def test_bounds_themselves_are_accepted_exactly(org):
 
 
 def test_past_close_date_is_accepted_with_a_warning(org):
-    past = (date.today() - timedelta(days=3)).isoformat()
+    past = (timezone.localdate(NOW) - timedelta(days=3)).isoformat()
     response, data = _create(org, close_date=past)
     assert response.status_code == 201
     assert data["close_date"] == past
@@ -281,7 +291,7 @@ def test_new_deal_form_shows_the_error_next_to_the_field_and_focuses_it(
 
 def test_new_deal_form_warns_about_a_past_close_date(org, client_for):
     client = client_for(org.rep_a1)
-    past = (date.today() - timedelta(days=1)).isoformat()
+    past = (timezone.localdate(NOW) - timedelta(days=1)).isoformat()
     response = client.post(reverse("pipeline:new"), _new_form(close_date=past), follow=True)
     assert response.status_code == 200
     assert "1 day in the past" in response.content.decode()

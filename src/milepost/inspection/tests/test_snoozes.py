@@ -27,8 +27,16 @@ from milepost.testing.factories import ensure_default_processes, make_opportunit
 from milepost.testing.worlds import shared_world
 
 pytestmark = pytest.mark.django_db
+# The instant this module's dates (the parametrize lists included) are computed from.
 NOW = timezone.now()
-TODAY = NOW.date()
+TODAY = timezone.localdate(NOW)
+
+
+@pytest.fixture(autouse=True)
+def _same_day(monkeypatch):
+    """The dates above are computed at collection, the services read the clock when called: a
+    run across midnight would move "today" between the two. The services see NOW."""
+    monkeypatch.setattr(timezone, "now", lambda: NOW)
 
 
 @pytest.fixture(scope="module")
