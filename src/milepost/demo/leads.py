@@ -15,6 +15,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import numpy as np
+from django.db import connection
 
 from milepost.demo import bulk
 from milepost.demo.deals import NewDeal
@@ -26,6 +27,16 @@ LEAD_SOURCE = "synthetic demo lead"
 CONVERSION = 0.3  # share of leads that become a deal
 MEDIAN_DAYS_TO_DEAL = 12.0
 WORKING_DAYS = 30  # leads younger than this are still new or being worked
+LEAD_COLUMNS = [
+    "owner",
+    "company",
+    "contact_name",
+    "email",
+    "source",
+    "status",
+    "created_at",
+    "converted_at",
+]
 
 
 def write_leads(new: list[NewDeal], names: dict[int, str], *, today: datetime, seed: int) -> int:
@@ -37,22 +48,6 @@ def write_leads(new: list[NewDeal], names: dict[int, str], *, today: datetime, s
     rng = np.random.default_rng(seed)
     opps = [d.opportunity for d in new]
     waits = rng.lognormal(np.log(MEDIAN_DAYS_TO_DEAL), 0.8, size=len(opps))
-    converted = bulk.bulk_create(
-        Lead,
-        [
-            Lead(
-                owner_id=o.owner_id,
-                company=names.get(o.account_id, "")[:200] if o.account_id else o.name[:200],
-                source=LEAD_SOURCE,
-                status=LeadStatus.CONVERTED,
-                created_at=o.created_at - timedelta(days=float(w)),
-                converted_at=o.created_at,
-            )
-            for o, w in zip(opps, waits, strict=True)
-        ],
-    )
-    for opp, lead in zip(opps, converted, strict=True):
-        opp.lead_id = lead.pk
     others = round(len(opps) * (1 - CONVERSION) / CONVERSION)
     first = min(o.created_at for o in opps)
     span = max((today - first).total_seconds(), 1.0)
@@ -60,23 +55,53 @@ def write_leads(new: list[NewDeal], names: dict[int, str], *, today: datetime, s
     owners = rng.choice([o.owner_id for o in opps], size=others)
     fresh = rng.random(others)
     companies = company_names(others, seed=seed + 1)
-    bulk.bulk_create(
+    adapt = connection.ops.adapt_datetimefield_value
+    before = Lead.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    # Rows without a model instance each (bulk.insert_rows): the converted leads first, in the
+    # deals' order, so their ids (increasing in one transaction) pair with the deals below.
+    bulk.insert_rows(
         Lead,
+        LEAD_COLUMNS,
         [
-            Lead(
-                owner_id=int(owner),
-                company=company,
-                source=LEAD_SOURCE,
-                status=_open_status(at, today, float(f)),
-                created_at=at,
+            (
+                o.owner_id,
+                (names.get(o.account_id, "") if o.account_id else o.name)[:200],
+                "",
+                "",
+                LEAD_SOURCE,
+                LeadStatus.CONVERTED.value,
+                adapt(o.created_at - timedelta(days=float(w))),
+                adapt(o.created_at),
+            )
+            for o, w in zip(opps, waits, strict=True)
+        ]
+        + [
+            (
+                int(owner),
+                company,
+                "",
+                "",
+                LEAD_SOURCE,
+                _open_status(at, today, float(f)),
+                adapt(at),
+                None,
             )
             for owner, company, at, f in zip(owners, companies, came_in, fresh, strict=True)
         ],
     )
+    ids = list(
+        Lead.objects.filter(pk__gt=before, status=LeadStatus.CONVERTED)
+        .order_by("pk")
+        .values_list("pk", flat=True)[: len(opps)]
+    )
+    if len(ids) != len(opps):  # pragma: no cover - would be a bug
+        raise AssertionError("lead ids do not match the deals")
+    for opp, lead_id in zip(opps, ids, strict=True):
+        opp.lead_id = lead_id
     return len(opps) + others
 
 
 def _open_status(at: datetime, today: datetime, draw: float) -> str:
     if today - at > timedelta(days=WORKING_DAYS):
-        return LeadStatus.DISQUALIFIED
-    return LeadStatus.WORKING if draw < 0.6 else LeadStatus.NEW
+        return LeadStatus.DISQUALIFIED.value
+    return (LeadStatus.WORKING if draw < 0.6 else LeadStatus.NEW).value
