@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.db import IntegrityError, InterfaceError, OperationalError
 from django.test import Client, override_settings
 from django.urls import reverse
 
@@ -95,6 +96,53 @@ def test_an_exception_in_a_view_gets_the_styled_500(client_rep, monkeypatch):
     response = client_rep.get(reverse("pipeline:board"))
     assert response.status_code == 500
     assert "Something went wrong" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        OperationalError("connection to server at 127.0.0.1, port 5432 failed"),
+        InterfaceError("connection already closed"),
+    ],
+    ids=["refused", "closed"],
+)
+@pytest.mark.parametrize(
+    ("path", "headers", "expect"),
+    [
+        ("/pipeline/", {}, "<!doctype html>"),
+        ("/pipeline/", HTMX, 'role="alert"'),
+        ("/api/v1/opportunities", {}, '"detail"'),
+    ],
+    ids=["page", "fragment", "api"],
+)
+@override_settings(DEBUG=False)
+def test_a_database_out_of_reach_is_a_503_to_retry(
+    client_rep, monkeypatch, error, path, headers, expect
+):
+    """Not a bug to report: 503 with Retry-After, a page, a fragment or JSON for the API."""
+    from milepost.pipeline import selectors
+
+    def down(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(selectors, "opportunity_scope", down)
+    client_rep.raise_request_exception = False
+    response = client_rep.get(path, **headers)
+    assert response.status_code == 503
+    assert response["Retry-After"] == "30"
+    body = response.content.decode()
+    assert expect in body
+    assert "Something went wrong" not in body
+
+
+def test_other_database_errors_stay_500(rf):
+    from milepost.web import errors
+
+    try:
+        raise IntegrityError("duplicate key")
+    except IntegrityError:
+        response = errors.server_error(rf.get("/"))
+    assert response.status_code == 500
 
 
 def test_the_demo_runs_with_debug_off_and_serves_the_styled_404(tmp_path):
