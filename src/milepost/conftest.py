@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 from django.db import connections
 
-from milepost.testing.factories import Org, ensure_default_processes, make_org, remove_definitions
+from milepost.testing.factories import (
+    Org,
+    ensure_default_processes,
+    make_account,
+    make_contact,
+    make_opportunity,
+    make_org,
+    remove_definitions,
+)
 
 
 @pytest.fixture(scope="session")
@@ -47,3 +55,20 @@ def client_for(client):
         return client
 
     return _login
+
+
+@pytest.fixture
+def media_root(settings, tmp_path):
+    """Uploaded files (evidence artefacts) go to this test's own folder: the artefact storage
+    follows ``MEDIA_ROOT``. Use with ``pytestmark = pytest.mark.usefixtures("media_root")``."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+@pytest.fixture
+def buyer_deal(org: Org, processes: None):
+    """rep_a1's deal in *negotiate* at Acme, whose contact Bea Buyer writes from
+    ``bea@acme.example`` (the account's domain, for the acceptance rule)."""
+    account = make_account(name="Acme", owner=org.rep_a1)
+    make_contact(account, first="Bea", last="Buyer", email="bea@acme.example")
+    return make_opportunity(owner=org.rep_a1, account=account, stage_key="negotiate")

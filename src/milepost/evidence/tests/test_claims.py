@@ -33,7 +33,7 @@ from milepost.testing.clients import api_client
 from milepost.testing.factories import Org, make_account, make_contact, make_opportunity
 from milepost.testing.probes import probed
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media_root")]
 
 API = "/api/v1"
 KEY = "problem_and_cost_confirmed"  # discover, verifier buyer, no rule
@@ -69,16 +69,9 @@ PROBED = probed(
 )
 
 
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
 @pytest.fixture
-def deal(org: Org, processes: None) -> Opportunity:
-    account = make_account(name="Acme", owner=org.rep_a1)
-    make_contact(account, first="Bea", last="Buyer", email="bea@acme.example")
-    return make_opportunity(owner=org.rep_a1, account=account, stage_key="negotiate")
+def deal(buyer_deal: Opportunity) -> Opportunity:
+    return buyer_deal
 
 
 def bea(deal: Opportunity):

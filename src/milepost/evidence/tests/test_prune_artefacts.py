@@ -15,14 +15,9 @@ from milepost.evidence.models import Artefact
 from milepost.evidence.services import evidence_record
 from milepost.testing.factories import Org, make_account, make_contact, make_opportunity
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media_root")]
 
 PDF = b"%PDF-1.4\n%signed\n"
-
-
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
 
 
 def _record(org: Org, deal, *, fail: bool = False) -> None:

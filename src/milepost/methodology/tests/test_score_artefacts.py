@@ -35,9 +35,9 @@ from milepost.pipeline.models import Opportunity
 from milepost.process.models import ProcessVersion
 from milepost.process.selectors import pack_definitions
 from milepost.testing.clients import api_client
-from milepost.testing.factories import Org, make_account, make_contact, make_opportunity
+from milepost.testing.factories import Org
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media_root")]
 
 KEY = "decision_process_shared"  # rule: MEDDPICC decision process at least confirmed
 EML = (
@@ -50,16 +50,9 @@ EML = (
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
 @pytest.fixture
-def deal(org: Org, processes: None) -> Opportunity:
-    account = make_account(name="Acme", owner=org.rep_a1)
-    make_contact(account, first="Bea", last="Buyer", email="bea@acme.example")
-    return make_opportunity(owner=org.rep_a1, account=account, stage_key="negotiate")
+def deal(buyer_deal: Opportunity) -> Opportunity:
+    return buyer_deal
 
 
 def criterion(user, deal: Opportunity) -> tuple[str, str]:
